@@ -1,0 +1,389 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * qshm.h - named shared-memory rings for streaming quantum-simulation results.
+ *
+ * One producer process creates a ring by name and publishes typed,
+ * variable-length records; any number of consumer processes attach by name
+ * and read the records in place. Every consumer sees every record
+ * (broadcast). The fast path of both sides makes no syscall and takes no
+ * lock: positions are free-running 64-bit counters published with release
+ * stores and observed with acquire loads (see docs/protocol.md).
+ *
+ * Producer, zero-copy:
+ *
+ *	qshm_producer *p;
+ *	int err = qshm_producer_create("ghz", NULL, &p);
+ *	void *buf;
+ *	err = qshm_producer_claim(p, len, MY_TYPE, QSHM_FOREVER, &buf);
+ *	fill(buf, len);                  // write the payload in place
+ *	err = qshm_producer_commit(p);   // publishes every claimed record
+ *	...
+ *	qshm_producer_close(p, 0);
+ *
+ * Consumer, zero-copy (reliable: the producer never overwrites what this
+ * consumer has not released):
+ *
+ *	qshm_consumer *c;
+ *	err = qshm_consumer_attach("ghz", QSHM_CONSUMER_RELIABLE, &c);
+ *	struct qshm_record r;
+ *	while ((err = qshm_consumer_read(c, &r, QSHM_FOREVER)) == 0) {
+ *		use(r.data, r.len);          // valid until the next release
+ *		qshm_consumer_release(c);    // or release after a batch of reads
+ *	}
+ *	// err is -QSHM_ECLOSED (producer closed, all read) or
+ *	// -QSHM_EPRODUCERDEAD (producer died, every complete record read)
+ *	qshm_consumer_close(c);
+ *
+ * Lossy consumers never slow the producer. A record they read in place may be
+ * overwritten while it is in use, so each use is followed by a validation:
+ *
+ *	err = qshm_consumer_read(c, &r, QSHM_FOREVER);
+ *	double x = parse(r.data, r.len);
+ *	if (qshm_consumer_validate(c, &r) == 0)
+ *		accept(x);                   // the bytes were intact while read
+ *	// r.lost says how many records were lost just before r.
+ *
+ * Errors: every function that returns int returns 0 (or a documented
+ * non-negative value) on success and a negative error code on failure: either
+ * -errno or one of the -QSHM_E* codes below. qshm_strerror() describes a
+ * code; qshm_last_error() gives the calling thread's detailed message for the
+ * last failure (which ring, which field, both versions on a mismatch).
+ */
+#ifndef QSHM_QSHM_H
+#define QSHM_QSHM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Compile-time version of this header. */
+#define QSHM_VERSION_MAJOR 0
+#define QSHM_VERSION_MINOR 1
+#define QSHM_VERSION_PATCH 0
+
+/* Version of the segment format this library writes and reads. */
+#define QSHM_FORMAT_MAJOR 1
+#define QSHM_FORMAT_MINOR 0
+
+/* Library-specific error codes, returned negated, in their own band. */
+enum qshm_error {
+	QSHM_ERR_FIRST = 4096,
+	QSHM_ENOTQSHM = QSHM_ERR_FIRST, /* the object is not a qshm ring */
+	QSHM_EVERSION,      /* segment format version not supported */
+	QSHM_ELAYOUT,       /* segment made for another word/cache-line size */
+	QSHM_ECORRUPT,      /* a header field or record fails validation */
+	QSHM_ECREATING,     /* ring exists but its creator has not finished */
+	QSHM_ESTALE,        /* ring exists but its creator is dead */
+	QSHM_ECLOSED,       /* producer closed the ring; everything was read */
+	QSHM_EPRODUCERDEAD, /* producer died; every complete record was read */
+	QSHM_EOVERRUN,      /* a lossy view was overwritten while in use */
+	QSHM_EEVICTED,      /* this consumer was evicted by the producer */
+	QSHM_ENOSLOT,       /* the consumer table is full */
+	QSHM_ETOOBIG,       /* record longer than the ring's maximum */
+	QSHM_ERR_LAST
+};
+
+/* Timeouts are in nanoseconds: 0 never waits, QSHM_FOREVER waits forever. */
+#define QSHM_FOREVER ((int64_t)-1)
+
+/* Longest ring name (the part after "qshm."), in bytes. */
+#define QSHM_NAME_MAX 200
+
+/* Record types below 16 are the library's own; applications use the rest. */
+#define QSHM_TYPE_PAD      0 /* never returned to callers */
+#define QSHM_TYPE_USER_MIN 16
+#define QSHM_TYPE_MAX      0xffff
+
+/* How a side waits when it cannot make progress. */
+enum qshm_wait_mode {
+	QSHM_WAIT_SPIN_PARK = 0, /* spin for spin_ns, then sleep on the futex */
+	QSHM_WAIT_BUSY,          /* never sleep: poll until data or timeout */
+	QSHM_WAIT_BLOCK,         /* sleep on the futex at once */
+};
+
+/* Options for qshm_producer_create(); zero fields take the defaults. */
+struct qshm_create_opts {
+	uint64_t capacity;   /* data bytes; power of two >= 4096; default 1 MiB */
+	uint64_t max_record; /* largest payload; <= capacity/2 - 64;
+				default capacity/4 */
+	uint32_t max_consumers; /* 1..1024; default 64 */
+	uint32_t mode;       /* permission bits; default 0600 */
+	uint32_t flags;      /* QSHM_CREATE_* */
+	uint32_t reserved;   /* must be 0 */
+};
+
+/* Replace a stale ring of the same name (its creator is dead); the new ring
+ * gets the old generation + 1. Without it, a stale ring gives -QSHM_ESTALE. */
+#define QSHM_CREATE_REPLACE_STALE (1u << 0)
+#define QSHM_CREATE_FLAGS_MASK    (QSHM_CREATE_REPLACE_STALE)
+
+/* Flags for qshm_consumer_attach(). */
+#define QSHM_CONSUMER_RELIABLE    0u        /* holds the producer back */
+#define QSHM_CONSUMER_LOSSY       (1u << 0) /* never slows the producer */
+#define QSHM_CONSUMER_READONLY    (1u << 1) /* maps read-only, takes no slot,
+						implies LOSSY: for inspectors */
+#define QSHM_CONSUMER_FROM_NEWEST (1u << 2) /* start at the next record
+						published, not the oldest */
+#define QSHM_CONSUMER_FLAGS_MASK  (QSHM_CONSUMER_LOSSY | \
+				   QSHM_CONSUMER_READONLY | \
+				   QSHM_CONSUMER_FROM_NEWEST)
+
+/* Flags for qshm_producer_close(). */
+#define QSHM_CLOSE_UNLINK (1u << 0) /* also remove the name */
+
+typedef struct qshm_producer qshm_producer;
+typedef struct qshm_consumer qshm_consumer;
+
+/* A record as a consumer sees it, in place in the shared mapping. */
+struct qshm_record {
+	const void *data; /* payload, 16-byte aligned, contiguous */
+	uint32_t len;     /* payload bytes, 1..max_record */
+	uint16_t type;    /* QSHM_TYPE_USER_MIN.. (producer's choice) */
+	uint16_t flags;   /* reserved, 0 */
+	uint64_t seq;     /* sequence number, 0 for the first record */
+	uint64_t lost;    /* lossy: records lost just before this one */
+	uint64_t pos;     /* ring position of the record (for validation) */
+};
+
+/* ------------------------------------------------------------------ */
+/* Versions and errors                                                  */
+
+/* Run-time version of the library. Returns 0. */
+int qshm_version(int *major, int *minor, int *patch);
+
+/* A static string that begins with the code's name, e.g.
+ * "QSHM_ESTALE: ring's creator is dead". Accepts err or -err. */
+const char *qshm_strerror(int err);
+
+/* The calling thread's message for its last failed qshm call, with context
+ * (ring name, field, values). Empty string if none. */
+const char *qshm_last_error(void);
+
+/* Checks a ring name: 1..QSHM_NAME_MAX bytes of [A-Za-z0-9._-], not
+ * starting with '.'. Returns 0 or -EINVAL (message in qshm_last_error()). */
+int qshm_name_check(const char *name);
+
+/* ------------------------------------------------------------------ */
+/* Producer                                                             */
+
+/*
+ * Creates ring NAME (the POSIX shm object "/qshm.NAME"), exclusively, and
+ * maps it. opts may be NULL for the defaults. The memory is pre-faulted. The
+ * header is published last, so no consumer ever attaches to a half-built
+ * ring.
+ * Errors: -EINVAL (bad name, opts or flags), -EEXIST (a live ring or another
+ * object has the name), -QSHM_ESTALE (a stale ring has the name and
+ * QSHM_CREATE_REPLACE_STALE was not given), -ENOMEM, -EACCES, other -errno
+ * from shm_open/ftruncate/mmap.
+ */
+int qshm_producer_create(const char *name, const struct qshm_create_opts *opts,
+			 qshm_producer **out);
+
+/* How claim() waits for space; spin_ns applies to QSHM_WAIT_SPIN_PARK
+ * (default 50 us). Returns 0 or -EINVAL. */
+int qshm_producer_set_wait(qshm_producer *p, enum qshm_wait_mode mode,
+			   uint64_t spin_ns);
+
+/*
+ * Claims space for one record of len payload bytes and type, and returns a
+ * pointer to its payload (16-byte aligned, contiguous) in *payload. The
+ * record becomes visible to consumers at the next qshm_producer_commit().
+ * Several claims may precede one commit (batched commit). If a reliable
+ * consumer holds the space, waits up to timeout_ns (0: do not wait),
+ * committing pending records first; while waiting, evicts reliable consumers
+ * whose process is dead.
+ * Errors: -EINVAL (len 0, type < QSHM_TYPE_USER_MIN), -QSHM_ETOOBIG
+ * (len > max_record), -EAGAIN (full and timeout_ns == 0), -ETIMEDOUT,
+ * -QSHM_ECORRUPT (the shared state was damaged), -EINTR.
+ */
+int qshm_producer_claim(qshm_producer *p, size_t len, uint16_t type,
+			int64_t timeout_ns, void **payload);
+
+/* Shrinks the most recent uncommitted claim to len bytes (1..claimed).
+ * Lets a producer claim the maximum and fill less. Returns 0 or -EINVAL. */
+int qshm_producer_trim(qshm_producer *p, size_t len);
+
+/* Publishes every claimed record with one release store, and wakes
+ * sleeping consumers (a syscall only if someone sleeps). Returns 0. */
+int qshm_producer_commit(qshm_producer *p);
+
+/* claim + memcpy + commit. Errors as qshm_producer_claim(). */
+int qshm_producer_publish(qshm_producer *p, uint16_t type, const void *data,
+			  size_t len, int64_t timeout_ns);
+
+/* Number of reliable consumers attached now (not evicted). */
+int qshm_producer_consumers(qshm_producer *p);
+
+/*
+ * Waits until at least n reliable consumers are attached, up to timeout_ns.
+ * Returns 0, -ETIMEDOUT or -EAGAIN (timeout 0).
+ */
+int qshm_producer_wait_consumers(qshm_producer *p, int n, int64_t timeout_ns);
+
+/*
+ * Waits until every reliable consumer has released everything committed, up
+ * to timeout_ns (dead consumers are evicted meanwhile). Returns 0,
+ * -ETIMEDOUT or -EAGAIN.
+ */
+int qshm_producer_drain(qshm_producer *p, int64_t timeout_ns);
+
+/* Counters the producer keeps in the segment (also read by inspectors). */
+struct qshm_producer_stats {
+	uint64_t records;      /* records committed */
+	uint64_t bytes;        /* payload bytes committed */
+	uint64_t full_waits;   /* claims that found the ring full */
+	uint64_t wakes;        /* futex wake calls made for consumers */
+	uint64_t evictions;    /* dead reliable consumers evicted */
+};
+int qshm_producer_stats(qshm_producer *p, struct qshm_producer_stats *st);
+
+/* Address of a 64-bit counter in the segment's user counter block
+ * (index 0..15), for the producer to publish its own metrics; inspectors
+ * read them. Returns NULL for a bad index. */
+uint64_t *qshm_producer_user_counter(qshm_producer *p, unsigned index);
+
+/*
+ * Commits what is pending, marks the ring closed (consumers read what is
+ * left, then get -QSHM_ECLOSED), unmaps it and frees p. The name stays
+ * (late consumers can still read it) unless flags has QSHM_CLOSE_UNLINK.
+ * Returns 0, -EINVAL (unknown flags), or -errno from shm_unlink.
+ */
+int qshm_producer_close(qshm_producer *p, unsigned flags);
+
+/* ------------------------------------------------------------------ */
+/* Consumer                                                             */
+
+/*
+ * Attaches to ring NAME. Reliable consumers and lossy ones take a slot in
+ * the segment's consumer table (pid and start time recorded); READONLY ones
+ * map the segment read-only and never write to it. Starts at the oldest
+ * record still in the ring, or at the next one published with
+ * QSHM_CONSUMER_FROM_NEWEST. Every header field is checked against the
+ * object's real size.
+ * Errors: -EINVAL (bad name or flags), -ENOENT (no such ring),
+ * -QSHM_ECREATING (still being created: try again), -QSHM_ENOTQSHM (not a
+ * qshm ring), -QSHM_EVERSION (both versions in qshm_last_error()),
+ * -QSHM_ELAYOUT, -QSHM_ECORRUPT, -QSHM_ENOSLOT, -EACCES, -ENOMEM.
+ */
+int qshm_consumer_attach(const char *name, unsigned flags,
+			 qshm_consumer **out);
+
+/* How read() waits; spin_ns applies to QSHM_WAIT_SPIN_PARK (default
+ * 50 us). Returns 0 or -EINVAL. */
+int qshm_consumer_set_wait(qshm_consumer *c, enum qshm_wait_mode mode,
+			   uint64_t spin_ns);
+
+/*
+ * Reads the next record in place into *rec, waiting up to timeout_ns. The
+ * payload stays valid (reliable) until qshm_consumer_release(); several
+ * reads may precede one release (batched release). For a lossy consumer
+ * rec->lost counts the records overwritten before it could read them, and
+ * the view must be checked with qshm_consumer_validate() after use.
+ * Errors: -EAGAIN (nothing new, timeout_ns == 0), -ETIMEDOUT,
+ * -QSHM_ECLOSED (producer closed and all was read), -QSHM_EPRODUCERDEAD
+ * (producer died and every complete record was read), -QSHM_EEVICTED,
+ * -QSHM_ECORRUPT (a record header fails its bounds checks), -EINTR.
+ */
+int qshm_consumer_read(qshm_consumer *c, struct qshm_record *rec,
+		       int64_t timeout_ns);
+
+/* Releases every record read so far, letting the producer reuse the space.
+ * Returns 0 (a no-op for lossy consumers other than updating the position
+ * shown to inspectors). */
+int qshm_consumer_release(qshm_consumer *c);
+
+/*
+ * Lossy consumers: says whether rec's bytes were intact for the whole time
+ * since it was read. Returns 0 if so, -QSHM_EOVERRUN if the producer has
+ * overwritten it (the record then counts as lost and the data read must be
+ * discarded). Reliable consumers always get 0.
+ */
+int qshm_consumer_validate(qshm_consumer *c, const struct qshm_record *rec);
+
+/*
+ * Reads the next record and copies its payload into buf (size bytes), with
+ * the validation done: the copy is never torn. Returns the payload length,
+ * or an error as qshm_consumer_read(), or -EMSGSIZE (buf too small; the
+ * record is skipped and counted lost for lossy consumers).
+ */
+int qshm_consumer_read_copy(qshm_consumer *c, void *buf, size_t size,
+			    struct qshm_record *rec, int64_t timeout_ns);
+
+/* What a consumer has seen. */
+struct qshm_consumer_stats {
+	uint64_t records;  /* records returned by read */
+	uint64_t lost;     /* records lost (lossy), overruns included */
+	uint64_t position; /* ring position of the next read */
+	uint64_t generation; /* generation of the ring attached to */
+};
+int qshm_consumer_stats(qshm_consumer *c, struct qshm_consumer_stats *st);
+
+/* Releases the slot, unmaps and frees c. Returns 0. */
+int qshm_consumer_close(qshm_consumer *c);
+
+/*
+ * Event-loop hooks (io_uring, or any loop that can wait on a futex word).
+ * qshm_consumer_wait_prepare() announces c as a sleeper and fills in the
+ * futex word to wait on and the value to wait while it holds. It returns 1
+ * if the caller may sleep (FUTEX_WAIT on *word while it equals val, shared
+ * futex, 32-bit), 0 if a record is already there (no sleep), or an error as
+ * read(). After the sleep (or instead of it) the caller must call
+ * qshm_consumer_wait_finish() exactly once. While asleep, the caller should
+ * also watch qshm_consumer_producer_pid() (e.g. a pidfd) or wake up now and
+ * then: a producer that dies cannot wake anyone.
+ */
+int qshm_consumer_wait_prepare(qshm_consumer *c, const uint32_t **word,
+			       uint32_t *val);
+void qshm_consumer_wait_finish(qshm_consumer *c);
+int qshm_consumer_producer_pid(qshm_consumer *c);
+
+/* ------------------------------------------------------------------ */
+/* Rings by name                                                        */
+
+enum qshm_ring_state {
+	QSHM_RING_LIVE = 0,   /* creator alive */
+	QSHM_RING_CLOSED,     /* creator closed it cleanly */
+	QSHM_RING_STALE,      /* creator died without closing */
+	QSHM_RING_CREATING,   /* header not published yet */
+	QSHM_RING_NOTQSHM,    /* not a qshm segment */
+	QSHM_RING_CORRUPT,    /* header fails validation */
+	QSHM_RING_VERSION,    /* another format version */
+};
+
+/* What a read-only look at a ring's header says. */
+struct qshm_ring_info {
+	enum qshm_ring_state state;
+	uint32_t format_major, format_minor;
+	uint64_t size;          /* bytes of the shm object */
+	uint64_t capacity, max_record;
+	uint32_t max_consumers;
+	int32_t creator_pid;
+	int creator_alive;
+	uint64_t creator_start; /* clock ticks since boot (/proc/PID/stat) */
+	uint64_t created_ns;    /* CLOCK_REALTIME at creation */
+	uint64_t generation;
+	uint64_t write_pos, oldest_pos;
+	uint32_t reliable_consumers, lossy_consumers;
+};
+
+/*
+ * Looks at ring NAME read-only and fills info, also for stale, corrupt or
+ * foreign objects (state says which). Returns 0, -EINVAL (bad name),
+ * -ENOENT, -EACCES or other -errno.
+ */
+int qshm_ring_info(const char *name, struct qshm_ring_info *info);
+
+/* Removes ring NAME. Returns 0, -EINVAL, -ENOENT, -EACCES. */
+int qshm_unlink(const char *name);
+
+/* Name of the function's state as a word: "live", "stale", ... */
+const char *qshm_ring_state_name(enum qshm_ring_state s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* QSHM_QSHM_H */

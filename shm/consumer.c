@@ -1,0 +1,573 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * consumer.c - the consumer side: attach and register, read in place,
+ * release, lossy validation, waiting, noticing a dead producer.
+ *
+ * Labels (A*, R*, V*, W*) are those of docs/protocol.md; each names the
+ * producer operation it pairs with.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#define qshm__cpu_relax() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define qshm__cpu_relax() __asm__ __volatile__("yield" ::: "memory")
+#else
+#define qshm__cpu_relax() do { } while (0)
+#endif
+
+static int qshm__slot_take(qshm_consumer *c, uint32_t *idx)
+{
+	struct qshm_map *m = &c->m;
+
+	/* Pass 1: free slots, and slots of evicted consumers. */
+	for (uint32_t i = 0; i < m->max_consumers; i++) {
+		struct qshm_kslot *s = &m->kslots[i];
+		uint32_t st = atomic_load_explicit(&s->kc_state,
+						   memory_order_relaxed);
+		if (st != QSHM_SLOT_FREE && st != QSHM_SLOT_EVICTED)
+			continue;
+		/* acq_rel: orders our later slot stores after the claim;
+		 * pairs with the release of a previous owner's close. */
+		if (atomic_compare_exchange_strong_explicit(
+			    &s->kc_state, &st, QSHM_SLOT_CLAIMED,
+			    memory_order_acq_rel, memory_order_relaxed)) {
+			*idx = i;
+			return 0;
+		}
+	}
+	/* Pass 2: slots whose owner died without closing. */
+	for (uint32_t i = 0; i < m->max_consumers; i++) {
+		struct qshm_kslot *s = &m->kslots[i];
+		uint32_t st = atomic_load_explicit(&s->kc_state,
+						   memory_order_acquire);
+		pid_t pid = atomic_load_explicit(&s->kc_pid,
+						 memory_order_relaxed);
+		uint64_t start = atomic_load_explicit(&s->kc_start,
+						      memory_order_relaxed);
+		if (qshm__proc_alive(pid, start))
+			continue;
+		if (atomic_compare_exchange_strong_explicit(
+			    &s->kc_state, &st, QSHM_SLOT_CLAIMED,
+			    memory_order_acq_rel, memory_order_relaxed)) {
+			*idx = i;
+			return 0;
+		}
+	}
+	return qshm__fail(QSHM_ENOSLOT, "ring '%s': all %u consumer slots "
+			  "are taken", m->name, m->max_consumers);
+}
+
+/* Registers c in a claimed slot; see "Registration" in docs/protocol.md. */
+static void qshm__register(qshm_consumer *c, uint32_t idx)
+{
+	struct qshm_kslot *s = &c->m.kslots[idx];
+	struct qshm_kprod *kp = c->m.kprod;
+	struct timespec ts;
+	uint64_t start = 0, r;
+
+	qshm__proc_start(getpid(), &start);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	atomic_store_explicit(&s->kc_pid, (int32_t)getpid(),
+			      memory_order_relaxed);
+	atomic_store_explicit(&s->kc_start, start, memory_order_relaxed);
+	atomic_store_explicit(&s->kc_attach_ns, (uint64_t)ts.tv_sec *
+			      1000000000u + (uint64_t)ts.tv_nsec,
+			      memory_order_relaxed);
+	atomic_store_explicit(&s->kc_lost, 0, memory_order_relaxed);
+	atomic_store_explicit(&s->kc_records, 0, memory_order_relaxed);
+	/* Start position; acquire pairs with C1 (newest) or P1 (oldest). */
+	if (c->flags & QSHM_CONSUMER_FROM_NEWEST)
+		r = atomic_load_explicit(&kp->kp_write_pos,
+					 memory_order_acquire);
+	else
+		r = atomic_load_explicit(&kp->kp_head_pos,
+					 memory_order_acquire);
+	atomic_store_explicit(&s->kc_read_pos, r, memory_order_relaxed);
+	/* R3: become visible to the producer's scans (A1 pairs with it). */
+	atomic_store_explicit(&s->kc_state, c->lossy ? QSHM_SLOT_LOSSY :
+			      QSHM_SLOT_RELIABLE, memory_order_seq_cst);
+	/* R4: tell a producer that is not scanning that it must (P2). */
+	atomic_fetch_add_explicit(&kp->kp_epoch, 1, memory_order_seq_cst);
+	/* R5: pairs with P1. Either the producer's P2 sees R4 and its scan
+	 * sees us, or this load sees every head it has announced: start
+	 * at or above it, where nothing has been overwritten. */
+	uint64_t h = atomic_load_explicit(&kp->kp_head_pos,
+					  memory_order_seq_cst);
+	if (h > r) {
+		r = h;
+		atomic_store_explicit(&s->kc_read_pos, r,
+				      memory_order_release);
+	}
+	c->pos = c->released = r;
+	c->cached_wp = r;
+}
+
+QSHM_EXPORT int qshm_consumer_attach(const char *name, unsigned flags,
+				     qshm_consumer **out)
+{
+	qshm_consumer *c;
+	uint32_t idx = 0;
+	int err;
+
+	if (!out)
+		return qshm__fail(EINVAL, "out is NULL");
+	*out = NULL;
+	if (flags & ~QSHM_CONSUMER_FLAGS_MASK)
+		return qshm__fail(EINVAL, "unknown consumer flags 0x%x",
+				  flags & ~QSHM_CONSUMER_FLAGS_MASK);
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return qshm__fail(ENOMEM, "consumer handle");
+	c->flags = flags;
+	c->lossy = !!(flags & (QSHM_CONSUMER_LOSSY | QSHM_CONSUMER_READONLY));
+	c->slot = -1;
+	c->mode = QSHM_WAIT_SPIN_PARK;
+	c->spin_ns = QSHM_DEFAULT_SPIN_NS;
+	err = qshm__map_attach(name, !!(flags & QSHM_CONSUMER_READONLY),
+			       &c->m);
+	if (err) {
+		free(c);
+		return err;
+	}
+	if (flags & QSHM_CONSUMER_READONLY) {
+		struct qshm_kprod *kp = c->m.kprod;
+		/* Acquire: pairs with C1 / P1; no slot, nothing written. */
+		c->pos = (flags & QSHM_CONSUMER_FROM_NEWEST) ?
+			 atomic_load_explicit(&kp->kp_write_pos,
+					      memory_order_acquire) :
+			 atomic_load_explicit(&kp->kp_head_pos,
+					      memory_order_acquire);
+		c->released = c->cached_wp = c->pos;
+	} else {
+		err = qshm__slot_take(c, &idx);
+		if (err) {
+			qshm__map_release(&c->m);
+			free(c);
+			return err;
+		}
+		c->slot = (int)idx;
+		qshm__register(c, idx);
+	}
+	qshm__clear_error();
+	*out = c;
+	return 0;
+}
+
+QSHM_EXPORT int qshm_consumer_set_wait(qshm_consumer *c,
+				       enum qshm_wait_mode mode,
+				       uint64_t spin_ns)
+{
+	if (!c || (unsigned)mode > QSHM_WAIT_BLOCK)
+		return qshm__fail(EINVAL, "bad wait mode %d", (int)mode);
+	c->mode = mode;
+	c->spin_ns = spin_ns;
+	return 0;
+}
+
+static inline struct qshm_kslot *qshm__my_slot(qshm_consumer *c)
+{
+	return c->slot >= 0 ? &c->m.kslots[c->slot] : NULL;
+}
+
+/* The terminal states, checked only when there is nothing to read. */
+static int qshm__check_end(qshm_consumer *c, uint64_t now)
+{
+	struct qshm_kprod *kp = c->m.kprod;
+	struct qshm_kslot *s = qshm__my_slot(c);
+
+	if (s && !c->lossy &&
+	    atomic_load_explicit(&s->kc_state, memory_order_relaxed) ==
+		    QSHM_SLOT_EVICTED)
+		return c->gone = qshm__fail(QSHM_EEVICTED, "ring '%s': this "
+					    "consumer was evicted", c->m.name);
+	/* A3: pairs with C4: once closed is seen, the final write_pos is
+	 * visible to the load below. */
+	if (atomic_load_explicit(&kp->kp_closed, memory_order_acquire)) {
+		c->cached_wp = atomic_load_explicit(&kp->kp_write_pos,
+						    memory_order_acquire);
+		if (c->cached_wp == c->pos)
+			return c->gone = -QSHM_ECLOSED;
+		return 0;
+	}
+	if (now >= c->next_check_ns) {
+		c->next_check_ns = now + QSHM_LIVENESS_NS;
+		if (!qshm__proc_alive(c->m.creator_pid, c->m.creator_start)) {
+			/* Dead: whatever it committed is all there will be.
+			 * A claimed, uncommitted record is never visible. */
+			c->cached_wp = atomic_load_explicit(
+				&kp->kp_write_pos, memory_order_acquire);
+			if (c->cached_wp == c->pos)
+				return c->gone = qshm__fail(
+					QSHM_EPRODUCERDEAD, "ring '%s': "
+					"producer pid %d is gone", c->m.name,
+					c->m.creator_pid);
+		}
+	}
+	return 0;
+}
+
+/* Sleeps on the data futex until something may have changed. W1..W3. */
+static void qshm__park(qshm_consumer *c, uint64_t now, uint64_t deadline)
+{
+	struct qshm_kwake *kw = c->m.kwake;
+	struct qshm_kprod *kp = c->m.kprod;
+
+	/* W1: announce the sleeper; pairs with C2 (producer: store
+	 * write_pos, full fence, read the sleeper count). */
+	atomic_fetch_add_explicit(&kw->kw_data_sleepers, 1,
+				  memory_order_seq_cst);
+	uint32_t v = atomic_load_explicit(&kw->kw_data_futex,
+					  memory_order_seq_cst);
+	/* W2: re-check after announcing: either this load sees the new
+	 * write_pos, or the producer saw our count and will bump the futex
+	 * word (C3), making the wait below return at once. */
+	uint64_t wp = atomic_load_explicit(&kp->kp_write_pos,
+					   memory_order_seq_cst);
+	if (wp == c->pos &&
+	    !atomic_load_explicit(&kp->kp_closed, memory_order_relaxed)) {
+		uint64_t slice = QSHM_SLEEP_SLICE_NS;
+		if (deadline - now < slice)
+			slice = deadline - now;
+		if (c->next_check_ns > now && c->next_check_ns - now < slice)
+			slice = c->next_check_ns - now;
+		qshm__futex_wait(&kw->kw_data_futex, v, slice ? slice : 1);
+	}
+	atomic_fetch_sub_explicit(&kw->kw_data_sleepers, 1,
+				  memory_order_relaxed);
+}
+
+/* Nothing to read: wait per mode. Returns 0 to look again, or an error. */
+static int qshm__wait_data(qshm_consumer *c, int64_t timeout_ns,
+			   uint64_t *deadline, uint64_t *spin_end)
+{
+	uint64_t now;
+
+	if (c->gone)
+		return c->gone;
+	/* Clock reads are cheap (vDSO) but not free: busy polls look at the
+	 * clock every 64th time. */
+	if (c->mode == QSHM_WAIT_BUSY && timeout_ns != 0 && *deadline &&
+	    (++c->empty_polls & 63)) {
+		qshm__cpu_relax();
+		return 0;
+	}
+	now = qshm__now_ns();
+	int err = qshm__check_end(c, now);
+	if (err || c->cached_wp != c->pos)
+		return err;
+	if (timeout_ns == 0)
+		return -EAGAIN;
+	if (!*deadline) {
+		*deadline = timeout_ns < 0 ? UINT64_MAX :
+			    now + (uint64_t)timeout_ns;
+		*spin_end = c->mode == QSHM_WAIT_BLOCK ? now :
+			    c->mode == QSHM_WAIT_BUSY ? UINT64_MAX :
+			    now + c->spin_ns;
+	}
+	if (now >= *deadline)
+		return -ETIMEDOUT;
+	if (now < *spin_end) {
+		qshm__cpu_relax();
+		return 0;
+	}
+	qshm__park(c, now, *deadline);
+	return 0;
+}
+
+/* Lossy: the record at pos was overwritten; jump to the oldest intact
+ * one. Losses are counted from the next record's seq. */
+static void qshm__resync(qshm_consumer *c)
+{
+	struct qshm_kprod *kp = c->m.kprod;
+	/* Acquire: pairs with P1; head <= the write_pos loaded next. */
+	uint64_t h = atomic_load_explicit(&kp->kp_head_pos,
+					  memory_order_acquire);
+	if (h > c->pos)
+		c->pos = h;
+	c->cached_wp = atomic_load_explicit(&kp->kp_write_pos,
+					    memory_order_acquire);
+	if (c->cached_wp - c->pos > c->m.capacity)
+		c->pos = c->cached_wp; /* head itself is behind: skip all */
+}
+
+static int qshm__corrupt(qshm_consumer *c, const char *what, uint64_t pos,
+			 uint64_t val)
+{
+	return qshm__fail(QSHM_ECORRUPT, "ring '%s': record at position %llu:"
+			  " %s (%llu)", c->m.name, (unsigned long long)pos,
+			  what, (unsigned long long)val);
+}
+
+QSHM_EXPORT int qshm_consumer_read(qshm_consumer *c, struct qshm_record *rec,
+				   int64_t timeout_ns)
+{
+	uint64_t deadline = 0, spin_end = 0;
+	int err;
+
+	if (!c || !rec)
+		return qshm__fail(EINVAL, "NULL argument");
+	const uint64_t cap = c->m.capacity;
+	for (;;) {
+		if (c->pos == c->cached_wp) {
+			/* A2: pairs with C1 in qshm_producer_commit(): the
+			 * records below the loaded position are complete. */
+			c->cached_wp = atomic_load_explicit(
+				&c->m.kprod->kp_write_pos,
+				memory_order_acquire);
+			if (c->pos == c->cached_wp) {
+				err = qshm__wait_data(c, timeout_ns,
+						      &deadline, &spin_end);
+				if (err)
+					return err;
+				continue;
+			}
+		}
+		if (c->cached_wp - c->pos > cap) {
+			if (c->lossy) {
+				qshm__resync(c);
+				continue;
+			}
+			err = qshm__check_end(c, 0);
+			return err ? err : qshm__corrupt(c, "write position "
+				"more than a ring ahead", c->pos,
+				c->cached_wp);
+		}
+		uint64_t off = c->pos & c->m.mask;
+		const volatile struct qshm_krec *kr =
+			(const volatile struct qshm_krec *)(c->m.kdata + off);
+		uint32_t len = kr->kr_len;
+		uint16_t type = kr->kr_type;
+		uint64_t seq = kr->kr_seq;
+		if (c->lossy) {
+			/* V1: pairs with P1: if the header bytes read above
+			 * were overwritten, this load sees the head moved
+			 * past pos (seqlock read side). */
+			atomic_thread_fence(memory_order_acquire);
+			if (atomic_load_explicit(&c->m.kprod->kp_head_pos,
+						 memory_order_relaxed) >
+			    c->pos) {
+				qshm__resync(c);
+				continue;
+			}
+		}
+		uint64_t size = qshm__rec_size(len);
+		if (type == QSHM_TYPE_PAD) {
+			if (len > cap || off + size != cap)
+				return qshm__corrupt(c, "pad does not reach "
+						     "the end", c->pos, len);
+			c->pos += size;
+			continue;
+		}
+		if (type < QSHM_TYPE_USER_MIN)
+			return qshm__corrupt(c, "reserved type", c->pos, type);
+		if (len == 0 || len > c->m.max_record)
+			return qshm__corrupt(c, "bad length", c->pos, len);
+		if (off + size > cap || size > c->cached_wp - c->pos)
+			return qshm__corrupt(c, "record past the end", c->pos,
+					     len);
+		uint64_t lost = 0;
+		if (c->have_seq) {
+			if (seq < c->expected_seq ||
+			    (!c->lossy && seq != c->expected_seq))
+				return qshm__corrupt(c, "sequence number out "
+						     "of order", c->pos, seq);
+			lost = seq - c->expected_seq;
+		}
+		c->have_seq = 1;
+		c->expected_seq = seq + 1;
+		c->lost += lost;
+		c->records++;
+		rec->data = (const void *)(kr + 1);
+		rec->len = len;
+		rec->type = type;
+		rec->flags = 0;
+		rec->seq = seq;
+		rec->lost = lost;
+		rec->pos = c->pos;
+		c->pos += size;
+		return 0;
+	}
+}
+
+QSHM_EXPORT int qshm_consumer_release(qshm_consumer *c)
+{
+	struct qshm_kslot *s;
+
+	if (!c)
+		return qshm__fail(EINVAL, "NULL consumer");
+	s = qshm__my_slot(c);
+	if (!s || c->pos == c->released)
+		return 0;
+	c->released = c->pos;
+	if (c->lossy) {
+		/* For inspectors only; nobody waits on a lossy consumer. */
+		atomic_store_explicit(&s->kc_read_pos, c->pos,
+				      memory_order_relaxed);
+		atomic_store_explicit(&s->kc_lost, c->lost,
+				      memory_order_relaxed);
+		atomic_store_explicit(&s->kc_records, c->records,
+				      memory_order_relaxed);
+		return 0;
+	}
+	atomic_store_explicit(&s->kc_records, c->records, memory_order_relaxed);
+	/* R1: pairs with A1 in qshm__scan_min(): our reads of everything
+	 * below pos are done before the producer may reuse it. */
+	atomic_store_explicit(&s->kc_read_pos, c->pos, memory_order_release);
+	/* R2: store-fence-check, pairs with S1 in the producer's wait. */
+	atomic_thread_fence(memory_order_seq_cst);
+	struct qshm_kwake *kw = c->m.kwake;
+	if (atomic_load_explicit(&kw->kw_space_sleepers, memory_order_relaxed)) {
+		atomic_fetch_add_explicit(&kw->kw_space_futex, 1,
+					  memory_order_release);
+		qshm__futex_wake(&kw->kw_space_futex, INT_MAX);
+	}
+	return 0;
+}
+
+QSHM_EXPORT int qshm_consumer_validate(qshm_consumer *c,
+				       const struct qshm_record *rec)
+{
+	if (!c || !rec)
+		return qshm__fail(EINVAL, "NULL argument");
+	if (!c->lossy)
+		return 0;
+	/* V2: pairs with P1, as V1: every read of the payload before this
+	 * fence saw bytes from before any overwrite, unless the head has
+	 * moved past the record. */
+	atomic_thread_fence(memory_order_acquire);
+	if (atomic_load_explicit(&c->m.kprod->kp_head_pos,
+				 memory_order_relaxed) <= rec->pos)
+		return 0;
+	c->records--;
+	c->lost++;
+	return -QSHM_EOVERRUN;
+}
+
+QSHM_EXPORT int qshm_consumer_read_copy(qshm_consumer *c, void *buf,
+					size_t size, struct qshm_record *rec,
+					int64_t timeout_ns)
+{
+	struct qshm_record local;
+	int err;
+
+	if (!rec)
+		rec = &local;
+	for (;;) {
+		err = qshm_consumer_read(c, rec, timeout_ns);
+		if (err)
+			return err;
+		if (rec->len > size) {
+			if (c->lossy) {
+				c->records--;
+				c->lost++;
+			}
+			return qshm__fail(EMSGSIZE, "record of %u bytes, buffer "
+					  "of %zu", rec->len, size);
+		}
+		memcpy(buf, rec->data, rec->len);
+		if (qshm_consumer_validate(c, rec) == 0)
+			break;
+	}
+	rec->data = buf;
+	return (int)rec->len;
+}
+
+QSHM_EXPORT int qshm_consumer_stats(qshm_consumer *c,
+				    struct qshm_consumer_stats *st)
+{
+	if (!c || !st)
+		return qshm__fail(EINVAL, "NULL argument");
+	st->records = c->records;
+	st->lost = c->lost;
+	st->position = c->pos;
+	st->generation = c->m.generation;
+	return 0;
+}
+
+QSHM_EXPORT int qshm_consumer_wait_prepare(qshm_consumer *c,
+					   const uint32_t **word,
+					   uint32_t *val)
+{
+	struct qshm_kprod *kp;
+	struct qshm_kwake *kw;
+
+	if (!c || !word || !val || c->sleeping)
+		return qshm__fail(EINVAL, "bad arguments or already "
+				  "prepared");
+	kp = c->m.kprod;
+	kw = c->m.kwake;
+	/* W1/W2 as in qshm__park(); the caller does the sleeping. */
+	atomic_fetch_add_explicit(&kw->kw_data_sleepers, 1,
+				  memory_order_seq_cst);
+	c->sleeping = 1;
+	*val = atomic_load_explicit(&kw->kw_data_futex, memory_order_seq_cst);
+	*word = (const uint32_t *)&kw->kw_data_futex;
+	if (atomic_load_explicit(&kp->kp_write_pos, memory_order_seq_cst) !=
+		    c->pos ||
+	    atomic_load_explicit(&kp->kp_closed, memory_order_relaxed))
+		return 0;
+	int err = qshm__check_end(c, qshm__now_ns());
+	if (err)
+		return err;
+	return 1;
+}
+
+QSHM_EXPORT void qshm_consumer_wait_finish(qshm_consumer *c)
+{
+	if (!c || !c->sleeping)
+		return;
+	c->sleeping = 0;
+	atomic_fetch_sub_explicit(&c->m.kwake->kw_data_sleepers, 1,
+				  memory_order_relaxed);
+}
+
+QSHM_EXPORT int qshm_consumer_producer_pid(qshm_consumer *c)
+{
+	return c ? c->m.creator_pid : -EINVAL;
+}
+
+QSHM_EXPORT int qshm_consumer_close(qshm_consumer *c)
+{
+	struct qshm_kslot *s;
+
+	if (!c)
+		return qshm__fail(EINVAL, "NULL consumer");
+	qshm_consumer_wait_finish(c);
+	s = qshm__my_slot(c);
+	if (s) {
+		qshm_consumer_release(c);
+		uint32_t st = atomic_load_explicit(&s->kc_state,
+						   memory_order_relaxed);
+		/* Release: pairs with the acq_rel claim of the next owner.
+		 * A CAS, so a slot evicted and reused meanwhile is left be. */
+		if ((st == QSHM_SLOT_RELIABLE || st == QSHM_SLOT_LOSSY ||
+		     st == QSHM_SLOT_EVICTED) &&
+		    atomic_load_explicit(&s->kc_pid, memory_order_relaxed) ==
+			    (int32_t)getpid())
+			atomic_compare_exchange_strong_explicit(
+				&s->kc_state, &st, QSHM_SLOT_FREE,
+				memory_order_release, memory_order_relaxed);
+		/* A producer waiting on us must rescan: as R2. */
+		atomic_thread_fence(memory_order_seq_cst);
+		struct qshm_kwake *kw = c->m.kwake;
+		if (atomic_load_explicit(&kw->kw_space_sleepers,
+					 memory_order_relaxed)) {
+			atomic_fetch_add_explicit(&kw->kw_space_futex, 1,
+						  memory_order_release);
+			qshm__futex_wake(&kw->kw_space_futex, INT_MAX);
+		}
+	}
+	qshm__map_release(&c->m);
+	free(c);
+	return 0;
+}

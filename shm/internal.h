@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h - process-local state of libqshm's handles and the helpers the
+ * source files share. Private: not installed.
+ */
+#ifndef QSHM_INTERNAL_H
+#define QSHM_INTERNAL_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "qshm/qshm.h"
+#include "layout.h"
+
+#define QSHM_EXPORT __attribute__((visibility("default")))
+
+/* How often a waiting side looks for a dead peer, and the longest single
+ * futex sleep (a dead peer cannot wake anyone). */
+#define QSHM_LIVENESS_NS    (10u * 1000u * 1000u)
+#define QSHM_SLEEP_SLICE_NS (20u * 1000u * 1000u)
+#define QSHM_DEFAULT_SPIN_NS (50u * 1000u)
+
+/* A mapped segment, as either side sees it. The geometry fields are copies
+ * made at create/attach time, after validation: never re-read from shared
+ * memory. */
+struct qshm_map {
+	uint8_t *base;
+	uint64_t size;
+	int fd;
+	struct qshm_kheader *khdr;
+	struct qshm_kprod *kprod;
+	struct qshm_kwake *kwake;
+	struct qshm_kstats *kstats;
+	struct qshm_kslot *kslots;
+	uint8_t *kdata;
+	uint64_t capacity;
+	uint64_t mask;
+	uint64_t max_record;
+	uint32_t max_consumers;
+	uint64_t generation;
+	int32_t creator_pid;
+	uint64_t creator_start;
+	char name[QSHM_NAME_MAX + 1];
+};
+
+struct qshm_producer {
+	struct qshm_map m;
+	uint64_t claim_pos;   /* end of claimed records */
+	uint64_t committed;   /* end of committed records (= kp_write_pos) */
+	uint64_t head;        /* = kp_head_pos */
+	uint64_t cached_min;  /* slowest reliable consumer, UINT64_MAX: none */
+	uint32_t seen_epoch;  /* kp_epoch at the last rescan */
+	uint64_t next_seq;
+	uint64_t last_pos;    /* position of the last uncommitted claim */
+	uint64_t last_seq;
+	int have_last;
+	uint64_t records, bytes; /* committed totals, mirrored to kstats */
+	uint64_t pend_records, pend_bytes;
+	uint64_t full_waits, wakes, evictions;
+	enum qshm_wait_mode mode;
+	uint64_t spin_ns;
+	uint32_t want_consumers; /* for qshm_producer_wait_consumers() */
+};
+
+struct qshm_consumer {
+	struct qshm_map m;
+	unsigned flags;
+	int slot;             /* index in the table, -1 for read-only */
+	int lossy;
+	uint64_t pos;         /* next record to read */
+	uint64_t released;    /* last position published to kc_read_pos */
+	uint64_t cached_wp;   /* last kp_write_pos seen */
+	uint64_t expected_seq;
+	int have_seq;
+	uint64_t records, lost;
+	uint64_t next_check_ns; /* when to look at the producer's liveness */
+	unsigned empty_polls;
+	int gone;             /* 0, or the terminal error once seen */
+	int sleeping;         /* between wait_prepare and wait_finish */
+	enum qshm_wait_mode mode;
+	uint64_t spin_ns;
+};
+
+/* error.c */
+int qshm__fail(int err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void qshm__clear_error(void);
+
+/* proc.c */
+uint64_t qshm__now_ns(void);
+int qshm__proc_start(pid_t pid, uint64_t *start);
+int qshm__proc_alive(pid_t pid, uint64_t start);
+
+/* futex.c */
+int qshm__futex_wait(_Atomic uint32_t *word, uint32_t val, uint64_t ns);
+int qshm__futex_wake(_Atomic uint32_t *word, int n);
+uint64_t qshm__deadline(int64_t timeout_ns);
+
+/* segment.c */
+int qshm__shm_path(const char *name, char *buf, size_t size);
+int qshm__map_attach(const char *name, int readonly, struct qshm_map *m);
+void qshm__map_release(struct qshm_map *m);
+uint64_t qshm__scan_min(struct qshm_map *m, uint32_t *nreliable);
+
+#endif /* QSHM_INTERNAL_H */

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * layout.h - the shared segment's layout. Private to libqshm: not installed.
+ *
+ * Every struct here lives in memory another process can change. Fields are
+ * _Atomic where more than one process touches them after publication, and
+ * every access names its memory order at the call site. Fields written
+ * only before the header is published (kh_state = READY, release) are plain:
+ * the attach side reads them after its acquire load of kh_state and copies
+ * what it needs into process-local memory before trusting it.
+ *
+ * Prefixes: kh_ header, kp_ producer line, kw_ wake lines, ks_ stats,
+ * kc_ consumer slot. The k says "shared, may change under you".
+ *
+ * Segment (offsets in bytes; docs/protocol.md has the same table):
+ *
+ *	0      struct qshm_kheader     256   immutable once published
+ *	256    struct qshm_kprod       128   written by the producer only
+ *	384    struct qshm_kwake       128   futex words, sleeper counts
+ *	512    struct qshm_kstats      256   producer counters
+ *	768    struct qshm_kslot[N]    128 each, N = max_consumers
+ *	D      data, capacity bytes    D = round_up(768 + 128 N, 4096)
+ */
+#ifndef QSHM_LAYOUT_H
+#define QSHM_LAYOUT_H
+
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define QSHM_MAGIC        UINT64_C(0x474e49524d485351) /* "QSHMRING" */
+#define QSHM_CACHELINE    64
+/* Hot fields of different writers sit this far apart: one line each plus a
+ * guard line, so adjacent-line prefetch does not make them share. */
+#define QSHM_HOT_STRIDE   128
+#define QSHM_PAGE         4096
+#define QSHM_REC_ALIGN    16
+#define QSHM_REC_HDR      16
+
+/* Layout facts encoded in the header's kh_layout word: pointer size,
+ * cache-line size, record alignment and byte order. A reader built with
+ * other facts refuses the segment (QSHM_ELAYOUT). */
+#define QSHM_LAYOUT_WORD \
+	((uint32_t)sizeof(void *) | ((uint32_t)QSHM_CACHELINE << 8) | \
+	 ((uint32_t)QSHM_REC_ALIGN << 16) | \
+	 ((uint32_t)(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) << 24))
+
+/* kh_state */
+#define QSHM_KSTATE_CREATING 0u
+#define QSHM_KSTATE_READY    0x52454459u /* "YDER" */
+
+/* kc_state */
+#define QSHM_SLOT_FREE     0u
+#define QSHM_SLOT_CLAIMED  1u /* being filled in by an attaching consumer */
+#define QSHM_SLOT_RELIABLE 2u
+#define QSHM_SLOT_LOSSY    3u
+#define QSHM_SLOT_EVICTED  4u /* reliable consumer found dead, evicted */
+
+#define QSHM_MAX_CONSUMERS 1024u
+#define QSHM_USER_COUNTERS 16u
+
+struct qshm_kheader {
+	uint64_t kh_magic;          /*   0 QSHM_MAGIC */
+	uint16_t kh_format_major;   /*   8 */
+	uint16_t kh_format_minor;   /*  10 */
+	uint32_t kh_layout;         /*  12 QSHM_LAYOUT_WORD */
+	_Atomic uint32_t kh_state;  /*  16 CREATING, then READY (published last) */
+	uint32_t kh_header_size;    /*  20 sizeof(struct qshm_kheader) */
+	uint64_t kh_seg_size;       /*  24 bytes of the whole object */
+	uint64_t kh_capacity;       /*  32 data bytes, power of two */
+	uint64_t kh_max_record;     /*  40 largest payload */
+	uint32_t kh_max_consumers;  /*  48 slots in the consumer table */
+	uint32_t kh_slot_size;      /*  52 sizeof(struct qshm_kslot) */
+	uint64_t kh_off_prod;       /*  56 */
+	uint64_t kh_off_wake;       /*  64 */
+	uint64_t kh_off_stats;      /*  72 */
+	uint64_t kh_off_slots;      /*  80 */
+	uint64_t kh_off_data;       /*  88 */
+	uint64_t kh_features;       /*  96 feature bits, none defined yet */
+	int32_t kh_creator_pid;     /* 104 */
+	uint32_t kh_pad0;           /* 108 */
+	uint64_t kh_creator_start;  /* 112 creator's start time, clock ticks */
+	uint64_t kh_created_ns;     /* 120 CLOCK_REALTIME at creation */
+	uint64_t kh_generation;     /* 128 1, or the replaced ring's + 1 */
+	uint8_t kh_reserved[120];   /* 136 zero */
+};
+
+struct qshm_kprod {
+	/* Committed end: every byte below it is a complete record. */
+	_Atomic uint64_t kp_write_pos;  /*   0 */
+	/* Oldest intact record: bytes below it may be overwritten now. */
+	_Atomic uint64_t kp_head_pos;   /*   8 */
+	/* Bumped by each consumer that registers (see protocol, R4/P2). */
+	_Atomic uint32_t kp_epoch;      /*  16 */
+	_Atomic uint32_t kp_closed;     /*  20 1 once the producer closed */
+	uint8_t kp_pad[QSHM_HOT_STRIDE - 24];
+};
+
+struct qshm_kwake {
+	/* Consumers sleep on kw_data_futex waiting for records. */
+	_Atomic uint32_t kw_data_futex;    /*   0 */
+	_Atomic uint32_t kw_data_sleepers; /*   4 */
+	uint8_t kw_pad0[QSHM_CACHELINE - 8];
+	/* The producer sleeps on kw_space_futex waiting for space. */
+	_Atomic uint32_t kw_space_futex;   /*  64 */
+	_Atomic uint32_t kw_space_sleepers;/*  68 */
+	uint8_t kw_pad1[QSHM_CACHELINE - 8];
+};
+
+struct qshm_kstats {
+	_Atomic uint64_t ks_records;     /*   0 */
+	_Atomic uint64_t ks_bytes;       /*   8 */
+	_Atomic uint64_t ks_full_waits;  /*  16 */
+	_Atomic uint64_t ks_wakes;       /*  24 */
+	_Atomic uint64_t ks_evictions;   /*  32 */
+	_Atomic uint64_t ks_reserved[3]; /*  40 */
+	_Atomic uint64_t ks_user[QSHM_USER_COUNTERS]; /* 64 */
+	uint8_t ks_pad[256 - 64 - 8 * QSHM_USER_COUNTERS];
+};
+
+struct qshm_kslot {
+	/* Next position this consumer will read; below it all is released. */
+	_Atomic uint64_t kc_read_pos;   /*   0 */
+	_Atomic uint64_t kc_lost;       /*   8 */
+	_Atomic uint64_t kc_records;    /*  16 */
+	_Atomic uint32_t kc_state;      /*  24 QSHM_SLOT_* */
+	_Atomic int32_t kc_pid;         /*  28 */
+	_Atomic uint64_t kc_start;      /*  32 start time, clock ticks */
+	_Atomic uint64_t kc_attach_ns;  /*  40 CLOCK_REALTIME */
+	uint8_t kc_pad[QSHM_HOT_STRIDE - 48];
+};
+
+/* A record header, at a 16-byte aligned offset of the data area. */
+struct qshm_krec {
+	uint32_t kr_len;   /* payload bytes (PAD: bytes of pad after header) */
+	uint16_t kr_type;  /* QSHM_TYPE_PAD or >= QSHM_TYPE_USER_MIN */
+	uint16_t kr_flags; /* 0 */
+	uint64_t kr_seq;   /* PAD: the seq of the record that follows */
+};
+
+#define QSHM_OFF_PROD   256u
+#define QSHM_OFF_WAKE   384u
+#define QSHM_OFF_STATS  512u
+#define QSHM_OFF_SLOTS  768u
+
+_Static_assert(sizeof(struct qshm_kheader) == 256, "header size");
+_Static_assert(offsetof(struct qshm_kheader, kh_state) == 16, "kh_state");
+_Static_assert(offsetof(struct qshm_kheader, kh_seg_size) == 24, "seg_size");
+_Static_assert(offsetof(struct qshm_kheader, kh_capacity) == 32, "capacity");
+_Static_assert(offsetof(struct qshm_kheader, kh_max_consumers) == 48, "maxc");
+_Static_assert(offsetof(struct qshm_kheader, kh_off_prod) == 56, "off_prod");
+_Static_assert(offsetof(struct qshm_kheader, kh_off_data) == 88, "off_data");
+_Static_assert(offsetof(struct qshm_kheader, kh_creator_pid) == 104, "pid");
+_Static_assert(offsetof(struct qshm_kheader, kh_creator_start) == 112, "st");
+_Static_assert(offsetof(struct qshm_kheader, kh_generation) == 128, "gen");
+_Static_assert(sizeof(struct qshm_kprod) == QSHM_HOT_STRIDE, "kprod size");
+_Static_assert(offsetof(struct qshm_kprod, kp_head_pos) == 8, "head");
+_Static_assert(offsetof(struct qshm_kprod, kp_epoch) == 16, "epoch");
+_Static_assert(offsetof(struct qshm_kprod, kp_closed) == 20, "closed");
+_Static_assert(sizeof(struct qshm_kwake) == 128, "kwake size");
+_Static_assert(offsetof(struct qshm_kwake, kw_space_futex) == 64, "space");
+_Static_assert(sizeof(struct qshm_kstats) == 256, "kstats size");
+_Static_assert(offsetof(struct qshm_kstats, ks_user) == 64, "user");
+_Static_assert(sizeof(struct qshm_kslot) == QSHM_HOT_STRIDE, "kslot size");
+_Static_assert(offsetof(struct qshm_kslot, kc_state) == 24, "kc_state");
+_Static_assert(offsetof(struct qshm_kslot, kc_pid) == 28, "kc_pid");
+_Static_assert(offsetof(struct qshm_kslot, kc_start) == 32, "kc_start");
+_Static_assert(sizeof(struct qshm_krec) == QSHM_REC_HDR, "record header");
+_Static_assert(QSHM_OFF_PROD == sizeof(struct qshm_kheader), "prod after hdr");
+_Static_assert(QSHM_OFF_WAKE == QSHM_OFF_PROD + sizeof(struct qshm_kprod),
+	       "wake after prod");
+_Static_assert(QSHM_OFF_STATS == QSHM_OFF_WAKE + sizeof(struct qshm_kwake),
+	       "stats after wake");
+_Static_assert(QSHM_OFF_SLOTS == QSHM_OFF_STATS + sizeof(struct qshm_kstats),
+	       "slots after stats");
+/* The futex syscall needs 4-byte words; lock-free 64-bit atomics are needed
+ * because a lock inside shared memory would be per-process. */
+_Static_assert(sizeof(_Atomic uint32_t) == 4, "futex word");
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics lock-free");
+
+static inline uint64_t qshm__off_data(uint32_t max_consumers)
+{
+	uint64_t end = QSHM_OFF_SLOTS +
+		       (uint64_t)max_consumers * sizeof(struct qshm_kslot);
+	return (end + QSHM_PAGE - 1) & ~(uint64_t)(QSHM_PAGE - 1);
+}
+
+static inline uint64_t qshm__rec_size(uint64_t len)
+{
+	return (QSHM_REC_HDR + len + QSHM_REC_ALIGN - 1) &
+	       ~(uint64_t)(QSHM_REC_ALIGN - 1);
+}
+
+#endif /* QSHM_LAYOUT_H */

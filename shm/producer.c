@@ -1,0 +1,689 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * producer.c - the producer side: create, claim, commit, back-pressure,
+ * eviction of dead consumers, close.
+ *
+ * The protocol, its labels (P*, C*, R*, A*) and the proofs that nothing is
+ * lost, torn or left asleep are in docs/protocol.md; each atomic below names
+ * the label it implements and the operation it pairs with.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+static int qshm__check_opts(const struct qshm_create_opts *o,
+			    struct qshm_create_opts *out)
+{
+	struct qshm_create_opts d = {
+		.capacity = UINT64_C(1) << 20,
+		.max_consumers = 64,
+		.mode = 0600,
+	};
+
+	if (o) {
+		if (o->reserved)
+			return qshm__fail(EINVAL, "opts.reserved must be 0");
+		if (o->flags & ~QSHM_CREATE_FLAGS_MASK)
+			return qshm__fail(EINVAL, "unknown create flags 0x%x",
+					  o->flags & ~QSHM_CREATE_FLAGS_MASK);
+		if (o->capacity)
+			d.capacity = o->capacity;
+		d.max_record = o->max_record;
+		if (o->max_consumers)
+			d.max_consumers = o->max_consumers;
+		if (o->mode)
+			d.mode = o->mode;
+		d.flags = o->flags;
+	}
+	if (d.capacity < 4096 || (d.capacity & (d.capacity - 1)) ||
+	    d.capacity > (UINT64_C(1) << 40))
+		return qshm__fail(EINVAL, "capacity %llu: must be a power of "
+				  "two from 4096 to 2^40",
+				  (unsigned long long)d.capacity);
+	if (!d.max_record)
+		d.max_record = d.capacity / 4;
+	if (d.max_record > d.capacity / 2 - 64)
+		return qshm__fail(EINVAL, "max_record %llu: at most capacity/2"
+				  " - 64 = %llu",
+				  (unsigned long long)d.max_record,
+				  (unsigned long long)(d.capacity / 2 - 64));
+	if (d.max_record > UINT32_MAX)
+		return qshm__fail(EINVAL, "max_record %llu: at most 2^32-1",
+				  (unsigned long long)d.max_record);
+	if (d.max_consumers > QSHM_MAX_CONSUMERS)
+		return qshm__fail(EINVAL, "max_consumers %u: at most %u",
+				  d.max_consumers, QSHM_MAX_CONSUMERS);
+	if (d.mode & ~0777u)
+		return qshm__fail(EINVAL, "mode 0%o: only permission bits",
+				  d.mode);
+	*out = d;
+	return 0;
+}
+
+/* Creates the object exclusively and publishes its header. */
+static int qshm__map_create(const char *name, const char *path,
+			    const struct qshm_create_opts *o,
+			    uint64_t generation, struct qshm_map *m)
+{
+	uint64_t off_data = qshm__off_data(o->max_consumers);
+	uint64_t size = off_data + o->capacity;
+	int err;
+
+	memset(m, 0, sizeof(*m));
+	snprintf(m->name, sizeof(m->name), "%s", name);
+	m->fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
+			 (mode_t)o->mode);
+	if (m->fd < 0)
+		return -errno;
+	/* The umask must not narrow what the caller asked for. */
+	if (fchmod(m->fd, (mode_t)o->mode) < 0 ||
+	    ftruncate(m->fd, (off_t)size) < 0) {
+		err = qshm__fail(errno, "size ring '%s' to %llu bytes", name,
+				 (unsigned long long)size);
+		goto fail;
+	}
+	m->size = size;
+	m->base = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_POPULATE, m->fd, 0);
+	if (m->base == MAP_FAILED) {
+		m->base = NULL;
+		err = qshm__fail(errno, "mmap ring '%s' (%llu bytes)", name,
+				 (unsigned long long)size);
+		goto fail;
+	}
+	/* Pre-fault for writing: a first-touch fault costs ~20 us here. */
+	(void)madvise(m->base, size, MADV_POPULATE_WRITE);
+
+	struct qshm_kheader *h = (struct qshm_kheader *)m->base;
+	h->kh_magic = QSHM_MAGIC;
+	h->kh_format_major = QSHM_FORMAT_MAJOR;
+	h->kh_format_minor = QSHM_FORMAT_MINOR;
+	h->kh_layout = QSHM_LAYOUT_WORD;
+	h->kh_header_size = sizeof(*h);
+	h->kh_seg_size = size;
+	h->kh_capacity = o->capacity;
+	h->kh_max_record = o->max_record;
+	h->kh_max_consumers = o->max_consumers;
+	h->kh_slot_size = sizeof(struct qshm_kslot);
+	h->kh_off_prod = QSHM_OFF_PROD;
+	h->kh_off_wake = QSHM_OFF_WAKE;
+	h->kh_off_stats = QSHM_OFF_STATS;
+	h->kh_off_slots = QSHM_OFF_SLOTS;
+	h->kh_off_data = off_data;
+	h->kh_creator_pid = (int32_t)getpid();
+	if (qshm__proc_start(getpid(), &h->kh_creator_start) < 0)
+		h->kh_creator_start = 0;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	h->kh_created_ns = (uint64_t)ts.tv_sec * 1000000000u +
+			   (uint64_t)ts.tv_nsec;
+	h->kh_generation = generation;
+
+	m->capacity = o->capacity;
+	m->max_record = o->max_record;
+	m->max_consumers = o->max_consumers;
+	m->generation = generation;
+	m->creator_pid = h->kh_creator_pid;
+	m->creator_start = h->kh_creator_start;
+	m->khdr = h;
+	m->kprod = (struct qshm_kprod *)(m->base + QSHM_OFF_PROD);
+	m->kwake = (struct qshm_kwake *)(m->base + QSHM_OFF_WAKE);
+	m->kstats = (struct qshm_kstats *)(m->base + QSHM_OFF_STATS);
+	m->kslots = (struct qshm_kslot *)(m->base + QSHM_OFF_SLOTS);
+	m->kdata = m->base + off_data;
+	m->mask = o->capacity - 1;
+
+	/* P0: publishes the header; pairs with A0 in qshm__map_attach().
+	 * Every field above is written before it. */
+	atomic_store_explicit(&h->kh_state, QSHM_KSTATE_READY,
+			      memory_order_release);
+	return 0;
+fail:
+	qshm__map_release(m);
+	shm_unlink(path);
+	return err;
+}
+
+/*
+ * The name is taken. If the holder is a stale or closed qshm ring and the
+ * caller allows it, remove it and report its generation. Holding an
+ * exclusive flock on the old object while checking and unlinking keeps two
+ * replacers from removing each other's new rings: the second one finds the
+ * name pointing at another inode and stops.
+ */
+static int qshm__replace_old(const char *name, const char *path,
+			     unsigned flags, uint64_t *old_gen)
+{
+	struct qshm_ring_info info;
+	struct stat st_fd, st_name;
+	char dev_path[QSHM_NAME_MAX + 24];
+	int fd, err;
+
+	fd = shm_open(path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return errno == ENOENT ? -EAGAIN : -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		err = qshm__fail(EEXIST, "ring '%s' is being replaced by "
+				 "another process", name);
+		goto out;
+	}
+	err = qshm_ring_info(name, &info);
+	snprintf(dev_path, sizeof(dev_path), "/dev/shm%s", path);
+	if (fstat(fd, &st_fd) < 0 || stat(dev_path, &st_name) < 0 ||
+	    st_fd.st_ino != st_name.st_ino) {
+		err = -EAGAIN; /* the name moved on meanwhile: start over */
+		goto out;
+	}
+	if (err)
+		goto out;
+	switch (info.state) {
+	case QSHM_RING_LIVE:
+		err = qshm__fail(EEXIST, "ring '%s' exists and its producer "
+				 "(pid %d) is alive", name, info.creator_pid);
+		goto out;
+	case QSHM_RING_STALE:
+	case QSHM_RING_CLOSED:
+		if (!(flags & QSHM_CREATE_REPLACE_STALE)) {
+			err = qshm__fail(QSHM_ESTALE, "ring '%s' exists, %s "
+					 "(creator pid %d); replace it or "
+					 "remove it", name,
+					 qshm_ring_state_name(info.state),
+					 info.creator_pid);
+			goto out;
+		}
+		break;
+	default:
+		err = qshm__fail(EEXIST, "'%s' exists and is %s; not "
+				 "replaced", name,
+				 qshm_ring_state_name(info.state));
+		goto out;
+	}
+	if (shm_unlink(path) < 0 && errno != ENOENT) {
+		err = qshm__fail(errno, "remove stale ring '%s'", name);
+		goto out;
+	}
+	*old_gen = info.generation;
+	err = 0;
+out:
+	close(fd); /* drops the flock */
+	return err;
+}
+
+QSHM_EXPORT int qshm_producer_create(const char *name,
+				     const struct qshm_create_opts *opts,
+				     qshm_producer **out)
+{
+	struct qshm_create_opts o = { 0 };
+	char path[QSHM_NAME_MAX + 8];
+	uint64_t gen = 1;
+	qshm_producer *p;
+	int err;
+
+	if (!out)
+		return qshm__fail(EINVAL, "out is NULL");
+	*out = NULL;
+	err = qshm__shm_path(name, path, sizeof(path));
+	if (err)
+		return err;
+	err = qshm__check_opts(opts, &o);
+	if (err)
+		return err;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return qshm__fail(ENOMEM, "producer handle");
+	for (int tries = 0;; tries++) {
+		err = qshm__map_create(name, path, &o, gen, &p->m);
+		if (err != -EEXIST)
+			break;
+		uint64_t old_gen = 0;
+		err = qshm__replace_old(name, path, o.flags, &old_gen);
+		if (err == 0)
+			gen = old_gen + 1;
+		else if (err != -EAGAIN || tries > 8)
+			break;
+	}
+	if (err) {
+		free(p);
+		if (err == -EEXIST)
+			return qshm__fail(EEXIST, "ring '%s' exists", name);
+		if (!qshm_last_error()[0])
+			return qshm__fail(-err, "create ring '%s'", name);
+		return err;
+	}
+	p->cached_min = UINT64_MAX;
+	p->mode = QSHM_WAIT_SPIN_PARK;
+	p->spin_ns = QSHM_DEFAULT_SPIN_NS;
+	qshm__clear_error();
+	*out = p;
+	return 0;
+}
+
+QSHM_EXPORT int qshm_producer_set_wait(qshm_producer *p,
+				       enum qshm_wait_mode mode,
+				       uint64_t spin_ns)
+{
+	if (!p || (unsigned)mode > QSHM_WAIT_BLOCK)
+		return qshm__fail(EINVAL, "bad wait mode %d", (int)mode);
+	p->mode = mode;
+	p->spin_ns = spin_ns;
+	return 0;
+}
+
+/* Evicts reliable consumers that hold position below need and whose
+ * process is dead. Returns how many were evicted. */
+static int qshm__evict_dead(qshm_producer *p, uint64_t need)
+{
+	int n = 0;
+
+	for (uint32_t i = 0; i < p->m.max_consumers; i++) {
+		struct qshm_kslot *s = &p->m.kslots[i];
+		if (atomic_load_explicit(&s->kc_state, memory_order_acquire) !=
+		    QSHM_SLOT_RELIABLE)
+			continue;
+		if (atomic_load_explicit(&s->kc_read_pos,
+					 memory_order_relaxed) >= need)
+			continue;
+		pid_t pid = atomic_load_explicit(&s->kc_pid,
+						 memory_order_relaxed);
+		uint64_t start = atomic_load_explicit(&s->kc_start,
+						      memory_order_relaxed);
+		if (qshm__proc_alive(pid, start))
+			continue;
+		uint32_t expect = QSHM_SLOT_RELIABLE;
+		/* Relaxed is enough: the slot's owner is dead; the CAS only
+		 * guards against the slot being closed meanwhile. */
+		if (atomic_compare_exchange_strong_explicit(
+			    &s->kc_state, &expect, QSHM_SLOT_EVICTED,
+			    memory_order_relaxed, memory_order_relaxed)) {
+			n++;
+			p->evictions++;
+			atomic_store_explicit(&p->m.kstats->ks_evictions,
+					      p->evictions,
+					      memory_order_relaxed);
+		}
+	}
+	return n;
+}
+
+/*
+ * Waits until positions below need may be overwritten: every reliable
+ * consumer has released at least need. Returns 0, -EAGAIN, -ETIMEDOUT.
+ */
+static int qshm__wait_space(qshm_producer *p, uint64_t need,
+			    int64_t timeout_ns)
+{
+	struct qshm_kwake *kw = p->m.kwake;
+	uint64_t deadline, now, spin_end, next_check;
+
+	p->full_waits++;
+	atomic_store_explicit(&p->m.kstats->ks_full_waits, p->full_waits,
+			      memory_order_relaxed);
+	if (timeout_ns == 0)
+		return -EAGAIN;
+	now = qshm__now_ns();
+	deadline = timeout_ns < 0 ? UINT64_MAX : now + (uint64_t)timeout_ns;
+	spin_end = p->mode == QSHM_WAIT_BLOCK ? now :
+		   p->mode == QSHM_WAIT_BUSY ? UINT64_MAX : now + p->spin_ns;
+	next_check = now + QSHM_LIVENESS_NS;
+	for (;;) {
+		p->cached_min = qshm__scan_min(&p->m, NULL);
+		if (p->cached_min >= need)
+			return 0;
+		now = qshm__now_ns();
+		if (now >= next_check) {
+			if (qshm__evict_dead(p, need))
+				continue;
+			next_check = now + QSHM_LIVENESS_NS;
+		}
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		if (now < spin_end) {
+			sched_yield();
+			continue;
+		}
+		/* S1: announce the sleep; pairs with R2 in
+		 * qshm_consumer_release() (Dekker through seq_cst: either it
+		 * sees us or our rescan below sees its release). */
+		atomic_fetch_add_explicit(&kw->kw_space_sleepers, 1,
+					  memory_order_seq_cst);
+		uint32_t v = atomic_load_explicit(&kw->kw_space_futex,
+						  memory_order_seq_cst);
+		p->cached_min = qshm__scan_min(&p->m, NULL);
+		if (p->cached_min < need) {
+			uint64_t slice = QSHM_SLEEP_SLICE_NS;
+			if (deadline != UINT64_MAX && deadline - now < slice)
+				slice = deadline - now;
+			if (next_check > now && next_check - now < slice)
+				slice = next_check - now;
+			qshm__futex_wait(&kw->kw_space_futex, v,
+					 slice ? slice : 1);
+		}
+		atomic_fetch_sub_explicit(&kw->kw_space_sleepers, 1,
+					  memory_order_relaxed);
+	}
+}
+
+static inline struct qshm_krec *qshm__rec_at(qshm_producer *p, uint64_t pos)
+{
+	return (struct qshm_krec *)(p->m.kdata + (pos & p->m.mask));
+}
+
+/*
+ * Moves kp_head_pos past every old record below limit, and some way beyond
+ * so this (seq_cst) store happens once per capacity/16 bytes rather than
+ * once per record, but never past the slowest reliable consumer or what is
+ * committed. Lossy readers validate against it (V1).
+ */
+static int qshm__advance_head(qshm_producer *p, uint64_t limit)
+{
+	uint64_t h = p->head;
+	uint64_t want = limit + p->m.capacity / 16;
+	uint64_t bound = p->committed < p->cached_min ? p->committed :
+							 p->cached_min;
+
+	if (want > bound)
+		want = bound;
+	if (want < limit)
+		want = limit; /* cannot happen: the caller checked space */
+	while (h < want) {
+		const struct qshm_krec *r = qshm__rec_at(p, h);
+		uint64_t off = h & p->m.mask;
+		uint64_t size = qshm__rec_size(r->kr_len);
+		/* Our own records, but a consumer with write access could
+		 * have scribbled on them: check before trusting. */
+		if (r->kr_len > p->m.capacity || off + size > p->m.capacity)
+			return qshm__fail(QSHM_ECORRUPT, "ring '%s': record "
+					  "at %llu has length %u", p->m.name,
+					  (unsigned long long)h, r->kr_len);
+		h += size;
+	}
+	p->head = h;
+	/* P1: announce that bytes below h may now be overwritten. seq_cst:
+	 * pairs with R5 in qshm__register() (a consumer registering now
+	 * either sees this head or is seen by the epoch check P2 below), and
+	 * as a release with V1 in the lossy read/validate paths. */
+	atomic_store_explicit(&p->m.kprod->kp_head_pos, h,
+			      memory_order_seq_cst);
+	/* P2: consumers that registered since the last scan: rescan. */
+	uint32_t e = atomic_load_explicit(&p->m.kprod->kp_epoch,
+					  memory_order_seq_cst);
+	if (e != p->seen_epoch) {
+		p->seen_epoch = e;
+		p->cached_min = qshm__scan_min(&p->m, NULL);
+	}
+	return 0;
+}
+
+QSHM_EXPORT int qshm_producer_claim(qshm_producer *p, size_t len,
+				    uint16_t type, int64_t timeout_ns,
+				    void **payload)
+{
+	uint64_t cap, need, w, off, pad, end;
+	int err;
+
+	if (!p || !payload)
+		return qshm__fail(EINVAL, "NULL argument");
+	if (len == 0 || type < QSHM_TYPE_USER_MIN)
+		return qshm__fail(EINVAL, "record of %zu bytes, type %u: "
+				  "need len >= 1 and type >= %d", len, type,
+				  QSHM_TYPE_USER_MIN);
+	if (len > p->m.max_record)
+		return qshm__fail(QSHM_ETOOBIG, "ring '%s': record of %zu "
+				  "bytes, maximum %llu", p->m.name, len,
+				  (unsigned long long)p->m.max_record);
+	cap = p->m.capacity;
+	need = qshm__rec_size(len);
+	w = p->claim_pos;
+	off = w & p->m.mask;
+	pad = off + need > cap ? cap - off : 0;
+	end = w + pad + need;
+
+	/* A batch never grows past half the ring uncommitted, so the head
+	 * (always <= committed) can make room. */
+	if (end - p->committed > cap / 2 && p->claim_pos != p->committed)
+		qshm_producer_commit(p);
+
+	if (end > cap) {
+		uint64_t limit = end - cap; /* bytes below limit get reused */
+		for (;;) {
+			if (p->cached_min < limit) {
+				p->cached_min = qshm__scan_min(&p->m, NULL);
+				if (p->cached_min < limit) {
+					qshm_producer_commit(p);
+					err = qshm__wait_space(p, limit,
+							       timeout_ns);
+					if (err)
+						return err;
+				}
+			}
+			if (p->head >= limit)
+				break;
+			err = qshm__advance_head(p, limit);
+			if (err)
+				return err;
+			/* A newly registered consumer may sit below limit;
+			 * the rescan in P2 found it: check again. */
+			if (p->cached_min >= limit)
+				break;
+		}
+	}
+
+	if (pad) {
+		struct qshm_krec *r = qshm__rec_at(p, w);
+		r->kr_len = (uint32_t)(pad - QSHM_REC_HDR);
+		r->kr_type = QSHM_TYPE_PAD;
+		r->kr_flags = 0;
+		r->kr_seq = p->next_seq;
+		w += pad;
+	}
+	struct qshm_krec *r = qshm__rec_at(p, w);
+	r->kr_len = (uint32_t)len;
+	r->kr_type = type;
+	r->kr_flags = 0;
+	r->kr_seq = p->next_seq;
+	p->last_pos = w;
+	p->last_seq = p->next_seq;
+	p->have_last = 1;
+	p->next_seq++;
+	p->claim_pos = w + need;
+	p->pend_records++;
+	p->pend_bytes += len;
+	*payload = r + 1;
+	return 0;
+}
+
+QSHM_EXPORT int qshm_producer_trim(qshm_producer *p, size_t len)
+{
+	if (!p || !p->have_last)
+		return qshm__fail(EINVAL, "no uncommitted claim to trim");
+	struct qshm_krec *r = qshm__rec_at(p, p->last_pos);
+	if (len == 0 || len > r->kr_len)
+		return qshm__fail(EINVAL, "trim to %zu bytes: claim has %u",
+				  len, r->kr_len);
+	p->pend_bytes -= r->kr_len - len;
+	r->kr_len = (uint32_t)len;
+	p->claim_pos = p->last_pos + qshm__rec_size(len);
+	return 0;
+}
+
+QSHM_EXPORT int qshm_producer_commit(qshm_producer *p)
+{
+	struct qshm_kwake *kw;
+
+	if (!p)
+		return qshm__fail(EINVAL, "NULL producer");
+	if (p->claim_pos == p->committed)
+		return 0;
+	kw = p->m.kwake;
+	p->committed = p->claim_pos;
+	p->have_last = 0;
+	p->records += p->pend_records;
+	p->bytes += p->pend_bytes;
+	p->pend_records = p->pend_bytes = 0;
+	/* Counters for inspectors: relaxed, a snapshot is all they need. */
+	atomic_store_explicit(&p->m.kstats->ks_records, p->records,
+			      memory_order_relaxed);
+	atomic_store_explicit(&p->m.kstats->ks_bytes, p->bytes,
+			      memory_order_relaxed);
+	/* C1: publish the records; pairs with A2 (consumer's acquire load of
+	 * kp_write_pos): the record bytes written above are visible to a
+	 * consumer that sees the new position. */
+	atomic_store_explicit(&p->m.kprod->kp_write_pos, p->committed,
+			      memory_order_release);
+	/* C2: store-fence-check, the producer half of the no-lost-wake-up
+	 * rule; pairs with W1/W2 in the consumer's wait (sleeper count
+	 * incremented, full fence, write_pos re-checked). */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&kw->kw_data_sleepers, memory_order_relaxed)) {
+		/* C3: release: a woken consumer that sees the new futex
+		 * value also sees C1. */
+		atomic_fetch_add_explicit(&kw->kw_data_futex, 1,
+					  memory_order_release);
+		qshm__futex_wake(&kw->kw_data_futex, INT_MAX);
+		p->wakes++;
+		atomic_store_explicit(&p->m.kstats->ks_wakes, p->wakes,
+				      memory_order_relaxed);
+	}
+	return 0;
+}
+
+QSHM_EXPORT int qshm_producer_publish(qshm_producer *p, uint16_t type,
+				      const void *data, size_t len,
+				      int64_t timeout_ns)
+{
+	void *buf;
+	int err = qshm_producer_claim(p, len, type, timeout_ns, &buf);
+
+	if (err)
+		return err;
+	memcpy(buf, data, len);
+	return qshm_producer_commit(p);
+}
+
+QSHM_EXPORT int qshm_producer_consumers(qshm_producer *p)
+{
+	uint32_t n = 0;
+
+	if (!p)
+		return qshm__fail(EINVAL, "NULL producer");
+	qshm__scan_min(&p->m, &n);
+	return (int)n;
+}
+
+/* Waits for cond(p) with the producer's wait mode; polls every 1 ms at
+ * most while sleeping (used by the slow, rare calls below). */
+static int qshm__poll_until(qshm_producer *p, int (*cond)(qshm_producer *),
+			    int64_t timeout_ns)
+{
+	uint64_t deadline = qshm__deadline(timeout_ns);
+	uint64_t next_check = 0;
+
+	for (;;) {
+		if (cond(p))
+			return 0;
+		uint64_t now = qshm__now_ns();
+		if (now >= next_check) {
+			qshm__evict_dead(p, UINT64_MAX);
+			next_check = now + QSHM_LIVENESS_NS;
+			if (cond(p))
+				return 0;
+		}
+		if (timeout_ns == 0)
+			return -EAGAIN;
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int qshm__enough_consumers(qshm_producer *p)
+{
+	return qshm_producer_consumers(p) >= (int)p->want_consumers;
+}
+
+QSHM_EXPORT int qshm_producer_wait_consumers(qshm_producer *p, int n,
+					     int64_t timeout_ns)
+{
+	if (!p || n < 0)
+		return qshm__fail(EINVAL, "bad arguments");
+	p->want_consumers = (uint32_t)n;
+	return qshm__poll_until(p, qshm__enough_consumers, timeout_ns);
+}
+
+static int qshm__drained(qshm_producer *p)
+{
+	return qshm__scan_min(&p->m, NULL) >= p->committed;
+}
+
+QSHM_EXPORT int qshm_producer_drain(qshm_producer *p, int64_t timeout_ns)
+{
+	if (!p)
+		return qshm__fail(EINVAL, "NULL producer");
+	qshm_producer_commit(p);
+	return qshm__poll_until(p, qshm__drained, timeout_ns);
+}
+
+QSHM_EXPORT int qshm_producer_stats(qshm_producer *p,
+				    struct qshm_producer_stats *st)
+{
+	if (!p || !st)
+		return qshm__fail(EINVAL, "NULL argument");
+	st->records = p->records;
+	st->bytes = p->bytes;
+	st->full_waits = p->full_waits;
+	st->wakes = p->wakes;
+	st->evictions = p->evictions;
+	return 0;
+}
+
+QSHM_EXPORT uint64_t *qshm_producer_user_counter(qshm_producer *p,
+						 unsigned index)
+{
+	if (!p || index >= QSHM_USER_COUNTERS)
+		return NULL;
+	/* Lock-free _Atomic uint64_t has the representation of uint64_t;
+	 * writers store with plain 64-bit aligned stores, which are single
+	 * copy atomic on every target this format supports. */
+	return (uint64_t *)&p->m.kstats->ks_user[index];
+}
+
+QSHM_EXPORT int qshm_producer_close(qshm_producer *p, unsigned flags)
+{
+	int err = 0;
+
+	if (!p)
+		return qshm__fail(EINVAL, "NULL producer");
+	if (flags & ~QSHM_CLOSE_UNLINK)
+		return qshm__fail(EINVAL, "unknown close flags 0x%x", flags);
+	qshm_producer_commit(p);
+	/* C4: mark closed after the last commit; pairs with A3 in the
+	 * consumer, which re-reads kp_write_pos after seeing it, so nothing
+	 * committed is missed. */
+	atomic_store_explicit(&p->m.kprod->kp_closed, 1, memory_order_release);
+	atomic_thread_fence(memory_order_seq_cst);
+	/* Unconditional: the closed flag is not covered by C2/C3. */
+	atomic_fetch_add_explicit(&p->m.kwake->kw_data_futex, 1,
+				  memory_order_release);
+	qshm__futex_wake(&p->m.kwake->kw_data_futex, INT_MAX);
+	if (flags & QSHM_CLOSE_UNLINK)
+		err = qshm_unlink(p->m.name);
+	qshm__map_release(&p->m);
+	free(p);
+	return err;
+}

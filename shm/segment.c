@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * segment.c - named segments: create, attach (with validation of every
+ * header field against the object's real size), look, unlink.
+ *
+ * A segment is untrusted input to everyone but its creator. Attach copies
+ * the geometry out of the header once, after checking it, and never
+ * re-reads it; everything later is bounds-checked against those copies.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+int qshm__shm_path(const char *name, char *buf, size_t size)
+{
+	int err = qshm_name_check(name);
+	if (err)
+		return err;
+	snprintf(buf, size, "/qshm.%s", name);
+	return 0;
+}
+
+static void qshm__map_geometry(struct qshm_map *m)
+{
+	struct qshm_kheader *h = (struct qshm_kheader *)m->base;
+
+	m->khdr = h;
+	m->kprod = (struct qshm_kprod *)(m->base + QSHM_OFF_PROD);
+	m->kwake = (struct qshm_kwake *)(m->base + QSHM_OFF_WAKE);
+	m->kstats = (struct qshm_kstats *)(m->base + QSHM_OFF_STATS);
+	m->kslots = (struct qshm_kslot *)(m->base + QSHM_OFF_SLOTS);
+	m->kdata = m->base + qshm__off_data(m->max_consumers);
+	m->mask = m->capacity - 1;
+}
+
+/*
+ * Checks a header against the object's size. On success copies the
+ * geometry into m. The caller has loaded kh_state with acquire (A0) and
+ * seen READY, so the plain fields below are the creator's final values.
+ */
+static int qshm__validate(const char *name, const struct qshm_kheader *h,
+			  uint64_t size, struct qshm_map *m)
+{
+	if (h->kh_magic != QSHM_MAGIC)
+		return qshm__fail(QSHM_ENOTQSHM, "ring '%s': bad magic "
+				  "0x%016llx", name,
+				  (unsigned long long)h->kh_magic);
+	if (h->kh_format_major != QSHM_FORMAT_MAJOR)
+		return qshm__fail(QSHM_EVERSION, "ring '%s': library reads "
+				  "format %d.%d, segment is format %u.%u",
+				  name, QSHM_FORMAT_MAJOR, QSHM_FORMAT_MINOR,
+				  h->kh_format_major, h->kh_format_minor);
+	if (h->kh_layout != QSHM_LAYOUT_WORD)
+		return qshm__fail(QSHM_ELAYOUT, "ring '%s': layout word "
+				  "0x%08x, library 0x%08x", name,
+				  h->kh_layout, QSHM_LAYOUT_WORD);
+	if (h->kh_header_size != sizeof(*h) ||
+	    h->kh_slot_size != sizeof(struct qshm_kslot))
+		return qshm__fail(QSHM_ECORRUPT, "ring '%s': header size %u "
+				  "or slot size %u wrong", name,
+				  h->kh_header_size, h->kh_slot_size);
+	uint64_t cap = h->kh_capacity;
+	if (cap < 4096 || (cap & (cap - 1)) || cap > (UINT64_C(1) << 40))
+		return qshm__fail(QSHM_ECORRUPT, "ring '%s': capacity %llu "
+				  "not a power of two in [4096, 2^40]", name,
+				  (unsigned long long)cap);
+	if (h->kh_max_record == 0 || h->kh_max_record > cap / 2 - 64)
+		return qshm__fail(QSHM_ECORRUPT, "ring '%s': max record %llu "
+				  "out of range for capacity %llu", name,
+				  (unsigned long long)h->kh_max_record,
+				  (unsigned long long)cap);
+	uint32_t nc = h->kh_max_consumers;
+	if (nc == 0 || nc > QSHM_MAX_CONSUMERS)
+		return qshm__fail(QSHM_ECORRUPT, "ring '%s': %u consumer "
+				  "slots", name, nc);
+	uint64_t off_data = qshm__off_data(nc);
+	if (h->kh_off_prod != QSHM_OFF_PROD || h->kh_off_wake != QSHM_OFF_WAKE ||
+	    h->kh_off_stats != QSHM_OFF_STATS ||
+	    h->kh_off_slots != QSHM_OFF_SLOTS || h->kh_off_data != off_data)
+		return qshm__fail(QSHM_ECORRUPT, "ring '%s': offsets table "
+				  "does not match the format", name);
+	if (h->kh_seg_size != off_data + cap || h->kh_seg_size != size)
+		return qshm__fail(QSHM_ECORRUPT, "ring '%s': header says %llu "
+				  "bytes, layout needs %llu, object has %llu",
+				  name, (unsigned long long)h->kh_seg_size,
+				  (unsigned long long)(off_data + cap),
+				  (unsigned long long)size);
+	m->capacity = cap;
+	m->max_record = h->kh_max_record;
+	m->max_consumers = nc;
+	m->generation = h->kh_generation;
+	m->creator_pid = h->kh_creator_pid;
+	m->creator_start = h->kh_creator_start;
+	return 0;
+}
+
+/* Opens and maps NAME, validated. readonly maps PROT_READ from an O_RDONLY
+ * descriptor, so an inspector cannot write even by mistake. */
+int qshm__map_attach(const char *name, int readonly, struct qshm_map *m)
+{
+	char path[QSHM_NAME_MAX + 8];
+	struct stat st;
+	int err;
+
+	memset(m, 0, sizeof(*m));
+	m->fd = -1;
+	err = qshm__shm_path(name, path, sizeof(path));
+	if (err)
+		return err;
+	snprintf(m->name, sizeof(m->name), "%s", name);
+
+	m->fd = shm_open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC, 0);
+	if (m->fd < 0) {
+		err = errno;
+		if (err == ENOENT)
+			return qshm__fail(ENOENT, "no ring named '%s' "
+					  "(/dev/shm%s)", name, path);
+		return qshm__fail(err, "open ring '%s'", name);
+	}
+	if (fstat(m->fd, &st) < 0) {
+		err = qshm__fail(errno, "fstat ring '%s'", name);
+		goto fail;
+	}
+	if (st.st_size == 0) {
+		/* The creator has not sized it yet. */
+		err = qshm__fail(QSHM_ECREATING, "ring '%s' has size 0", name);
+		goto fail;
+	}
+	if ((uint64_t)st.st_size < QSHM_OFF_SLOTS + QSHM_PAGE) {
+		err = qshm__fail(QSHM_ENOTQSHM, "'%s' is %lld bytes, too small "
+				 "for a qshm ring", name,
+				 (long long)st.st_size);
+		goto fail;
+	}
+	m->size = (uint64_t)st.st_size;
+	m->base = mmap(NULL, m->size, readonly ? PROT_READ :
+		       PROT_READ | PROT_WRITE, MAP_SHARED, m->fd, 0);
+	if (m->base == MAP_FAILED) {
+		m->base = NULL;
+		err = qshm__fail(errno, "mmap ring '%s' (%llu bytes)", name,
+				 (unsigned long long)m->size);
+		goto fail;
+	}
+	struct qshm_kheader *h = (struct qshm_kheader *)m->base;
+	/* A0: pairs with P0 in qshm__map_create(): once READY is seen, every
+	 * header field the creator wrote before it is visible. */
+	uint32_t state = atomic_load_explicit(&h->kh_state,
+					      memory_order_acquire);
+	if (state != QSHM_KSTATE_READY) {
+		if (state == QSHM_KSTATE_CREATING &&
+		    (h->kh_magic == QSHM_MAGIC || h->kh_magic == 0))
+			err = qshm__fail(QSHM_ECREATING, "ring '%s' is still "
+					 "being created", name);
+		else
+			err = qshm__fail(QSHM_ENOTQSHM, "'%s' is not a qshm "
+					 "ring (state word 0x%08x)", name,
+					 state);
+		goto fail;
+	}
+	err = qshm__validate(name, h, m->size, m);
+	if (err)
+		goto fail;
+	qshm__map_geometry(m);
+	return 0;
+fail:
+	qshm__map_release(m);
+	return err;
+}
+
+void qshm__map_release(struct qshm_map *m)
+{
+	if (m->base)
+		munmap(m->base, m->size);
+	if (m->fd >= 0)
+		close(m->fd);
+	m->base = NULL;
+	m->fd = -1;
+}
+
+/*
+ * Slowest reliable consumer's position, UINT64_MAX if there is none.
+ * A1: each kc_read_pos load pairs with R1 in qshm_consumer_release(): the
+ * consumer's reads of the bytes below the position it published happened
+ * before, so the producer may overwrite them.
+ */
+uint64_t qshm__scan_min(struct qshm_map *m, uint32_t *nreliable)
+{
+	uint64_t min = UINT64_MAX;
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < m->max_consumers; i++) {
+		struct qshm_kslot *s = &m->kslots[i];
+		/* Acquire: pairs with the consumer's R3 (seq_cst store of
+		 * RELIABLE) so kc_read_pos written before it is seen. */
+		if (atomic_load_explicit(&s->kc_state, memory_order_acquire) !=
+		    QSHM_SLOT_RELIABLE)
+			continue;
+		uint64_t rp = atomic_load_explicit(&s->kc_read_pos,
+						   memory_order_acquire);
+		if (rp < min)
+			min = rp;
+		n++;
+	}
+	if (nreliable)
+		*nreliable = n;
+	return min;
+}
+
+QSHM_EXPORT const char *qshm_ring_state_name(enum qshm_ring_state s)
+{
+	switch (s) {
+	case QSHM_RING_LIVE: return "live";
+	case QSHM_RING_CLOSED: return "closed";
+	case QSHM_RING_STALE: return "stale";
+	case QSHM_RING_CREATING: return "creating";
+	case QSHM_RING_NOTQSHM: return "not-qshm";
+	case QSHM_RING_CORRUPT: return "corrupt";
+	case QSHM_RING_VERSION: return "version";
+	}
+	return "unknown";
+}
+
+QSHM_EXPORT int qshm_ring_info(const char *name, struct qshm_ring_info *info)
+{
+	struct qshm_map m;
+	int err;
+
+	if (!info)
+		return qshm__fail(EINVAL, "info is NULL");
+	memset(info, 0, sizeof(*info));
+	err = qshm__map_attach(name, 1, &m);
+	switch (-err) {
+	case 0:
+		break;
+	case QSHM_ECREATING:
+		info->state = QSHM_RING_CREATING;
+		return 0;
+	case QSHM_ENOTQSHM:
+		info->state = QSHM_RING_NOTQSHM;
+		return 0;
+	case QSHM_EVERSION:
+	case QSHM_ELAYOUT: {
+		info->state = QSHM_RING_VERSION;
+		/* Read-only peek at the version fields, which every format
+		 * keeps at offset 8. */
+		char path[QSHM_NAME_MAX + 8];
+		qshm__shm_path(name, path, sizeof(path));
+		int fd = shm_open(path, O_RDONLY | O_CLOEXEC, 0);
+		if (fd >= 0) {
+			uint16_t v[2];
+			if (pread(fd, v, sizeof(v), 8) == sizeof(v)) {
+				info->format_major = v[0];
+				info->format_minor = v[1];
+			}
+			close(fd);
+		}
+		return 0;
+	}
+	case QSHM_ECORRUPT:
+		info->state = QSHM_RING_CORRUPT;
+		return 0;
+	default:
+		return err;
+	}
+	info->format_major = m.khdr->kh_format_major;
+	info->format_minor = m.khdr->kh_format_minor;
+	info->size = m.size;
+	info->capacity = m.capacity;
+	info->max_record = m.max_record;
+	info->max_consumers = m.max_consumers;
+	info->creator_pid = m.creator_pid;
+	info->creator_start = m.creator_start;
+	info->created_ns = m.khdr->kh_created_ns;
+	info->generation = m.generation;
+	info->creator_alive = qshm__proc_alive(m.creator_pid, m.creator_start);
+	/* Relaxed: a snapshot for display; nothing is read through them. */
+	info->write_pos = atomic_load_explicit(&m.kprod->kp_write_pos,
+					       memory_order_relaxed);
+	info->oldest_pos = atomic_load_explicit(&m.kprod->kp_head_pos,
+						memory_order_relaxed);
+	for (uint32_t i = 0; i < m.max_consumers; i++) {
+		uint32_t s = atomic_load_explicit(&m.kslots[i].kc_state,
+						  memory_order_relaxed);
+		if (s == QSHM_SLOT_RELIABLE)
+			info->reliable_consumers++;
+		else if (s == QSHM_SLOT_LOSSY)
+			info->lossy_consumers++;
+	}
+	if (atomic_load_explicit(&m.kprod->kp_closed, memory_order_relaxed))
+		info->state = QSHM_RING_CLOSED;
+	else
+		info->state = info->creator_alive ? QSHM_RING_LIVE :
+						    QSHM_RING_STALE;
+	qshm__map_release(&m);
+	return 0;
+}
+
+QSHM_EXPORT int qshm_unlink(const char *name)
+{
+	char path[QSHM_NAME_MAX + 8];
+	int err = qshm__shm_path(name, path, sizeof(path));
+
+	if (err)
+		return err;
+	if (shm_unlink(path) < 0)
+		return qshm__fail(errno, "remove ring '%s'", name);
+	return 0;
+}
