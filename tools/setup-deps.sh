@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what qshm needs to build, test and benchmark, from Debian's
+# packages. Idempotent: does nothing when everything is there.
+set -euo pipefail
+pkgs=(meson ninja-build pkg-config gcc clang liburing-dev libcriterion-dev
+      libjemalloc-dev python3 python3-numpy libzmq3-dev)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+		missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "setup: installing ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+$sudo apt-get install -y -q "${missing[@]}"
