@@ -110,6 +110,10 @@ static void qshm__register(qshm_consumer *c, uint32_t idx)
 	}
 	c->pos = c->released = r;
 	c->cached_wp = r;
+	/* At position 0 the next record is the run's first: losses count
+	 * from seq 0. Elsewhere they count from the first record read. */
+	c->have_seq = r == 0;
+	c->expected_seq = 0;
 }
 
 QSHM_EXPORT int qshm_consumer_attach(const char *name, unsigned flags,
@@ -148,6 +152,7 @@ QSHM_EXPORT int qshm_consumer_attach(const char *name, unsigned flags,
 			 atomic_load_explicit(&kp->kp_head_pos,
 					      memory_order_acquire);
 		c->released = c->cached_wp = c->pos;
+		c->have_seq = c->pos == 0;
 	} else {
 		err = qshm__slot_take(c, &idx);
 		if (err) {

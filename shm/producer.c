@@ -575,6 +575,11 @@ QSHM_EXPORT int qshm_producer_publish(qshm_producer *p, uint16_t type,
 	return qshm_producer_commit(p);
 }
 
+QSHM_EXPORT uint64_t qshm_producer_max_record(qshm_producer *p)
+{
+	return p ? p->m.max_record : 0;
+}
+
 QSHM_EXPORT int qshm_producer_consumers(qshm_producer *p)
 {
 	uint32_t n = 0;

@@ -214,6 +214,9 @@ int qshm_producer_commit(qshm_producer *p);
 int qshm_producer_publish(qshm_producer *p, uint16_t type, const void *data,
 			  size_t len, int64_t timeout_ns);
 
+/* The ring's largest payload in bytes (0 for a NULL handle). */
+uint64_t qshm_producer_max_record(qshm_producer *p);
+
 /* Number of reliable consumers attached now (not evicted). */
 int qshm_producer_consumers(qshm_producer *p);
 
@@ -282,6 +285,9 @@ int qshm_consumer_set_wait(qshm_consumer *c, enum qshm_wait_mode mode,
  * reads may precede one release (batched release). For a lossy consumer
  * rec->lost counts the records overwritten before it could read them, and
  * the view must be checked with qshm_consumer_validate() after use.
+ * Losses count from the ring's first record for a consumer that attached
+ * before it, else from the first record this consumer reads (whose seq
+ * says how many records the run had published before it).
  * Errors: -EAGAIN (nothing new, timeout_ns == 0), -ETIMEDOUT,
  * -QSHM_ECLOSED (producer closed and all was read), -QSHM_EPRODUCERDEAD
  * (producer died and every complete record was read), -QSHM_EEVICTED,

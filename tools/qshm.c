@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/* qshm.c - the qshm command: one binary, a subcommand each. */
+#include <stdio.h>
+#include <string.h>
+
+#include "qshm/qshm.h"
+#include "tools.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *what;
+} cmds[] = {
+	{ "sim", qshm_cmd_sim, "simulate an OpenQASM 2.0 circuit, stream "
+	  "results into a ring" },
+	{ "hist", qshm_cmd_hist, "attach to a ring, histogram its shots" },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: qshm COMMAND [options] [args]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(f, "  %-6s %s\n", cmds[i].name, cmds[i].what);
+	fprintf(f, "\n'qshm COMMAND --help' tells more; 'qshm --version' "
+		"prints the version.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
+	    !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		int a, b, c;
+		qshm_version(&a, &b, &c);
+		printf("qshm %d.%d.%d (ring format %d.%d)\n", a, b, c,
+		       QSHM_FORMAT_MAJOR, QSHM_FORMAT_MINOR);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[1], cmds[i].name))
+			return cmds[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "qshm: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

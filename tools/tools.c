@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/* tools.c - argument parsing, clocks and attaching, for the subcommands. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "tools.h"
+
+int tools_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "qshm %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n(see 'qshm %s --help')\n", cmd);
+	return 2;
+}
+
+int tools_parse_double(const char *s, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	return (errno || end == s || *end) ? -EINVAL : 0;
+}
+
+int tools_parse_u64(const char *s, uint64_t *out)
+{
+	char *end;
+
+	if (*s == '-')
+		return -EINVAL;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	uint64_t mul = 1;
+	if (*end == 'K' || *end == 'k')
+		mul = 1024, end++;
+	else if (*end == 'M')
+		mul = 1024 * 1024, end++;
+	else if (*end == 'G')
+		mul = 1024ull * 1024 * 1024, end++;
+	if (errno || end == s || *end || v > UINT64_MAX / mul)
+		return -EINVAL;
+	*out = v * mul;
+	return 0;
+}
+
+uint64_t tools_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int tools_attach(const char *name, unsigned flags, double wait_s,
+		 qshm_consumer **out)
+{
+	uint64_t deadline = tools_now_ns() + (uint64_t)(wait_s * 1e9);
+	int err;
+
+	for (;;) {
+		err = qshm_consumer_attach(name, flags, out);
+		if (err != -ENOENT && err != -QSHM_ECREATING)
+			break;
+		if (tools_now_ns() >= deadline)
+			break;
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	if (err)
+		fprintf(stderr, "qshm: attach '%s': %s\n", name,
+			qshm_last_error()[0] ? qshm_last_error() :
+			qshm_strerror(err));
+	return err;
+}
