@@ -11,9 +11,13 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 	const char *what;
 } cmds[] = {
+#ifdef QSHM_HAVE_SIM
 	{ "sim", qshm_cmd_sim, "simulate an OpenQASM 2.0 circuit, stream "
 	  "results into a ring" },
+#endif
 	{ "hist", qshm_cmd_hist, "attach to a ring, histogram its shots" },
+	{ "demo", qshm_cmd_demo, "a producer and a consumer process "
+	  "exchanging verified records" },
 };
 
 static void usage(FILE *f)

@@ -10,6 +10,7 @@
 /* Subcommands: argv[0] is the subcommand's name. Return the exit status. */
 int qshm_cmd_sim(int argc, char **argv);
 int qshm_cmd_hist(int argc, char **argv);
+int qshm_cmd_demo(int argc, char **argv);
 
 /* Prints "qshm CMD: message" and a hint to stderr; returns 2. */
 int tools_usage_error(const char *cmd, const char *fmt, ...)
