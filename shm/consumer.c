@@ -135,6 +135,7 @@ QSHM_EXPORT int qshm_consumer_attach(const char *name, unsigned flags,
 	c->flags = flags;
 	c->lossy = !!(flags & (QSHM_CONSUMER_LOSSY | QSHM_CONSUMER_READONLY));
 	c->slot = -1;
+	c->overrun_pos = UINT64_MAX;
 	c->mode = QSHM_WAIT_SPIN_PARK;
 	c->spin_ns = QSHM_DEFAULT_SPIN_NS;
 	err = qshm__map_attach(name, !!(flags & QSHM_CONSUMER_READONLY),
@@ -283,6 +284,14 @@ static int qshm__wait_data(qshm_consumer *c, int64_t timeout_ns,
 		return -ETIMEDOUT;
 	if (now < *spin_end) {
 		qshm__cpu_relax();
+		return 0;
+	}
+	if (c->slot < 0) {
+		/* Read-only: cannot announce itself on the futex; polls. */
+		uint64_t ns = *deadline - now < 1000000 ? *deadline - now :
+							   1000000;
+		struct timespec ts = { 0, (long)ns };
+		nanosleep(&ts, NULL);
 		return 0;
 	}
 	qshm__park(c, now, *deadline);
@@ -453,8 +462,10 @@ QSHM_EXPORT int qshm_consumer_validate(qshm_consumer *c,
 	if (atomic_load_explicit(&c->m.kprod->kp_head_pos,
 				 memory_order_relaxed) <= rec->pos)
 		return 0;
-	c->records--;
-	c->lost++;
+	if (rec->pos != c->overrun_pos) { /* count each record once */
+		c->overrun_pos = rec->pos;
+		c->lost++;
+	}
 	return -QSHM_EOVERRUN;
 }
 
@@ -472,10 +483,8 @@ QSHM_EXPORT int qshm_consumer_read_copy(qshm_consumer *c, void *buf,
 		if (err)
 			return err;
 		if (rec->len > size) {
-			if (c->lossy) {
-				c->records--;
+			if (c->lossy)
 				c->lost++;
-			}
 			return qshm__fail(EMSGSIZE, "record of %u bytes, buffer "
 					  "of %zu", rec->len, size);
 		}
@@ -509,6 +518,12 @@ QSHM_EXPORT int qshm_consumer_wait_prepare(qshm_consumer *c,
 	if (!c || !word || !val || c->sleeping)
 		return qshm__fail(EINVAL, "bad arguments or already "
 				  "prepared");
+	if (c->slot < 0)
+		return qshm__fail(EPERM, "ring '%s': a read-only consumer "
+				  "cannot announce itself as a sleeper",
+				  c->m.name);
+	if (c->gone)
+		return c->gone;
 	kp = c->m.kprod;
 	kw = c->m.kwake;
 	/* W1/W2 as in qshm__park(); the caller does the sleeping. */
@@ -518,12 +533,13 @@ QSHM_EXPORT int qshm_consumer_wait_prepare(qshm_consumer *c,
 	*val = atomic_load_explicit(&kw->kw_data_futex, memory_order_seq_cst);
 	*word = (const uint32_t *)&kw->kw_data_futex;
 	if (atomic_load_explicit(&kp->kp_write_pos, memory_order_seq_cst) !=
-		    c->pos ||
-	    atomic_load_explicit(&kp->kp_closed, memory_order_relaxed))
+	    c->pos)
 		return 0;
 	int err = qshm__check_end(c, qshm__now_ns());
-	if (err)
+	if (err || c->cached_wp != c->pos) {
+		qshm_consumer_wait_finish(c);
 		return err;
+	}
 	return 1;
 }
 

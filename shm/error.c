@@ -38,7 +38,11 @@ static const char *const qshm__errstr[] = {
 
 QSHM_EXPORT const char *qshm_strerror(int err)
 {
-	static _Thread_local char buf[128];
+	/* A few rotating buffers, so that two calls in one expression (or
+	 * one printf) do not overwrite each other. */
+	static _Thread_local char bufs[4][128];
+	static _Thread_local unsigned next;
+	char *buf = bufs[next++ % 4];
 
 	if (err < 0)
 		err = -err;
@@ -48,7 +52,8 @@ QSHM_EXPORT const char *qshm_strerror(int err)
 		return qshm__errstr[err - QSHM_ERR_FIRST];
 	/* strerrorname_np() is glibc >= 2.32; Debian 12 has 2.36. */
 	const char *name = strerrorname_np(err);
-	snprintf(buf, sizeof(buf), "%s: %s", name ? name : "E?", strerror(err));
+	snprintf(buf, sizeof(bufs[0]), "%s: %s", name ? name : "E?",
+		 strerror(err));
 	return buf;
 }
 

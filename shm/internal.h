@@ -73,6 +73,7 @@ struct qshm_consumer {
 	uint64_t expected_seq;
 	int have_seq;
 	uint64_t records, lost;
+	uint64_t overrun_pos; /* last record counted lost by validate */
 	uint64_t next_check_ns; /* when to look at the producer's liveness */
 	unsigned empty_polls;
 	int gone;             /* 0, or the terminal error once seen */

@@ -135,9 +135,17 @@ int qshm__map_attach(const char *name, int readonly, struct qshm_map *m)
 		goto fail;
 	}
 	if ((uint64_t)st.st_size < QSHM_OFF_SLOTS + QSHM_PAGE) {
-		err = qshm__fail(QSHM_ENOTQSHM, "'%s' is %lld bytes, too small "
-				 "for a qshm ring", name,
-				 (long long)st.st_size);
+		uint64_t magic = 0;
+		/* Our magic on a too-small object: a ring cut short. */
+		if (pread(m->fd, &magic, sizeof(magic), 0) == sizeof(magic) &&
+		    magic == QSHM_MAGIC)
+			err = qshm__fail(QSHM_ECORRUPT, "ring '%s' is truncated "
+					 "to %lld bytes", name,
+					 (long long)st.st_size);
+		else
+			err = qshm__fail(QSHM_ENOTQSHM, "'%s' is %lld bytes, too "
+					 "small for a qshm ring", name,
+					 (long long)st.st_size);
 		goto fail;
 	}
 	m->size = (uint64_t)st.st_size;

@@ -320,8 +320,10 @@ int qshm_consumer_read_copy(qshm_consumer *c, void *buf, size_t size,
 
 /* What a consumer has seen. */
 struct qshm_consumer_stats {
-	uint64_t records;  /* records returned by read */
-	uint64_t lost;     /* records lost (lossy), overruns included */
+	uint64_t records;  /* records returned by read, including any that
+			      later failed validation */
+	uint64_t lost;     /* records lost (lossy), failed validations
+			      included: published = records - overruns + lost */
 	uint64_t position; /* ring position of the next read */
 	uint64_t generation; /* generation of the ring attached to */
 };
@@ -337,7 +339,8 @@ int qshm_consumer_close(qshm_consumer *c);
  * if the caller may sleep (FUTEX_WAIT on *word while it equals val, shared
  * futex, 32-bit), 0 if a record is already there (no sleep), or an error as
  * read(). After the sleep (or instead of it) the caller must call
- * qshm_consumer_wait_finish() exactly once. While asleep, the caller should
+ * qshm_consumer_wait_finish() exactly once (not needed after an error
+ * return). Read-only consumers get -EPERM. While asleep, the caller should
  * also watch qshm_consumer_producer_pid() (e.g. a pidfd) or wake up now and
  * then: a producer that dies cannot wake anyone.
  */
