@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench_cacheline.c - the hardware floor for a round trip between two
+ * processes: each owns one counter on its own cache line in MAP_SHARED
+ * memory and busy-polls the other's. A round trip is two cache-line
+ * transfers and nothing else.
+ */
+#include "bench.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+/* Each counter on its own line; 128 bytes apart so that the adjacent-line
+ * prefetcher does not pair them either. */
+struct bench_cl_shared {
+	_Alignas(128) _Atomic uint64_t ping; /* written by the parent */
+	_Alignas(128) _Atomic uint64_t pong; /* written by the child */
+};
+
+struct bench_cl_arg {
+	struct bench_cl_shared *sh;
+	uint64_t total;
+	int single_cpu;
+};
+
+static int bench_cl_child(void *varg, struct bench_ctl *ctl)
+{
+	struct bench_cl_arg *a = varg;
+
+	bench_ctl_post(&ctl->child_stage, 1);
+	for (uint64_t i = 1; i <= a->total; i++) {
+		/* Acquire: pairs with the parent's release store of ping. */
+		while (atomic_load_explicit(&a->sh->ping,
+					    memory_order_acquire) != i)
+			bench_relax(a->single_cpu);
+		/* Release: pairs with the parent's acquire load of pong. */
+		atomic_store_explicit(&a->sh->pong, i, memory_order_release);
+	}
+	return 0;
+}
+
+static int bench_cl_run(const struct bench_cfg *cfg, struct bench_out *out)
+{
+	uint64_t n = cfg->lat_iters, warm = bench_warmup(cfg, n);
+	struct bench_cl_arg a;
+	struct bench_ctl *ctl = NULL;
+	uint64_t *samples = NULL;
+	pid_t pid = -1;
+	int rc = -1;
+
+	a.sh = bench_shared_alloc(sizeof *a.sh);
+	a.total = warm + n;
+	a.single_cpu = cfg->single_cpu;
+	ctl = bench_ctl_new();
+	samples = calloc(n, sizeof *samples); /* calloc + touch: no faults */
+	if (!a.sh || !ctl || !samples) {
+		bench_errf(out->err, "out of memory");
+		goto out;
+	}
+	for (uint64_t i = 0; i < n; i++)
+		samples[i] = 0;
+
+	pid = bench_spawn(cfg->cpu_b, bench_cl_child, &a, ctl);
+	if (pid < 0) {
+		bench_errf(out->err, "fork failed");
+		goto out;
+	}
+	if (bench_ctl_await(&ctl->child_stage, 1, pid, 10) != 0) {
+		bench_reap(pid, ctl, 1, out->err);
+		pid = -1;
+		goto out;
+	}
+	for (uint64_t i = 1; i <= a.total; i++) {
+		uint64_t t0 = bench_ticks();
+		/* Release: pairs with the child's acquire load of ping. */
+		atomic_store_explicit(&a.sh->ping, i, memory_order_release);
+		/* Acquire: pairs with the child's release store of pong. */
+		while (atomic_load_explicit(&a.sh->pong,
+					    memory_order_acquire) != i)
+			bench_relax(a.single_cpu);
+		uint64_t t1 = bench_ticks();
+		if (i > warm)
+			samples[i - warm - 1] = t1 - t0;
+	}
+	rc = bench_reap(pid, ctl, 10, out->err);
+	pid = -1;
+	if (rc == 0)
+		bench_lat_fill(out, samples, n);
+out:
+	bench_kill(pid);
+	free(samples);
+	bench_ctl_free(ctl);
+	bench_shared_free(a.sh, sizeof *a.sh);
+	return rc;
+}
+
+const struct bench_measure bench_cacheline_rt = {
+	.key = "lat.raw_cacheline",
+	.label = "raw cache-line ping-pong",
+	.group = "latency",
+	.nmetrics = BENCH_LAT_NMETRICS,
+	.metrics = { BENCH_LAT_METRICS },
+	.run = bench_cl_run,
+};

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench_futex.c - the floor for a blocking round trip: two processes sleep
+ * on shared (not private) futex words in MAP_SHARED memory and wake each
+ * other. Each hop is one store, one FUTEX_WAKE and the peer's return from
+ * FUTEX_WAIT; neither side spins.
+ */
+#include "bench.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+struct bench_fx_shared {
+	_Alignas(128) _Atomic uint32_t ping; /* written by the parent */
+	_Alignas(128) _Atomic uint32_t pong; /* written by the child */
+};
+
+struct bench_fx_arg {
+	struct bench_fx_shared *sh;
+	uint64_t total;
+};
+
+/* Shared futex ops: no FUTEX_PRIVATE_FLAG, the words live in MAP_SHARED
+ * memory of two processes. */
+static void bench_fx_wait(_Atomic uint32_t *w, uint32_t val)
+{
+	syscall(SYS_futex, (uint32_t *)w, FUTEX_WAIT, val, NULL, NULL, 0);
+}
+
+static void bench_fx_wake(_Atomic uint32_t *w)
+{
+	syscall(SYS_futex, (uint32_t *)w, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+/* Sleeps until *w == want. FUTEX_WAIT returns at once (EAGAIN) if *w no
+ * longer holds v, so a store+wake between our load and our sleep is never
+ * lost. */
+static void bench_fx_await(_Atomic uint32_t *w, uint32_t want)
+{
+	uint32_t v;
+	while ((v = atomic_load_explicit(w, memory_order_acquire)) != want)
+		bench_fx_wait(w, v);
+}
+
+static int bench_fx_child(void *varg, struct bench_ctl *ctl)
+{
+	struct bench_fx_arg *a = varg;
+
+	bench_ctl_post(&ctl->child_stage, 1);
+	for (uint64_t i = 1; i <= a->total; i++) {
+		bench_fx_await(&a->sh->ping, (uint32_t)i);
+		atomic_store_explicit(&a->sh->pong, (uint32_t)i,
+				      memory_order_release);
+		bench_fx_wake(&a->sh->pong);
+	}
+	return 0;
+}
+
+static int bench_fx_run(const struct bench_cfg *cfg, struct bench_out *out)
+{
+	uint64_t n = cfg->lat_block_iters, warm = bench_warmup(cfg, n);
+	struct bench_fx_arg a;
+	struct bench_ctl *ctl = NULL;
+	uint64_t *samples = NULL;
+	pid_t pid = -1;
+	int rc = -1;
+
+	a.sh = bench_shared_alloc(sizeof *a.sh);
+	a.total = warm + n;
+	ctl = bench_ctl_new();
+	samples = calloc(n, sizeof *samples);
+	if (!a.sh || !ctl || !samples) {
+		bench_errf(out->err, "out of memory");
+		goto out;
+	}
+	for (uint64_t i = 0; i < n; i++)
+		samples[i] = 0;
+
+	pid = bench_spawn(cfg->cpu_b, bench_fx_child, &a, ctl);
+	if (pid < 0) {
+		bench_errf(out->err, "fork failed");
+		goto out;
+	}
+	if (bench_ctl_await(&ctl->child_stage, 1, pid, 10) != 0) {
+		bench_reap(pid, ctl, 1, out->err);
+		pid = -1;
+		goto out;
+	}
+	for (uint64_t i = 1; i <= a.total; i++) {
+		uint64_t t0 = bench_ticks();
+		atomic_store_explicit(&a.sh->ping, (uint32_t)i,
+				      memory_order_release);
+		bench_fx_wake(&a.sh->ping);
+		bench_fx_await(&a.sh->pong, (uint32_t)i);
+		uint64_t t1 = bench_ticks();
+		if (i > warm)
+			samples[i - warm - 1] = t1 - t0;
+	}
+	rc = bench_reap(pid, ctl, 10, out->err);
+	pid = -1;
+	if (rc == 0)
+		bench_lat_fill(out, samples, n);
+out:
+	bench_kill(pid);
+	free(samples);
+	bench_ctl_free(ctl);
+	bench_shared_free(a.sh, sizeof *a.sh);
+	return rc;
+}
+
+const struct bench_measure bench_futex_rt = {
+	.key = "lat.futex",
+	.label = "raw futex ping-pong",
+	.group = "latency",
+	.nmetrics = BENCH_LAT_NMETRICS,
+	.metrics = { BENCH_LAT_METRICS },
+	.run = bench_fx_run,
+};

@@ -1,0 +1,159 @@
+/*
+ * qasm.h - OpenQASM 2.0 front end of the qshm runtime.
+ *
+ * Internal to qshm (not installed). The front end reads an OpenQASM 2.0
+ * program, inlines every gate definition, and produces a flat list of
+ * primitive operations with concrete angles, ready for the simulator:
+ *
+ *     struct qasm_circuit *c;
+ *     struct rt_error err;
+ *     if (qasm_parse_file("ghz.qasm", 0, &c, &err) < 0)
+ *             fprintf(stderr, "%s\n", err.msg);   // file:line:col: error: ...
+ *     ...
+ *     qasm_circuit_free(c);
+ *
+ * Language: all of OpenQASM 2.0 (header, qreg/creg, include, U and CX, gate
+ * definitions with parameter expressions, opaque, register broadcast,
+ * barrier, measure, reset, if). `include "qelib1.inc"` resolves to a built-in
+ * library: the extended qelib1.inc of current tools (see qasm_qelib1.c for
+ * the list of gates and their definitions); other includes are read relative
+ * to the directory of the including file.
+ *
+ * Conventions: qubit k of the circuit is bit k of a basis-state index, in
+ * register declaration order (the first qreg's qubit 0 is qubit 0); the same
+ * for classical bits. U(theta,phi,lambda) is the matrix
+ *
+ *     [ cos(t/2)              -e^{i lambda} sin(t/2)       ]
+ *     [ e^{i phi} sin(t/2)     e^{i(phi+lambda)} cos(t/2)  ]
+ *
+ * and every built-in gate is exactly the product of its qelib1 definition
+ * (global phase included; e.g. rz(l) = u1(l) = diag(1, e^{il})).
+ */
+#ifndef QSHM_QASM_H
+#define QSHM_QASM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rt_error.h"
+
+/* At most this many qubits in a circuit (control masks are 64-bit). */
+#define QASM_MAX_QUBITS 64
+
+/* Flags for qasm_parse_file() / qasm_parse_string(). */
+#define QASM_PARSE_NO_NATIVE 0x1u /* expand built-in gates through their
+                                     qelib1 bodies down to U and CX */
+#define QASM_PARSE_NO_FUSE   0x2u /* keep one operation per primitive gate:
+                                     no fusion, no composition */
+#define QASM_PARSE_FLAGS_ALL (QASM_PARSE_NO_NATIVE | QASM_PARSE_NO_FUSE)
+
+enum qasm_op_kind {
+	QASM_OP_GATE1 = 1, /* 2x2 matrix on q[0], applied where all ctrl bits are 1 */
+	QASM_OP_GATE2,     /* 4x4 matrix on (q[0], q[1]), same control rule */
+	QASM_OP_MEASURE,   /* measure q[0] into clbit */
+	QASM_OP_RESET,     /* reset q[0] to |0> */
+};
+
+/* Shape of a gate's matrix: tells the simulator which kernel fits. */
+enum qasm_mat_shape {
+	QASM_MAT_GENERAL = 0,
+	QASM_MAT_DIAG,     /* diagonal */
+	QASM_MAT_PERM,     /* one non-zero per row and column (X, swap, ...) */
+};
+
+/*
+ * One primitive operation. Matrices live in qasm_circuit.mats (pairs of
+ * doubles: re, im; row-major). For GATE2 the matrix index of a basis state
+ * is b0 + 2*b1, with b0 the bit of q[0] and b1 the bit of q[1].
+ */
+struct qasm_op {
+	uint8_t kind;    /* enum qasm_op_kind */
+	uint8_t shape;   /* enum qasm_mat_shape */
+	uint16_t pad;
+	uint32_t cond;   /* 0: unconditional; else 1 + index into conds */
+	uint32_t q[2];   /* target qubits (q[1] unused for GATE1, MEASURE, RESET) */
+	uint32_t clbit;  /* MEASURE: global classical bit index */
+	uint32_t mat;    /* GATE1/GATE2: offset of the matrix in mats, in doubles */
+	uint64_t ctrl;   /* mask of control qubits (GATE1/GATE2) */
+};
+
+/* `if (creg == value)`: compares the bits [offset, offset+width). */
+struct qasm_cond {
+	uint32_t creg;    /* index into cregs */
+	uint32_t offset;  /* first global clbit of the register */
+	uint32_t width;
+	uint32_t pad;
+	uint64_t value;
+};
+
+/* A quantum or classical register. */
+struct qasm_reg {
+	const char *name;
+	uint32_t offset;  /* global index of element 0 */
+	uint32_t size;
+};
+
+/* Storage arena (opaque), used for names and gate definitions. */
+struct qasm_arena;
+
+struct qasm_circuit {
+	char *name;                 /* the path or name given to the parser */
+	uint64_t source_hash;       /* FNV-1a 64 of the main file's bytes */
+	uint32_t nqubits, nclbits;
+	uint32_t nqregs, ncregs;
+	struct qasm_reg *qregs, *cregs;
+	size_t nops, cap_ops;
+	struct qasm_op *ops;
+	size_t nmats, cap_mats;     /* in doubles */
+	double *mats;
+	uint32_t nconds, cap_conds;
+	struct qasm_cond *conds;
+	struct qasm_arena *arena;   /* owns register names */
+};
+
+/*
+ * Parse the OpenQASM 2.0 file at @path into a new circuit (*@out).
+ * @flags: QASM_PARSE_* (0 for normal use).
+ * Returns 0, or -EINVAL (syntax or semantic error, unknown flag), -ENOENT and
+ * other errno values (files), -ENOMEM; on error *@out is NULL and @err (may
+ * be NULL) holds "file:line:col: error: ..." (or "file: error: ..." when no
+ * position applies).
+ */
+int qasm_parse_file(const char *path, unsigned flags,
+		    struct qasm_circuit **out, struct rt_error *err);
+
+/*
+ * Parse @len bytes of @text as the program named @name (used in messages and
+ * to resolve relative includes against the directory part of @name).
+ * Same returns as qasm_parse_file().
+ */
+int qasm_parse_string(const char *name, const char *text, size_t len,
+		      unsigned flags, struct qasm_circuit **out,
+		      struct rt_error *err);
+
+/* Free a circuit (NULL is allowed). */
+void qasm_circuit_free(struct qasm_circuit *c);
+
+/* Matrix of op @op (2x2 or 4x4 complex as re,im pairs). */
+static inline const double *qasm_op_matrix(const struct qasm_circuit *c,
+					    const struct qasm_op *op)
+{
+	return c->mats + op->mat;
+}
+
+/*
+ * Number of 64-bit words that hold one shot's classical bits:
+ * ceil(nclbits / 64), at least 1.
+ */
+size_t qasm_circuit_words_per_shot(const struct qasm_circuit *c);
+
+/*
+ * The matrix U(theta, phi, lambda) (see the top of this file) into @m
+ * (8 doubles: re,im of m00 m01 m10 m11).
+ */
+void qasm_mat_u3(double theta, double phi, double lambda, double m[8]);
+
+/* Names of the gates of the built-in qelib1.inc, NULL-terminated. */
+const char *const *qasm_qelib1_gate_names(void);
+
+#endif

@@ -1,0 +1,278 @@
+/*
+ * sim.h - the state-vector simulator of the qshm runtime.
+ *
+ * Internal to qshm (not installed). A run simulates one parsed circuit
+ * (qasm.h) and delivers shots in batches through a callback, so that a
+ * publisher can stream them without holding them all:
+ *
+ *     struct sim_config cfg = SIM_CONFIG_INIT;
+ *     struct sim_run *run;
+ *     cfg.seed = 42;
+ *     if (sim_run_create(&run, circuit, &cfg, &err) < 0) ...
+ *     rc = sim_run_shots(run, 1000000, on_shots, ctx, &err);
+ *     ... sim_run_final_state(run, &amps, &n) for a STATE record ...
+ *     sim_run_destroy(run);
+ *
+ * Shots: each shot's classical bits are packed little-endian into
+ * sim_run_words_per_shot() 64-bit words; global clbit k (cregs in declaration
+ * order, c[0] of the first creg is bit 0) is bit k%64 of word k/64.
+ *
+ * How shots are made: measurements that nothing acts on afterwards
+ * (terminal ones) are deferred to the end. The part of the circuit whose
+ * outcome is the same in every shot (everything, when the only measurements
+ * are terminal; otherwise up to the first measurement or reset whose outcome
+ * is random) runs once. If nothing random remains, every shot is sampled
+ * from that one final state with an alias table (O(1) per shot). Otherwise
+ * each shot copies the saved state and runs the rest, then samples its
+ * terminal measurements with one pass. Measurement or reset outcomes with
+ * probability below SIM_PROB_EPS are treated as impossible.
+ *
+ * RNG: xoshiro256** (Blackman and Vigna), seeded from the 64-bit seed
+ * through splitmix64; a run is deterministic for a given seed, independent
+ * of the batch size.
+ *
+ * State layout: amplitude of basis state i (qubit k = bit k of i) at
+ * amps[2i] (real) and amps[2i+1] (imaginary), 64-byte aligned, allocated
+ * with jemalloc's mallocx.
+ */
+#ifndef QSHM_SIM_H
+#define QSHM_SIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qasm.h"
+#include "rt_error.h"
+
+#define SIM_MAX_QUBITS 40          /* 2^40 amplitudes: 16 TiB */
+#define SIM_DEFAULT_BATCH 4096     /* shots per callback */
+#define SIM_PROB_EPS 1e-13
+
+/* ---- RNG ---- */
+
+struct sim_rng {
+	uint64_t s[4];
+};
+
+/* Seed with splitmix64(seed) four times. */
+void sim_rng_seed(struct sim_rng *r, uint64_t seed);
+
+static inline uint64_t sim_rng__rotl(uint64_t x, int k)
+{
+	return (x << k) | (x >> (64 - k));
+}
+
+/* xoshiro256**: the next 64 random bits. */
+static inline uint64_t sim_rng_next(struct sim_rng *r)
+{
+	uint64_t *s = r->s;
+	uint64_t out = sim_rng__rotl(s[1] * 5, 7) * 9;
+	uint64_t t = s[1] << 17;
+
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = sim_rng__rotl(s[3], 45);
+	return out;
+}
+
+/* Uniform in [0, 1) with 53 random bits. */
+static inline double sim_rng_uniform(struct sim_rng *r)
+{
+	return (double)(sim_rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+/* Uniform integer in [0, n), n >= 1 (multiply-high; bias below n/2^64). */
+uint64_t sim_rng_below(struct sim_rng *r, uint64_t n);
+
+/* ---- state vectors ---- */
+
+struct sim_state {
+	unsigned nqubits;
+	size_t namps;     /* 2^nqubits */
+	size_t bytes;     /* 16 * namps */
+	double *amps;     /* re, im pairs */
+};
+
+/*
+ * Check that @copies state vectors of @nqubits fit: nqubits <= SIM_MAX_QUBITS
+ * and copies * 16 * 2^nqubits <= @max_bytes (0: the machine's physical
+ * memory). Returns 0 or -EFBIG with a message in @err.
+ */
+int sim_state_check_fits(unsigned nqubits, unsigned copies,
+			 uint64_t max_bytes, struct rt_error *err);
+
+/*
+ * Allocate a state of @nqubits in |0...0> (every page touched, so later
+ * gates do not pay for page faults). Returns 0, -EFBIG (too big, see
+ * sim_state_check_fits), -ENOMEM.
+ */
+int sim_state_create(struct sim_state **out, unsigned nqubits,
+		     uint64_t max_bytes, struct rt_error *err);
+void sim_state_destroy(struct sim_state *s);
+/* Set to the basis state |index>. */
+void sim_state_set_basis(struct sim_state *s, uint64_t index);
+/* dst = src (same number of qubits). */
+void sim_state_copy(struct sim_state *dst, const struct sim_state *src);
+
+/* ---- kernels (sim_kernels.c): each touches the state once ---- */
+
+/*
+ * Apply the 2x2 @m (re,im of m00 m01 m10 m11) to qubit @t where every qubit
+ * of @ctrl is 1. @shape (enum qasm_mat_shape) selects a faster kernel for
+ * diagonal and permutation matrices; QASM_MAT_GENERAL is always correct.
+ */
+void sim_apply_gate1(struct sim_state *s, unsigned t, uint64_t ctrl,
+		     const double m[8], int shape);
+/* The 4x4 @m on (q0, q1), matrix index b0 + 2*b1; same rules. */
+void sim_apply_gate2(struct sim_state *s, unsigned q0, unsigned q1,
+		     uint64_t ctrl, const double m[32], int shape);
+/* Hadamard on qubit @t (for benchmarks). */
+void sim_apply_h(struct sim_state *s, unsigned t);
+
+/* ---- measurement (sim_measure.c) ---- */
+
+/* Probability that qubit @q is 1. */
+double sim_prob_one(const struct sim_state *s, unsigned q);
+/* Project qubit @q on @outcome, whose probability is @p (> 0); renormalise. */
+void sim_collapse(struct sim_state *s, unsigned q, int outcome, double p);
+/* After a collapse of @q on 1: move the amplitudes to @q = 0 (reset). */
+void sim_flip_to_zero(struct sim_state *s, unsigned q);
+/* Sum of |a_i|^2 (about 1). */
+double sim_norm2(const struct sim_state *s);
+/*
+ * Basis index drawn with probability |a_i|^2 / norm2 for the uniform @u in
+ * [0, 1): one pass over the amplitudes.
+ */
+uint64_t sim_sample_index(const struct sim_state *s, double u, double norm2);
+
+/* ---- runs (sim_run.c) ---- */
+
+/*
+ * Called with @nshots shots, each @words_per_shot words (see above); the
+ * memory is valid only during the call. Return 0 to go on, anything else to
+ * stop the run: sim_run_shots() then returns that value.
+ */
+typedef int (*sim_shots_fn)(void *ctx, const uint64_t *packed_bits,
+			    size_t nshots, size_t words_per_shot);
+
+struct sim_config {
+	uint64_t seed;
+	size_t batch_shots;      /* shots per callback; 0: SIM_DEFAULT_BATCH */
+	uint64_t max_state_bytes; /* memory for state vectors; 0: physical */
+	unsigned flags;          /* none defined yet: must be 0 */
+};
+
+#define SIM_CONFIG_INIT { 0, 0, 0, 0 }
+
+struct sim_run;
+
+/*
+ * Prepare a run of @c (which must outlive the run): plans the circuit and
+ * allocates the state (or fails with -EFBIG when it cannot fit, -ENOMEM).
+ * Nothing is simulated yet. Returns 0 or a negative errno (-EINVAL for bad
+ * flags), with a message in @err.
+ */
+int sim_run_create(struct sim_run **out, const struct qasm_circuit *c,
+		   const struct sim_config *cfg, struct rt_error *err);
+void sim_run_destroy(struct sim_run *r);
+
+/*
+ * Run @nshots more shots, calling @fn for each batch. Consecutive calls
+ * continue the same random stream. Returns 0, the callback's non-zero
+ * value, or a negative errno (-ENOMEM) with a message in @err.
+ */
+int sim_run_shots(struct sim_run *r, uint64_t nshots, sim_shots_fn fn,
+		  void *ctx, struct rt_error *err);
+
+size_t sim_run_words_per_shot(const struct sim_run *r);
+
+/*
+ * 1 when every shot ends in the same state (only terminal measurements, or
+ * only measurements and resets whose outcome is certain), 0 otherwise.
+ * Simulates the shot-independent part if not done yet.
+ */
+int sim_run_is_deterministic(struct sim_run *r);
+
+/*
+ * The final state before the terminal measurements: *@amps gets 2 * *@namps
+ * doubles (re, im), valid until the next call on @r. Returns 0 when the
+ * state is the same for every shot; 1 when it is the state of the most
+ * recent shot's trajectory (circuits with random mid-circuit outcomes);
+ * -EAGAIN if such a circuit has run no shot yet.
+ */
+int sim_run_final_state(struct sim_run *r, const double **amps,
+			size_t *namps);
+
+/*
+ * Probabilities |a_i|^2 of basis states first .. first+count-1 of the final
+ * state (as sim_run_final_state) into @out. Same returns; -EINVAL if the
+ * range is outside [0, 2^n).
+ */
+int sim_run_probs(struct sim_run *r, uint64_t first, size_t count,
+		  double *out);
+
+/*
+ * Exact distribution of the packed classical outcome, for deterministic runs
+ * (sim_run_is_deterministic() == 1): calls @fn once per outcome with
+ * non-zero probability, in no particular order. Returns 0, -ENOTSUP for
+ * runs that are not deterministic, the callback's non-zero value, or
+ * -ENOMEM.
+ */
+typedef int (*sim_outcome_fn)(void *ctx, const uint64_t *bits, size_t words,
+			      double prob);
+int sim_run_outcome_dist(struct sim_run *r, sim_outcome_fn fn, void *ctx);
+
+/* ---- outcomes and counts (sim_counts.c) ---- */
+
+/*
+ * Length of the outcome string of @c, without the NUL: Qiskit's order,
+ * registers last-declared first, separated by one space, each register
+ * written c[n-1] ... c[0].
+ */
+size_t sim_outcome_strlen(const struct qasm_circuit *c);
+/* Write the outcome string of the packed @bits into @buf (at least
+ * sim_outcome_strlen(c) + 1 bytes). Returns @buf. */
+char *sim_outcome_format(const struct qasm_circuit *c, const uint64_t *bits,
+			 char *buf);
+
+/* A histogram of packed outcomes. */
+struct sim_counts;
+
+struct sim_counts *sim_counts_new(size_t words_per_shot);
+void sim_counts_free(struct sim_counts *k);
+/* Add @nshots shots (a sim_shots_fn batch). Returns 0 or -ENOMEM. */
+int sim_counts_add(struct sim_counts *k, const uint64_t *bits, size_t nshots);
+/* Number of distinct outcomes. */
+size_t sim_counts_size(const struct sim_counts *k);
+/* A sim_shots_fn that adds to the struct sim_counts passed as @ctx. */
+int sim_counts_shots_fn(void *ctx, const uint64_t *packed_bits,
+			size_t nshots, size_t words_per_shot);
+
+struct sim_count_entry {
+	const char *outcome;  /* the outcome string */
+	uint64_t count;
+};
+
+/*
+ * The histogram as outcome strings, sorted by strcmp, in a new array of
+ * sim_counts_size() entries (*@out; free with free(), the strings with it).
+ * Returns 0 or -ENOMEM.
+ */
+int sim_counts_sorted(const struct sim_counts *k, const struct qasm_circuit *c,
+		      struct sim_count_entry **out);
+
+/* ---- benchmark entry points (sim_bench.c) ---- */
+
+/*
+ * Apply a Hadamard to qubit @target of a fresh @nqubits state @reps times
+ * and return the seconds per gate (median over the repetitions), or a
+ * negative value on error (@err says why). The state is allocated and
+ * touched before timing starts.
+ */
+double sim_bench_gate1(unsigned nqubits, unsigned target, unsigned reps,
+		       struct rt_error *err);
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * sim_loop.h - private to the sim_*.c files: the index loop shared by the
+ * kernels, and the vector type they compute with.
+ *
+ * A kernel visits every basis index whose "special" bits (targets and
+ * controls) have fixed values. The free bits of the index split into runs
+ * between special bits; the loop walks the lowest run innermost, as
+ * contiguous memory when bit 0 is free (stride 1) and otherwise with the
+ * stride 2^lo, where lo is the number of special bits at the bottom. The
+ * outer loop inserts zeros at the special positions (a few shifts per
+ * iteration, paid once per inner run) and sets the fixed bits.
+ */
+#ifndef QSHM_SIM_LOOP_H
+#define QSHM_SIM_LOOP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One complex amplitude {re, im}; may alias the state's doubles. */
+typedef double v2d __attribute__((vector_size(16), aligned(16), may_alias));
+
+#define SIM_LOOP_MAX_SPECIAL 64
+
+struct sim_loop {
+	size_t outer;     /* outer iterations */
+	size_t inner;     /* indices per inner run */
+	unsigned lo;      /* inner stride is 2^lo */
+	unsigned hi;      /* the inner run spans bits lo .. hi-1 */
+	unsigned k;       /* special bits */
+	uint64_t fixed;   /* bits set in every visited index */
+	unsigned pos[SIM_LOOP_MAX_SPECIAL];  /* special bits, ascending */
+};
+
+/* @special: mask of all special bits; @fixed: those that must be 1. */
+static inline void sim_loop_init(struct sim_loop *L, unsigned nqubits,
+				 uint64_t special, uint64_t fixed)
+{
+	unsigned k = 0, lo = 0, hi;
+
+	for (uint64_t m = special; m; m &= m - 1)
+		L->pos[k++] = (unsigned)__builtin_ctzll(m);
+	while (lo < k && L->pos[lo] == lo)
+		lo++;
+	hi = lo < k ? L->pos[lo] : nqubits;
+	L->k = k;
+	L->lo = lo;
+	L->hi = hi;
+	L->fixed = fixed;
+	L->inner = (size_t)1 << (hi - lo);
+	L->outer = (size_t)1 << (nqubits - k - (hi - lo));
+}
+
+/*
+ * First index of outer iteration @o; the inner run adds j << lo for j in
+ * [0, inner). The free bits, in order, hold (o, j): j fills bits lo..hi-1
+ * (below them lie only special bits), o the free bits above, which the zeros
+ * inserted at the remaining special positions spread out.
+ */
+static inline size_t sim_loop_base(const struct sim_loop *L, size_t o)
+{
+	size_t x = o << L->hi;
+
+	for (unsigned i = L->lo; i < L->k; i++) {
+		unsigned p = L->pos[i];
+
+		x = ((x >> p) << (p + 1)) | (x & (((size_t)1 << p) - 1));
+	}
+	return x | (size_t)L->fixed;
+}
+
+#endif

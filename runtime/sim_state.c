@@ -1,0 +1,103 @@
+/*
+ * sim_state.c - state vectors: the size check, allocation (jemalloc,
+ * 64-byte aligned; 2 MiB aligned and MADV_HUGEPAGE for large states, so that
+ * first touch costs one fault per huge page), initialisation and copies.
+ */
+#include "sim.h"
+
+#include <errno.h>
+#include <jemalloc/jemalloc.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define HUGE_PAGE ((size_t)2 << 20)
+
+static uint64_t physical_memory(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+
+	if (pages <= 0 || psize <= 0)
+		return UINT64_MAX;  /* unknown: let the allocation decide */
+	return (uint64_t)pages * (uint64_t)psize;
+}
+
+int sim_state_check_fits(unsigned nqubits, unsigned copies,
+			 uint64_t max_bytes, struct rt_error *err)
+{
+	const char *limit_kind = max_bytes ? "the configured limit of"
+					   : "this machine's memory,";
+	uint64_t limit = max_bytes ? max_bytes : physical_memory();
+
+	if (nqubits > SIM_MAX_QUBITS)
+		return rt_error_set(err, -EFBIG, "error: the circuit has %u "
+				    "qubits; this simulator handles at most %d "
+				    "(a state vector of 2^n amplitudes of 16 "
+				    "bytes)", nqubits, SIM_MAX_QUBITS);
+	double need = (double)copies * 16.0 * (double)((uint64_t)1 << nqubits);
+
+	if (need > (double)limit)
+		return rt_error_set(err, -EFBIG, "error: the circuit has %u "
+				    "qubits: %u state vector%s of 2^%u amplitudes "
+				    "x 16 bytes need %.1f GiB, more than %s "
+				    "%.1f GiB", nqubits, copies,
+				    copies == 1 ? "" : "s", nqubits,
+				    need / (1u << 30), limit_kind,
+				    (double)limit / (1u << 30));
+	return 0;
+}
+
+int sim_state_create(struct sim_state **out, unsigned nqubits,
+		     uint64_t max_bytes, struct rt_error *err)
+{
+	struct sim_state *s;
+	int rc;
+
+	*out = NULL;
+	rc = sim_state_check_fits(nqubits, 1, max_bytes, err);
+	if (rc)
+		return rc;
+	s = mallocx(sizeof(*s), 0);
+	if (!s)
+		return rt_error_set(err, -ENOMEM, "error: out of memory");
+	s->nqubits = nqubits;
+	s->namps = (size_t)1 << nqubits;
+	s->bytes = s->namps * 16;
+	if (s->bytes >= 2 * HUGE_PAGE) {
+		s->amps = mallocx(s->bytes, MALLOCX_ALIGN(HUGE_PAGE));
+		/* A hint only: without transparent huge pages it fails. */
+		if (s->amps)
+			(void)madvise(s->amps, s->bytes, MADV_HUGEPAGE);
+	} else {
+		s->amps = mallocx(s->bytes, MALLOCX_ALIGN(64));
+	}
+	if (!s->amps) {
+		dallocx(s, 0);
+		return rt_error_set(err, -ENOMEM, "error: cannot allocate the "
+				    "state vector of %u qubits (%.1f GiB)", nqubits,
+				    (double)((uint64_t)1 << nqubits) * 16 /
+				    (1u << 30));
+	}
+	sim_state_set_basis(s, 0);
+	*out = s;
+	return 0;
+}
+
+void sim_state_destroy(struct sim_state *s)
+{
+	if (!s)
+		return;
+	dallocx(s->amps, 0);
+	dallocx(s, 0);
+}
+
+void sim_state_set_basis(struct sim_state *s, uint64_t index)
+{
+	memset(s->amps, 0, s->bytes);
+	s->amps[2 * index] = 1.0;
+}
+
+void sim_state_copy(struct sim_state *dst, const struct sim_state *src)
+{
+	memcpy(dst->amps, src->amps, src->bytes);
+}
