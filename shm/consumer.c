@@ -474,6 +474,7 @@ QSHM_EXPORT int qshm_consumer_read_copy(qshm_consumer *c, void *buf,
 					int64_t timeout_ns)
 {
 	struct qshm_record local;
+	uint64_t lost = 0;
 	int err;
 
 	if (!rec)
@@ -482,6 +483,7 @@ QSHM_EXPORT int qshm_consumer_read_copy(qshm_consumer *c, void *buf,
 		err = qshm_consumer_read(c, rec, timeout_ns);
 		if (err)
 			return err;
+		lost += rec->lost;
 		if (rec->len > size) {
 			if (c->lossy)
 				c->lost++;
@@ -491,7 +493,11 @@ QSHM_EXPORT int qshm_consumer_read_copy(qshm_consumer *c, void *buf,
 		memcpy(buf, rec->data, rec->len);
 		if (qshm_consumer_validate(c, rec) == 0)
 			break;
+		/* Torn: not returned, so not counted as read; lost once. */
+		c->records--;
+		lost++;
 	}
+	rec->lost = lost;
 	rec->data = buf;
 	return (int)rec->len;
 }

@@ -311,7 +311,9 @@ int qshm_consumer_validate(qshm_consumer *c, const struct qshm_record *rec);
 
 /*
  * Reads the next record and copies its payload into buf (size bytes), with
- * the validation done: the copy is never torn. Returns the payload length,
+ * the validation done: the copy is never torn (a record overwritten while
+ * copied is skipped and counted in rec->lost, which covers every record
+ * lost since the previous record returned). Returns the payload length,
  * or an error as qshm_consumer_read(), or -EMSGSIZE (buf too small; the
  * record is skipped and counted lost for lossy consumers).
  */
