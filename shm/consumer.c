@@ -45,11 +45,15 @@ static int qshm__slot_take(qshm_consumer *c, uint32_t *idx)
 			return 0;
 		}
 	}
-	/* Pass 2: slots whose owner died without closing. */
+	/* Pass 2: slots whose owner died without closing. Never a CLAIMED
+	 * slot: its pid may not be written yet, so "dead" would be a guess
+	 * and two attachers could share it. */
 	for (uint32_t i = 0; i < m->max_consumers; i++) {
 		struct qshm_kslot *s = &m->kslots[i];
 		uint32_t st = atomic_load_explicit(&s->kc_state,
 						   memory_order_acquire);
+		if (st != QSHM_SLOT_RELIABLE && st != QSHM_SLOT_LOSSY)
+			continue;
 		pid_t pid = atomic_load_explicit(&s->kc_pid,
 						 memory_order_relaxed);
 		uint64_t start = atomic_load_explicit(&s->kc_start,
@@ -136,6 +140,8 @@ QSHM_EXPORT int qshm_consumer_attach(const char *name, unsigned flags,
 	c->lossy = !!(flags & (QSHM_CONSUMER_LOSSY | QSHM_CONSUMER_READONLY));
 	c->slot = -1;
 	c->overrun_pos = UINT64_MAX;
+	c->prod_pidfd = -1;
+	c->ro_poll_ns = QSHM_RO_POLL_MIN_NS;
 	c->mode = QSHM_WAIT_SPIN_PARK;
 	c->spin_ns = QSHM_DEFAULT_SPIN_NS;
 	err = qshm__map_attach(name, !!(flags & QSHM_CONSUMER_READONLY),
@@ -164,6 +170,8 @@ QSHM_EXPORT int qshm_consumer_attach(const char *name, unsigned flags,
 		c->slot = (int)idx;
 		qshm__register(c, idx);
 	}
+	c->prod_pidfd = qshm__pidfd_open(c->m.creator_pid,
+					 c->m.creator_start);
 	qshm__clear_error();
 	*out = c;
 	return 0;
@@ -207,7 +215,11 @@ static int qshm__check_end(qshm_consumer *c, uint64_t now)
 	}
 	if (now >= c->next_check_ns) {
 		c->next_check_ns = now + QSHM_LIVENESS_NS;
-		if (!qshm__proc_alive(c->m.creator_pid, c->m.creator_start)) {
+		int alive = c->prod_pidfd >= 0 ?
+			    qshm__pidfd_alive(c->prod_pidfd) :
+			    qshm__proc_alive(c->m.creator_pid,
+					     c->m.creator_start);
+		if (!alive) {
 			/* Dead: whatever it committed is all there will be.
 			 * A claimed, uncommitted record is never visible. */
 			c->cached_wp = atomic_load_explicit(
@@ -287,11 +299,17 @@ static int qshm__wait_data(qshm_consumer *c, int64_t timeout_ns,
 		return 0;
 	}
 	if (c->slot < 0) {
-		/* Read-only: cannot announce itself on the futex; polls. */
-		uint64_t ns = *deadline - now < 1000000 ? *deadline - now :
-							   1000000;
-		struct timespec ts = { 0, (long)ns };
+		/* Read-only: cannot announce itself on the futex; polls,
+		 * backing off while nothing comes (reset by each read). */
+		uint64_t ns = c->ro_poll_ns;
+		if (*deadline - now < ns)
+			ns = *deadline - now;
+		if (c->next_check_ns > now && c->next_check_ns - now < ns)
+			ns = c->next_check_ns - now;
+		struct timespec ts = { 0, (long)(ns ? ns : 1) };
 		nanosleep(&ts, NULL);
+		if (c->ro_poll_ns < QSHM_RO_POLL_MAX_NS)
+			c->ro_poll_ns *= 2;
 		return 0;
 	}
 	qshm__park(c, now, *deadline);
@@ -356,6 +374,11 @@ QSHM_EXPORT int qshm_consumer_read(qshm_consumer *c, struct qshm_record *rec,
 				"more than a ring ahead", c->pos,
 				c->cached_wp);
 		}
+		/* Positions come from shared memory (head, write position):
+		 * a misaligned one would put the header past the end. */
+		if (c->pos & (QSHM_REC_ALIGN - 1))
+			return qshm__corrupt(c, "position not 16-byte aligned",
+					     c->pos, c->pos & 15);
 		uint64_t off = c->pos & c->m.mask;
 		const volatile struct qshm_krec *kr =
 			(const volatile struct qshm_krec *)(c->m.kdata + off);
@@ -401,6 +424,7 @@ QSHM_EXPORT int qshm_consumer_read(qshm_consumer *c, struct qshm_record *rec,
 		c->expected_seq = seq + 1;
 		c->lost += lost;
 		c->records++;
+		c->ro_poll_ns = QSHM_RO_POLL_MIN_NS;
 		rec->data = (const void *)(kr + 1);
 		rec->len = len;
 		rec->type = type;
@@ -485,6 +509,7 @@ QSHM_EXPORT int qshm_consumer_read_copy(qshm_consumer *c, void *buf,
 			return err;
 		lost += rec->lost;
 		if (rec->len > size) {
+			c->records--; /* skipped, not returned */
 			if (c->lossy)
 				c->lost++;
 			return qshm__fail(EMSGSIZE, "record of %u bytes, buffer "
@@ -594,6 +619,8 @@ QSHM_EXPORT int qshm_consumer_close(qshm_consumer *c)
 			qshm__futex_wake(&kw->kw_space_futex, INT_MAX);
 		}
 	}
+	if (c->prod_pidfd >= 0)
+		close(c->prod_pidfd);
 	qshm__map_release(&c->m);
 	free(c);
 	return 0;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* error.c - error codes, their strings, and per-thread error context. */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -44,6 +45,8 @@ QSHM_EXPORT const char *qshm_strerror(int err)
 	static _Thread_local unsigned next;
 	char *buf = bufs[next++ % 4];
 
+	if (err == INT_MIN)
+		return "EINVAL: not an error code";
 	if (err < 0)
 		err = -err;
 	if (err == 0)

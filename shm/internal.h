@@ -16,8 +16,12 @@
 
 /* How often a waiting side looks for a dead peer, and the longest single
  * futex sleep (a dead peer cannot wake anyone). */
-#define QSHM_LIVENESS_NS    (10u * 1000u * 1000u)
-#define QSHM_SLEEP_SLICE_NS (20u * 1000u * 1000u)
+#define QSHM_LIVENESS_NS    (25u * 1000u * 1000u)
+#define QSHM_SLEEP_SLICE_NS (25u * 1000u * 1000u)
+/* A read-only consumer cannot sleep on the futex: it polls, backing off
+ * from the first to the second. */
+#define QSHM_RO_POLL_MIN_NS (50u * 1000u)
+#define QSHM_RO_POLL_MAX_NS (5u * 1000u * 1000u)
 #define QSHM_DEFAULT_SPIN_NS (50u * 1000u)
 
 /* A mapped segment, as either side sees it. The geometry fields are copies
@@ -78,6 +82,8 @@ struct qshm_consumer {
 	unsigned empty_polls;
 	int gone;             /* 0, or the terminal error once seen */
 	int sleeping;         /* between wait_prepare and wait_finish */
+	int prod_pidfd;       /* pidfd of the producer, or -1: use /proc */
+	uint64_t ro_poll_ns;  /* read-only: current poll interval */
 	enum qshm_wait_mode mode;
 	uint64_t spin_ns;
 };
@@ -91,6 +97,8 @@ void qshm__clear_error(void);
 uint64_t qshm__now_ns(void);
 int qshm__proc_start(pid_t pid, uint64_t *start);
 int qshm__proc_alive(pid_t pid, uint64_t start);
+int qshm__pidfd_open(pid_t pid, uint64_t start);
+int qshm__pidfd_alive(int pidfd);
 
 /* futex.c */
 int qshm__futex_wait(_Atomic uint32_t *word, uint32_t val, uint64_t ns);

@@ -9,6 +9,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,4 +84,37 @@ int qshm__proc_alive(pid_t pid, uint64_t start)
 	if (err < 0)
 		return 1;
 	return now_start == start;
+}
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+/*
+ * A pidfd for the process (pid, start), or -1 when there is none (no such
+ * process, another process now has the pid, or the kernel lacks pidfds).
+ * The start time is checked after opening, so the descriptor names the
+ * process we recorded, not a later holder of its pid.
+ */
+int qshm__pidfd_open(pid_t pid, uint64_t start)
+{
+	if (pid <= 0)
+		return -1;
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0)
+		return -1;
+	if (!qshm__proc_alive(pid, start)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* 1 while the process behind pidfd runs; a pidfd polls readable once it
+ * has exited (reaped or not). One syscall. */
+int qshm__pidfd_alive(int pidfd)
+{
+	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+
+	return poll(&pfd, 1, 0) == 0;
 }

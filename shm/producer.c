@@ -453,9 +453,10 @@ QSHM_EXPORT int qshm_producer_claim(qshm_producer *p, size_t len,
 	pad = off + need > cap ? cap - off : 0;
 	end = w + pad + need;
 
-	/* A batch never grows past half the ring uncommitted, so the head
-	 * (always <= committed) can make room. */
-	if (end - p->committed > cap / 2 && p->claim_pos != p->committed)
+	/* The bytes this claim reuses must lie below the committed end (the
+	 * head never passes it): a batch that would reach a whole ring past
+	 * it is committed first. */
+	if (end - p->committed > cap && p->claim_pos != p->committed)
 		qshm_producer_commit(p);
 
 	if (end > cap) {

@@ -176,7 +176,8 @@ int qshm_name_check(const char *name);
  * ring.
  * Errors: -EINVAL (bad name, opts or flags), -EEXIST (a live ring or another
  * object has the name), -QSHM_ESTALE (a stale ring has the name and
- * QSHM_CREATE_REPLACE_STALE was not given), -ENOMEM, -EACCES, other -errno
+ * QSHM_CREATE_REPLACE_STALE was not given; also a closed ring, whose creator
+ * may still run), -ENOMEM, -EACCES, other -errno
  * from shm_open/ftruncate/mmap.
  */
 int qshm_producer_create(const char *name, const struct qshm_create_opts *opts,
@@ -191,7 +192,10 @@ int qshm_producer_set_wait(qshm_producer *p, enum qshm_wait_mode mode,
  * Claims space for one record of len payload bytes and type, and returns a
  * pointer to its payload (16-byte aligned, contiguous) in *payload. The
  * record becomes visible to consumers at the next qshm_producer_commit().
- * Several claims may precede one commit (batched commit). If a reliable
+ * Several claims may precede one commit (batched commit), but a claim may
+ * itself commit the records claimed before it: when it must wait for space,
+ * and when the uncommitted claims would span more than the ring. So fill each
+ * record before claiming the next. If a reliable
  * consumer holds the space, waits up to timeout_ns (0: do not wait),
  * committing pending records first; while waiting, evicts reliable consumers
  * whose process is dead.

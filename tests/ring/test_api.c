@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1389,6 +1390,10 @@ Test(ring_api, read_copy_too_small_buffer_gives_emsgsize_and_counts_lost)
 	struct qshm_consumer_stats cs;
 	cr_assert_eq(qshm_consumer_stats(c, &cs), 0);
 	cr_expect_eq(cs.lost, 1, "the skipped record counts as lost");
+	cr_expect_eq(cs.records, 1,
+		     "stats.records counts records returned (1), not the "
+		     "skipped one: got %llu",
+		     (unsigned long long)cs.records);
 	qshm_consumer_close(c);
 	qshm_producer_close(p, QSHM_CLOSE_UNLINK);
 }
@@ -1581,5 +1586,124 @@ Test(ring_api, readonly_consumer_maps_without_write_permission)
 	fclose(f);
 	cr_expect(found, "data pointer %p not in any mapping", r.data);
 	qshm_consumer_close(c);
+	qshm_producer_close(p, QSHM_CLOSE_UNLINK);
+}
+
+/* The header: "The record becomes visible to consumers at the next
+ * qshm_producer_commit(). Several claims may precede one commit". Two
+ * claims of max_record (capacity/4 each) fit an empty ring easily. */
+Test(ring_api, batched_claims_of_max_record_stay_invisible_until_commit)
+{
+	qshm_producer *p = t_create(t_ring, 65536, 0, 0);
+	qshm_consumer *c;
+	cr_assert_eq(qshm_consumer_attach(t_ring, 0, &c), 0);
+	void *a, *b;
+	cr_assert_eq(qshm_producer_claim(p, 16384, 16, 0, &a), 0);
+	t_pattern_fill(a, 16384, 0);
+	cr_assert_eq(qshm_producer_claim(p, 16384, 16, 0, &b), 0);
+	struct qshm_record r;
+	int err = qshm_consumer_read(c, &r, 0);
+	cr_expect_eq(err, -EAGAIN,
+		     "record 0 became visible before commit (read: %s)",
+		     t_errname(err));
+	t_pattern_fill(b, 16384, 1);
+	cr_assert_eq(qshm_producer_commit(p), 0);
+	qshm_consumer_close(c);
+	qshm_producer_close(p, QSHM_CLOSE_UNLINK);
+}
+
+/* ---------------------------------------------------------------- */
+/* Permissions seen by another user                                   */
+
+static int attach_as_nobody(const char *name, unsigned flags)
+{
+	fflush(stderr);
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (setgid(65534) != 0 || setuid(65534) != 0)
+			_exit(200);
+		qshm_consumer *c = NULL;
+		int err = qshm_consumer_attach(name, flags, &c);
+		if (err == 0) {
+			struct qshm_record r;
+			int e2 = qshm_consumer_read(c, &r, 0);
+			if (e2 != 0 || t_check_record("nobody", &r, 0, 100))
+				_exit(201);
+			qshm_consumer_close(c);
+		}
+		_exit(err == 0 ? 0 : err == -EACCES ? 1 : 202);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 255;
+}
+
+Test(ring_api, other_users_read_only_as_the_mode_allows)
+{
+	if (geteuid() != 0) {
+		cr_skip_test("needs root to become another user");
+		return;
+	}
+	struct qshm_create_opts o = { .capacity = 4096, .mode = 0644 };
+	qshm_producer *p;
+	cr_assert_eq(create_with(&o, &p), 0);
+	cr_assert_eq(t_publish_seq(p, 0, 100, 0, 1), 0);
+	int rc = attach_as_nobody(t_ring, QSHM_CONSUMER_READONLY);
+	cr_expect_eq(rc, 0, "READONLY attach to a 0644 ring as another "
+			    "user: exit %d (1 = EACCES)", rc);
+	rc = attach_as_nobody(t_ring, QSHM_CONSUMER_RELIABLE);
+	cr_expect_eq(rc, 1, "reliable attach to a 0644 ring as another user "
+			    "must be -EACCES: exit %d", rc);
+	qshm_producer_close(p, QSHM_CLOSE_UNLINK);
+
+	p = t_create(t_ring, 4096, 0, 0); /* 0600 */
+	cr_assert_eq(t_publish_seq(p, 0, 100, 0, 1), 0);
+	rc = attach_as_nobody(t_ring, QSHM_CONSUMER_READONLY);
+	cr_expect_eq(rc, 1, "READONLY attach to a 0600 ring as another user "
+			    "must be -EACCES: exit %d", rc);
+	qshm_producer_close(p, QSHM_CLOSE_UNLINK);
+}
+
+/* A ring closed without QSHM_CLOSE_UNLINK keeps its name; creating it again
+ * needs the name free, or REPLACE_STALE (the header documents -EEXIST for
+ * live rings and -QSHM_ESTALE for stale ones; a closed ring is neither). */
+Test(ring_api, create_over_closed_ring)
+{
+	qshm_producer *p = t_create(t_ring, 4096, 0, 0);
+	struct qshm_ring_info info;
+	cr_assert_eq(qshm_ring_info(t_ring, &info), 0);
+	uint64_t gen = info.generation;
+	cr_assert_eq(qshm_producer_close(p, 0), 0);
+	int err = qshm_producer_create(t_ring, NULL, &p);
+	cr_expect(err == -EEXIST || err == -QSHM_ESTALE,
+		  "create over a closed ring: %s", t_errname(err));
+	fprintf(stderr, "create over a closed ring without REPLACE_STALE: %s "
+			"(%s)\n",
+		t_errname(err), qshm_last_error());
+	struct qshm_create_opts o = { .flags = QSHM_CREATE_REPLACE_STALE };
+	err = qshm_producer_create(t_ring, &o, &p);
+	cr_assert_eq(err, 0, "REPLACE_STALE over a closed ring: %s",
+		     t_errname(err));
+	cr_assert_eq(qshm_ring_info(t_ring, &info), 0);
+	cr_expect_eq(info.generation, gen + 1);
+	qshm_producer_close(p, QSHM_CLOSE_UNLINK);
+}
+
+/* "The memory is pre-faulted": every page of a new ring is resident. */
+Test(ring_api, created_ring_memory_is_prefaulted)
+{
+	qshm_producer *p = t_create(t_ring, 1u << 20, 0, 0);
+	size_t len;
+	uint8_t *m = t_map_rw(t_ring, &len);
+	cr_assert_not_null(m);
+	size_t pages = (len + 4095) / 4096, resident = 0;
+	unsigned char *vec = malloc(pages);
+	cr_assert_eq(mincore(m, len, vec), 0);
+	for (size_t i = 0; i < pages; i++)
+		resident += vec[i] & 1;
+	free(vec);
+	munmap(m, len);
+	cr_expect_eq(resident, pages, "%zu of %zu pages resident", resident,
+		     pages);
 	qshm_producer_close(p, QSHM_CLOSE_UNLINK);
 }

@@ -448,3 +448,120 @@ Test(ring_crafted, write_position_beyond_capacity_is_refused)
 	}
 	done_ring(&c);
 }
+
+/* ---------------------------------------------------------------- */
+/* Positions that are not record boundaries                           */
+
+#include <signal.h>
+#include <sys/wait.h>
+
+struct guard_case {
+	unsigned flags;
+	uint64_t head, write; /* absolute positions to plant */
+};
+
+/* In a child: put a PROT_NONE page where the next mapping will end, attach
+ * (the ring's mapping then ends right at the guard), read once. Exit 0 if
+ * read gave an error or an in-bounds record, 77 if the guard could not be
+ * placed, or die of SIGSEGV if the library read past the data area. */
+static int guarded_read(const struct guard_case *g)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		size_t len = 0;
+		uint8_t *m = t_map_rw(t_ring, &len);
+		if (!m)
+			_exit(2);
+		munmap(m, len);
+		/* Reserve a hole of len + one page, free it, and keep a
+		 * guard page at its top: the kernel's next top-down mmap of
+		 * len bytes lands right below the guard. */
+		uint8_t *hole = mmap(NULL, len + 4096, PROT_NONE,
+				     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (hole == MAP_FAILED)
+			_exit(2);
+		munmap(hole, len);
+		qshm_consumer *c;
+		int err = qshm_consumer_attach(t_ring, g->flags, &c);
+		if (err)
+			_exit(0); /* refused at attach: fine */
+		/* Is the mapping right below the guard? */
+		FILE *f = fopen("/proc/self/maps", "r");
+		char line[512], path[256];
+		int placed = 0;
+		t_shm_path(t_ring, path, sizeof(path));
+		while (f && fgets(line, sizeof(line), f)) {
+			unsigned long lo, hi;
+			if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 &&
+			    strstr(line, path) &&
+			    hi == (unsigned long)(hole + len))
+				placed = 1;
+		}
+		if (f)
+			fclose(f);
+		if (!placed)
+			_exit(77);
+		struct qshm_record r;
+		err = qshm_consumer_read(c, &r, 0);
+		_exit(0);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return WEXITSTATUS(st);
+}
+
+Test(ring_crafted, positions_off_record_boundaries_never_read_past_the_data_area)
+{
+	struct crafted c = make_ring(0);
+	struct qshm_kprod *kp = (struct qshm_kprod *)(c.m + c.h->kh_off_prod);
+	const uint64_t cap = c.h->kh_capacity;
+	uint64_t wp = atomic_load(&kp->kp_write_pos);
+	uint64_t hp = atomic_load(&kp->kp_head_pos);
+	struct guard_case cases[] = {
+		/* Oldest record 8 bytes before the end of the data area: its
+		 * 16-byte header would cross the end. */
+		{ QSHM_CONSUMER_RELIABLE, cap - 8, cap + 64 },
+		{ QSHM_CONSUMER_LOSSY, cap - 8, cap + 64 },
+		{ QSHM_CONSUMER_READONLY, cap - 8, cap + 64 },
+		{ QSHM_CONSUMER_READONLY, cap - 1, cap + 64 },
+		/* Control: the real positions read fine with the guard. */
+		{ QSHM_CONSUMER_READONLY, hp, wp },
+	};
+	int crashed = 0, unplaced = 0;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		atomic_store(&kp->kp_head_pos, cases[i].head);
+		atomic_store(&kp->kp_write_pos, cases[i].write);
+		int rc = guarded_read(&cases[i]);
+		fprintf(stderr, "positions: flags 0x%x head %llu write %llu: "
+				"%s\n",
+			cases[i].flags, (unsigned long long)cases[i].head,
+			(unsigned long long)cases[i].write,
+			rc == 0 ? "ok" : rc == 77 ? "guard not placed"
+			: rc == 128 + SIGSEGV ? "SIGSEGV" : "failed");
+		if (rc == 77) {
+			unplaced++;
+			continue;
+		}
+		cr_expect_eq(rc, 0,
+			     "flags 0x%x, head %llu, write %llu (capacity "
+			     "%llu): the consumer %s (exit %d)",
+			     cases[i].flags,
+			     (unsigned long long)cases[i].head,
+			     (unsigned long long)cases[i].write,
+			     (unsigned long long)cap,
+			     rc == 128 + SIGSEGV ? "read past the end of its "
+						   "mapping (SIGSEGV)"
+						 : "failed",
+			     rc);
+		crashed += rc != 0;
+	}
+	atomic_store(&kp->kp_write_pos, wp);
+	atomic_store(&kp->kp_head_pos, hp);
+	if (unplaced)
+		fprintf(stderr, "positions: %d of 5 cases could not place the "
+				"guard page\n", unplaced);
+	cr_expect_lt(unplaced, 5, "the guard page could never be placed");
+	done_ring(&c);
+}

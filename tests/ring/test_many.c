@@ -222,3 +222,86 @@ Test(ring_many, closed_consumer_slot_is_reused)
 	qshm_consumer_close(b);
 	qshm_producer_close(p, QSHM_CLOSE_UNLINK);
 }
+
+/* ---------------------------------------------------------------- */
+/* Slot races                                                         */
+
+#define RACE_THREADS 16
+#define RACE_SLOTS 4
+
+struct slot_race {
+	pthread_barrier_t *bar;
+	unsigned flags;
+	int err;
+};
+
+static void *racing_attach(void *a)
+{
+	struct slot_race *r = a;
+	qshm_consumer *c = NULL;
+	pthread_barrier_wait(r->bar);
+	r->err = qshm_consumer_attach(t_ring, r->flags, &c);
+	pthread_barrier_wait(r->bar); /* the main thread counts */
+	pthread_barrier_wait(r->bar);
+	if (c)
+		qshm_consumer_close(c);
+	return NULL;
+}
+
+/* More attachers than slots, all at once: exactly max_consumers succeed,
+ * the others get -QSHM_ENOSLOT, and no slot is given to two consumers. */
+Test(ring_many, racing_attaches_never_share_a_slot)
+{
+	static pthread_barrier_t bar;
+	pthread_barrier_init(&bar, NULL, RACE_THREADS + 1);
+	int bad_rounds = 0;
+	for (int round = 0; round < 1000; round++) {
+		qshm_producer *p = t_create(t_ring, 4096, 0, RACE_SLOTS);
+		struct slot_race r[RACE_THREADS];
+		pthread_t th[RACE_THREADS];
+		for (int i = 0; i < RACE_THREADS; i++) {
+			r[i] = (struct slot_race){
+				.bar = &bar,
+				.flags = i % 2 ? QSHM_CONSUMER_LOSSY : 0
+			};
+			cr_assert_eq(pthread_create(&th[i], NULL, racing_attach,
+						    &r[i]),
+				     0);
+		}
+		pthread_barrier_wait(&bar);
+		pthread_barrier_wait(&bar);
+		int ok = 0, noslot = 0, other = 0, reliable_ok = 0;
+		for (int i = 0; i < RACE_THREADS; i++) {
+			ok += r[i].err == 0;
+			reliable_ok += r[i].err == 0 && !(r[i].flags);
+			noslot += r[i].err == -QSHM_ENOSLOT;
+			other += r[i].err != 0 && r[i].err != -QSHM_ENOSLOT;
+		}
+		struct qshm_ring_info info;
+		cr_assert_eq(qshm_ring_info(t_ring, &info), 0);
+		int in_table = (int)(info.reliable_consumers +
+				     info.lossy_consumers);
+		int counted = qshm_producer_consumers(p);
+		if (ok != RACE_SLOTS || in_table != ok || other ||
+		    counted != reliable_ok) {
+			if (bad_rounds++ < 5)
+				fprintf(stderr,
+					"slot race round %d: %d attaches "
+					"succeeded (%d reliable), %d ENOSLOT, "
+					"%d other; table shows %d (%u "
+					"reliable), producer counts %d\n",
+					round, ok, reliable_ok, noslot, other,
+					in_table, info.reliable_consumers,
+					counted);
+		}
+		pthread_barrier_wait(&bar);
+		for (int i = 0; i < RACE_THREADS; i++)
+			pthread_join(th[i], NULL);
+		qshm_producer_close(p, QSHM_CLOSE_UNLINK);
+	}
+	pthread_barrier_destroy(&bar);
+	cr_expect_eq(bad_rounds, 0,
+		     "%d of 1000 rounds gave a slot to two consumers (or "
+		     "left slots unused)",
+		     bad_rounds);
+}

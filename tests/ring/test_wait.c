@@ -295,3 +295,59 @@ Test(ring_wait, wait_prepare_futex_wait_is_woken_by_publish_from_another_process
 	cr_expect_eq(t_wait(kid, 10 * T_SEC), 0);
 	qshm_consumer_close(c);
 }
+
+/* ---------------------------------------------------------------- */
+/* An idle blocked consumer costs ~0 CPU                              */
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+struct idle_arg {
+	unsigned flags;
+	enum qshm_wait_mode mode;
+};
+
+static int idle_reader_main(void *arg)
+{
+	struct idle_arg *a = arg;
+	qshm_consumer *c;
+	if (qshm_consumer_attach(t_ring, a->flags, &c))
+		return T_CHILD_FAIL;
+	qshm_consumer_set_wait(c, a->mode, 50000);
+	struct qshm_record r;
+	int err = qshm_consumer_read(c, &r, (int64_t)T_SEC);
+	qshm_consumer_close(c);
+	return err == -ETIMEDOUT ? T_CHILD_OK : T_CHILD_FAIL;
+}
+
+Test(ring_wait, idle_blocked_consumer_uses_almost_no_cpu)
+{
+	qshm_producer *p = t_create(t_ring, 4096, 0, 0);
+	struct idle_arg cases[] = {
+		{ QSHM_CONSUMER_RELIABLE, QSHM_WAIT_BLOCK },
+		{ QSHM_CONSUMER_RELIABLE, QSHM_WAIT_SPIN_PARK },
+		{ QSHM_CONSUMER_LOSSY, QSHM_WAIT_BLOCK },
+		{ QSHM_CONSUMER_READONLY, QSHM_WAIT_BLOCK },
+	};
+	for (int i = 0; i < 4; i++) {
+		pid_t kid = t_fork(idle_reader_main, &cases[i], 10);
+		int st;
+		struct rusage ru;
+		cr_assert_eq(wait4(kid, &st, 0, &ru), kid);
+		t_untrack(kid);
+		double cpu_ms = ru.ru_utime.tv_sec * 1e3 +
+				ru.ru_utime.tv_usec / 1e3 +
+				ru.ru_stime.tv_sec * 1e3 +
+				ru.ru_stime.tv_usec / 1e3;
+		fprintf(stderr, "idle: flags 0x%x mode %d: %.1f ms CPU in a 1 s "
+				"wait, %ld voluntary switches\n",
+			cases[i].flags, cases[i].mode, cpu_ms, ru.ru_nvcsw);
+		cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+			  "case %d: the read did not time out", i);
+		cr_expect_lt(cpu_ms, 100.0, /* a spinning wait costs ~1000 */
+			     "flags 0x%x mode %d: %.1f ms of CPU while idle for "
+			     "1 s",
+			     cases[i].flags, cases[i].mode, cpu_ms);
+	}
+	qshm_producer_close(p, QSHM_CLOSE_UNLINK);
+}
