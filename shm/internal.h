@@ -111,4 +111,7 @@ int qshm__map_attach(const char *name, int readonly, struct qshm_map *m);
 void qshm__map_release(struct qshm_map *m);
 uint64_t qshm__scan_min(struct qshm_map *m, uint32_t *nreliable);
 
+/* inspect.c */
+void qshm__info_from_map(struct qshm_map *m, struct qshm_ring_info *info);
+
 #endif /* QSHM_INTERNAL_H */

@@ -278,35 +278,7 @@ QSHM_EXPORT int qshm_ring_info(const char *name, struct qshm_ring_info *info)
 	default:
 		return err;
 	}
-	info->format_major = m.khdr->kh_format_major;
-	info->format_minor = m.khdr->kh_format_minor;
-	info->size = m.size;
-	info->capacity = m.capacity;
-	info->max_record = m.max_record;
-	info->max_consumers = m.max_consumers;
-	info->creator_pid = m.creator_pid;
-	info->creator_start = m.creator_start;
-	info->created_ns = m.khdr->kh_created_ns;
-	info->generation = m.generation;
-	info->creator_alive = qshm__proc_alive(m.creator_pid, m.creator_start);
-	/* Relaxed: a snapshot for display; nothing is read through them. */
-	info->write_pos = atomic_load_explicit(&m.kprod->kp_write_pos,
-					       memory_order_relaxed);
-	info->oldest_pos = atomic_load_explicit(&m.kprod->kp_head_pos,
-						memory_order_relaxed);
-	for (uint32_t i = 0; i < m.max_consumers; i++) {
-		uint32_t s = atomic_load_explicit(&m.kslots[i].kc_state,
-						  memory_order_relaxed);
-		if (s == QSHM_SLOT_RELIABLE)
-			info->reliable_consumers++;
-		else if (s == QSHM_SLOT_LOSSY)
-			info->lossy_consumers++;
-	}
-	if (atomic_load_explicit(&m.kprod->kp_closed, memory_order_relaxed))
-		info->state = QSHM_RING_CLOSED;
-	else
-		info->state = info->creator_alive ? QSHM_RING_LIVE :
-						    QSHM_RING_STALE;
+	qshm__info_from_map(&m, info);
 	qshm__map_release(&m);
 	return 0;
 }

@@ -356,6 +356,56 @@ void qshm_consumer_wait_finish(qshm_consumer *c);
 int qshm_consumer_producer_pid(qshm_consumer *c);
 
 /* ------------------------------------------------------------------ */
+/* Inspection (any consumer handle; READONLY ones never write)          */
+
+enum qshm_slot_state {
+	QSHM_SLOT_STATE_CLAIMED = 1,  /* a consumer is attaching */
+	QSHM_SLOT_STATE_RELIABLE = 2,
+	QSHM_SLOT_STATE_LOSSY = 3,
+	QSHM_SLOT_STATE_EVICTED = 4,  /* found dead by the producer */
+};
+
+/* One occupied slot of the consumer table, as last published. */
+struct qshm_slot_info {
+	uint32_t index;
+	uint32_t state;       /* enum qshm_slot_state */
+	int32_t pid;
+	int alive;            /* pid with that start time still runs */
+	uint64_t start;       /* start time, clock ticks since boot */
+	uint64_t attach_ns;   /* CLOCK_REALTIME */
+	uint64_t position;    /* released up to (lossy: last published) */
+	uint64_t records;     /* records read, as last published */
+	uint64_t lost;        /* lossy: records lost, as last published */
+};
+
+/* The producer's counters and positions, as last published. */
+struct qshm_ring_stats {
+	uint64_t write_pos;   /* committed end */
+	uint64_t oldest_pos;  /* oldest intact record */
+	uint64_t records, bytes, full_waits, wakes, evictions;
+	uint64_t user[16];    /* qshm_producer_user_counter() */
+	int closed;           /* the producer closed the ring */
+};
+
+struct qshm_ring_info; /* below, with qshm_ring_info() */
+
+/* Fills info from c's mapping (as qshm_ring_info(), without reopening).
+ * Returns 0 or -EINVAL. */
+int qshm_consumer_ring_info(qshm_consumer *c, struct qshm_ring_info *info);
+
+/* Returns 0 or -EINVAL. */
+int qshm_consumer_ring_stats(qshm_consumer *c, struct qshm_ring_stats *st);
+
+/*
+ * Copies up to max occupied slots (not free ones) into out, in table order,
+ * and returns how many slots are occupied (may exceed max), or -EINVAL.
+ * Snapshot values: each field is read once, relaxed, and may be a moment
+ * old. The caller's own slot is included.
+ */
+int qshm_consumer_slots(qshm_consumer *c, struct qshm_slot_info *out,
+			unsigned max);
+
+/* ------------------------------------------------------------------ */
 /* Rings by name                                                        */
 
 enum qshm_ring_state {
