@@ -209,7 +209,7 @@ static int qshm__check_end(qshm_consumer *c, uint64_t now)
 	if (atomic_load_explicit(&kp->kp_closed, memory_order_acquire)) {
 		c->cached_wp = atomic_load_explicit(&kp->kp_write_pos,
 						    memory_order_acquire);
-		if (c->cached_wp == c->pos)
+		if (c->cached_wp <= c->pos)
 			return c->gone = -QSHM_ECLOSED;
 		return 0;
 	}
@@ -224,7 +224,7 @@ static int qshm__check_end(qshm_consumer *c, uint64_t now)
 			 * A claimed, uncommitted record is never visible. */
 			c->cached_wp = atomic_load_explicit(
 				&kp->kp_write_pos, memory_order_acquire);
-			if (c->cached_wp == c->pos)
+			if (c->cached_wp <= c->pos)
 				return c->gone = qshm__fail(
 					QSHM_EPRODUCERDEAD, "ring '%s': "
 					"producer pid %d is gone", c->m.name,
@@ -251,7 +251,7 @@ static void qshm__park(qshm_consumer *c, uint64_t now, uint64_t deadline)
 	 * word (C3), making the wait below return at once. */
 	uint64_t wp = atomic_load_explicit(&kp->kp_write_pos,
 					   memory_order_seq_cst);
-	if (wp == c->pos &&
+	if (wp <= c->pos &&
 	    !atomic_load_explicit(&kp->kp_closed, memory_order_relaxed)) {
 		uint64_t slice = QSHM_SLEEP_SLICE_NS;
 		if (deadline - now < slice)
@@ -272,16 +272,18 @@ static int qshm__wait_data(qshm_consumer *c, int64_t timeout_ns,
 
 	if (c->gone)
 		return c->gone;
-	/* Clock reads are cheap (vDSO) but not free: busy polls look at the
-	 * clock every 64th time. */
-	if (c->mode == QSHM_WAIT_BUSY && timeout_ns != 0 && *deadline &&
+	/* While spinning (busy mode, or spin-then-park before its spin time
+	 * is up), look at the clock and at the shared end-of-stream state
+	 * only every 64th time: each look costs, and the producer's line
+	 * would bounce. */
+	if (timeout_ns != 0 && *deadline && c->last_now < *spin_end &&
 	    (++c->empty_polls & 63)) {
 		qshm__cpu_relax();
 		return 0;
 	}
-	now = qshm__now_ns();
+	now = c->last_now = qshm__now_ns();
 	int err = qshm__check_end(c, now);
-	if (err || c->cached_wp != c->pos)
+	if (err || c->cached_wp > c->pos)
 		return err;
 	if (timeout_ns == 0)
 		return -EAGAIN;
@@ -349,42 +351,61 @@ QSHM_EXPORT int qshm_consumer_read(qshm_consumer *c, struct qshm_record *rec,
 	if (!c || !rec)
 		return qshm__fail(EINVAL, "NULL argument");
 	const uint64_t cap = c->m.capacity;
+	const uint64_t key = c->m.seq_key;
 	for (;;) {
-		if (c->pos == c->cached_wp) {
-			/* A2: pairs with C1 in qshm_producer_commit(): the
-			 * records below the loaded position are complete. */
-			c->cached_wp = atomic_load_explicit(
-				&c->m.kprod->kp_write_pos,
-				memory_order_acquire);
-			if (c->pos == c->cached_wp) {
-				err = qshm__wait_data(c, timeout_ns,
-						      &deadline, &spin_end);
-				if (err)
-					return err;
-				continue;
-			}
-		}
-		if (c->cached_wp - c->pos > cap) {
-			if (c->lossy) {
-				qshm__resync(c);
-				continue;
-			}
-			err = qshm__check_end(c, 0);
-			return err ? err : qshm__corrupt(c, "write position "
-				"more than a ring ahead", c->pos,
-				c->cached_wp);
-		}
 		/* Positions come from shared memory (head, write position):
 		 * a misaligned one would put the header past the end. */
 		if (c->pos & (QSHM_REC_ALIGN - 1))
 			return qshm__corrupt(c, "position not 16-byte aligned",
 					     c->pos, c->pos & 15);
 		uint64_t off = c->pos & c->m.mask;
-		const volatile struct qshm_krec *kr =
-			(const volatile struct qshm_krec *)(c->m.kdata + off);
-		uint32_t len = kr->kr_len;
-		uint16_t type = kr->kr_type;
-		uint64_t seq = kr->kr_seq;
+		struct qshm_krec *kr = (struct qshm_krec *)(c->m.kdata + off);
+		uint64_t word;
+		if (c->pos < c->cached_wp) {
+			/* Known committed (A2 below, earlier). */
+			if (c->cached_wp - c->pos > cap) {
+				if (c->lossy) {
+					qshm__resync(c);
+					continue;
+				}
+				err = qshm__check_end(c, 0);
+				return err ? err : qshm__corrupt(c,
+					"write position more than a ring "
+					"ahead", c->pos, c->cached_wp);
+			}
+			word = atomic_load_explicit(&kr->kr_commit,
+						    memory_order_relaxed);
+		} else if (c->have_seq &&
+			   ((word = atomic_load_explicit(&kr->kr_commit,
+					memory_order_acquire)) ^ key) ==
+				   c->expected_seq) {
+			/* A4: pairs with C0: the record we expect is
+			 * committed; its bytes are visible. The fast path:
+			 * one cache line tells both "ready" and the data. */
+		} else {
+			/* A reliable consumer that knows the seq it expects
+			 * learns of it from the commit word alone and leaves
+			 * the producer's line alone while it polls. Others
+			 * (lossy ones must notice being lapped) reload the
+			 * write position. */
+			if (!c->have_seq || c->lossy)
+				/* A2: pairs with C1 in commit(): records
+				 * below the loaded position are complete. */
+				c->cached_wp = atomic_load_explicit(
+					&c->m.kprod->kp_write_pos,
+					memory_order_acquire);
+			if (c->pos >= c->cached_wp) {
+				err = qshm__wait_data(c, timeout_ns,
+						      &deadline, &spin_end);
+				if (err)
+					return err;
+			}
+			continue;
+		}
+		const volatile struct qshm_krec *vr = kr;
+		uint32_t len = vr->kr_len;
+		uint16_t type = vr->kr_type;
+		uint64_t seq = word ^ key;
 		if (c->lossy) {
 			/* V1: pairs with P1: if the header bytes read above
 			 * were overwritten, this load sees the head moved
@@ -403,15 +424,20 @@ QSHM_EXPORT int qshm_consumer_read(qshm_consumer *c, struct qshm_record *rec,
 				return qshm__corrupt(c, "pad does not reach "
 						     "the end", c->pos, len);
 			c->pos += size;
+			if (c->cached_wp < c->pos)
+				c->cached_wp = c->pos;
 			continue;
 		}
 		if (type < QSHM_TYPE_USER_MIN)
 			return qshm__corrupt(c, "reserved type", c->pos, type);
 		if (len == 0 || len > c->m.max_record)
 			return qshm__corrupt(c, "bad length", c->pos, len);
-		if (off + size > cap || size > c->cached_wp - c->pos)
+		if (off + size > cap)
 			return qshm__corrupt(c, "record past the end", c->pos,
 					     len);
+		if (c->pos < c->cached_wp && size > c->cached_wp - c->pos)
+			return qshm__corrupt(c, "record past the committed "
+					     "end", c->pos, len);
 		uint64_t lost = 0;
 		if (c->have_seq) {
 			if (seq < c->expected_seq ||
@@ -433,6 +459,9 @@ QSHM_EXPORT int qshm_consumer_read(qshm_consumer *c, struct qshm_record *rec,
 		rec->lost = lost;
 		rec->pos = c->pos;
 		c->pos += size;
+		/* Committed up to here, however we learned it. */
+		if (c->cached_wp < c->pos)
+			c->cached_wp = c->pos;
 		return 0;
 	}
 }
@@ -563,11 +592,11 @@ QSHM_EXPORT int qshm_consumer_wait_prepare(qshm_consumer *c,
 	c->sleeping = 1;
 	*val = atomic_load_explicit(&kw->kw_data_futex, memory_order_seq_cst);
 	*word = (const uint32_t *)&kw->kw_data_futex;
-	if (atomic_load_explicit(&kp->kp_write_pos, memory_order_seq_cst) !=
+	if (atomic_load_explicit(&kp->kp_write_pos, memory_order_seq_cst) >
 	    c->pos)
 		return 0;
 	int err = qshm__check_end(c, qshm__now_ns());
-	if (err || c->cached_wp != c->pos) {
+	if (err || c->cached_wp > c->pos) {
 		qshm_consumer_wait_finish(c);
 		return err;
 	}

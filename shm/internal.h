@@ -42,6 +42,7 @@ struct qshm_map {
 	uint64_t max_record;
 	uint32_t max_consumers;
 	uint64_t generation;
+	uint64_t seq_key;
 	int32_t creator_pid;
 	uint64_t creator_start;
 	char name[QSHM_NAME_MAX + 1];
@@ -55,8 +56,8 @@ struct qshm_producer {
 	uint64_t cached_min;  /* slowest reliable consumer, UINT64_MAX: none */
 	uint32_t seen_epoch;  /* kp_epoch at the last rescan */
 	uint64_t next_seq;
+	uint64_t commit_seq;  /* seq of the first uncommitted record */
 	uint64_t last_pos;    /* position of the last uncommitted claim */
-	uint64_t last_seq;
 	int have_last;
 	uint64_t records, bytes; /* committed totals, mirrored to kstats */
 	uint64_t pend_records, pend_bytes;
@@ -80,6 +81,7 @@ struct qshm_consumer {
 	uint64_t overrun_pos; /* last record counted lost by validate */
 	uint64_t next_check_ns; /* when to look at the producer's liveness */
 	unsigned empty_polls;
+	uint64_t last_now;    /* clock at the last look, while waiting */
 	int gone;             /* 0, or the terminal error once seen */
 	int sleeping;         /* between wait_prepare and wait_finish */
 	int prod_pidfd;       /* pidfd of the producer, or -1: use /proc */

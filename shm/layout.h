@@ -83,7 +83,8 @@ struct qshm_kheader {
 	uint64_t kh_creator_start;  /* 112 creator's start time, clock ticks */
 	uint64_t kh_created_ns;     /* 120 CLOCK_REALTIME at creation */
 	uint64_t kh_generation;     /* 128 1, or the replaced ring's + 1 */
-	uint8_t kh_reserved[120];   /* 136 zero */
+	uint64_t kh_seq_key;        /* 136 random; commit words are seq ^ key */
+	uint8_t kh_reserved[112];   /* 144 zero */
 };
 
 struct qshm_kprod {
@@ -136,7 +137,11 @@ struct qshm_krec {
 	uint32_t kr_len;   /* payload bytes (PAD: bytes of pad after header) */
 	uint16_t kr_type;  /* QSHM_TYPE_PAD or >= QSHM_TYPE_USER_MIN */
 	uint16_t kr_flags; /* 0 */
-	uint64_t kr_seq;   /* PAD: the seq of the record that follows */
+	/* Commit word: seq ^ kh_seq_key, stored (release) by the commit that
+	 * publishes the record. PAD: the seq of the record that follows.
+	 * A consumer expecting seq e knows the record is complete once it
+	 * reads e ^ key here, without touching kp_write_pos. */
+	_Atomic uint64_t kr_commit;
 };
 
 #define QSHM_OFF_PROD   256u
@@ -154,6 +159,7 @@ _Static_assert(offsetof(struct qshm_kheader, kh_off_data) == 88, "off_data");
 _Static_assert(offsetof(struct qshm_kheader, kh_creator_pid) == 104, "pid");
 _Static_assert(offsetof(struct qshm_kheader, kh_creator_start) == 112, "st");
 _Static_assert(offsetof(struct qshm_kheader, kh_generation) == 128, "gen");
+_Static_assert(offsetof(struct qshm_kheader, kh_seq_key) == 136, "key");
 _Static_assert(sizeof(struct qshm_kprod) == QSHM_HOT_STRIDE, "kprod size");
 _Static_assert(offsetof(struct qshm_kprod, kp_head_pos) == 8, "head");
 _Static_assert(offsetof(struct qshm_kprod, kp_epoch) == 16, "epoch");
@@ -167,6 +173,7 @@ _Static_assert(offsetof(struct qshm_kslot, kc_state) == 24, "kc_state");
 _Static_assert(offsetof(struct qshm_kslot, kc_pid) == 28, "kc_pid");
 _Static_assert(offsetof(struct qshm_kslot, kc_start) == 32, "kc_start");
 _Static_assert(sizeof(struct qshm_krec) == QSHM_REC_HDR, "record header");
+_Static_assert(offsetof(struct qshm_krec, kr_commit) == 8, "commit word");
 _Static_assert(QSHM_OFF_PROD == sizeof(struct qshm_kheader), "prod after hdr");
 _Static_assert(QSHM_OFF_WAKE == QSHM_OFF_PROD + sizeof(struct qshm_kprod),
 	       "wake after prod");

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -133,11 +134,18 @@ static int qshm__map_create(const char *name, const char *path,
 	h->kh_created_ns = (uint64_t)ts.tv_sec * 1000000000u +
 			   (uint64_t)ts.tv_nsec;
 	h->kh_generation = generation;
+	/* Random, so stale bytes (an old payload) are not mistaken for a
+	 * commit word: a false match needs 64 bits to agree by chance. */
+	if (getrandom(&h->kh_seq_key, sizeof(h->kh_seq_key), 0) !=
+	    sizeof(h->kh_seq_key))
+		h->kh_seq_key = (uint64_t)h->kh_created_ns * 0x9e3779b97f4a7c15u ^
+				(uint64_t)getpid();
 
 	m->capacity = o->capacity;
 	m->max_record = o->max_record;
 	m->max_consumers = o->max_consumers;
 	m->generation = generation;
+	m->seq_key = h->kh_seq_key;
 	m->creator_pid = h->kh_creator_pid;
 	m->creator_start = h->kh_creator_start;
 	m->khdr = h;
@@ -489,16 +497,13 @@ QSHM_EXPORT int qshm_producer_claim(qshm_producer *p, size_t len,
 		r->kr_len = (uint32_t)(pad - QSHM_REC_HDR);
 		r->kr_type = QSHM_TYPE_PAD;
 		r->kr_flags = 0;
-		r->kr_seq = p->next_seq;
 		w += pad;
 	}
 	struct qshm_krec *r = qshm__rec_at(p, w);
 	r->kr_len = (uint32_t)len;
 	r->kr_type = type;
 	r->kr_flags = 0;
-	r->kr_seq = p->next_seq;
 	p->last_pos = w;
-	p->last_seq = p->next_seq;
 	p->have_last = 1;
 	p->next_seq++;
 	p->claim_pos = w + need;
@@ -531,6 +536,20 @@ QSHM_EXPORT int qshm_producer_commit(qshm_producer *p)
 	if (p->claim_pos == p->committed)
 		return 0;
 	kw = p->m.kwake;
+	/* C0: each record's commit word, in order, with release: pairs with
+	 * A4 in the consumer (acquire load of the word it expects): the
+	 * record's header and payload, written before, are visible. Our own
+	 * headers, written by claim(): trusted without checks. */
+	uint64_t seq = p->commit_seq;
+	for (uint64_t pos = p->committed; pos < p->claim_pos;) {
+		struct qshm_krec *r = qshm__rec_at(p, pos);
+		atomic_store_explicit(&r->kr_commit, seq ^ p->m.seq_key,
+				      memory_order_release);
+		if (r->kr_type != QSHM_TYPE_PAD)
+			seq++;
+		pos += qshm__rec_size(r->kr_len);
+	}
+	p->commit_seq = seq;
 	p->committed = p->claim_pos;
 	p->have_last = 0;
 	p->records += p->pend_records;

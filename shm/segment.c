@@ -97,6 +97,7 @@ static int qshm__validate(const char *name, const struct qshm_kheader *h,
 	m->max_record = h->kh_max_record;
 	m->max_consumers = nc;
 	m->generation = h->kh_generation;
+	m->seq_key = h->kh_seq_key;
 	m->creator_pid = h->kh_creator_pid;
 	m->creator_start = h->kh_creator_start;
 	return 0;

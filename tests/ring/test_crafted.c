@@ -361,7 +361,8 @@ Test(ring_crafted, record_length_above_max_record_gives_ecorrupt)
 {
 	struct crafted c = make_ring(0);
 	struct qshm_krec *kr = first_record(&c);
-	cr_assert_eq(kr->kr_seq, 0, "first record header not where expected");
+	cr_assert_eq(kr->kr_commit ^ c.h->kh_seq_key, 0,
+		     "first record header not where expected");
 	uint32_t bad[] = { 4097, 65536, 0x7fffffffu, 0xffffffffu, 0 };
 	for (int i = 0; i < 5; i++) {
 		unsigned flags[] = { 0, QSHM_CONSUMER_LOSSY,
