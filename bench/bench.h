@@ -146,11 +146,38 @@ struct bench_measure {
 /* Sorts n tick samples and fills out->v[0..5] with the metrics above. */
 void bench_lat_fill(struct bench_out *out, uint64_t *ticks, size_t n);
 
-/* Throughput metrics, in this order. */
-#define BENCH_TPUT_METRICS "msgs_per_s", "GB_per_s"
-#define BENCH_TPUT_NMETRICS 2
-void bench_tput_fill(struct bench_out *out, uint64_t msgs, size_t msg_bytes,
-		     uint64_t ns);
+/*
+ * Throughput metrics, in this order: the median over chunks of the timed
+ * records (rate while both sides ran: a preempted chunk does not drag it
+ * down on a shared machine), the same in GB/s of payload, and the plain
+ * mean over the whole run.
+ */
+#define BENCH_TPUT_METRICS "msgs_per_s", "GB_per_s", "mean_msgs_per_s"
+#define BENCH_TPUT_NMETRICS 3
+void bench_tput_fill(struct bench_out *out, double median_rate,
+		     double mean_rate, size_t msg_bytes);
+
+/*
+ * Per-chunk timing on the consuming side: bench_chunks_init() for total
+ * timed records, bench_chunks_mark(i) after timed record i (0-based),
+ * bench_chunks_rate() for the median records/s over chunks.
+ */
+#define BENCH_CHUNKS 256
+struct bench_chunks {
+	uint64_t per;                      /* records per chunk */
+	uint64_t next;                     /* record index closing a chunk */
+	size_t n;                          /* chunks closed */
+	uint64_t stamp[BENCH_CHUNKS + 1];  /* ns; stamp[0] = start */
+};
+void bench_chunks_init(struct bench_chunks *ch, uint64_t total);
+static inline void bench_chunks_mark(struct bench_chunks *ch, uint64_t i)
+{
+	if (i + 1 == ch->next && ch->n < BENCH_CHUNKS) {
+		ch->stamp[++ch->n] = bench_now_ns();
+		ch->next += ch->per;
+	}
+}
+double bench_chunks_rate(struct bench_chunks *ch);
 
 /* Results of every repeat of one measurement. */
 struct bench_figure {
@@ -185,6 +212,7 @@ struct bench_ctl {
 	_Alignas(BENCH_CACHELINE) uint64_t t_start_ns; /* child's timings */
 	uint64_t t_end_ns;
 	uint64_t count[4];      /* child's counters */
+	double result[4];       /* child's figures */
 	char err[BENCH_ERR_MAX];
 };
 
@@ -268,6 +296,15 @@ struct bench_machine {
 	char date[40];
 };
 void bench_machine_get(struct bench_machine *mc);
+
+/* How busy the machine is: 1-minute load average and, where the kernel
+ * has PSI, the share of the last 10 s some task waited for a CPU (%).
+ * Either is NaN if unknown. */
+struct bench_load {
+	double loadavg1;
+	double cpu_some_avg10;
+};
+void bench_load_get(struct bench_load *ld);
 
 /* Minimal JSON writer: tracks commas between members. */
 struct bench_json {

@@ -168,12 +168,33 @@ void bench_lat_fill(struct bench_out *out, uint64_t *ticks, size_t n)
 	out->v[5] = sum / (double)n * bench_ns_per_tick;
 }
 
-void bench_tput_fill(struct bench_out *out, uint64_t msgs, size_t msg_bytes,
-		     uint64_t ns)
+void bench_tput_fill(struct bench_out *out, double median_rate,
+		     double mean_rate, size_t msg_bytes)
 {
-	double s = (double)ns / 1e9;
-	out->v[0] = (double)msgs / s;
-	out->v[1] = (double)msgs * (double)msg_bytes / s / 1e9;
+	out->v[0] = median_rate;
+	out->v[1] = median_rate * (double)msg_bytes / 1e9;
+	out->v[2] = mean_rate;
+}
+
+void bench_chunks_init(struct bench_chunks *ch, uint64_t total)
+{
+	memset(ch, 0, sizeof *ch);
+	ch->per = total / BENCH_CHUNKS;
+	if (ch->per == 0)
+		ch->per = 1;
+	ch->next = ch->per;
+	ch->stamp[0] = bench_now_ns();
+}
+
+double bench_chunks_rate(struct bench_chunks *ch)
+{
+	double d[BENCH_CHUNKS];
+
+	if (ch->n == 0)
+		return NAN;
+	for (size_t k = 0; k < ch->n; k++)
+		d[k] = (double)(ch->stamp[k + 1] - ch->stamp[k]);
+	return (double)ch->per / (bench_median(d, (int)ch->n) / 1e9);
 }
 
 double bench_median(double *v, int n)
@@ -722,4 +743,31 @@ void bench_json_bool(struct bench_json *j, const char *key, int v)
 {
 	bench_json_sep(j, key);
 	fputs(v ? "true" : "false", j->fp);
+}
+
+/* ------------------------------------------------------------------ */
+/* Load                                                                 */
+
+void bench_load_get(struct bench_load *ld)
+{
+	char line[256];
+	FILE *f;
+
+	ld->loadavg1 = NAN;
+	ld->cpu_some_avg10 = NAN;
+	f = fopen("/proc/loadavg", "r");
+	if (f) {
+		if (fscanf(f, "%lf", &ld->loadavg1) != 1)
+			ld->loadavg1 = NAN;
+		fclose(f);
+	}
+	f = fopen("/proc/pressure/cpu", "r");
+	if (f) {
+		while (fgets(line, sizeof line, f)) {
+			double v;
+			if (sscanf(line, "some avg10=%lf", &v) == 1)
+				ld->cpu_some_avg10 = v;
+		}
+		fclose(f);
+	}
 }

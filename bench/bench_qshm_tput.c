@@ -4,7 +4,8 @@
  * writes in place and commits every BENCH_QT_BATCH records; the child, a
  * reliable consumer, reads every word of each record in place and releases
  * every BENCH_QT_BATCH records. Both sides QSHM_WAIT_BUSY. The rate is
- * timed by the consumer over the records after the warm-up. The payload
+ * timed by the consumer over the records after the warm-up, per chunk
+ * (bench_chunks). The payload
  * code, batch size, ring capacity and CPUs match bench_spsc.c.
  */
 #include "bench.h"
@@ -36,19 +37,30 @@ static inline int bench_qt_consume(qshm_consumer *c,
 				   struct bench_ctl *ctl)
 {
 	uint64_t end = a->warm + a->total, sink = 0, t0 = 0;
+	struct bench_chunks *ch = malloc(sizeof *ch);
 
+	if (!ch) {
+		bench_errf(ctl->err, "child: out of memory");
+		return -1;
+	}
+	memset(ch, 0, sizeof *ch);
 	for (uint64_t i = 0; i < end; i++) {
 		struct qshm_record rec;
 		int e = qshm_consumer_read(c, &rec, QSHM_FOREVER);
 
-		if (e < 0)
+		if (e < 0) {
+			free(ch);
 			return bench_qt_fail(ctl->err, "child: qshm_consumer_read",
 					     e);
-		if (i == a->warm)
-			t0 = bench_now_ns();
+		}
+		if (i == a->warm) {
+			bench_chunks_init(ch, a->total);
+			t0 = ch->stamp[0];
+		}
 		if (rec.len != len) {
 			bench_errf(ctl->err, "child: record %llu has %u bytes",
 				   (unsigned long long)i, rec.len);
+			free(ch);
 			return -1;
 		}
 		uint64_t seq = bench_payload_read(rec.data, len, &sink);
@@ -56,14 +68,19 @@ static inline int bench_qt_consume(qshm_consumer *c,
 			bench_errf(ctl->err, "child: record %llu has seq %llu",
 				   (unsigned long long)i,
 				   (unsigned long long)seq);
+			free(ch);
 			return -1;
 		}
 		if ((i + 1) % BENCH_QT_BATCH == 0)
 			qshm_consumer_release(c);
+		if (i >= a->warm)
+			bench_chunks_mark(ch, i - a->warm);
 	}
 	ctl->t_end_ns = bench_now_ns();
 	ctl->t_start_ns = t0;
 	ctl->count[0] = sink;
+	ctl->result[0] = bench_chunks_rate(ch);
+	free(ch);
 	qshm_consumer_release(c);
 	return 0;
 }
@@ -182,7 +199,8 @@ static int bench_qt_run(const struct bench_cfg *cfg, struct bench_out *out,
 	pid = -1;
 	if (rc == 0) {
 		struct qshm_producer_stats st;
-		bench_tput_fill(out, msgs, len, ctl->t_end_ns - ctl->t_start_ns);
+		bench_tput_fill(out, ctl->result[0], (double)msgs * 1e9 /
+				(double)(ctl->t_end_ns - ctl->t_start_ns), len);
 		if (qshm_producer_stats(p, &st) == 0)
 			snprintf(out->note, sizeof out->note,
 				 "claims that found it full: %llu of %llu",

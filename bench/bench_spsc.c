@@ -6,7 +6,7 @@
  * tail on their own cache lines, each side caching the other's index and
  * publishing its own only every BENCH_SPSC_BATCH slots (or when it must
  * wait). Same capacity in bytes as the qshm ring it is compared with, same
- * payload code, same CPUs.
+ * payload code, same CPUs, same timing (per-chunk, on the consumer).
  */
 #include "bench.h"
 
@@ -79,6 +79,13 @@ static inline int bench_spsc_consume(struct bench_spsc *r, size_t slot,
 	struct bench_spsc_hdr *h = r->hdr;
 	uint64_t mask = r->nslots - 1, head = 0, tail_cache = 0, released = 0;
 	uint64_t end = r->warm + r->total, sink = 0, t0 = 0;
+	struct bench_chunks *ch = malloc(sizeof *ch);
+
+	if (!ch) {
+		bench_errf(ctl->err, "spsc: out of memory");
+		return -1;
+	}
+	memset(ch, 0, sizeof *ch);
 
 	for (uint64_t i = 0; i < end; i++) {
 		if (head == tail_cache) {
@@ -96,16 +103,21 @@ static inline int bench_spsc_consume(struct bench_spsc *r, size_t slot,
 					&h->tail, memory_order_acquire)) == head)
 				bench_relax(r->single_cpu);
 		}
-		if (i == r->warm)
-			t0 = bench_now_ns();
+		if (i == r->warm) {
+			bench_chunks_init(ch, r->total);
+			t0 = ch->stamp[0];
+		}
 		uint64_t seq = bench_payload_read(
 			r->slots + (head & mask) * slot, slot, &sink);
 		if (seq != i) {
 			bench_errf(ctl->err, "spsc: record %llu has seq %llu",
 				   (unsigned long long)i,
 				   (unsigned long long)seq);
+			free(ch);
 			return -1;
 		}
+		if (i >= r->warm)
+			bench_chunks_mark(ch, i - r->warm);
 		head++;
 		if (head % BENCH_SPSC_BATCH == 0) {
 			atomic_store_explicit(&h->head, head,
@@ -116,6 +128,8 @@ static inline int bench_spsc_consume(struct bench_spsc *r, size_t slot,
 	ctl->t_end_ns = bench_now_ns();
 	ctl->t_start_ns = t0;
 	ctl->count[0] = sink;
+	ctl->result[0] = bench_chunks_rate(ch);
+	free(ch);
 	atomic_store_explicit(&h->head, head, memory_order_release);
 	return 0;
 }
@@ -197,7 +211,8 @@ static int bench_spsc_run(const struct bench_cfg *cfg, struct bench_out *out,
 	rc = bench_reap(pid, ctl, cfg->watchdog_s, out->err);
 	pid = -1;
 	if (rc == 0)
-		bench_tput_fill(out, msgs, slot, ctl->t_end_ns - ctl->t_start_ns);
+		bench_tput_fill(out, ctl->result[0], (double)msgs * 1e9 /
+				(double)(ctl->t_end_ns - ctl->t_start_ns), slot);
 out:
 	bench_kill(pid);
 	if (map != MAP_FAILED)

@@ -244,7 +244,8 @@ static void bench_ratio_eval(const struct bench_ratio *r,
 /* Table                                                                */
 
 static void bench_print_header(const struct bench_cfg *cfg,
-			       const struct bench_machine *mc)
+			       const struct bench_machine *mc,
+			       const struct bench_load *ld)
 {
 	printf("qshm-ring-bench: %s run, %d repeat%s (median; min-max over "
 	       "repeats)\n", cfg->quick ? "quick" : "full", cfg->repeats,
@@ -274,6 +275,11 @@ static void bench_print_header(const struct bench_cfg *cfg,
 		printf(" at %.3f GHz", 1.0 / bench_ns_per_tick);
 	printf(", %.1f ns per reading (included in every latency sample)\n",
 	       bench_tick_cost_ns());
+	printf("  load:    1-min load average %.2f, CPU pressure %.0f%%%s\n",
+	       ld->loadavg1, ld->cpu_some_avg10,
+	       (isnan(ld->cpu_some_avg10) ? ld->loadavg1 > 1.0 :
+		ld->cpu_some_avg10 > 10) ?
+	       " (machine busy: figures will be noisy)" : "");
 	printf("  sizes:   %llu busy / %llu blocking round trips, %llu x 64 B, "
 	       "%llu x 4 KiB, memcpy %zu MiB, rings %llu KiB\n\n",
 	       (unsigned long long)cfg->lat_iters,
@@ -283,11 +289,22 @@ static void bench_print_header(const struct bench_cfg *cfg,
 	       (unsigned long long)(cfg->ring_capacity >> 10));
 }
 
+static int bench_group_ran(const char *group)
+{
+	for (size_t i = 0; i < BENCH_N; i++)
+		if (!bench_figs[i].skipped &&
+		    strcmp(bench_figs[i].m->group, group) == 0)
+			return 1;
+	return 0;
+}
+
 static void bench_print_latency(void)
 {
 	static const char *const pm[] = { "p50_ns", "p90_ns", "p99_ns",
 					  "p99.9_ns", "max_ns" };
 
+	if (!bench_group_ran("latency"))
+		return;
 	printf("Round trip, 64 B, ns    %9s %9s %9s %9s %9s   %s\n", "p50",
 	       "p90", "p99", "p99.9", "max", "p50 min-max");
 	for (size_t i = 0; i < BENCH_N; i++) {
@@ -310,6 +327,8 @@ static void bench_print_latency(void)
 
 static void bench_print_throughput(void)
 {
+	if (!bench_group_ran("throughput"))
+		return;
 	printf("One-way throughput        %10s %15s %8s %15s\n", "M msgs/s",
 	       "min-max", "GB/s", "min-max");
 	for (size_t i = 0; i < BENCH_N; i++) {
@@ -370,6 +389,8 @@ static void bench_print_ratios(const struct bench_ratio_val *rv)
 
 static int bench_write_json(const char *path, const struct bench_cfg *cfg,
 			    const struct bench_machine *mc,
+			    const struct bench_load *ld0,
+			    const struct bench_load *ld1,
 			    const struct bench_ratio_val *rv)
 {
 	struct bench_json j;
@@ -403,6 +424,10 @@ static int bench_write_json(const char *path, const struct bench_cfg *cfg,
 	bench_json_str(&j, "libqshm", "");
 #endif
 	bench_json_str(&j, "date", mc->date);
+	bench_json_num(&j, "loadavg1_start", ld0->loadavg1);
+	bench_json_num(&j, "loadavg1_end", ld1->loadavg1);
+	bench_json_num(&j, "cpu_pressure_avg10_start", ld0->cpu_some_avg10);
+	bench_json_num(&j, "cpu_pressure_avg10_end", ld1->cpu_some_avg10);
 	bench_json_obj_end(&j);
 
 	bench_json_obj(&j, "config");
@@ -503,6 +528,7 @@ int main(int argc, char **argv)
 	uint64_t iters = 0, repeats = 0;
 	int cpus_given = 0, force_clock = 0, failures = 0, c;
 	const char *only = NULL;
+	struct bench_load load_start, load_end;
 
 	memset(&cfg, 0, sizeof cfg);
 	cfg.cpu_a = cfg.cpu_b = -1;
@@ -611,7 +637,8 @@ int main(int argc, char **argv)
 		}
 	}
 	bench_clock_init(force_clock, cfg.quick);
-	bench_print_header(&cfg, &mc);
+	bench_load_get(&load_start);
+	bench_print_header(&cfg, &mc, &load_start);
 	fflush(stdout);
 
 	for (size_t i = 0; i < BENCH_N; i++) {
@@ -653,14 +680,19 @@ int main(int argc, char **argv)
 		if (bench_list[i]->fini)
 			bench_list[i]->fini();
 
+	bench_load_get(&load_end);
 	for (size_t i = 0; i < BENCH_NRATIOS; i++)
 		bench_ratio_eval(&bench_ratios[i], &rv[i]);
 	bench_print_latency();
 	bench_print_throughput();
 	bench_print_ratios(rv);
+	printf("\n  load at the end: 1-min load average %.2f (this run's two "
+	       "busy processes count), CPU pressure %.0f%%\n",
+	       load_end.loadavg1, load_end.cpu_some_avg10);
 	fflush(stdout);
 
-	if (cfg.json_path && bench_write_json(cfg.json_path, &cfg, &mc, rv))
+	if (cfg.json_path && bench_write_json(cfg.json_path, &cfg, &mc, &load_start,
+					     &load_end, rv))
 		failures++;
 	if (bench_shm_leftovers() > 0) {
 		fprintf(stderr, "qshm-ring-bench: shared-memory objects were "
