@@ -17,14 +17,6 @@
 
 #include "internal.h"
 
-#if defined(__x86_64__) || defined(__i386__)
-#define qshm__cpu_relax() __builtin_ia32_pause()
-#elif defined(__aarch64__)
-#define qshm__cpu_relax() __asm__ __volatile__("yield" ::: "memory")
-#else
-#define qshm__cpu_relax() do { } while (0)
-#endif
-
 static int qshm__slot_take(qshm_consumer *c, uint32_t *idx)
 {
 	struct qshm_map *m = &c->m;
@@ -97,6 +89,16 @@ static void qshm__register(qshm_consumer *c, uint32_t idx)
 		r = atomic_load_explicit(&kp->kp_head_pos,
 					 memory_order_acquire);
 	atomic_store_explicit(&s->kc_read_pos, r, memory_order_relaxed);
+	/* Raise the scan mark to cover this slot, before R3 (seq_cst, like
+	 * the producer's load of it): any scan late enough to need to see
+	 * this consumer (after its P2 sees R4) also sees the mark. */
+	uint32_t hwm = atomic_load_explicit(&kp->kp_slot_hwm,
+					    memory_order_relaxed);
+	while (hwm < idx + 1 &&
+	       !atomic_compare_exchange_weak_explicit(
+		       &kp->kp_slot_hwm, &hwm, idx + 1, memory_order_seq_cst,
+		       memory_order_relaxed))
+		;
 	/* R3: become visible to the producer's scans (A1 pairs with it). */
 	atomic_store_explicit(&s->kc_state, c->lossy ? QSHM_SLOT_LOSSY :
 			      QSHM_SLOT_RELIABLE, memory_order_seq_cst);

@@ -14,6 +14,14 @@
 
 #define QSHM_EXPORT __attribute__((visibility("default")))
 
+#if defined(__x86_64__) || defined(__i386__)
+#define qshm__cpu_relax() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define qshm__cpu_relax() __asm__ __volatile__("yield" ::: "memory")
+#else
+#define qshm__cpu_relax() do { } while (0)
+#endif
+
 /* How often a waiting side looks for a dead peer, and the longest single
  * futex sleep (a dead peer cannot wake anyone). */
 #define QSHM_LIVENESS_NS    (25u * 1000u * 1000u)
@@ -55,12 +63,15 @@ struct qshm_producer {
 	uint64_t head;        /* = kp_head_pos */
 	uint64_t cached_min;  /* slowest reliable consumer, UINT64_MAX: none */
 	uint32_t seen_epoch;  /* kp_epoch at the last rescan */
-	uint64_t next_seq;
 	uint64_t commit_seq;  /* seq of the first uncommitted record */
-	uint64_t last_pos;    /* position of the last uncommitted claim */
-	int have_last;
+	uint64_t last_pos;    /* position of the last claim */
 	uint64_t records, bytes; /* committed totals, mirrored to kstats */
-	uint64_t pend_records, pend_bytes;
+	/* First record start in each 1/16th of the ring, by absolute
+	 * segment (pos >> seg_shift), recorded at commit: lets the head jump
+	 * to a record boundary without walking old headers. */
+	uint64_t checkpoint[16];
+	uint64_t checkpoint_seg;
+	unsigned seg_shift;
 	uint64_t full_waits, wakes, evictions;
 	enum qshm_wait_mode mode;
 	uint64_t spin_ns;

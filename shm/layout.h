@@ -95,7 +95,9 @@ struct qshm_kprod {
 	/* Bumped by each consumer that registers (see protocol, R4/P2). */
 	_Atomic uint32_t kp_epoch;      /*  16 */
 	_Atomic uint32_t kp_closed;     /*  20 1 once the producer closed */
-	uint8_t kp_pad[QSHM_HOT_STRIDE - 24];
+	/* 1 + highest slot index ever taken: scans stop there. */
+	_Atomic uint32_t kp_slot_hwm;   /*  24 */
+	uint8_t kp_pad[QSHM_HOT_STRIDE - 28];
 };
 
 struct qshm_kwake {
@@ -164,6 +166,7 @@ _Static_assert(sizeof(struct qshm_kprod) == QSHM_HOT_STRIDE, "kprod size");
 _Static_assert(offsetof(struct qshm_kprod, kp_head_pos) == 8, "head");
 _Static_assert(offsetof(struct qshm_kprod, kp_epoch) == 16, "epoch");
 _Static_assert(offsetof(struct qshm_kprod, kp_closed) == 20, "closed");
+_Static_assert(offsetof(struct qshm_kprod, kp_slot_hwm) == 24, "hwm");
 _Static_assert(sizeof(struct qshm_kwake) == 128, "kwake size");
 _Static_assert(offsetof(struct qshm_kwake, kw_space_futex) == 64, "space");
 _Static_assert(sizeof(struct qshm_kstats) == 256, "kstats size");

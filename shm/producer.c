@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,6 +273,8 @@ QSHM_EXPORT int qshm_producer_create(const char *name,
 		return err;
 	}
 	p->cached_min = UINT64_MAX;
+	p->seg_shift = (unsigned)__builtin_ctzll(o.capacity) - 4;
+	p->checkpoint_seg = UINT64_MAX;
 	p->mode = QSHM_WAIT_SPIN_PARK;
 	p->spin_ns = QSHM_DEFAULT_SPIN_NS;
 	qshm__clear_error();
@@ -298,7 +299,12 @@ static int qshm__evict_dead(qshm_producer *p, uint64_t need)
 {
 	int n = 0;
 
-	for (uint32_t i = 0; i < p->m.max_consumers; i++) {
+	uint32_t hwm = atomic_load_explicit(&p->m.kprod->kp_slot_hwm,
+					    memory_order_relaxed);
+
+	if (hwm > p->m.max_consumers)
+		hwm = p->m.max_consumers;
+	for (uint32_t i = 0; i < hwm; i++) {
 		struct qshm_kslot *s = &p->m.kslots[i];
 		if (atomic_load_explicit(&s->kc_state, memory_order_acquire) !=
 		    QSHM_SLOT_RELIABLE)
@@ -332,6 +338,7 @@ static int qshm__evict_dead(qshm_producer *p, uint64_t need)
  * Waits until positions below need may be overwritten: every reliable
  * consumer has released at least need. Returns 0, -EAGAIN, -ETIMEDOUT.
  */
+__attribute__((noinline, cold))
 static int qshm__wait_space(qshm_producer *p, uint64_t need,
 			    int64_t timeout_ns)
 {
@@ -361,7 +368,7 @@ static int qshm__wait_space(qshm_producer *p, uint64_t need,
 		if (now >= deadline)
 			return -ETIMEDOUT;
 		if (now < spin_end) {
-			sched_yield();
+			qshm__cpu_relax();
 			continue;
 		}
 		/* S1: announce the sleep; pairs with R2 in
@@ -391,19 +398,42 @@ static inline struct qshm_krec *qshm__rec_at(qshm_producer *p, uint64_t pos)
 	return (struct qshm_krec *)(p->m.kdata + (pos & p->m.mask));
 }
 
+/* Length, type and flags (0) of a header in one 8-byte store. */
+static inline void qshm__hdr_write(struct qshm_krec *r, uint64_t len,
+				   uint16_t type)
+{
+	uint64_t w = (uint32_t)len | (uint64_t)type << 32;
+	_Static_assert(offsetof(struct qshm_krec, kr_len) == 0 &&
+		       offsetof(struct qshm_krec, kr_type) == 4 &&
+		       offsetof(struct qshm_krec, kr_flags) == 6,
+		       "header word layout");
+	memcpy(r, &w, sizeof(w));
+}
+
 /*
  * Moves kp_head_pos past every old record below limit, and some way beyond
  * so this (seq_cst) store happens once per capacity/16 bytes rather than
  * once per record, but never past the slowest reliable consumer or what is
  * committed. Lossy readers validate against it (V1).
  */
+__attribute__((noinline))
 static int qshm__advance_head(qshm_producer *p, uint64_t limit)
 {
 	uint64_t h = p->head;
 	uint64_t want = limit + p->m.capacity / 16;
 	uint64_t bound = p->committed < p->cached_min ? p->committed :
 							 p->cached_min;
-
+	/* Fast way: the first record of the 1/16th of the ring that starts
+	 * at or after limit, remembered at commit. No walk over the old
+	 * headers (each load of which depends on the one before). */
+	uint64_t seg = (limit + (UINT64_C(1) << p->seg_shift) - 1) >>
+		       p->seg_shift;
+	uint64_t cp = p->checkpoint[seg & 15];
+	if ((cp >> p->seg_shift) == seg && cp >= limit && cp <= bound &&
+	    cp > h) {
+		h = cp;
+		want = h;
+	}
 	if (want > bound)
 		want = bound;
 	if (want < limit)
@@ -437,6 +467,45 @@ static int qshm__advance_head(qshm_producer *p, uint64_t limit)
 	return 0;
 }
 
+/*
+ * Makes the bytes below end - capacity reusable: commits a batch that would
+ * otherwise span the whole ring, waits for reliable consumers, moves the
+ * head. Returns 0 or an error as qshm_producer_claim().
+ */
+__attribute__((noinline, cold))
+static int qshm__make_room(qshm_producer *p, uint64_t end, int64_t timeout_ns)
+{
+	uint64_t cap = p->m.capacity;
+	uint64_t limit = end - cap; /* bytes below limit get reused */
+	int err;
+
+	/* The bytes this claim reuses must lie below the committed end (the
+	 * head never passes it): a batch that would reach a whole ring past
+	 * it is committed first. */
+	if (end - p->committed > cap && p->claim_pos != p->committed)
+		qshm_producer_commit(p);
+	for (;;) {
+		if (p->cached_min < limit) {
+			p->cached_min = qshm__scan_min(&p->m, NULL);
+			if (p->cached_min < limit) {
+				qshm_producer_commit(p);
+				err = qshm__wait_space(p, limit, timeout_ns);
+				if (err)
+					return err;
+			}
+		}
+		if (p->head >= limit)
+			return 0;
+		err = qshm__advance_head(p, limit);
+		if (err)
+			return err;
+		/* A newly registered consumer may sit below limit; the rescan
+		 * in P2 found it: check again. */
+		if (p->cached_min >= limit)
+			return 0;
+	}
+}
+
 QSHM_EXPORT int qshm_producer_claim(qshm_producer *p, size_t len,
 				    uint16_t type, int64_t timeout_ns,
 				    void **payload)
@@ -461,67 +530,43 @@ QSHM_EXPORT int qshm_producer_claim(qshm_producer *p, size_t len,
 	pad = off + need > cap ? cap - off : 0;
 	end = w + pad + need;
 
-	/* The bytes this claim reuses must lie below the committed end (the
-	 * head never passes it): a batch that would reach a whole ring past
-	 * it is committed first. */
-	if (end - p->committed > cap && p->claim_pos != p->committed)
-		qshm_producer_commit(p);
-
-	if (end > cap) {
-		uint64_t limit = end - cap; /* bytes below limit get reused */
-		for (;;) {
-			if (p->cached_min < limit) {
-				p->cached_min = qshm__scan_min(&p->m, NULL);
-				if (p->cached_min < limit) {
-					qshm_producer_commit(p);
-					err = qshm__wait_space(p, limit,
-							       timeout_ns);
-					if (err)
-						return err;
-				}
-			}
-			if (p->head >= limit)
-				break;
-			err = qshm__advance_head(p, limit);
-			if (err)
-				return err;
-			/* A newly registered consumer may sit below limit;
-			 * the rescan in P2 found it: check again. */
-			if (p->cached_min >= limit)
-				break;
-		}
+	/* Fast path: the bytes reused (below end - cap) are already free:
+	 * below the head and the cached slowest consumer. Anything else
+	 * goes to qshm__make_room(), out of line, so this path keeps its
+	 * state in registers (stack spills wait behind ring stores). */
+	if (__builtin_expect(end > cap, 1) &&
+	    __builtin_expect(end - cap > p->head || end - cap > p->cached_min ||
+			     end - p->committed > cap, 0)) {
+		err = qshm__make_room(p, end, timeout_ns);
+		if (err)
+			return err;
 	}
 
+	/* Few stores per record: the store buffer, not the arithmetic, is
+	 * what limits a producer writing into lines a consumer just read.
+	 * Counts and sequence numbers are worked out at commit. */
 	if (pad) {
-		struct qshm_krec *r = qshm__rec_at(p, w);
-		r->kr_len = (uint32_t)(pad - QSHM_REC_HDR);
-		r->kr_type = QSHM_TYPE_PAD;
-		r->kr_flags = 0;
+		qshm__hdr_write(qshm__rec_at(p, w), pad - QSHM_REC_HDR,
+				QSHM_TYPE_PAD);
 		w += pad;
 	}
 	struct qshm_krec *r = qshm__rec_at(p, w);
-	r->kr_len = (uint32_t)len;
-	r->kr_type = type;
-	r->kr_flags = 0;
+	qshm__hdr_write(r, len, type);
 	p->last_pos = w;
-	p->have_last = 1;
-	p->next_seq++;
 	p->claim_pos = w + need;
-	p->pend_records++;
-	p->pend_bytes += len;
 	*payload = r + 1;
 	return 0;
 }
 
 QSHM_EXPORT int qshm_producer_trim(qshm_producer *p, size_t len)
 {
-	if (!p || !p->have_last)
+	/* The last claim is uncommitted iff it lies at or above committed. */
+	if (!p || p->claim_pos == p->committed || p->last_pos < p->committed)
 		return qshm__fail(EINVAL, "no uncommitted claim to trim");
 	struct qshm_krec *r = qshm__rec_at(p, p->last_pos);
 	if (len == 0 || len > r->kr_len)
 		return qshm__fail(EINVAL, "trim to %zu bytes: claim has %u",
 				  len, r->kr_len);
-	p->pend_bytes -= r->kr_len - len;
 	r->kr_len = (uint32_t)len;
 	p->claim_pos = p->last_pos + qshm__rec_size(len);
 	return 0;
@@ -540,21 +585,27 @@ QSHM_EXPORT int qshm_producer_commit(qshm_producer *p)
 	 * A4 in the consumer (acquire load of the word it expects): the
 	 * record's header and payload, written before, are visible. Our own
 	 * headers, written by claim(): trusted without checks. */
-	uint64_t seq = p->commit_seq;
-	for (uint64_t pos = p->committed; pos < p->claim_pos;) {
+	uint64_t seq = p->commit_seq, bytes = 0, key = p->m.seq_key;
+	for (uint64_t pos = p->committed, end = p->claim_pos; pos < end;) {
 		struct qshm_krec *r = qshm__rec_at(p, pos);
-		atomic_store_explicit(&r->kr_commit, seq ^ p->m.seq_key,
+		uint32_t len = r->kr_len;
+		uint64_t seg = pos >> p->seg_shift;
+		if (seg != p->checkpoint_seg) { /* first record of a 1/16th */
+			p->checkpoint[seg & 15] = pos;
+			p->checkpoint_seg = seg;
+		}
+		atomic_store_explicit(&r->kr_commit, seq ^ key,
 				      memory_order_release);
-		if (r->kr_type != QSHM_TYPE_PAD)
+		if (r->kr_type != QSHM_TYPE_PAD) {
 			seq++;
-		pos += qshm__rec_size(r->kr_len);
+			bytes += len;
+		}
+		pos += qshm__rec_size(len);
 	}
 	p->commit_seq = seq;
 	p->committed = p->claim_pos;
-	p->have_last = 0;
-	p->records += p->pend_records;
-	p->bytes += p->pend_bytes;
-	p->pend_records = p->pend_bytes = 0;
+	p->records = seq; /* seq counts every record ever committed */
+	p->bytes += bytes;
 	/* Counters for inspectors: relaxed, a snapshot is all they need. */
 	atomic_store_explicit(&p->m.kstats->ks_records, p->records,
 			      memory_order_relaxed);
