@@ -266,13 +266,19 @@ static int expand(struct qasm_parser *P, struct qasm_sink *s,
 	uint32_t qa[QASM_MAX_QUBITS];
 	int rc;
 
-	if (g->opaque)
-		return rt_error_set(P->err, -EINVAL, "%s:%u:%u: error: %s '%s' "
+	if (g->opaque && depth == 0)
+		return rt_error_set(P->err, -EINVAL, "%s:%u:%u: error: gate '%s' "
 				    "is opaque (declared at %s:%u:%u without a "
 				    "body) and cannot be simulated", P->stmt_file,
-				    P->stmt_line, P->stmt_col,
-				    depth ? "it uses gate" : "gate", g->name,
-				    g->file, g->line, g->col);
+				    P->stmt_line, P->stmt_col, g->name, g->file,
+				    g->line, g->col);
+	if (g->opaque)
+		return rt_error_set(P->err, -EINVAL, "%s:%u:%u: error: gate '%s' "
+				    "uses opaque gate '%s' (declared at %s:%u:%u "
+				    "without a body), which cannot be simulated",
+				    P->stmt_file, P->stmt_line, P->stmt_col,
+				    P->stmt_gate, g->name, g->file, g->line,
+				    g->col);
 	if (depth > QASM_MAX_GATE_DEPTH)
 		return rt_error_set(P->err, -EINVAL, "%s:%u:%u: error: gate "
 				    "definitions nested more than %d deep",
@@ -291,10 +297,11 @@ static int expand(struct qasm_parser *P, struct qasm_sink *s,
 			if (!isfinite(pv[k]))
 				return rt_error_set(P->err, -EINVAL, "%s:%u:%u: "
 						    "error: in gate '%s': parameter "
-						    "%u of a call evaluates to %g",
+						    "%u of a call evaluates to %s",
 						    P->stmt_file, P->stmt_line,
 						    P->stmt_col, g->name, k + 1,
-						    pv[k]);
+						    isnan(pv[k]) ? "NaN" :
+						    pv[k] > 0 ? "inf" : "-inf");
 		}
 		for (uint16_t k = 0; k < call->nargs; k++)
 			qa[k] = qubits[call->args[k]];

@@ -165,8 +165,6 @@ struct qasm_parser {
 	const char *stmt_file;
 	uint32_t stmt_line, stmt_col;
 	const char *stmt_gate;
-	char **buffers;               /* file contents to free at the end */
-	size_t nbuffers, cap_buffers;
 };
 
 /* A register as the symbol table sees it. */

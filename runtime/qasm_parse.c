@@ -414,7 +414,7 @@ static int parse_body_stmt(struct qasm_parser *P, struct qasm_gate *g,
 			break;
 		qasm_next(P);
 	}
-	if (expect(P, TOK_SEMI, "';' at the end of the statement"))
+	if (expect(P, TOK_SEMI, "',' or ';' after the arguments"))
 		return -EINVAL;
 	if (barrier) {
 		call->kind = 0;  /* no effect on the state: dropped */
@@ -649,28 +649,33 @@ static uint32_t arg_at(const struct stmt_arg *a, uint32_t i)
 	return a->reg->offset + (uint32_t)(a->index >= 0 ? a->index : i);
 }
 
-/* Distinct qubits in one application; report at the repeated argument. */
+/* Distinct qubits in one application; report at the repeated argument.
+ * @what: "U", "CX" or a gate name, quoted when @quote. */
 static int check_distinct(struct qasm_parser *P, const struct stmt_arg *args,
-			  const uint32_t *q, unsigned n, const char *what)
+			  const uint32_t *q, unsigned n, const char *what,
+			  bool quote)
 {
+	const char *qt = quote ? "'" : "";
+
 	for (unsigned i = 1; i < n; i++)
 		for (unsigned j = 0; j < i; j++)
 			if (q[i] == q[j])
 				return qasm_perr(P, &args[i].tok, "qubit %s[%u] "
 						 "is used twice in one application "
-						 "of %s", args[i].reg->name,
-						 q[i] - args[i].reg->offset, what);
+						 "of %s%s%s", args[i].reg->name,
+						 q[i] - args[i].reg->offset, qt,
+						 what, qt);
 	return 0;
 }
 
-static int set_stmt(struct qasm_parser *P, const struct qasm_token *t,
-		    const char *gate)
+/* Where the statement being expanded starts, for expansion errors. */
+static void set_stmt(struct qasm_parser *P, const struct qasm_token *t,
+		     const char *gate)
 {
 	P->stmt_file = P->lx->file;
 	P->stmt_line = t->line;
 	P->stmt_col = t->col;
 	P->stmt_gate = gate;
-	return 0;
 }
 
 /* A gate application, U or CX (current token), with condition @cond. */
@@ -685,7 +690,6 @@ static int parse_gate_stmt(struct qasm_parser *P, uint32_t cond)
 	unsigned nargs, want_p, want_q;
 	const struct qasm_gate *g = NULL;
 	const char *what;
-	char namebuf[80];
 	uint32_t count;
 
 	if (start.kind == TOK_U) {
@@ -702,8 +706,7 @@ static int parse_gate_stmt(struct qasm_parser *P, uint32_t cond)
 			return unknown_gate(P, &start);
 		want_p = g->nparams;
 		want_q = g->nqubits;
-		snprintf(namebuf, sizeof(namebuf), "'%s'", g->name);
-		what = namebuf;
+		what = g->name;
 	}
 	qasm_next(P);
 	if (P->tok.kind == TOK_LPAREN &&
@@ -727,20 +730,22 @@ static int parse_gate_stmt(struct qasm_parser *P, uint32_t cond)
 	for (unsigned i = 0; i < np; i++) {
 		params[i] = pexpr[i]->val;  /* folded: top level has no names */
 		if (!isfinite(params[i]))
-			return qasm_perr(P, &start, "parameter %u of %s is not a "
-					 "finite number (%g)", i + 1, what,
-					 params[i]);
+			return qasm_perr(P, &start, "parameter %u of %s%s%s is not "
+					 "a finite number (%s)", i + 1,
+					 g ? "'" : "", what, g ? "'" : "",
+					 isnan(params[i]) ? "NaN" :
+					 params[i] > 0 ? "inf" : "-inf");
 	}
 	count = broadcast_count(P, args, nargs);
 	if (!count)
 		return -EINVAL;
-	set_stmt(P, &start, g ? g->name : what);
+	set_stmt(P, &start, what);
 	for (uint32_t i = 0; i < count; i++) {
 		int rc;
 
 		for (unsigned k = 0; k < nargs; k++)
 			q[k] = arg_at(&args[k], i);
-		if (check_distinct(P, args, q, nargs, what))
+		if (check_distinct(P, args, q, nargs, what, g != NULL))
 			return -EINVAL;
 		if (!g)
 			rc = want_q == 1 ? qasm_apply_u(P, params, q[0], cond)

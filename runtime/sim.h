@@ -23,13 +23,17 @@
  * are terminal; otherwise up to the first measurement or reset whose outcome
  * is random) runs once. If nothing random remains, every shot is sampled
  * from that one final state with an alias table (O(1) per shot). Otherwise
- * each shot copies the saved state and runs the rest, then samples its
- * terminal measurements with one pass. Measurement or reset outcomes with
- * probability below SIM_PROB_EPS are treated as impossible.
+ * shots branch at each random outcome: the states after each outcome are
+ * kept in a tree (within sim_config.tree_bytes), so each distinct
+ * branch is simulated once and its leaf sampled like a final state; shots
+ * that leave the tree copy the deepest state they reached and run the rest
+ * themselves, sampling their terminal measurements with one pass.
+ * Measurement or reset outcomes with probability below SIM_PROB_EPS are
+ * treated as impossible.
  *
  * RNG: xoshiro256** (Blackman and Vigna), seeded from the 64-bit seed
- * through splitmix64; a run is deterministic for a given seed, independent
- * of the batch size.
+ * through splitmix64; a run is deterministic for a given seed and
+ * configuration, whatever the batch size.
  *
  * State layout: amplitude of basis state i (qubit k = bit k of i) at
  * amps[2i] (real) and amps[2i+1] (imaginary), 64-byte aligned, allocated
@@ -105,8 +109,7 @@ int sim_state_check_fits(unsigned nqubits, unsigned copies,
 			 uint64_t max_bytes, struct rt_error *err);
 
 /*
- * Allocate a state of @nqubits in |0...0> (every page touched, so later
- * gates do not pay for page faults). Returns 0, -EFBIG (too big, see
+ * Allocate a state of @nqubits in |0...0>. Returns 0, -EFBIG (too big, see
  * sim_state_check_fits), -ENOMEM.
  */
 int sim_state_create(struct sim_state **out, unsigned nqubits,
@@ -162,10 +165,15 @@ struct sim_config {
 	uint64_t seed;
 	size_t batch_shots;      /* shots per callback; 0: SIM_DEFAULT_BATCH */
 	uint64_t max_state_bytes; /* memory for state vectors; 0: physical */
+	uint64_t tree_bytes;     /* memory for the branch tree's states;
+				    0: SIM_TREE_BYTES; SIM_TREE_NONE: none,
+				    every shot runs its branches itself */
 	unsigned flags;          /* none defined yet: must be 0 */
 };
 
-#define SIM_CONFIG_INIT { 0, 0, 0, 0 }
+#define SIM_TREE_BYTES ((uint64_t)256 << 20)
+#define SIM_TREE_NONE UINT64_MAX
+#define SIM_CONFIG_INIT { 0, 0, 0, 0, 0 }
 
 struct sim_run;
 
@@ -191,8 +199,8 @@ size_t sim_run_words_per_shot(const struct sim_run *r);
 
 /*
  * 1 when every shot ends in the same state (only terminal measurements, or
- * only measurements and resets whose outcome is certain), 0 otherwise.
- * Simulates the shot-independent part if not done yet.
+ * only measurements and resets whose outcome is certain), 0 otherwise, or a
+ * negative errno. Simulates the shot-independent part if not done yet.
  */
 int sim_run_is_deterministic(struct sim_run *r);
 
@@ -215,11 +223,12 @@ int sim_run_probs(struct sim_run *r, uint64_t first, size_t count,
 		  double *out);
 
 /*
- * Exact distribution of the packed classical outcome, for deterministic runs
- * (sim_run_is_deterministic() == 1): calls @fn once per outcome with
- * non-zero probability, in no particular order. Returns 0, -ENOTSUP for
- * runs that are not deterministic, the callback's non-zero value, or
- * -ENOMEM.
+ * The exact distribution of the packed classical outcome: calls @fn once per
+ * outcome with non-zero probability (outcome words in no particular order).
+ * Runs with random mid-circuit outcomes are expanded branch by branch, which
+ * needs the whole branch tree in memory. Returns 0, the callback's non-zero
+ * value, -E2BIG (too many branches for the tree's memory), -ENOTSUP (no room
+ * for a second state vector), or -ENOMEM.
  */
 typedef int (*sim_outcome_fn)(void *ctx, const uint64_t *bits, size_t words,
 			      double prob);

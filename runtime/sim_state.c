@@ -1,12 +1,14 @@
 /*
  * sim_state.c - state vectors: the size check, allocation (jemalloc,
  * 64-byte aligned; 2 MiB aligned and MADV_HUGEPAGE for large states, so that
- * first touch costs one fault per huge page), initialisation and copies.
+ * first touch costs one fault per huge page, not 512), initialisation and
+ * copies.
  */
 #include "sim.h"
 
 #include <errno.h>
 #include <jemalloc/jemalloc.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -22,12 +24,25 @@ static uint64_t physical_memory(void)
 	return (uint64_t)pages * (uint64_t)psize;
 }
 
+/* @bytes in GiB, MiB or KiB, whichever reads best, into @buf. */
+static const char *human(double bytes, char *buf, size_t len)
+{
+	if (bytes >= (double)(1u << 30))
+		snprintf(buf, len, "%.1f GiB", bytes / (1u << 30));
+	else if (bytes >= (double)(1u << 20))
+		snprintf(buf, len, "%.1f MiB", bytes / (1u << 20));
+	else
+		snprintf(buf, len, "%.1f KiB", bytes / (1u << 10));
+	return buf;
+}
+
 int sim_state_check_fits(unsigned nqubits, unsigned copies,
 			 uint64_t max_bytes, struct rt_error *err)
 {
 	const char *limit_kind = max_bytes ? "the configured limit of"
 					   : "this machine's memory,";
 	uint64_t limit = max_bytes ? max_bytes : physical_memory();
+	char h1[32], h2[32];
 
 	if (nqubits > SIM_MAX_QUBITS)
 		return rt_error_set(err, -EFBIG, "error: the circuit has %u "
@@ -39,11 +54,11 @@ int sim_state_check_fits(unsigned nqubits, unsigned copies,
 	if (need > (double)limit)
 		return rt_error_set(err, -EFBIG, "error: the circuit has %u "
 				    "qubits: %u state vector%s of 2^%u amplitudes "
-				    "x 16 bytes need %.1f GiB, more than %s "
-				    "%.1f GiB", nqubits, copies,
-				    copies == 1 ? "" : "s", nqubits,
-				    need / (1u << 30), limit_kind,
-				    (double)limit / (1u << 30));
+				    "x 16 bytes need %s, more than %s %s",
+				    nqubits, copies, copies == 1 ? "" : "s",
+				    nqubits, human(need, h1, sizeof(h1)),
+				    limit_kind,
+				    human((double)limit, h2, sizeof(h2)));
 	return 0;
 }
 
@@ -64,12 +79,12 @@ int sim_state_create(struct sim_state **out, unsigned nqubits,
 	s->namps = (size_t)1 << nqubits;
 	s->bytes = s->namps * 16;
 	if (s->bytes >= 2 * HUGE_PAGE) {
-		s->amps = mallocx(s->bytes, MALLOCX_ALIGN(HUGE_PAGE));
+		s->amps = mallocx(s->bytes, MALLOCX_ALIGN(HUGE_PAGE) | MALLOCX_ZERO);
 		/* A hint only: without transparent huge pages it fails. */
 		if (s->amps)
 			(void)madvise(s->amps, s->bytes, MADV_HUGEPAGE);
 	} else {
-		s->amps = mallocx(s->bytes, MALLOCX_ALIGN(64));
+		s->amps = mallocx(s->bytes, MALLOCX_ALIGN(64) | MALLOCX_ZERO);
 	}
 	if (!s->amps) {
 		dallocx(s, 0);
@@ -78,7 +93,9 @@ int sim_state_create(struct sim_state **out, unsigned nqubits,
 				    (double)((uint64_t)1 << nqubits) * 16 /
 				    (1u << 30));
 	}
-	sim_state_set_basis(s, 0);
+	/* Zeroed by jemalloc, which skips the memset for fresh pages from
+	 * the kernel (already zero): the first gate then faults them in. */
+	s->amps[0] = 1.0;
 	*out = s;
 	return 0;
 }
