@@ -18,6 +18,13 @@ static const struct {
 	{ "hist", qshm_cmd_hist, "attach to a ring, histogram its shots" },
 	{ "demo", qshm_cmd_demo, "a producer and a consumer process "
 	  "exchanging verified records" },
+	{ "dump", qshm_cmd_dump, "show a ring read-only: header, producer, "
+	  "consumers, last records" },
+	{ "ls", qshm_cmd_ls, "list the rings on this machine and their "
+	  "state" },
+	{ "rm", qshm_cmd_rm, "remove a ring (or every stale one)" },
+	{ "stat", qshm_cmd_stat, "rates, lag, losses, memory; Prometheus "
+	  "metrics" },
 };
 
 static void usage(FILE *f)

@@ -160,3 +160,75 @@ void results_json_string(FILE *f, const char *s, size_t len)
 	}
 	fputc('"', f);
 }
+
+int results_chunk_check(const void *data, size_t len, size_t elem_size,
+			struct qshm_chunk *chunk, const uint8_t **elems,
+			char *err, size_t errlen)
+{
+	const char *what = elem_size == 16 ? "STATE" : "PROBS";
+
+	if (len < sizeof(*chunk))
+		return bad(err, errlen, "%s record of %zu bytes", what, len);
+	memcpy(chunk, data, sizeof(*chunk));
+	if (chunk->nqubits > 63 ||
+	    chunk->total != (UINT64_C(1) << chunk->nqubits))
+		return bad(err, errlen, "%s: %u qubits but %llu elements in "
+			   "all", what, chunk->nqubits,
+			   (unsigned long long)chunk->total);
+	if (chunk->first > chunk->total ||
+	    chunk->count > chunk->total - chunk->first)
+		return bad(err, errlen, "%s: elements %llu..+%llu outside "
+			   "0..%llu", what, (unsigned long long)chunk->first,
+			   (unsigned long long)chunk->count,
+			   (unsigned long long)chunk->total);
+	if (chunk->count > (len - sizeof(*chunk)) / elem_size)
+		return bad(err, errlen, "%s: %llu elements do not fit %zu "
+			   "bytes", what, (unsigned long long)chunk->count,
+			   len);
+	*elems = (const uint8_t *)data + sizeof(*chunk);
+	return 0;
+}
+
+size_t results_chunk_top(const struct qshm_chunk *chunk,
+			 const uint8_t *elems, int is_state,
+			 struct results_top *top, size_t k)
+{
+	size_t n = 0, esz = is_state ? 16 : 8;
+
+	for (uint64_t i = 0; k && i < chunk->count; i++) {
+		struct results_top t = { .index = chunk->first + i };
+		memcpy(&t.re, elems + i * esz, 8);
+		if (is_state) {
+			memcpy(&t.im, elems + i * esz + 8, 8);
+			t.p = t.re * t.re + t.im * t.im;
+		} else {
+			t.p = t.re;
+		}
+		if (t.p != t.p)
+			continue; /* NaN: no place in an order */
+		if (n == k && !(t.p > top[n - 1].p))
+			continue;
+		/* Insert after every entry at least as probable (stable:
+		 * earlier, lower indices win ties). */
+		size_t j = n < k ? n++ : k - 1;
+		while (j > 0 && top[j - 1].p < t.p) {
+			top[j] = top[j - 1];
+			j--;
+		}
+		top[j] = t;
+	}
+	return n;
+}
+
+void results_basis_string(uint64_t index, uint32_t nqubits, char *buf,
+			  size_t size)
+{
+	size_t n = 0;
+
+	if (nqubits > 64)
+		nqubits = 64;
+	for (uint32_t i = nqubits; i-- > 0 && n + 1 < size;)
+		buf[n++] = (index >> i) & 1 ? '1' : '0';
+	if (size)
+		buf[n] = '\0';
+}

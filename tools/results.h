@@ -46,4 +46,31 @@ size_t results_outcome(const struct results_run *run, const uint64_t *bits,
 /* Prints s as a JSON string literal (with quotes). */
 void results_json_string(FILE *f, const char *s, size_t len);
 
+/* Checks a PROBS (elem_size 8) or STATE (elem_size 16) chunk: header
+ * fields consistent, elements within len. Copies the header into *chunk
+ * and points *elems at the first element (not necessarily 8-byte aligned
+ * in a copy: read elements with memcpy). Returns 0 or -EBADMSG. */
+int results_chunk_check(const void *data, size_t len, size_t elem_size,
+			struct qshm_chunk *chunk, const uint8_t **elems,
+			char *err, size_t errlen);
+
+/* One basis state of a chunk, for "top outcomes" displays. */
+struct results_top {
+	uint64_t index; /* basis state (bit i is qubit i) */
+	double p;       /* probability: PROBS value, or |amplitude|^2 */
+	double re, im;  /* STATE: the amplitude; PROBS: p, 0 */
+};
+
+/* The k most probable basis states of a checked chunk, most probable
+ * first (ties: lower index first). Returns how many were filled (<= k).
+ * NaN values are skipped. */
+size_t results_chunk_top(const struct qshm_chunk *chunk,
+			 const uint8_t *elems, int is_state,
+			 struct results_top *top, size_t k);
+
+/* A basis-state index as the bit string q[n-1]...q[0] (n = nqubits, at
+ * most 64); buf needs nqubits + 1 bytes. */
+void results_basis_string(uint64_t index, uint32_t nqubits, char *buf,
+			  size_t size);
+
 #endif

@@ -1,0 +1,131 @@
+# SPDX-License-Identifier: MIT
+# common.sh - sourced by the tools tests (tests/tools/test_*.sh).
+#
+# Environment (from meson): QSHM (the qshm binary), RINGCTL (ringctl).
+# Every ring a test makes is named "$P-..." with P = tt<pid>, and is
+# removed on exit, failure included, together with every background
+# process the test started (bg). Each step that could hang runs under
+# `timeout`; meson adds its own timeout on the whole test.
+set -euo pipefail
+
+: "${QSHM:?QSHM must name the qshm binary}"
+: "${RINGCTL:?RINGCTL must name the ringctl helper}"
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+P="tt$$"
+T=$(mktemp -d "${TMPDIR:-/tmp}/qshm-tools-test.XXXXXX")
+BG_PIDS=()
+
+cleanup() {
+	local rc=$?
+	if [ "$rc" -eq 0 ] && grep -lE 'Sanitizer|runtime error:' "$T"/*.err >&2 2>/dev/null; then
+		echo "FAIL: a sanitizer reported an error in a background process" >&2
+		rc=1
+	fi
+	for pid in "${BG_PIDS[@]}"; do
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	for pid in "${BG_PIDS[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	rm -f /dev/shm/qshm."$P"-* 2>/dev/null || true
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
+		echo "--- test failed (exit $rc); files in $T:" >&2
+		for f in "$T"/*; do
+			[ -f "$f" ] || continue
+			grep -Iq . "$f" 2>/dev/null || continue # binary
+			echo "=== $f" >&2
+			head -c 4000 "$f" >&2 || true
+		done
+	fi
+	rm -rf "$T"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+ok() {
+	echo "ok: $*"
+}
+
+skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+
+# bg OUTFILE CMD...: runs CMD in the background, stdout to OUTFILE;
+# its pid is in $BG.
+bg() {
+	local out=$1
+	shift
+	"$@" >"$out" 2>"$out.err" &
+	BG=$!
+	BG_PIDS+=("$BG")
+}
+
+# wait_for FILE PATTERN [SECONDS]: until FILE has a line matching PATTERN.
+wait_for() {
+	local f=$1 pat=$2 secs=${3:-10} i=0
+	while ! grep -qE -- "$pat" "$f" 2>/dev/null; do
+		i=$((i + 1))
+		[ "$i" -le $((secs * 20)) ] || fail "timed out waiting for '$pat' in $f"
+		sleep 0.05
+	done
+}
+
+# expect_rc RC CMD...: runs CMD (stdout to $T/out, stderr to $T/err) and
+# checks its exit status.
+expect_rc() {
+	local want=$1 got=0
+	shift
+	timeout 30 "$@" >"$T/out" 2>"$T/err" || got=$?
+	if [ "$got" -ne "$want" ]; then
+		echo "command: $*" >&2
+		echo "stdout:" >&2; head -c 3000 "$T/out" >&2 || true
+		echo "stderr:" >&2; head -c 3000 "$T/err" >&2 || true
+		fail "exit status $got, expected $want: $*"
+	fi
+	no_sanitizer_report "$T/err"
+}
+
+# no_sanitizer_report FILE...: fails if a sanitizer reported anything.
+no_sanitizer_report() {
+	if grep -lE 'Sanitizer|runtime error:' "$@" 2>/dev/null; then
+		cat "$@" >&2
+		fail "a sanitizer reported an error"
+	fi
+}
+
+# expect_grep PATTERN FILE: FILE has a line matching the extended regex.
+expect_grep() {
+	grep -qE -- "$1" "$2" || { cat "$2" >&2; fail "no line matches /$1/ in $2"; }
+}
+
+# jcheck FILE PYTHON-EXPRESSION...: each expression, with d = the parsed
+# JSON of FILE, must be true.
+jcheck() {
+	local f=$1
+	shift
+	"$PY" - "$f" "$@" <<'PYEOF'
+import json, sys
+path = sys.argv[1]
+with open(path) as fh:
+    text = fh.read()
+try:
+    d = json.loads(text.splitlines()[0]) if text.strip() else None
+except Exception as e:
+    sys.exit("invalid JSON in %s: %s\n%s" % (path, e, text[:2000]))
+for expr in sys.argv[2:]:
+    try:
+        ok = eval(expr, {"d": d, "json": json})
+    except Exception as e:
+        sys.exit("%s: %r raised %s: %s\n%s" % (path, expr, type(e).__name__, e, text[:3000]))
+    if not ok:
+        sys.exit("%s: check failed: %s\n%s" % (path, expr, text[:3000]))
+PYEOF
+}
