@@ -50,7 +50,16 @@ static int demo_consume(const char *name, uint64_t n, size_t max)
 	if (tools_attach(name, QSHM_CONSUMER_RELIABLE, 5, &c))
 		return 1;
 	t0 = last = tools_now_ns();
-	while ((err = qshm_consumer_read(c, &r, QSHM_FOREVER)) == 0) {
+	for (;;) {
+		/* Release what is held before waiting: a producer blocked on a
+		 * full ring waits for exactly that. */
+		err = qshm_consumer_read(c, &r, 0);
+		if (err == -EAGAIN) {
+			qshm_consumer_release(c);
+			err = qshm_consumer_read(c, &r, QSHM_FOREVER);
+		}
+		if (err)
+			break;
 		const uint8_t *p = r.data;
 		size_t len = demo_len(r.seq, max);
 		if (r.seq != got || r.len != len)

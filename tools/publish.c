@@ -134,12 +134,11 @@ int publisher_shots(void *ctx, const uint64_t *bits, size_t n, size_t wps)
 }
 
 int publisher_vector(struct publisher *pub, uint16_t type, uint32_t nqubits,
-		     const void *vec, size_t elem)
+		     size_t elem, publisher_fill_fn fill, void *ctx)
 {
 	uint64_t total = UINT64_C(1) << nqubits;
 	uint64_t per = (qshm_producer_max_record(pub->p) -
 			sizeof(struct qshm_chunk)) / elem;
-	const uint8_t *v = vec;
 
 	for (uint64_t first = 0; first < total; first += per) {
 		uint64_t n = total - first < per ? total - first : per;
@@ -153,7 +152,15 @@ int publisher_vector(struct publisher *pub, uint16_t type, uint32_t nqubits,
 		ch->first = first;
 		ch->count = n;
 		ch->total = total;
-		memcpy(ch + 1, v + first * elem, n * elem);
+		err = fill(ctx, first, n, ch + 1);
+		if (err) {
+			/* Already claimed: publish it trimmed to its header
+			 * with count 0 rather than leave garbage. */
+			ch->count = 0;
+			qshm_producer_trim(pub->p, sizeof(*ch));
+			qshm_producer_commit(pub->p);
+			return err;
+		}
 		qshm_producer_commit(pub->p);
 	}
 	return 0;

@@ -41,9 +41,14 @@ int publisher_shots(void *pub, const uint64_t *bits, size_t n, size_t wps);
 /* Closes the open SHOTS record. */
 int publisher_flush(struct publisher *pub);
 
-/* PROBS (elem 8) or STATE (elem 16) chunks of a 2^nqubits vector. */
+/* Writes elements first .. first+count-1 of a vector at dst. */
+typedef int (*publisher_fill_fn)(void *ctx, uint64_t first, uint64_t count,
+				 void *dst);
+
+/* PROBS (elem 8) or STATE (elem 16) chunks of a 2^nqubits vector, each
+ * filled in place in the ring by fill. Returns 0 or a negative code. */
 int publisher_vector(struct publisher *pub, uint16_t type, uint32_t nqubits,
-		     const void *vec, size_t elem);
+		     size_t elem, publisher_fill_fn fill, void *ctx);
 
 int publisher_error(struct publisher *pub, int code, const char *msg);
 int publisher_end(struct publisher *pub, uint32_t status,

@@ -286,7 +286,9 @@ int qshm_consumer_set_wait(qshm_consumer *c, enum qshm_wait_mode mode,
 /*
  * Reads the next record in place into *rec, waiting up to timeout_ns. The
  * payload stays valid (reliable) until qshm_consumer_release(); several
- * reads may precede one release (batched release). For a lossy consumer
+ * reads may precede one release (batched release); release before waiting,
+ * though: a producer may be waiting for exactly that space. For a lossy
+ * consumer
  * rec->lost counts the records overwritten before it could read them, and
  * the view must be checked with qshm_consumer_validate() after use.
  * Losses count from the ring's first record for a consumer that attached
