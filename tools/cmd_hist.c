@@ -158,13 +158,17 @@ static void on_signal(int sig)
 	hist_stop = 1;
 }
 
-static void draw_live(const struct hist *t, const struct results_run *run,
-		      uint64_t shots, int top, int lines_before)
+/* Redraws the live view over the previous one (lines_before lines);
+ * returns the number of lines drawn. */
+static int draw_live(const struct hist *t, const struct results_run *run,
+		     uint64_t shots, int top, int lines_before)
 {
 	struct outcome *o = hist_list(t, run);
 	if (!o)
-		return;
+		return lines_before;
 	qsort(o, t->n, sizeof(*o), by_count);
+	if ((uint64_t)top > t->n)
+		top = (int)t->n;
 	if (lines_before)
 		fprintf(stderr, "\033[%dA", lines_before);
 	fprintf(stderr, "\033[J%s: %llu / %llu shots, %llu outcomes\n",
@@ -172,17 +176,14 @@ static void draw_live(const struct hist *t, const struct results_run *run,
 		(unsigned long long)run->hdr.shots, (unsigned long long)t->n);
 	uint64_t max = t->n ? o[0].n : 1;
 	for (int i = 0; i < top; i++) {
-		if ((uint64_t)i < t->n) {
-			int bar = (int)(40.0 * (double)o[i].n / (double)max);
-			fprintf(stderr, "  %s %10llu %5.1f%% %.*s\n", o[i].s,
-				(unsigned long long)o[i].n,
-				100.0 * (double)o[i].n / (double)shots, bar,
-				"########################################");
-		} else {
-			fputc('\n', stderr);
-		}
+		int bar = (int)(40.0 * (double)o[i].n / (double)max);
+		fprintf(stderr, "  %s %10llu %5.1f%% %.*s\n", o[i].s,
+			(unsigned long long)o[i].n,
+			100.0 * (double)o[i].n / (double)(shots ? shots : 1),
+			bar, "########################################");
 	}
 	list_free(o, t->n);
+	return top + 1;
 }
 
 int qshm_cmd_hist(int argc, char **argv)
@@ -328,9 +329,8 @@ int qshm_cmd_hist(int argc, char **argv)
 		if (live && have_run) {
 			uint64_t now = tools_now_ns();
 			if (now >= next_draw) {
-				draw_live(&t, &run, shots, top,
-					  drawn ? top + 1 : 0);
-				drawn = 1;
+				drawn = draw_live(&t, &run, shots, top,
+						  drawn);
 				next_draw = now + 200 * 1000 * 1000;
 			}
 		}
@@ -354,7 +354,7 @@ int qshm_cmd_hist(int argc, char **argv)
 			 err != -QSHM_ECLOSED ? 1 : 3;
 	}
 	if (live && drawn)
-		draw_live(&t, &run, shots, top, top + 1);
+		draw_live(&t, &run, shots, top, drawn);
 	if (have_run) {
 		struct outcome *o = hist_list(&t, &run);
 		if (o) {

@@ -8,7 +8,7 @@
  * --counts prints {"counts": {"<outcome>": n, ...}} on stdout, outcomes in
  * Qiskit's order (registers last-declared first, separated by a space, each
  * written c[n-1]...c[0]) and sorted as strings. Exit status: 0 success,
- * 1 error (file, parse, simulation), 2 usage.
+ * 1 error (file, parse, simulation, ring), 2 usage, 130 stopped by a signal.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -51,6 +51,7 @@ struct sim_opts {
 	uint64_t wait_consumers;
 	bool have_wait;
 	bool unlink_after;
+	bool quiet;              /* no progress on stderr */
 };
 
 static void sim_usage(FILE *f)
@@ -83,6 +84,7 @@ static void sim_usage(FILE *f)
 	      "  --state             also publish the final state vector\n"
 	      "  --wait-consumers K  wait for K consumers before publishing\n"
 	      "  --unlink            remove the ring when the run ends\n"
+	      "  -q, --quiet         no progress line on a terminal\n"
 	      "  -h, --help          show this help\n"
 	      "\n"
 	      "Exit status: 0 success, 1 error, 2 usage, 130 interrupted.\n", f);
@@ -206,6 +208,8 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o)
 			o->have_wait = true;
 		} else if (strcmp(a, "--unlink") == 0) {
 			o->unlink_after = true;
+		} else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
+			o->quiet = true;
 		} else if (a[0] == '-' && a[1] != '\0') {
 			return usage_error("unknown option '%s'", a);
 		} else if (!o->file) {
@@ -417,7 +421,7 @@ static int sim_publish(const struct sim_opts *o,
 	st.kshots = qshm_producer_user_counter(p, 3);
 	*qshm_producer_user_counter(p, 4) = o->shots;
 	*qshm_producer_user_counter(p, 5) = (uint64_t)16 << c->nqubits;
-	st.progress = isatty(STDERR_FILENO);
+	st.progress = !o->quiet && isatty(STDERR_FILENO);
 	sim_publish_memory(&st);
 
 	if (o->have_wait) {

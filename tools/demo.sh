@@ -18,11 +18,13 @@ if ! "$qshm" --help | grep -q '^  sim '; then
 	exec "$qshm" demo
 fi
 circuit=${1:-tests/qasm/medium/ghz_state_n23.qasm}
-shots=${2:-2000000}
+shots=${2:-20000000}
 ring=demo.$$
+echo "demo: qshm sim streams $shots shots of $(basename "$circuit") into ring $ring;" \
+     "qshm hist reads them in place" >&2
 # The producer creates the ring, waits for one reliable consumer, then runs.
 "$qshm" sim "$circuit" --shots "$shots" --seed 7 --ring "$ring" \
-	--wait-consumers 1 --unlink &
+	--wait-consumers 1 --unlink --quiet &
 producer=$!
 trap 'kill $producer 2>/dev/null || true' EXIT
 "$qshm" hist "$ring" --wait 30
