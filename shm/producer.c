@@ -166,69 +166,59 @@ fail:
 	return err;
 }
 
-/*
- * The name is taken. If the holder is a stale or closed qshm ring and the
- * caller allows it, remove it and report its generation. Holding an
- * exclusive flock on the old object while checking and unlinking keeps two
- * replacers from removing each other's new rings: the second one finds the
- * name pointing at another inode and stops.
- */
-static int qshm__replace_old(const char *name, const char *path,
-			     unsigned flags, uint64_t *old_gen)
-{
-	struct qshm_ring_info info;
-	struct stat st_fd, st_name;
-	char dev_path[QSHM_NAME_MAX + 24];
-	int fd, err;
+struct qshm__replace_ctx {
+	const char *name;
+	unsigned flags;
+};
 
-	fd = shm_open(path, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return errno == ENOENT ? -EAGAIN : -errno;
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		err = qshm__fail(EEXIST, "ring '%s' is being replaced by "
-				 "another process", name);
-		goto out;
-	}
-	err = qshm_ring_info(name, &info);
-	snprintf(dev_path, sizeof(dev_path), "/dev/shm%s", path);
-	if (fstat(fd, &st_fd) < 0 || stat(dev_path, &st_name) < 0 ||
-	    st_fd.st_ino != st_name.st_ino) {
-		err = -EAGAIN; /* the name moved on meanwhile: start over */
-		goto out;
-	}
-	if (err)
-		goto out;
-	switch (info.state) {
+/* Policy for replacing whatever holds the name (under the lock). */
+static int qshm__may_replace(void *arg, const struct qshm_ring_info *info)
+{
+	const struct qshm__replace_ctx *r = arg;
+
+	switch (info->state) {
 	case QSHM_RING_LIVE:
-		err = qshm__fail(EEXIST, "ring '%s' exists and its producer "
-				 "(pid %d) is alive", name, info.creator_pid);
-		goto out;
+		return qshm__fail(EEXIST, "ring '%s' exists and its producer "
+				  "(pid %d) is alive", r->name,
+				  info->creator_pid);
 	case QSHM_RING_STALE:
 	case QSHM_RING_CLOSED:
-		if (!(flags & QSHM_CREATE_REPLACE_STALE)) {
-			err = qshm__fail(QSHM_ESTALE, "ring '%s' exists, %s "
-					 "(creator pid %d); replace it or "
-					 "remove it", name,
-					 qshm_ring_state_name(info.state),
-					 info.creator_pid);
-			goto out;
-		}
-		break;
+		if (!(r->flags & QSHM_CREATE_REPLACE_STALE))
+			return qshm__fail(QSHM_ESTALE, "ring '%s' exists, %s "
+					  "(creator pid %d); replace it or "
+					  "remove it", r->name,
+					  qshm_ring_state_name(info->state),
+					  info->creator_pid);
+		return 1;
 	default:
-		err = qshm__fail(EEXIST, "'%s' exists and is %s; not "
-				 "replaced", name,
-				 qshm_ring_state_name(info.state));
-		goto out;
+		return qshm__fail(EEXIST, "'%s' exists and is %s; not "
+				  "replaced", r->name,
+				  qshm_ring_state_name(info->state));
 	}
-	if (shm_unlink(path) < 0 && errno != ENOENT) {
-		err = qshm__fail(errno, "remove stale ring '%s'", name);
-		goto out;
-	}
+}
+
+/*
+ * The name is taken. If the holder is a stale or closed qshm ring and the
+ * caller allows it, remove it (qshm_ring_remove_if: under the exclusive
+ * lock, so two replacers never remove each other's new rings) and report
+ * its generation. -EAGAIN: the name moved on meanwhile; try again.
+ */
+static int qshm__replace_old(const char *name, unsigned flags,
+			     uint64_t *old_gen)
+{
+	struct qshm__replace_ctx r = { name, flags };
+	struct qshm_ring_info info;
+	int err = qshm_ring_remove_if(name, qshm__may_replace, &r, &info);
+
+	if (err == -ENOENT)
+		return -EAGAIN; /* gone already: create again */
+	if (err == -EBUSY)
+		return qshm__fail(EEXIST, "ring '%s' is being replaced by "
+				  "another process", name);
+	if (err < 0)
+		return err;
 	*old_gen = info.generation;
-	err = 0;
-out:
-	close(fd); /* drops the flock */
-	return err;
+	return 0;
 }
 
 QSHM_EXPORT int qshm_producer_create(const char *name,
@@ -258,7 +248,7 @@ QSHM_EXPORT int qshm_producer_create(const char *name,
 		if (err != -EEXIST)
 			break;
 		uint64_t old_gen = 0;
-		err = qshm__replace_old(name, path, o.flags, &old_gen);
+		err = qshm__replace_old(name, o.flags, &old_gen);
 		if (err == 0)
 			gen = old_gen + 1;
 		else if (err != -EAGAIN || tries > 8)

@@ -301,3 +301,57 @@ QSHM_EXPORT int qshm_unlink(const char *name)
 		return qshm__fail(errno, "remove ring '%s'", name);
 	return 0;
 }
+
+QSHM_EXPORT int qshm_ring_remove_if(const char *name, qshm_remove_fn decide,
+				    void *ctx, struct qshm_ring_info *info_out)
+{
+	char path[QSHM_NAME_MAX + 8], dev_path[QSHM_NAME_MAX + 24];
+	struct qshm_ring_info info;
+	struct stat st_fd, st_name;
+	int fd, err;
+
+	if (!decide)
+		return qshm__fail(EINVAL, "decide is NULL");
+	err = qshm__shm_path(name, path, sizeof(path));
+	if (err)
+		return err;
+	fd = shm_open(path, O_RDONLY | O_CLOEXEC, 0);
+	if (fd < 0) {
+		err = errno;
+		return qshm__fail(err, "ring '%s'%s", name,
+				  err == ENOENT ? ": no such ring" : "");
+	}
+	/* The lock qshm_producer_create() takes to replace a stale ring:
+	 * while held, nobody else replaces or removes this object. */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		err = qshm__fail(EBUSY, "ring '%s' is being replaced or "
+				 "removed by another process", name);
+		goto out;
+	}
+	err = qshm_ring_info(name, &info);
+	snprintf(dev_path, sizeof(dev_path), "/dev/shm%s", path);
+	/* The look above went by name: it is a look at our object only if
+	 * the name still leads to it (our descriptor keeps its inode number
+	 * from being reused). */
+	if (fstat(fd, &st_fd) < 0 || stat(dev_path, &st_name) < 0 ||
+	    st_fd.st_ino != st_name.st_ino || st_fd.st_dev != st_name.st_dev) {
+		err = qshm__fail(EAGAIN, "ring '%s' was replaced or removed "
+				 "while being looked at", name);
+		goto out;
+	}
+	if (err)
+		goto out;
+	if (info_out)
+		*info_out = info;
+	err = decide(ctx, &info);
+	if (err <= 0)
+		goto out;
+	if (shm_unlink(path) < 0 && errno != ENOENT) {
+		err = qshm__fail(errno, "remove ring '%s'", name);
+		goto out;
+	}
+	err = 1;
+out:
+	close(fd); /* drops the flock */
+	return err;
+}

@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -91,18 +90,53 @@ static int rm_allowed(const char *name, const struct qshm_ring_info *in,
 	return 0;
 }
 
+struct rm_decision {
+	const char *name;
+	int stale_only;           /* the --stale sweep */
+	const struct rm_opts *o;
+	char why[400];            /* why not, when refused */
+	int refused;
+};
+
+/* The policy, applied by qshm_ring_remove_if() to a look at the ring taken
+ * under the lock that ring replacement takes. */
+static int rm_decide(void *ctx, const struct qshm_ring_info *in)
+{
+	struct rm_decision *d = ctx;
+
+	if (d->stale_only)
+		return in->state == QSHM_RING_STALE ||
+		       (d->o->closed && in->state == QSHM_RING_CLOSED &&
+			!in->creator_alive);
+	return 1;
+}
+
+/* rm_decide, plus the refusal of live rings and the like unless --force. */
+static int rm_decide_checked(void *ctx, const struct qshm_ring_info *in)
+{
+	struct rm_decision *d = ctx;
+
+	if (d->stale_only)
+		return rm_decide(ctx, in);
+	if (!d->o->force && !rm_allowed(d->name, in, d->why,
+					sizeof(d->why))) {
+		d->refused = 1;
+		return 0;
+	}
+	return 1;
+}
+
 /*
- * Removes NAME after checking it under an exclusive flock. stale_only:
- * the --stale sweep (removes only stale rings, and closed ones with a dead
- * producer if o->closed; says nothing about the others). Returns an exit
- * status.
+ * Removes NAME (stale_only: the --stale sweep, which removes only stale
+ * rings, and closed ones with a dead producer if o->closed, and says
+ * nothing about the others). Returns an exit status.
  */
 static int rm_one(const char *name, int stale_only, const struct rm_opts *o)
 {
-	char obj[QSHM_NAME_MAX + 16], path[QSHM_NAME_MAX + 32], why[400];
+	struct rm_decision d = { .name = name, .stale_only = stale_only,
+				  .o = o };
 	struct qshm_ring_info in;
-	struct stat st_fd, st_name;
-	int fd, err, rc;
+	int err;
 
 	err = qshm_name_check(name);
 	if (err) {
@@ -112,74 +146,33 @@ static int rm_one(const char *name, int stale_only, const struct rm_opts *o)
 			qshm_last_error());
 		return SNAP_EXIT_USAGE;
 	}
-	snprintf(obj, sizeof(obj), "/%s%s", SNAP_SHM_PREFIX, name);
-	snap_shm_path(name, path, sizeof(path));
-	fd = shm_open(obj, O_RDONLY | O_CLOEXEC, 0);
-	if (fd < 0) {
-		if (stale_only)
-			return SNAP_EXIT_OK; /* gone since the listing, or
-						another user's object */
-		fprintf(stderr, "qshm rm: ring '%s' (%s): %s\n", name, path,
-			errno == ENOENT ? "no such ring" : strerror(errno));
-		return SNAP_EXIT_ERROR;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		fprintf(stderr, "qshm rm: ring '%s' is being replaced or "
-			"removed by another process; not removed\n", name);
-		rc = SNAP_EXIT_REFUSED;
-		goto out;
-	}
-	err = qshm_ring_info(name, &in);
-	if (fstat(fd, &st_fd) < 0 || stat(path, &st_name) < 0 ||
-	    st_fd.st_ino != st_name.st_ino || st_fd.st_dev != st_name.st_dev) {
-		/* The name now points at another object (or none). */
-		if (stale_only) {
-			rc = SNAP_EXIT_OK;
-			goto out;
-		}
-		fprintf(stderr, "qshm rm: ring '%s' was replaced or removed "
-			"while being checked; not removed\n", name);
-		rc = SNAP_EXIT_REFUSED;
-		goto out;
-	}
-	if (err) {
-		rc = stale_only ? SNAP_EXIT_OK : SNAP_EXIT_ERROR;
-		if (stale_only)
-			goto out;
-		fprintf(stderr, "qshm rm: ring '%s': %s\n", name,
-			qshm_last_error()[0] ? qshm_last_error() :
-			qshm_strerror(err));
-		goto out;
-	}
-	if (stale_only) {
-		int dead = !in.creator_alive;
-		if (!(in.state == QSHM_RING_STALE ||
-		      (o->closed && in.state == QSHM_RING_CLOSED && dead))) {
-			rc = SNAP_EXIT_OK;
-			goto out;
-		}
-	} else if (!o->force && !rm_allowed(name, &in, why, sizeof(why))) {
-		fprintf(stderr, "qshm rm: %s; not removed (--force removes "
-			"it anyway)\n", why);
-		rc = SNAP_EXIT_REFUSED;
-		goto out;
-	}
 	if (o->dry) {
+		/* A look without the lock: nothing is removed. */
+		err = qshm_ring_info(name, &in);
+		if (err) {
+			if (stale_only)
+				return SNAP_EXIT_OK;
+			fprintf(stderr, "qshm rm: %s\n", qshm_last_error());
+			return SNAP_EXIT_ERROR;
+		}
+		if (!rm_decide(&d, &in))
+			return SNAP_EXIT_OK;
+		if (!stale_only && !o->force &&
+		    !rm_allowed(name, &in, d.why, sizeof(d.why))) {
+			fprintf(stderr, "qshm rm: %s; not removed (--force "
+				"removes it anyway)\n", d.why);
+			return SNAP_EXIT_REFUSED;
+		}
 		if (!o->quiet)
 			printf("would remove %s (%s)\n", name,
 			       qshm_ring_state_name(in.state));
-		rc = SNAP_EXIT_OK;
-		goto out;
+		return SNAP_EXIT_OK;
 	}
-	err = qshm_unlink(name);
-	if (err && err != -ENOENT) {
-		fprintf(stderr, "qshm rm: %s\n", qshm_last_error());
-		rc = SNAP_EXIT_ERROR;
-		goto out;
-	}
-	if (!o->quiet) {
-		if (in.state == QSHM_RING_LIVE ||
-		    in.state == QSHM_RING_CLOSED ||
+	err = qshm_ring_remove_if(name, rm_decide_checked, &d, &in);
+	if (err == 1) {
+		if (o->quiet)
+			return SNAP_EXIT_OK;
+		if (in.state == QSHM_RING_LIVE || in.state == QSHM_RING_CLOSED ||
 		    in.state == QSHM_RING_STALE)
 			printf("removed %s (%s, producer pid %d %s)\n", name,
 			       qshm_ring_state_name(in.state), in.creator_pid,
@@ -187,11 +180,29 @@ static int rm_one(const char *name, int stale_only, const struct rm_opts *o)
 		else
 			printf("removed %s (%s)\n", name,
 			       qshm_ring_state_name(in.state));
+		return SNAP_EXIT_OK;
 	}
-	rc = SNAP_EXIT_OK;
-out:
-	close(fd); /* drops the flock */
-	return rc;
+	if (err == 0) {
+		if (!d.refused)
+			return SNAP_EXIT_OK; /* the sweep passes it by */
+		fprintf(stderr, "qshm rm: %s; not removed (--force removes "
+			"it anyway)\n", d.why);
+		return SNAP_EXIT_REFUSED;
+	}
+	if (stale_only)
+		return SNAP_EXIT_OK; /* gone, replaced, or not ours to judge */
+	if (err == -EBUSY || err == -EAGAIN) {
+		fprintf(stderr, "qshm rm: %s; not removed\n",
+			qshm_last_error());
+		return SNAP_EXIT_REFUSED;
+	}
+	if (err == -ENOENT) {
+		fprintf(stderr, "qshm rm: ring '%s': no such ring\n", name);
+		return SNAP_EXIT_ERROR;
+	}
+	fprintf(stderr, "qshm rm: %s\n", qshm_last_error()[0] ?
+		qshm_last_error() : qshm_strerror(err));
+	return SNAP_EXIT_ERROR;
 }
 
 /* Keeps the most serious exit status: usage, then refused, then error. */

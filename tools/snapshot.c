@@ -32,6 +32,18 @@ int snap_take(qshm_consumer *c, struct snap *s)
 		return n;
 	}
 	s->nslots = (unsigned)n < max ? (unsigned)n : max;
+	/* A consumer learns that a record is complete from its commit word,
+	 * which the producer stores just before kp_write_pos (protocol.md,
+	 * C0/C1): a position a little past the write position read above is
+	 * committed all the same. Show the committed end as the furthest
+	 * either says. */
+	for (unsigned i = 0; i < s->nslots; i++)
+		if ((s->slots[i].state == QSHM_SLOT_STATE_RELIABLE ||
+		     s->slots[i].state == QSHM_SLOT_STATE_LOSSY) &&
+		    s->slots[i].position > s->st.write_pos &&
+		    s->slots[i].position - s->st.write_pos <=
+			    s->info.capacity)
+			s->st.write_pos = s->slots[i].position;
 	return 0;
 }
 

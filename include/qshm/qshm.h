@@ -443,8 +443,27 @@ struct qshm_ring_info {
  */
 int qshm_ring_info(const char *name, struct qshm_ring_info *info);
 
-/* Removes ring NAME. Returns 0, -EINVAL, -ENOENT, -EACCES. */
+/* Removes ring NAME, whatever it holds. Returns 0, -EINVAL, -ENOENT,
+ * -EACCES. */
 int qshm_unlink(const char *name);
+
+/* Says, from info, whether to remove the ring: nonzero removes it. If it
+ * returns a negative code, nothing is removed and that code is returned. */
+typedef int (*qshm_remove_fn)(void *ctx, const struct qshm_ring_info *info);
+
+/*
+ * Removes ring NAME if decide(ctx, info) says so, where info is a look at
+ * the ring taken while holding the exclusive lock that stale-ring
+ * replacement also takes, and the name is unlinked only if it still names
+ * the object looked at: a ring replaced or removed meanwhile is never
+ * removed by mistake. info_out (may be NULL) gets what decide saw.
+ * Returns 1 removed, 0 kept (decide said no), -ENOENT (no such ring),
+ * -EBUSY (another process holds the lock: it is being replaced or
+ * removed), -EAGAIN (the name moved to another object while looked at),
+ * decide's negative code, -EINVAL, or another -errno.
+ */
+int qshm_ring_remove_if(const char *name, qshm_remove_fn decide, void *ctx,
+			struct qshm_ring_info *info_out);
 
 /* Name of the function's state as a word: "live", "stale", ... */
 const char *qshm_ring_state_name(enum qshm_ring_state s);
