@@ -358,6 +358,34 @@ void qshm_consumer_wait_finish(qshm_consumer *c);
 int qshm_consumer_producer_pid(qshm_consumer *c);
 
 /* ------------------------------------------------------------------ */
+/* Waiting on many rings and file descriptors (io_uring)                */
+
+#define QSHM_POLL_DATA (1u << 0) /* the ring may have a record, or ended */
+#define QSHM_POLL_FD   (1u << 1) /* the file descriptor is readable */
+
+struct qshm_pollitem {
+	qshm_consumer *c;  /* a reliable or lossy consumer, or NULL */
+	int fd;            /* a file descriptor to watch for input, or -1 */
+	unsigned revents;  /* out: QSHM_POLL_* */
+};
+
+/*
+ * Waits until one of the items is ready, up to timeout_ns: a record (or
+ * the end of the stream: closed ring, dead producer) on an item's ring, or
+ * input on its fd. One io_uring wait covers everything: a shared-futex wait
+ * per ring (the ring's own wake-up protocol, so the producer wakes us with
+ * no extra cost), a poll per fd, and a poll on each producer's pidfd, so a
+ * producer's death ends the wait at once. QSHM_POLL_DATA may be spurious:
+ * read with timeout 0, and poll again on -EAGAIN. Sets up an io_uring per
+ * call (tens of microseconds): for waiting, not for the data path.
+ * Returns the number of ready items, 0 on timeout, or -EINVAL (no items,
+ * an item with neither consumer nor fd), -EPERM (a read-only consumer),
+ * -ENOSYS (a kernel without io_uring futex waits, before Linux 6.7),
+ * -EINTR, or another -errno from io_uring.
+ */
+int qshm_poll(struct qshm_pollitem *items, unsigned n, int64_t timeout_ns);
+
+/* ------------------------------------------------------------------ */
 /* Inspection (any consumer handle; READONLY ones never write)          */
 
 enum qshm_slot_state {
