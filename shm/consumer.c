@@ -120,6 +120,8 @@ static void qshm__register(qshm_consumer *c, uint32_t idx)
 	 * from seq 0. Elsewhere they count from the first record read. */
 	c->have_seq = r == 0;
 	c->expected_seq = 0;
+	atomic_store_explicit(&s->kc_next_seq, r == 0 ? 0 : QSHM_SEQ_UNKNOWN,
+			      memory_order_relaxed);
 }
 
 QSHM_EXPORT int qshm_consumer_attach(const char *name, unsigned flags,
@@ -478,6 +480,9 @@ QSHM_EXPORT int qshm_consumer_release(qshm_consumer *c)
 	if (!s || c->pos == c->released)
 		return 0;
 	c->released = c->pos;
+	/* For inspectors: exact lag in records. Relaxed: a snapshot. */
+	atomic_store_explicit(&s->kc_next_seq, c->have_seq ? c->expected_seq :
+			      QSHM_SEQ_UNKNOWN, memory_order_relaxed);
 	if (c->lossy) {
 		/* For inspectors only; nobody waits on a lossy consumer. */
 		atomic_store_explicit(&s->kc_read_pos, c->pos,

@@ -110,6 +110,8 @@ QSHM_EXPORT int qshm_consumer_slots(qshm_consumer *c,
 				&s->kc_records, memory_order_relaxed);
 			o->lost = atomic_load_explicit(&s->kc_lost,
 						       memory_order_relaxed);
+			o->next_seq = atomic_load_explicit(
+				&s->kc_next_seq, memory_order_relaxed);
 		}
 		n++;
 	}

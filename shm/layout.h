@@ -58,6 +58,7 @@
 #define QSHM_SLOT_EVICTED  4u /* reliable consumer found dead, evicted */
 
 #define QSHM_MAX_CONSUMERS 1024u
+#define QSHM_SEQ_UNKNOWN   UINT64_MAX
 #define QSHM_USER_COUNTERS 16u
 
 struct qshm_kheader {
@@ -131,7 +132,11 @@ struct qshm_kslot {
 	_Atomic int32_t kc_pid;         /*  28 */
 	_Atomic uint64_t kc_start;      /*  32 start time, clock ticks */
 	_Atomic uint64_t kc_attach_ns;  /*  40 CLOCK_REALTIME */
-	uint8_t kc_pad[QSHM_HOT_STRIDE - 48];
+	/* Seq of the next record this consumer reads, published with each
+	 * release; QSHM_SEQ_UNKNOWN until it knows (it started mid-ring and
+	 * has read nothing yet). Lag in records = ks_records - this. */
+	_Atomic uint64_t kc_next_seq;   /*  48 */
+	uint8_t kc_pad[QSHM_HOT_STRIDE - 56];
 };
 
 /* A record header, at a 16-byte aligned offset of the data area. */
@@ -175,6 +180,7 @@ _Static_assert(sizeof(struct qshm_kslot) == QSHM_HOT_STRIDE, "kslot size");
 _Static_assert(offsetof(struct qshm_kslot, kc_state) == 24, "kc_state");
 _Static_assert(offsetof(struct qshm_kslot, kc_pid) == 28, "kc_pid");
 _Static_assert(offsetof(struct qshm_kslot, kc_start) == 32, "kc_start");
+_Static_assert(offsetof(struct qshm_kslot, kc_next_seq) == 48, "next_seq");
 _Static_assert(sizeof(struct qshm_krec) == QSHM_REC_HDR, "record header");
 _Static_assert(offsetof(struct qshm_krec, kr_commit) == 8, "commit word");
 _Static_assert(QSHM_OFF_PROD == sizeof(struct qshm_kheader), "prod after hdr");

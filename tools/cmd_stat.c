@@ -188,7 +188,7 @@ static void text_ring(const struct rs_ring *r)
 	if (!n->nslots)
 		return;
 	printf("    %-4s %-8s %-5s %-9s %12s %10s %12s %12s %10s %10s\n",
-	       "SLOT", "PID", "ALIVE", "KIND", "LAG-BYTES", "~LAG-REC",
+	       "SLOT", "PID", "ALIVE", "KIND", "LAG-BYTES", "LAG-REC",
 	       "READ", "READ/S", "LOST", "LOST/S");
 	for (unsigned i = 0; i < n->nslots; i++) {
 		const struct qshm_slot_info *si = &n->slots[i];
@@ -200,7 +200,7 @@ static void text_ring(const struct rs_ring *r)
 		printf("    %-4u %-8d %-5s %-9s %12llu %10llu %12llu ",
 		       si->index, si->pid, si->alive ? "yes" : "no",
 		       snap_kind_name(si->state), (unsigned long long)lag,
-		       (unsigned long long)rs_lag_records_estimate(n, lag),
+		       (unsigned long long)rs_lag_records(n, si, lag),
 		       (unsigned long long)si->records);
 		if (isnan(rr))
 			printf("%12s", "-");
@@ -294,8 +294,9 @@ static void json_ring(struct json *j, const struct rs_ring *r)
 		json_str(j, "kind", snap_kind_name(si->state));
 		json_u64(j, "position", si->position);
 		json_u64(j, "lag_bytes", lag);
-		json_u64(j, "lag_records_estimate",
-			 rs_lag_records_estimate(n, lag));
+		json_u64(j, "lag_records", rs_lag_records(n, si, lag));
+		json_bool(j, "lag_records_exact",
+			  si->next_seq != QSHM_SEQ_UNKNOWN);
 		json_u64(j, "records", si->records);
 		json_u64(j, "lost", si->lost);
 		json_rate(j, "records_per_s", p ? rs_rate(p->records,

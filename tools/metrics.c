@@ -114,8 +114,8 @@ static const struct m_fam cons_fams[] = {
 	{ "qshm_consumer_lag_bytes", "gauge", "Bytes between the consumer's "
 	  "position and the committed end.", MC_LAG_BYTES },
 	{ "qshm_consumer_lag_records", "gauge", "Records the consumer is "
-	  "behind, estimated from its lag in bytes and the ring's average "
-	  "record footprint.", MC_LAG_RECORDS },
+	  "behind, from the sequence number it publishes (estimated from its "
+	  "lag in bytes before it has read anything).", MC_LAG_RECORDS },
 	{ "qshm_consumer_records_total", "counter", "Records the consumer "
 	  "has read.", MC_RECORDS },
 	{ "qshm_consumer_lost_total", "counter", "Records a lossy consumer "
@@ -237,7 +237,7 @@ static int cons_value(int id, const struct rs_ring *r,
 	case MC_ALIVE: *v = mu(si->alive ? 1 : 0); return 1;
 	case MC_POSITION: *v = mu(si->position); return 1;
 	case MC_LAG_BYTES: *v = mu(lag); return 1;
-	case MC_LAG_RECORDS: *v = mu(rs_lag_records_estimate(n, lag));
+	case MC_LAG_RECORDS: *v = mu(rs_lag_records(n, si, lag));
 		return 1;
 	case MC_RECORDS: *v = mu(si->records); return 1;
 	case MC_LOST: *v = mu(si->lost); return 1;

@@ -172,6 +172,16 @@ const struct qshm_slot_info *rs_same_slot(const struct snap *sn,
 
 uint64_t rs_lag_records_estimate(const struct snap *sn, uint64_t lag_bytes)
 {
+	return rs_lag_records(sn, NULL, lag_bytes);
+}
+
+uint64_t rs_lag_records(const struct snap *sn, const struct qshm_slot_info *si,
+			uint64_t lag_bytes)
+{
+	/* Exact when the consumer has published its next sequence number. */
+	if (si && si->next_seq != QSHM_SEQ_UNKNOWN)
+		return sn->st.records > si->next_seq ?
+		       sn->st.records - si->next_seq : 0;
 	if (!lag_bytes || !sn->st.records || !sn->st.write_pos)
 		return 0;
 	double avg = (double)sn->st.write_pos / (double)sn->st.records;

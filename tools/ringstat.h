@@ -64,8 +64,11 @@ double rs_rate(uint64_t a, uint64_t b, double dt);
 const struct qshm_slot_info *rs_same_slot(const struct snap *sn,
 					  const struct qshm_slot_info *si);
 
-/* Consumer lag in records, estimated from the lag in bytes and the
- * ring's average footprint per record (write position / records). */
+/* Consumer lag in records: exact from the sequence number the consumer
+ * publishes (si->next_seq), else (si NULL, or not known yet) estimated
+ * from the lag in bytes and the ring's average footprint per record. */
+uint64_t rs_lag_records(const struct snap *sn, const struct qshm_slot_info *si,
+			uint64_t lag_bytes);
 uint64_t rs_lag_records_estimate(const struct snap *sn, uint64_t lag_bytes);
 
 #endif

@@ -406,7 +406,12 @@ struct qshm_slot_info {
 	uint64_t position;    /* released up to (lossy: last published) */
 	uint64_t records;     /* records read, as last published */
 	uint64_t lost;        /* lossy: records lost, as last published */
+	uint64_t next_seq;    /* seq of the next record it reads, as of its
+				 last release; QSHM_SEQ_UNKNOWN before it
+				 knows. Lag in records: records - next_seq */
 };
+
+#define QSHM_SEQ_UNKNOWN UINT64_MAX
 
 /* The producer's counters and positions, as last published. */
 struct qshm_ring_stats {

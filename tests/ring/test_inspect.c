@@ -381,3 +381,43 @@ Test(ring_inspect, inspection_rejects_null_arguments)
 	qshm_consumer_close(ro);
 	qshm_producer_close(p, QSHM_CLOSE_UNLINK);
 }
+
+Test(ring_inspect, slots_publish_the_next_seq_for_exact_lag)
+{
+	qshm_producer *p = t_create(t_ring, 65536, 0, 0);
+	qshm_consumer *c, *ro;
+	struct qshm_slot_info si[4];
+	struct qshm_ring_stats st;
+	struct qshm_record r;
+
+	cr_assert_eq(qshm_consumer_attach(t_ring, 0, &c), 0);
+	cr_assert_eq(qshm_consumer_attach(t_ring, QSHM_CONSUMER_READONLY, &ro),
+		     0);
+	for (uint64_t s = 0; s < 10; s++)
+		cr_assert_eq(t_publish_seq(p, s, 200, 0, 1), 0);
+	cr_assert_eq(qshm_consumer_slots(ro, si, 4), 1);
+	cr_expect_eq(si[0].next_seq, 0, "attached at position 0: seq 0 next");
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(qshm_consumer_read(c, &r, 0), 0);
+	cr_assert_eq(qshm_consumer_release(c), 0);
+	cr_assert_eq(qshm_consumer_slots(ro, si, 4), 1);
+	cr_assert_eq(qshm_consumer_ring_stats(ro, &st), 0);
+	cr_expect_eq(si[0].next_seq, 4);
+	cr_expect_eq(st.records - si[0].next_seq, 6, "lag in records");
+	qshm_consumer_close(c);
+
+	/* Attached mid-ring: unknown until its first release after a read. */
+	cr_assert_eq(qshm_consumer_attach(t_ring, QSHM_CONSUMER_FROM_NEWEST,
+					  &c), 0);
+	cr_assert_eq(qshm_consumer_slots(ro, si, 4), 1);
+	cr_expect_eq(si[0].next_seq, QSHM_SEQ_UNKNOWN);
+	cr_assert_eq(t_publish_seq(p, 10, 200, 0, 1), 0);
+	cr_assert_eq(qshm_consumer_read(c, &r, 0), 0);
+	cr_expect_eq(r.seq, 10);
+	cr_assert_eq(qshm_consumer_release(c), 0);
+	cr_assert_eq(qshm_consumer_slots(ro, si, 4), 1);
+	cr_expect_eq(si[0].next_seq, 11);
+	qshm_consumer_close(c);
+	qshm_consumer_close(ro);
+	qshm_producer_close(p, QSHM_CLOSE_UNLINK);
+}

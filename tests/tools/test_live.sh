@@ -137,7 +137,7 @@ d = json.load(open(sys.argv[2]))
 lag = {c["pid"]: c["lag_bytes"] for c in d["consumers"]}
 for c in s["consumers"]:
     assert c["lag_bytes"] == lag[c["pid"]], (c, lag)
-    assert c["lag_records_estimate"] > 0
+    assert c["lag_records"] > 0 and c["lag_records_exact"]
 PYEOF
 expect_rc 0 "$QSHM" stat --interval 0.2 "$R"
 expect_grep "^ring '$R': live, producer pid $PROD alive, generation 1, rates over 0\\.[0-9]+ s\$" "$T/out"
