@@ -39,9 +39,14 @@ static int bench_cl_child(void *varg, struct bench_ctl *ctl)
 	return 0;
 }
 
-static int bench_cl_run(const struct bench_cfg *cfg, struct bench_out *out)
+static int bench_cl_run(const struct bench_measure *m,
+			const struct bench_cfg *cfg, struct bench_out *out)
 {
-	uint64_t n = cfg->lat_iters, warm = bench_warmup(cfg, n);
+	int at_rate = strcmp(m->group, "rate") == 0;
+	uint64_t n = at_rate ? cfg->rate_msgs : cfg->lat_iters;
+	uint64_t warm = at_rate ? n / 10 : bench_warmup(cfg, n);
+	uint64_t interval = at_rate ? bench_ns_ticks(1e9 / cfg->rate_hz) : 0;
+	uint64_t due;
 	struct bench_cl_arg a;
 	struct bench_ctl *ctl = NULL;
 	uint64_t *samples = NULL;
@@ -71,8 +76,19 @@ static int bench_cl_run(const struct bench_cfg *cfg, struct bench_out *out)
 		pid = -1;
 		goto out;
 	}
+	due = bench_ticks();
 	for (uint64_t i = 1; i <= a.total; i++) {
-		uint64_t t0 = bench_ticks();
+		uint64_t t0;
+
+		if (interval) {
+			/* Open loop: due at its slot of the schedule, timed
+			 * from there (see bench_qshm_lat.c). */
+			due += interval;
+			bench_wait_until(due, a.single_cpu);
+			t0 = due;
+		} else {
+			t0 = bench_ticks();
+		}
 		/* Release: pairs with the child's acquire load of ping. */
 		atomic_store_explicit(&a.sh->ping, i, memory_order_release);
 		/* Acquire: pairs with the child's release store of pong. */
@@ -99,6 +115,19 @@ const struct bench_measure bench_cacheline_rt = {
 	.key = "lat.raw_cacheline",
 	.label = "raw cache-line ping-pong",
 	.group = "latency",
+	.transport = "cacheline",
+	.nmetrics = BENCH_LAT_NMETRICS,
+	.metrics = { BENCH_LAT_METRICS },
+	.run = bench_cl_run,
+};
+
+/* The same ping-pong at the fixed offered rate: what the machine itself
+ * adds to a busy-poll round trip that waits between messages. */
+const struct bench_measure bench_cacheline_rate = {
+	.key = "rate.raw_cacheline",
+	.label = "raw cache-line ping-pong",
+	.group = "rate",
+	.transport = "cacheline",
 	.nmetrics = BENCH_LAT_NMETRICS,
 	.metrics = { BENCH_LAT_METRICS },
 	.run = bench_cl_run,

@@ -59,9 +59,14 @@ static int bench_fx_child(void *varg, struct bench_ctl *ctl)
 	return 0;
 }
 
-static int bench_fx_run(const struct bench_cfg *cfg, struct bench_out *out)
+static int bench_fx_run(const struct bench_measure *m,
+			const struct bench_cfg *cfg, struct bench_out *out)
 {
-	uint64_t n = cfg->lat_block_iters, warm = bench_warmup(cfg, n);
+	int at_rate = strcmp(m->group, "rate") == 0;
+	uint64_t n = at_rate ? cfg->rate_msgs : cfg->lat_block_iters;
+	uint64_t warm = at_rate ? n / 10 : bench_warmup(cfg, n);
+	uint64_t interval = at_rate ? bench_ns_ticks(1e9 / cfg->rate_hz) : 0;
+	uint64_t due;
 	struct bench_fx_arg a;
 	struct bench_ctl *ctl = NULL;
 	uint64_t *samples = NULL;
@@ -90,8 +95,19 @@ static int bench_fx_run(const struct bench_cfg *cfg, struct bench_out *out)
 		pid = -1;
 		goto out;
 	}
+	due = bench_ticks();
 	for (uint64_t i = 1; i <= a.total; i++) {
-		uint64_t t0 = bench_ticks();
+		uint64_t t0;
+
+		if (interval) {
+			/* Open loop: due at its slot of the schedule, timed
+			 * from there (see bench_qshm_lat.c). */
+			due += interval;
+			bench_wait_until(due, cfg->single_cpu);
+			t0 = due;
+		} else {
+			t0 = bench_ticks();
+		}
 		atomic_store_explicit(&a.sh->ping, (uint32_t)i,
 				      memory_order_release);
 		bench_fx_wake(&a.sh->ping);
@@ -116,6 +132,18 @@ const struct bench_measure bench_futex_rt = {
 	.key = "lat.futex",
 	.label = "raw futex ping-pong",
 	.group = "latency",
+	.transport = "futex",
+	.nmetrics = BENCH_LAT_NMETRICS,
+	.metrics = { BENCH_LAT_METRICS },
+	.run = bench_fx_run,
+};
+
+/* The same at the fixed offered rate: the floor of a sleeping receiver. */
+const struct bench_measure bench_futex_rate = {
+	.key = "rate.futex",
+	.label = "raw futex ping-pong",
+	.group = "rate",
+	.transport = "futex",
 	.nmetrics = BENCH_LAT_NMETRICS,
 	.metrics = { BENCH_LAT_METRICS },
 	.run = bench_fx_run,

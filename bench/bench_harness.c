@@ -27,13 +27,17 @@
 #ifndef BENCH_BUILDTYPE
 #define BENCH_BUILDTYPE "unknown"
 #endif
+#ifndef BENCH_BUILDFLAGS
+#define BENCH_BUILDFLAGS ""
+#endif
 
 int bench_tsc_in_use;
 double bench_ns_per_tick = 1.0;
 int bench_in_child;
-uint64_t bench_pattern[512];
+uint64_t bench_pattern[BENCH_MAX_MSG / 8];
 
 static double bench_tick_cost;
+static double bench_tick_step; /* smallest step between two readings, ns */
 static pid_t bench_parent_pid;
 
 /* ------------------------------------------------------------------ */
@@ -108,13 +112,30 @@ void bench_clock_init(int force_clock, int quick)
 		if (x == 42) /* keep x alive */
 			bench_tick_cost += 0;
 	}
-	for (unsigned i = 0; i < 512; i++)
+	{
+		/* The timer's resolution: some TSCs (and VMs) advance in
+		 * steps of several ns. */
+		uint64_t step = UINT64_MAX;
+		for (int i = 0; i < 100000; i++) {
+			uint64_t a = bench_ticks(), b = bench_ticks();
+			if (b > a && b - a < step)
+				step = b - a;
+		}
+		bench_tick_step = step == UINT64_MAX ? NAN :
+				  bench_ticks_ns(step);
+	}
+	for (size_t i = 0; i < BENCH_MAX_MSG / 8; i++)
 		bench_pattern[i] = 0x9e3779b97f4a7c15ull * (i + 1);
 }
 
 double bench_tick_cost_ns(void)
 {
 	return bench_tick_cost;
+}
+
+double bench_tick_step_ns(void)
+{
+	return bench_tick_step;
 }
 
 const char *bench_timer_name(void)
@@ -166,6 +187,10 @@ void bench_lat_fill(struct bench_out *out, uint64_t *ticks, size_t n)
 	out->v[3] = bench_ticks_ns(bench_pct(ticks, n, 0.999));
 	out->v[4] = bench_ticks_ns(ticks[n - 1]);
 	out->v[5] = sum / (double)n * bench_ns_per_tick;
+	if (out->hist)
+		for (size_t i = 0; i < n; i++)
+			bench_hist_add(out->hist,
+				       (uint64_t)(bench_ticks_ns(ticks[i]) + 0.5));
 }
 
 void bench_tput_fill(struct bench_out *out, double median_rate,
@@ -176,25 +201,63 @@ void bench_tput_fill(struct bench_out *out, double median_rate,
 	out->v[2] = mean_rate;
 }
 
-void bench_chunks_init(struct bench_chunks *ch, uint64_t total)
+void bench_tclock_init(struct bench_tclock *tc, const struct bench_cfg *cfg)
 {
-	memset(ch, 0, sizeof *ch);
-	ch->per = total / BENCH_CHUNKS;
-	if (ch->per == 0)
-		ch->per = 1;
-	ch->next = ch->per;
-	ch->stamp[0] = bench_now_ns();
+	memset(tc, 0, sizeof *tc);
+	tc->warm_ns = (uint64_t)(cfg->tput_warm_s * 1e9);
+	tc->timed_ns = (uint64_t)(cfg->tput_s * 1e9);
+	tc->chunk_ns = tc->timed_ns / 100;
+	if (tc->chunk_ns == 0)
+		tc->chunk_ns = 1;
 }
 
-double bench_chunks_rate(struct bench_chunks *ch)
+int bench_tclock_tick(struct bench_tclock *tc, uint64_t k)
+{
+	uint64_t now = bench_now_ns();
+
+	if (tc->t_end)
+		return 1;
+	if (!tc->t0) {
+		/* The first messages (and the connection) are warm-up. */
+		tc->t0 = now;
+		return 0;
+	}
+	if (!tc->t_timed) {
+		if (now - tc->t0 >= tc->warm_ns)
+			tc->t_timed = tc->t_chunk = now;
+		return 0;
+	}
+	tc->msgs_chunk += k;
+	tc->msgs_timed += k;
+	if (now - tc->t_chunk >= tc->chunk_ns) {
+		if (tc->n < BENCH_CHUNKS)
+			tc->rate[tc->n++] = (double)tc->msgs_chunk /
+					    ((double)(now - tc->t_chunk) / 1e9);
+		tc->t_chunk = now;
+		tc->msgs_chunk = 0;
+	}
+	if (now - tc->t_timed >= tc->timed_ns) {
+		tc->t_end = now;
+		return 1;
+	}
+	return 0;
+}
+
+double bench_tclock_median(struct bench_tclock *tc)
 {
 	double d[BENCH_CHUNKS];
 
-	if (ch->n == 0)
+	if (tc->n == 0)
+		return bench_tclock_mean(tc);
+	memcpy(d, tc->rate, tc->n * sizeof d[0]);
+	return bench_median(d, (int)tc->n);
+}
+
+double bench_tclock_mean(const struct bench_tclock *tc)
+{
+	if (!tc->t_end || tc->t_end == tc->t_timed)
 		return NAN;
-	for (size_t k = 0; k < ch->n; k++)
-		d[k] = (double)(ch->stamp[k + 1] - ch->stamp[k]);
-	return (double)ch->per / (bench_median(d, (int)ch->n) / 1e9);
+	return (double)tc->msgs_timed / ((double)(tc->t_end - tc->t_timed) / 1e9);
 }
 
 double bench_median(double *v, int n)
@@ -203,6 +266,11 @@ double bench_median(double *v, int n)
 		return NAN;
 	qsort(v, (size_t)n, sizeof *v, bench_cmp_double);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+int bench_fig_ok(const struct bench_figure *f)
+{
+	return f && !f->failed && !f->skipped && !f->unavailable && f->nrep > 0;
 }
 
 int bench_metric_index(const struct bench_figure *f, const char *metric)
@@ -217,7 +285,7 @@ double bench_fig_median(const struct bench_figure *f, int metric)
 {
 	double v[BENCH_MAX_REPEATS];
 
-	if (f->failed || metric < 0 || f->nrep == 0)
+	if (!bench_fig_ok(f) || metric < 0)
 		return NAN;
 	for (int r = 0; r < f->nrep; r++)
 		v[r] = f->v[r][metric];
@@ -228,7 +296,7 @@ double bench_fig_min(const struct bench_figure *f, int metric)
 {
 	double m = INFINITY;
 
-	if (f->failed || metric < 0 || f->nrep == 0)
+	if (!bench_fig_ok(f) || metric < 0)
 		return NAN;
 	for (int r = 0; r < f->nrep; r++)
 		m = fmin(m, f->v[r][metric]);
@@ -239,7 +307,7 @@ double bench_fig_max(const struct bench_figure *f, int metric)
 {
 	double m = -INFINITY;
 
-	if (f->failed || metric < 0 || f->nrep == 0)
+	if (!bench_fig_ok(f) || metric < 0)
 		return NAN;
 	for (int r = 0; r < f->nrep; r++)
 		m = fmax(m, f->v[r][metric]);
@@ -294,6 +362,8 @@ void bench_shm_forget(const char *shm_path)
 
 void bench_shm_remove(const char *shm_path)
 {
+	if (!shm_path[0])
+		return;
 	if (shm_unlink(shm_path) != 0 && errno != ENOENT)
 		fprintf(stderr, "qshm-bench: shm_unlink %s: %s\n", shm_path,
 			strerror(errno));
@@ -365,6 +435,9 @@ void bench_cleanup_init(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGALRM, &sa, NULL);
+	/* A peer that dies makes a write fail with EPIPE, reported as such,
+	 * rather than kill us. */
+	signal(SIGPIPE, SIG_IGN);
 	atexit(bench_at_exit);
 }
 
@@ -382,7 +455,7 @@ void bench_name(char *buf, size_t size, const char *what)
 	snprintf(buf, size, "bench.%ld.%s%u", (long)getpid(), what, counter++);
 }
 
-int bench_shm_leftovers(void)
+int bench_shm_leftovers(const char *prog)
 {
 	char p1[64], p2[64];
 	DIR *d = opendir("/dev/shm");
@@ -396,9 +469,47 @@ int bench_shm_leftovers(void)
 	while ((e = readdir(d))) {
 		if (strncmp(e->d_name, p1, strlen(p1)) == 0 ||
 		    strncmp(e->d_name, p2, strlen(p2)) == 0) {
-			fprintf(stderr, "qshm-bench: left behind: /dev/shm/%s\n",
-				e->d_name);
+			fprintf(stderr, "%s: left behind: /dev/shm/%s\n",
+				prog, e->d_name);
 			n++;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+int bench_shm_sweep(const char *prog)
+{
+	static const char *const prefixes[] = { "bench.", "qshm.bench." };
+	DIR *d = opendir("/dev/shm");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		for (int k = 0; k < 2; k++) {
+			size_t len = strlen(prefixes[k]);
+			char *end, path[300];
+			long pid;
+
+			if (strncmp(e->d_name, prefixes[k], len) != 0)
+				continue;
+			errno = 0;
+			pid = strtol(e->d_name + len, &end, 10);
+			if (errno || end == e->d_name + len || *end != '.' ||
+			    pid <= 0)
+				continue;
+			/* Only objects of runs that are gone. */
+			if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+				continue;
+			snprintf(path, sizeof path, "/%s", e->d_name);
+			if (shm_unlink(path) == 0) {
+				fprintf(stderr, "%s: removed /dev/shm/%s, left "
+					"by an earlier run (pid %ld) that was "
+					"killed\n", prog, e->d_name, pid);
+				n++;
+			}
 		}
 	}
 	closedir(d);
@@ -589,6 +700,31 @@ static void bench_chomp(char *s)
 		s[--n] = 0;
 }
 
+/* A "Key: N kB" line of /proc/meminfo, in bytes (0 if absent). */
+static uint64_t bench_meminfo(const char *key)
+{
+	char line[256];
+	unsigned long long kb = 0;
+	size_t n = strlen(key);
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof line, f))
+		if (strncmp(line, key, n) == 0) {
+			if (sscanf(line + n, "%llu", &kb) != 1)
+				kb = 0;
+			break;
+		}
+	fclose(f);
+	return (uint64_t)kb * 1024;
+}
+
+uint64_t bench_mem_available(void)
+{
+	return bench_meminfo("MemAvailable:");
+}
+
 void bench_machine_get(struct bench_machine *mc)
 {
 	struct utsname u;
@@ -626,6 +762,10 @@ void bench_machine_get(struct bench_machine *mc)
 	}
 	snprintf(mc->compiler, sizeof mc->compiler, "%s", BENCH_COMPILER);
 	snprintf(mc->build_type, sizeof mc->build_type, "%s", BENCH_BUILDTYPE);
+	snprintf(mc->build_flags, sizeof mc->build_flags, "%s",
+		 BENCH_BUILDFLAGS);
+	mc->mem_total = bench_meminfo("MemTotal:");
+	mc->mem_available = bench_meminfo("MemAvailable:");
 	gmtime_r(&now, &tm);
 	strftime(mc->date, sizeof mc->date, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
@@ -743,6 +883,16 @@ void bench_json_bool(struct bench_json *j, const char *key, int v)
 {
 	bench_json_sep(j, key);
 	fputs(v ? "true" : "false", j->fp);
+}
+
+void bench_json_pair(struct bench_json *j, unsigned long long a,
+		     unsigned long long b)
+{
+	/* No line break: a histogram would take a line per bucket. */
+	if (!j->first[j->depth])
+		fputc(',', j->fp);
+	j->first[j->depth] = 0;
+	fprintf(j->fp, "[%llu,%llu]", a, b);
 }
 
 /* ------------------------------------------------------------------ */

@@ -36,7 +36,8 @@ static void bench_mc_fini(void)
 	bench_mc_len = 0;
 }
 
-static int bench_mc_run(const struct bench_cfg *cfg, struct bench_out *out)
+static int bench_mc_run(const struct bench_measure *m,
+			const struct bench_cfg *cfg, struct bench_out *out)
 {
 	if (bench_mc_len != cfg->memcpy_bytes) {
 		bench_mc_fini();
@@ -78,7 +79,8 @@ static int bench_mc_run(const struct bench_cfg *cfg, struct bench_out *out)
 const struct bench_measure bench_memcpy_bw = {
 	.key = "bw.memcpy",
 	.label = "memcpy, one thread",
-	.group = "throughput",
+	.group = "bandwidth",
+	.transport = "memcpy",
 	.nmetrics = 2,
 	.metrics = { "GB_per_s", "mean_GB_per_s" },
 	.run = bench_mc_run,

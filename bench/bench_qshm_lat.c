@@ -3,8 +3,15 @@
  * bench_qshm_lat.c - round trip of 64-byte records through two qshm rings:
  * the parent produces on "ping" and consumes "pong", the child the other
  * way round; both consumers reliable, zero-copy on both sides (claim, write
- * in place, commit; read in place, release). Two variants: both sides
- * QSHM_WAIT_BUSY, and both sides QSHM_WAIT_BLOCK.
+ * in place, commit; read in place, release). Three wait modes, the same on
+ * both sides: QSHM_WAIT_BUSY, QSHM_WAIT_SPIN_PARK (default spin) and
+ * QSHM_WAIT_BLOCK.
+ *
+ * Two kinds of figure: back-to-back round trips (the next ping leaves as
+ * soon as the pong is in), and round trips at a fixed offered rate
+ * (cfg->rate_hz), where ping i is due at t0 + i/rate and its latency is
+ * counted from that due time, not from when it was sent: a stall that
+ * delays later pings shows in their latency too (no coordinated omission).
  */
 #include "bench.h"
 
@@ -45,7 +52,7 @@ static int bench_ql_attach(const char *name, enum qshm_wait_mode mode,
 	}
 	if (e < 0)
 		return bench_ql_fail(err, "qshm_consumer_attach", e);
-	e = qshm_consumer_set_wait(*c, mode, 0);
+	e = qshm_consumer_set_wait(*c, mode, BENCH_QSHM_SPIN_NS);
 	if (e < 0)
 		return bench_ql_fail(err, "qshm_consumer_set_wait", e);
 	return 0;
@@ -57,7 +64,7 @@ static int bench_ql_create(const char *name, const struct bench_ql_arg *a,
 	int e = qshm_producer_create(name, &a->opts, p);
 	if (e < 0)
 		return bench_ql_fail(err, "qshm_producer_create", e);
-	e = qshm_producer_set_wait(*p, a->mode, 0);
+	e = qshm_producer_set_wait(*p, a->mode, BENCH_QSHM_SPIN_NS);
 	if (e < 0)
 		return bench_ql_fail(err, "qshm_producer_set_wait", e);
 	return 0;
@@ -123,13 +130,15 @@ out:
 }
 
 static int bench_ql_run(const struct bench_cfg *cfg, struct bench_out *out,
-			enum qshm_wait_mode mode, uint64_t n)
+			enum qshm_wait_mode mode, uint64_t n, double rate_hz)
 {
-	uint64_t warm = bench_warmup(cfg, n), sink = 0;
+	uint64_t interval = rate_hz > 0 ? bench_ns_ticks(1e9 / rate_hz) : 0;
+	uint64_t warm = interval ? n / 10 : bench_warmup(cfg, n), sink = 0;
+	uint64_t due = 0;
 	struct bench_ql_arg *a = calloc(1, sizeof *a);
 	struct bench_ctl *ctl = bench_ctl_new();
 	uint64_t *samples = malloc(n * sizeof *samples);
-	char ping_path[128], pong_path[128];
+	char ping_path[128] = "", pong_path[128] = "";
 	qshm_producer *p = NULL;
 	qshm_consumer *c = NULL;
 	pid_t pid = -1;
@@ -175,10 +184,21 @@ static int bench_ql_run(const struct bench_cfg *cfg, struct bench_out *out,
 	}
 	bench_ctl_post(&ctl->parent_stage, 2);
 
+	due = bench_ticks();
 	for (uint64_t i = 1; i <= a->total; i++) {
 		struct qshm_record rec;
 		void *buf;
-		uint64_t t0 = bench_ticks();
+		uint64_t t0;
+
+		if (interval) {
+			/* Open loop: ping i is due at its slot of the
+			 * schedule, and its latency counts from there. */
+			due += interval;
+			bench_wait_until(due, cfg->single_cpu);
+			t0 = due;
+		} else {
+			t0 = bench_ticks();
+		}
 
 		e = qshm_producer_claim(p, BENCH_QL_LEN, BENCH_QL_TYPE,
 					QSHM_FOREVER, &buf);
@@ -211,7 +231,7 @@ static int bench_ql_run(const struct bench_cfg *cfg, struct bench_out *out,
 	if (rc == 0) {
 		struct qshm_producer_stats st;
 		bench_lat_fill(out, samples, n);
-		if (qshm_producer_stats(p, &st) == 0 && mode == QSHM_WAIT_BLOCK)
+		if (qshm_producer_stats(p, &st) == 0 && mode != QSHM_WAIT_BUSY)
 			snprintf(out->note, sizeof out->note,
 				 "ping wakes %llu of %llu records",
 				 (unsigned long long)st.wakes,
@@ -231,31 +251,45 @@ out:
 	return rc;
 }
 
-static int bench_ql_run_busy(const struct bench_cfg *cfg, struct bench_out *out)
+/* m->param: the wait mode; group "rate": at the offered rate. */
+static int bench_ql_run_m(const struct bench_measure *m,
+			  const struct bench_cfg *cfg, struct bench_out *out)
 {
-	return bench_ql_run(cfg, out, QSHM_WAIT_BUSY, cfg->lat_iters);
+	enum qshm_wait_mode mode = (enum qshm_wait_mode)m->param;
+
+	if (strcmp(m->group, "rate") == 0)
+		return bench_ql_run(cfg, out, mode, cfg->rate_msgs,
+				    cfg->rate_hz);
+	return bench_ql_run(cfg, out, mode, mode == QSHM_WAIT_BUSY ?
+			    cfg->lat_iters : cfg->lat_block_iters, 0);
 }
 
-static int bench_ql_run_block(const struct bench_cfg *cfg,
-			      struct bench_out *out)
-{
-	return bench_ql_run(cfg, out, QSHM_WAIT_BLOCK, cfg->lat_block_iters);
+#define BENCH_QL_MEASURE(k, grp, lbl, mode) {				\
+	.key = k,							\
+	.label = lbl,							\
+	.group = grp,							\
+	.transport = "qshm",						\
+	.param = (mode),						\
+	.nmetrics = BENCH_LAT_NMETRICS,					\
+	.metrics = { BENCH_LAT_METRICS },				\
+	.run = bench_ql_run_m,						\
 }
 
-const struct bench_measure bench_qshm_busy_rt = {
-	.key = "lat.qshm_busy",
-	.label = "qshm busy-poll",
-	.group = "latency",
-	.nmetrics = BENCH_LAT_NMETRICS,
-	.metrics = { BENCH_LAT_METRICS },
-	.run = bench_ql_run_busy,
-};
+const struct bench_measure bench_qshm_busy_rt =
+	BENCH_QL_MEASURE("lat.qshm_busy", "latency", "qshm busy-poll",
+			 QSHM_WAIT_BUSY);
+const struct bench_measure bench_qshm_spin_rt =
+	BENCH_QL_MEASURE("lat.qshm_spin", "latency", "qshm spin-then-park",
+			 QSHM_WAIT_SPIN_PARK);
+const struct bench_measure bench_qshm_block_rt =
+	BENCH_QL_MEASURE("lat.qshm_block", "latency", "qshm blocking",
+			 QSHM_WAIT_BLOCK);
 
-const struct bench_measure bench_qshm_block_rt = {
-	.key = "lat.qshm_block",
-	.label = "qshm blocking",
-	.group = "latency",
-	.nmetrics = BENCH_LAT_NMETRICS,
-	.metrics = { BENCH_LAT_METRICS },
-	.run = bench_ql_run_block,
+const struct bench_measure bench_qshm_rate[3] = {
+	BENCH_QL_MEASURE("rate.qshm_busy", "rate", "qshm busy-poll",
+			 QSHM_WAIT_BUSY),
+	BENCH_QL_MEASURE("rate.qshm_spin", "rate", "qshm spin-then-park",
+			 QSHM_WAIT_SPIN_PARK),
+	BENCH_QL_MEASURE("rate.qshm_block", "rate", "qshm blocking",
+			 QSHM_WAIT_BLOCK),
 };

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bench_qshm_tput.c - one-way throughput of a qshm ring: the parent claims,
- * writes in place and commits every BENCH_QT_BATCH records; the child, a
- * reliable consumer, reads every word of each record in place and releases
- * every BENCH_QT_BATCH records. Both sides QSHM_WAIT_BUSY. The rate is
- * timed by the consumer over the records after the warm-up, per chunk
- * (bench_chunks). The payload
- * code, batch size, ring capacity and CPUs match bench_spsc.c.
+ * bench_qshm_tput.c - one-way throughput of a qshm ring at 64 B, 4 KiB,
+ * 64 KiB and 1 MiB: the parent claims, writes in place and commits every
+ * few records (BENCH_QT_BATCH, fewer when records are large: a batch is at
+ * most a quarter of the ring); the child, a reliable consumer, reads every
+ * word of each record in place and releases as often (and always before it
+ * waits, as the producer may be waiting for exactly that space). Both
+ * sides QSHM_WAIT_BUSY. The consumer times the stream (bench_tclock: a
+ * warm-up, then chunks over cfg->tput_s), then tells the producer to stop;
+ * the producer closes the ring and the consumer reads to the end. The
+ * payload code, batch size, ring capacity and CPUs match bench_spsc.c.
  */
 #include "bench.h"
 
@@ -21,8 +24,10 @@
 
 struct bench_qt_arg {
 	char name[96];
-	uint64_t warm, total;
 	size_t len;
+	uint64_t batch;  /* records per commit and release (power of 2) */
+	uint64_t capacity;
+	const struct bench_cfg *cfg;
 };
 
 static int bench_qt_fail(char *err, const char *what, int e)
@@ -36,31 +41,34 @@ static inline int bench_qt_consume(qshm_consumer *c,
 				   const struct bench_qt_arg *a, size_t len,
 				   struct bench_ctl *ctl)
 {
-	uint64_t end = a->warm + a->total, sink = 0, t0 = 0;
-	struct bench_chunks *ch = malloc(sizeof *ch);
+	uint64_t sink = 0, every = bench_tick_every(len), i;
+	struct bench_tclock *tc = malloc(sizeof *tc);
+	int timing = 1, e;
 
-	if (!ch) {
+	if (!tc) {
 		bench_errf(ctl->err, "child: out of memory");
 		return -1;
 	}
-	memset(ch, 0, sizeof *ch);
-	for (uint64_t i = 0; i < end; i++) {
+	bench_tclock_init(tc, a->cfg);
+	for (i = 0;; i++) {
 		struct qshm_record rec;
-		int e = qshm_consumer_read(c, &rec, QSHM_FOREVER);
 
+		e = qshm_consumer_read(c, &rec, 0);
+		if (e == -EAGAIN) {
+			qshm_consumer_release(c);
+			e = qshm_consumer_read(c, &rec, QSHM_FOREVER);
+		}
+		if (e == -QSHM_ECLOSED)
+			break;
 		if (e < 0) {
-			free(ch);
+			free(tc);
 			return bench_qt_fail(ctl->err, "child: qshm_consumer_read",
 					     e);
-		}
-		if (i == a->warm) {
-			bench_chunks_init(ch, a->total);
-			t0 = ch->stamp[0];
 		}
 		if (rec.len != len) {
 			bench_errf(ctl->err, "child: record %llu has %u bytes",
 				   (unsigned long long)i, rec.len);
-			free(ch);
+			free(tc);
 			return -1;
 		}
 		uint64_t seq = bench_payload_read(rec.data, len, &sink);
@@ -68,37 +76,50 @@ static inline int bench_qt_consume(qshm_consumer *c,
 			bench_errf(ctl->err, "child: record %llu has seq %llu",
 				   (unsigned long long)i,
 				   (unsigned long long)seq);
-			free(ch);
+			free(tc);
 			return -1;
 		}
-		if ((i + 1) % BENCH_QT_BATCH == 0)
+		if (((i + 1) & (a->batch - 1)) == 0)
 			qshm_consumer_release(c);
-		if (i >= a->warm)
-			bench_chunks_mark(ch, i - a->warm);
+		if (timing && (i + 1) % every == 0 &&
+		    bench_tclock_tick(tc, every)) {
+			timing = 0;
+			bench_stop_post(ctl);
+		}
 	}
-	ctl->t_end_ns = bench_now_ns();
-	ctl->t_start_ns = t0;
-	ctl->count[0] = sink;
-	ctl->result[0] = bench_chunks_rate(ch);
-	free(ch);
 	qshm_consumer_release(c);
+	ctl->count[0] = sink;
+	ctl->count[1] = i;
+	ctl->result[0] = bench_tclock_median(tc);
+	ctl->result[1] = bench_tclock_mean(tc);
+	free(tc);
+	if (timing) {
+		bench_errf(ctl->err, "child: the ring closed after %llu records, "
+			   "before the timed period ended",
+			   (unsigned long long)i);
+		return -1;
+	}
 	return 0;
 }
 
-static inline int bench_qt_produce(qshm_producer *p,
-				   const struct bench_qt_arg *a, size_t len,
+static inline int bench_qt_produce(qshm_producer *p, size_t len,
+				   uint64_t batch, struct bench_ctl *ctl,
 				   char *err)
 {
-	uint64_t end = a->warm + a->total;
+	uint64_t every = bench_tick_every(len);
 
-	for (uint64_t i = 0; i < end; i++) {
+	for (uint64_t i = 0;; i++) {
 		void *buf;
-		int e = qshm_producer_claim(p, len, BENCH_QT_TYPE, QSHM_FOREVER,
-					    &buf);
+		int e;
+
+		if (i % every == 0 && bench_stop_seen(ctl))
+			break;
+		e = qshm_producer_claim(p, len, BENCH_QT_TYPE, QSHM_FOREVER,
+					&buf);
 		if (e < 0)
 			return bench_qt_fail(err, "qshm_producer_claim", e);
 		bench_payload_write(buf, len, i);
-		if ((i + 1) % BENCH_QT_BATCH == 0)
+		if (((i + 1) & (batch - 1)) == 0)
 			qshm_producer_commit(p);
 	}
 	qshm_producer_commit(p);
@@ -130,32 +151,41 @@ static int bench_qt_child(void *varg, struct bench_ctl *ctl)
 				     e);
 	}
 	bench_ctl_post(&ctl->child_stage, 1);
+	/* A constant size lets the compiler unroll the payload loops. */
 	if (a->len == 64)
 		rc = bench_qt_consume(c, a, 64, ctl);
-	else
+	else if (a->len == 4096)
 		rc = bench_qt_consume(c, a, 4096, ctl);
+	else
+		rc = bench_qt_consume(c, a, a->len, ctl);
 	qshm_consumer_close(c);
 	return rc;
 }
 
-static int bench_qt_run(const struct bench_cfg *cfg, struct bench_out *out,
-			size_t len, uint64_t msgs)
+static int bench_qt_run(const struct bench_measure *m,
+			const struct bench_cfg *cfg, struct bench_out *out)
 {
 	struct bench_qt_arg a;
 	struct bench_ctl *ctl = bench_ctl_new();
 	struct qshm_create_opts opts;
+	struct qshm_producer_stats st;
 	char path[128];
 	qshm_producer *p = NULL;
 	pid_t pid = -1;
-	int rc = -1, e;
+	int rc = -1, e, have_stats = 0;
 
 	memset(&a, 0, sizeof a);
 	memset(&opts, 0, sizeof opts);
-	a.len = len;
-	a.total = msgs;
-	a.warm = bench_warmup(cfg, msgs);
-	opts.capacity = cfg->ring_capacity;
-	bench_name(a.name, sizeof a.name, len == 64 ? "tput64-" : "tput4k-");
+	a.len = (size_t)m->param;
+	a.capacity = bench_tput_capacity(a.len);
+	a.batch = a.capacity / (4 * a.len);
+	if (a.batch > BENCH_QT_BATCH)
+		a.batch = BENCH_QT_BATCH;
+	if (a.batch < 1)
+		a.batch = 1;
+	a.cfg = cfg;
+	opts.capacity = a.capacity;
+	bench_name(a.name, sizeof a.name, "tput-");
 	snprintf(path, sizeof path, "/qshm.%s", a.name);
 	bench_shm_track(path);
 	if (!ctl) {
@@ -189,19 +219,23 @@ static int bench_qt_run(const struct bench_cfg *cfg, struct bench_out *out,
 		bench_qt_fail(out->err, "qshm_producer_wait_consumers", e);
 		goto out;
 	}
-	if (len == 64)
-		rc = bench_qt_produce(p, &a, 64, out->err);
+	if (a.len == 64)
+		rc = bench_qt_produce(p, 64, a.batch, ctl, out->err);
+	else if (a.len == 4096)
+		rc = bench_qt_produce(p, 4096, a.batch, ctl, out->err);
 	else
-		rc = bench_qt_produce(p, &a, 4096, out->err);
+		rc = bench_qt_produce(p, a.len, a.batch, ctl, out->err);
 	if (rc != 0)
 		goto out;
+	have_stats = qshm_producer_stats(p, &st) == 0;
+	/* Closed: the consumer reads what is left, then -QSHM_ECLOSED. */
+	qshm_producer_close(p, 0);
+	p = NULL;
 	rc = bench_reap(pid, ctl, cfg->watchdog_s, out->err);
 	pid = -1;
 	if (rc == 0) {
-		struct qshm_producer_stats st;
-		bench_tput_fill(out, ctl->result[0], (double)msgs * 1e9 /
-				(double)(ctl->t_end_ns - ctl->t_start_ns), len);
-		if (qshm_producer_stats(p, &st) == 0)
+		bench_tput_fill(out, ctl->result[0], ctl->result[1], a.len);
+		if (have_stats)
 			snprintf(out->note, sizeof out->note,
 				 "claims that found it full: %llu of %llu",
 				 (unsigned long long)st.full_waits,
@@ -210,36 +244,26 @@ static int bench_qt_run(const struct bench_cfg *cfg, struct bench_out *out,
 out:
 	bench_kill(pid);
 	if (p)
-		qshm_producer_close(p, QSHM_CLOSE_UNLINK);
+		qshm_producer_close(p, 0);
 	bench_shm_remove(path);
 	bench_ctl_free(ctl);
 	return rc;
 }
 
-static int bench_qt_run_64(const struct bench_cfg *cfg, struct bench_out *out)
-{
-	return bench_qt_run(cfg, out, 64, cfg->msgs_small);
+#define BENCH_QT_MEASURE(k, lbl, bytes) {				\
+	.key = "tput.qshm_" k,						\
+	.label = "qshm, " lbl,						\
+	.group = "throughput",						\
+	.transport = "qshm",						\
+	.param = (bytes),						\
+	.nmetrics = BENCH_TPUT_NMETRICS,				\
+	.metrics = { BENCH_TPUT_METRICS },				\
+	.run = bench_qt_run,						\
 }
 
-static int bench_qt_run_4k(const struct bench_cfg *cfg, struct bench_out *out)
-{
-	return bench_qt_run(cfg, out, 4096, cfg->msgs_large);
-}
-
-const struct bench_measure bench_qshm_tput_64 = {
-	.key = "tput.qshm_64",
-	.label = "qshm, 64 B",
-	.group = "throughput",
-	.nmetrics = BENCH_TPUT_NMETRICS,
-	.metrics = { BENCH_TPUT_METRICS },
-	.run = bench_qt_run_64,
-};
-
-const struct bench_measure bench_qshm_tput_4k = {
-	.key = "tput.qshm_4k",
-	.label = "qshm, 4 KiB",
-	.group = "throughput",
-	.nmetrics = BENCH_TPUT_NMETRICS,
-	.metrics = { BENCH_TPUT_METRICS },
-	.run = bench_qt_run_4k,
+const struct bench_measure bench_qshm_tput[4] = {
+	BENCH_QT_MEASURE("64", "64 B", 64),
+	BENCH_QT_MEASURE("4k", "4 KiB", 4096),
+	BENCH_QT_MEASURE("64k", "64 KiB", 65536),
+	BENCH_QT_MEASURE("1m", "1 MiB", 1048576),
 };

@@ -279,7 +279,7 @@ QSHM_EXPORT int qshm_producer_set_wait(qshm_producer *p,
 	if (!p || (unsigned)mode > QSHM_WAIT_BLOCK)
 		return qshm__fail(EINVAL, "bad wait mode %d", (int)mode);
 	p->mode = mode;
-	p->spin_ns = spin_ns;
+	p->spin_ns = spin_ns ? spin_ns : QSHM_DEFAULT_SPIN_NS;
 	return 0;
 }
 

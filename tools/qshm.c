@@ -25,6 +25,10 @@ static const struct {
 	{ "rm", qshm_cmd_rm, "remove a ring (or every stale one)" },
 	{ "stat", qshm_cmd_stat, "rates, lag, losses, memory; Prometheus "
 	  "metrics" },
+#ifdef QSHM_HAVE_BENCH
+	{ "bench", qshm_cmd_bench, "benchmark suite: qshm against the "
+	  "hardware floor, sockets, pipes, TCP, ZeroMQ" },
+#endif
 };
 
 static void usage(FILE *f)

@@ -184,7 +184,7 @@ int qshm_producer_create(const char *name, const struct qshm_create_opts *opts,
 			 qshm_producer **out);
 
 /* How claim() waits for space; spin_ns applies to QSHM_WAIT_SPIN_PARK
- * (default 50 us). Returns 0 or -EINVAL. */
+ * (0: the default, 50 us). Returns 0 or -EINVAL. */
 int qshm_producer_set_wait(qshm_producer *p, enum qshm_wait_mode mode,
 			   uint64_t spin_ns);
 
@@ -278,8 +278,8 @@ int qshm_producer_close(qshm_producer *p, unsigned flags);
 int qshm_consumer_attach(const char *name, unsigned flags,
 			 qshm_consumer **out);
 
-/* How read() waits; spin_ns applies to QSHM_WAIT_SPIN_PARK (default
- * 50 us). Returns 0 or -EINVAL. */
+/* How read() waits; spin_ns applies to QSHM_WAIT_SPIN_PARK (0: the
+ * default, 50 us). Returns 0 or -EINVAL. */
 int qshm_consumer_set_wait(qshm_consumer *c, enum qshm_wait_mode mode,
 			   uint64_t spin_ns);
 
