@@ -334,7 +334,9 @@ static void qshm__resync(qshm_consumer *c)
 		c->pos = h;
 	c->cached_wp = atomic_load_explicit(&kp->kp_write_pos,
 					    memory_order_acquire);
-	if (c->cached_wp - c->pos > c->m.capacity)
+	/* A head above the write position is corrupt: never move pos back
+	 * (read() then waits, honouring its timeout, instead of spinning). */
+	if (c->cached_wp >= c->pos && c->cached_wp - c->pos > c->m.capacity)
 		c->pos = c->cached_wp; /* head itself is behind: skip all */
 }
 
@@ -418,7 +420,8 @@ QSHM_EXPORT int qshm_consumer_read(qshm_consumer *c, struct qshm_record *rec,
 		}
 		uint64_t size = qshm__rec_size(len);
 		if (type == QSHM_TYPE_PAD) {
-			if (len > cap || off + size != cap)
+			/* A real pad never starts a lap: off 0 is corrupt. */
+			if (off == 0 || len > cap || off + size != cap)
 				return qshm__corrupt(c, "pad does not reach "
 						     "the end", c->pos, len);
 			c->pos += size;
