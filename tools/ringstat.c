@@ -170,11 +170,6 @@ const struct qshm_slot_info *rs_same_slot(const struct snap *sn,
 	return NULL;
 }
 
-uint64_t rs_lag_records_estimate(const struct snap *sn, uint64_t lag_bytes)
-{
-	return rs_lag_records(sn, NULL, lag_bytes);
-}
-
 uint64_t rs_lag_records(const struct snap *sn, const struct qshm_slot_info *si,
 			uint64_t lag_bytes)
 {

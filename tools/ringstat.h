@@ -69,6 +69,5 @@ const struct qshm_slot_info *rs_same_slot(const struct snap *sn,
  * from the lag in bytes and the ring's average footprint per record. */
 uint64_t rs_lag_records(const struct snap *sn, const struct qshm_slot_info *si,
 			uint64_t lag_bytes);
-uint64_t rs_lag_records_estimate(const struct snap *sn, uint64_t lag_bytes);
 
 #endif

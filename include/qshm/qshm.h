@@ -210,7 +210,8 @@ int qshm_producer_claim(qshm_producer *p, size_t len, uint16_t type,
  * Lets a producer claim the maximum and fill less. Returns 0 or -EINVAL. */
 int qshm_producer_trim(qshm_producer *p, size_t len);
 
-/* Publishes every claimed record with one release store, and wakes
+/* Publishes every claimed record (a release store of each record's commit
+ * word, then one of the write position), and wakes
  * sleeping consumers (a syscall only if someone sleeps). Returns 0. */
 int qshm_producer_commit(qshm_producer *p);
 
