@@ -1,0 +1,206 @@
+/*
+ * wake.pml - consumers parking on the data futex (W1/W2) and the
+ * producer's wake (C2/C3), with the sleeper accounting of format 2: who
+ * announces a sleep, who takes the announcement back, and what a consumer
+ * killed at any step leaves behind.
+ *
+ * Abstractions: records are counted, not stored (ring.pml checks their
+ * contents); wp stands for C0 (the commit word the consumer re-checks) and
+ * C1 (kp_write_pos), stored in one step. The futex is its word:
+ * FUTEX_WAIT(v) blocks while futex == v; FUTEX_WAKE is implied by the bump
+ * that always precedes it. No timeouts, no spurious wake-ups: in C a lost
+ * wake-up costs a 25 ms sleep slice; here it is a consumer blocked forever,
+ * which spin reports as an invalid end state. Every statement is atomic and
+ * runs in one global order (sequential consistency): W1 and the C2 fence
+ * are seq_cst in C, which is what that order stands for.
+ *
+ * Switches (spin -D...):
+ *   PARK=0  format 1: kw_data_sleepers only; the consumer decrements it after
+ *           its wait. A consumer killed while parked leaks its count.
+ *   PARK=1  count and per-slot flag, as FORMAT2.md wrote it: flag = 1, then
+ *           count += 1; whoever takes the flag (exchange) decrements.
+ *   PARK=2  the same, count += 1 first, then flag = 1.
+ *   PARK=3  (default) a word of per-slot parked bits, which is the count:
+ *           fetch_or(bit) to park, fetch_and(~bit) to take back; C2 wakes if
+ *           the word is non-zero. One atomic op: a death cannot split it.
+ *   WAKER_TAKES=1  C3 bumps the futex, wakes, then takes every set flag
+ *           (FORMAT2.md); =2 takes them before the bump; =0 (default) takes
+ *           none: only a party that knows the owner is dead takes a flag.
+ *   NO_CLEANUP  nobody takes a dead consumer's flag (evictor, slot taker and
+ *           the producer's sweep of dead parked slots all skip it).
+ *   DEATHS=n  at most n consumers are killed, each at any step (default 1)
+ *   NC=n consumers (2, 3 at most), NREC records (default 3)
+ */
+#ifndef NC
+#define NC 2
+#endif
+#ifndef NREC
+#define NREC 3
+#endif
+#ifndef PARK
+#define PARK 3
+#endif
+#ifndef WAKER_TAKES
+#define WAKER_TAKES 0
+#endif
+#ifndef DEATHS
+#define DEATHS 1
+#endif
+
+byte wp;		/* records committed (C0 + C1) */
+byte futex;		/* kw_data_futex */
+short sleepers;		/* kw_data_sleepers (PARK 0..2); signed: an underflow shows */
+bit parked[NC];		/* kc_parked (PARK 1, 2); the bits of the word (PARK 3) */
+bit dead[NC];		/* killed (what a liveness check of pid + start finds) */
+byte deaths;
+byte finished;		/* consumers that read everything or were killed */
+
+#if PARK == 3
+#if NC == 1
+#define COUNT_NONZERO	(parked[0])
+#elif NC == 2
+#define COUNT_NONZERO	(parked[0] || parked[1])
+#else
+#define COUNT_NONZERO	(parked[0] || parked[1] || parked[2])
+#endif
+#else
+#define COUNT_NONZERO	(sleepers != 0)
+#endif
+
+/* The consumer may be killed here (kill -9): at most DEATHS consumers. */
+#define MAYDIE	if :: deaths < DEATHS -> deaths++; dead[me] = 1; goto died :: true fi
+
+/* Take slot i's announcement back: exchange the flag; a set flag is one
+ * count to remove (PARK 1, 2); the bit is the count (PARK 3). */
+#if PARK == 3
+#define TAKE(i)	parked[i] = 0
+#else
+#define TAKE(i)	atomic { took = parked[i]; parked[i] = 0 }; \
+		if :: took -> sleepers-- :: else fi
+#endif
+
+proctype Consumer(byte me)
+{
+	byte seen;	/* records read */
+	byte v;
+	bit took;
+
+	do
+	:: seen == NREC -> break
+	:: seen < wp -> seen++		/* a record is there: read it */
+	:: else ->
+		MAYDIE;
+		/* W1: announce the sleep (seq_cst) */
+#if PARK == 0
+		sleepers++;
+#elif PARK == 1
+		parked[me] = 1;
+		MAYDIE;
+		sleepers++;
+#elif PARK == 2
+		sleepers++;
+		MAYDIE;
+		parked[me] = 1;
+#else
+		parked[me] = 1;
+#endif
+		MAYDIE;
+		v = futex;
+		MAYDIE;
+		/* W2: re-check the expected commit word / kp_write_pos */
+		if
+		:: seen < wp
+		:: else -> (futex != v)	/* FUTEX_WAIT(v) has returned */
+		fi;
+		MAYDIE;
+		/* take my own announcement back, unless someone has */
+#if PARK == 0
+		sleepers--
+#else
+		TAKE(me)
+#endif
+	od;
+	finished++;
+	goto out;
+died:
+	finished++;
+out:
+	skip
+}
+
+inline take_all(only_dead)
+{
+	i = 0;
+	do
+	:: i < NC ->
+		if
+		:: parked[i] && (!only_dead || dead[i]) -> TAKE(i)
+		:: else
+		fi;
+		i++
+	:: else -> break
+	od
+}
+
+/* C2 (full fence, load the count) and C3 after a commit. */
+inline wake()
+{
+	if
+	:: COUNT_NONZERO ->
+#if WAKER_TAKES == 2
+		take_all(0);
+#endif
+		futex++;	/* C3: bump (release), FUTEX_WAKE(all) */
+#if WAKER_TAKES == 1
+		take_all(0)
+#endif
+	:: else
+	fi
+}
+
+/* Evictor, slot taker or the producer's sweep of parked slots: a flag is
+ * taken only after the owner has been found dead. */
+inline cleanup()
+{
+#if PARK != 0 && !defined(NO_CLEANUP)
+	take_all(1)
+#else
+	skip
+#endif
+}
+
+proctype Producer()
+{
+	byte i;
+	bit took;
+
+	do
+	:: wp < NREC ->
+		wp++;		/* C0 (commit words), C1 (kp_write_pos) */
+		wake()
+	:: deaths > 0 -> cleanup()	/* at any time after a death */
+	:: else -> break
+	od;
+	/* Every consumer has read everything or was killed. The liveness
+	 * check runs once more, then one more commit (of nothing new) runs
+	 * C2/C3, as the first commit after a death would. After it no
+	 * sleeper may be counted: later commits make no futex syscall. */
+	(finished == NC);
+	cleanup();
+	wake();
+	assert(!COUNT_NONZERO);
+	assert(sleepers == 0)
+}
+
+init
+{
+	byte k;
+	atomic {
+		k = 0;
+		do
+		:: k < NC -> run Consumer(k); k++
+		:: else -> break
+		od;
+		run Producer()
+	}
+}
