@@ -26,6 +26,8 @@
  *   WAKER_TAKES=1  C3 bumps the futex, wakes, then takes every set flag
  *           (FORMAT2.md); =2 takes them before the bump; =0 (default) takes
  *           none: only a party that knows the owner is dead takes a flag.
+ *   V_FIRST  the consumer loads the futex value v before it announces
+ *           itself (format 1 and FORMAT2.md load it after).
  *   NO_CLEANUP  nobody takes a dead consumer's flag (evictor, slot taker and
  *           the producer's sweep of dead parked slots all skip it).
  *   DEATHS=n  at most n consumers are killed, each at any step (default 1)
@@ -90,6 +92,10 @@ proctype Consumer(byte me)
 	:: seen < wp -> seen++		/* a record is there: read it */
 	:: else ->
 		MAYDIE;
+#ifdef V_FIRST
+		v = futex;	/* the futex value, before announcing */
+		MAYDIE;
+#endif
 		/* W1: announce the sleep (seq_cst) */
 #if PARK == 0
 		sleepers++;
@@ -105,8 +111,10 @@ proctype Consumer(byte me)
 		parked[me] = 1;
 #endif
 		MAYDIE;
+#ifndef V_FIRST
 		v = futex;
 		MAYDIE;
+#endif
 		/* W2: re-check the expected commit word / kp_write_pos */
 		if
 		:: seen < wp
