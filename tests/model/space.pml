@@ -38,13 +38,19 @@ proctype Consumer(byte me)
 	bit took;
 	do
 	:: rp[me] < NEED ->
-		rp[me]++;		/* R1: release */
+		/* R1: release */
+		atomic { rp[me]++; printf("MSG: consumer %d releases record %d\n", me, rp[me]) };
 		/* R2: full fence, then the flag */
 #ifdef FORMAT1
 		if :: sleepers != 0 -> futex++ :: else fi
 #else
-		atomic { took = sleepers; sleepers = 0 };
-		if :: took -> futex++ :: else fi	/* bump + FUTEX_WAKE */
+		atomic { took = sleepers; sleepers = 0;
+			 if :: took -> printf("MSG: consumer %d takes the flag\n", me) :: else fi };
+		if
+		:: took ->	/* bump + FUTEX_WAKE */
+			atomic { futex++; printf("MSG: consumer %d: futex -> %d, FUTEX_WAKE\n", me, futex) }
+		:: else
+		fi
 #endif
 	:: else -> break
 	od
@@ -57,15 +63,18 @@ proctype Producer()
 	:: MINRP >= NEED -> break	/* room: claim goes on */
 	:: else ->
 #ifdef V_FIRST
-		v = futex;
+		atomic { v = futex; printf("MSG: producer loads futex %d\n", v) };
 #endif
-		sleepers = 1;		/* S1 (seq_cst) */
+		/* S1 (seq_cst) */
+		atomic { sleepers = 1; printf("MSG: producer: ring full: raises kw_space_sleepers\n") };
 #ifndef V_FIRST
-		v = futex;
+		atomic { v = futex; printf("MSG: producer loads futex %d\n", v) };
 #endif
 		if			/* rescan */
 		:: MINRP >= NEED
-		:: else -> (futex != v)	/* FUTEX_WAIT(v) returned */
+		:: else ->
+			printf("MSG: producer: rescan, still full: FUTEX_WAIT(futex, %d)\n", v);
+			(futex != v)	/* FUTEX_WAIT(v) returned */
 		fi;
 		sleepers = 0		/* lower it (FORMAT1), or it is taken */
 	od

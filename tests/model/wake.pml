@@ -70,7 +70,9 @@ byte finished;		/* consumers that read everything or were killed */
 #endif
 
 /* The consumer may be killed here (kill -9): at most DEATHS consumers. */
-#define MAYDIE	if :: deaths < DEATHS -> deaths++; dead[me] = 1; goto died :: true fi
+#define MAYDIE	if :: deaths < DEATHS -> deaths++; dead[me] = 1; \
+			printf("MSG: consumer %d killed\n", me); goto died \
+		:: true fi
 
 /* Take slot i's announcement back: exchange the flag; a set flag is one
  * count to remove (PARK 1, 2); the bit is the count (PARK 3). */
@@ -89,36 +91,40 @@ proctype Consumer(byte me)
 
 	do
 	:: seen == NREC -> break
-	:: seen < wp -> seen++		/* a record is there: read it */
+	:: seen < wp ->			/* a record is there: read it */
+		atomic { seen++; printf("MSG: consumer %d reads record %d\n", me, seen) }
 	:: else ->
 		MAYDIE;
 #ifdef V_FIRST
-		v = futex;	/* the futex value, before announcing */
+		atomic { v = futex;	/* the futex value, before announcing */
+			 printf("MSG: consumer %d loads futex %d\n", me, v) };
 		MAYDIE;
 #endif
 		/* W1: announce the sleep (seq_cst) */
 #if PARK == 0
-		sleepers++;
+		atomic { sleepers++; printf("MSG: consumer %d: sleepers += 1\n", me) };
 #elif PARK == 1
-		parked[me] = 1;
+		atomic { parked[me] = 1; printf("MSG: consumer %d: parked flag = 1\n", me) };
 		MAYDIE;
-		sleepers++;
+		atomic { sleepers++; printf("MSG: consumer %d: sleepers += 1\n", me) };
 #elif PARK == 2
-		sleepers++;
+		atomic { sleepers++; printf("MSG: consumer %d: sleepers += 1\n", me) };
 		MAYDIE;
-		parked[me] = 1;
+		atomic { parked[me] = 1; printf("MSG: consumer %d: parked flag = 1\n", me) };
 #else
-		parked[me] = 1;
+		atomic { parked[me] = 1; printf("MSG: consumer %d: sets its parked bit\n", me) };
 #endif
 		MAYDIE;
 #ifndef V_FIRST
-		v = futex;
+		atomic { v = futex; printf("MSG: consumer %d loads futex %d\n", me, v) };
 		MAYDIE;
 #endif
 		/* W2: re-check the expected commit word / kp_write_pos */
 		if
 		:: seen < wp
-		:: else -> (futex != v)	/* FUTEX_WAIT(v) has returned */
+		:: else ->
+			printf("MSG: consumer %d: record %d not there: FUTEX_WAIT(futex, %d)\n", me, seen + 1, v);
+			(futex != v)	/* FUTEX_WAIT(v) has returned */
 		fi;
 		MAYDIE;
 		/* take my own announcement back, unless someone has */
@@ -142,7 +148,9 @@ inline take_all(only_dead)
 	do
 	:: i < NC ->
 		if
-		:: parked[i] && (!only_dead || dead[i]) -> TAKE(i)
+		:: parked[i] && (!only_dead || dead[i]) ->
+			printf("MSG: producer takes the parked flag of consumer %d\n", i);
+			TAKE(i)
 		:: else
 		fi;
 		i++
@@ -158,7 +166,8 @@ inline wake()
 #if WAKER_TAKES == 2
 		take_all(0);
 #endif
-		futex++;	/* C3: bump (release), FUTEX_WAKE(all) */
+		/* C3: bump (release), FUTEX_WAKE(all) */
+		atomic { futex++; printf("MSG: producer: C2 saw a sleeper: futex -> %d, FUTEX_WAKE\n", futex) };
 #if WAKER_TAKES == 1
 		take_all(0)
 #endif
@@ -184,7 +193,8 @@ proctype Producer()
 
 	do
 	:: wp < NREC ->
-		wp++;		/* C0 (commit words), C1 (kp_write_pos) */
+		/* C0 (commit words), C1 (kp_write_pos) */
+		atomic { wp++; printf("MSG: producer commits record %d\n", wp) };
 		wake()
 	:: deaths > 0 -> cleanup()	/* at any time after a death */
 	:: else -> break
