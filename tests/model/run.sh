@@ -35,6 +35,8 @@ checks=(
 "wake_count_then_flag_killed|wake.pml|-DPARK=2 -DWAKER_TAKES=2 -DV_FIRST -DNO_CLEANUP|finds:assertion violated .*sleepers"
 "wake_waker_takes_none|wake.pml|-DPARK=3 -DWAKER_TAKES=0 -DV_FIRST -DNO_CLEANUP|finds:assertion violated .*parked"
 "wake_format1|wake.pml|-DPARK=0|finds:assertion violated .*sleepers"
+"wake_tso|wake.pml|-DPARK=3 -DWAKER_TAKES=2 -DV_FIRST -DNO_CLEANUP -DTSO|pass"
+"wake_tso_no_c2_fence|wake.pml|-DPARK=3 -DWAKER_TAKES=2 -DV_FIRST -DNO_CLEANUP -DTSO -DNO_C2_FENCE -DDEATHS=0 -DNC=1|finds:invalid end state"
 "space|space.pml|-DV_FIRST|pass"
 "space_format1|space.pml|-DFORMAT1|pass"
 "space_format2_text|space.pml|-DNC=1|finds:invalid end state"

@@ -30,6 +30,11 @@
  *           itself (format 1 and FORMAT2.md load it after).
  *   NO_CLEANUP  nobody takes a dead consumer's flag (evictor, slot taker and
  *           the producer's sweep of dead parked slots all skip it).
+ *   TSO     the producer's store of wp goes through a store buffer (x86-TSO):
+ *           other processes see it when the buffer drains, at any time,
+ *           at the C2 fence, or at the futex bump (a locked RMW). The
+ *           consumer's announcement is an RMW (seq_cst: a locked op).
+ *   NO_C2_FENCE  (with TSO) C2 without its full fence.
  *   DEATHS=n  at most n consumers are killed, each at any step (default 1)
  *   NC=n consumers (2, 3 at most), NREC records (default 3)
  */
@@ -49,7 +54,14 @@
 #define DEATHS 1
 #endif
 
-byte wp;		/* records committed (C0 + C1) */
+byte wp;		/* records committed (C0 + C1), as others see it */
+#ifdef TSO
+byte wp_buf;		/* the producer's store buffer: its latest wp */
+#define DRAIN	wp = wp_buf
+#else
+#define wp_buf	wp
+#define DRAIN	skip
+#endif
 byte futex;		/* kw_data_futex */
 short sleepers;		/* kw_data_sleepers (PARK 0..2); signed: an underflow shows */
 bit parked[NC];		/* kc_parked (PARK 1, 2); the bits of the word (PARK 3) */
@@ -167,7 +179,7 @@ inline wake()
 		take_all(0);
 #endif
 		/* C3: bump (release), FUTEX_WAKE(all) */
-		atomic { futex++; printf("MSG: producer: C2 saw a sleeper: futex -> %d, FUTEX_WAKE\n", futex) };
+		atomic { DRAIN; futex++; printf("MSG: producer: C2 saw a sleeper: futex -> %d, FUTEX_WAKE\n", futex) };
 #if WAKER_TAKES == 1
 		take_all(0)
 #endif
@@ -192,9 +204,12 @@ proctype Producer()
 	bit took;
 
 	do
-	:: wp < NREC ->
+	:: wp_buf < NREC ->
 		/* C0 (commit words), C1 (kp_write_pos) */
-		atomic { wp++; printf("MSG: producer commits record %d\n", wp) };
+		atomic { wp_buf++; printf("MSG: producer commits record %d\n", wp_buf) };
+#ifndef NO_C2_FENCE
+		DRAIN;		/* C2: the full fence drains the store buffer */
+#endif
 		wake()
 	:: deaths > 0 -> cleanup()	/* at any time after a death */
 	:: else -> break
@@ -209,6 +224,16 @@ proctype Producer()
 	assert(!COUNT_NONZERO);
 	assert(sleepers == 0)
 }
+
+#ifdef TSO
+/* The store buffer drains at any time. */
+active proctype Drain()
+{
+end:	do
+	:: atomic { wp != wp_buf -> wp = wp_buf; printf("MSG: wp = %d reaches memory\n", wp) }
+	od
+}
+#endif
 
 init
 {
