@@ -33,6 +33,10 @@
  * Switches (spin -D...):
  *   NO_MARK   format 1 publication: no MARK at create or at claim, and the
  *             room check does not reserve the next header's granule.
+ *   NO_PAD_MARK  a pad does not MARK the commit word at offset 0 of the next
+ *             lap, where the record after it starts (the first format 2 design;
+ *             sound too: offset 0 always starts a record, so that word holds
+ *             an older record's commit word).
  *   NO_RESERVE  mark-next kept, but the room check does not reserve the
  *             granule that receives the MARK.
  *   NR=n      reliable consumers (default 1), LOSSY=0/1 (default 1)
@@ -161,12 +165,17 @@ proctype Producer()
 #endif
 		if
 		:: pad > 0 ->
-			atomic { lo[w % NG] = PADH(s); ppos[s] = w; psz[s] = pad }
+			atomic { lo[w % NG] = PADH(s); ppos[s] = w; psz[s] = pad };
+#if !defined(NO_MARK) && !defined(NO_PAD_MARK)
+			hi[st % NG] = MARK	/* K1 where the next lap starts */
+#else
+			skip
+#endif
 		:: else
 		fi;
 		atomic { lo[st % NG] = HDR(s); rpos[s] = st; rsz[s] = sz };
 #ifndef NO_MARK
-		hi[end % NG] = MARK;	/* mark next */
+		hi[end % NG] = MARK;	/* K1: mark next */
 #endif
 		/* the application writes the payload */
 		k = st + 1;

@@ -21,6 +21,7 @@ checks=(
 "ring_reliable|ring.pml|-DNR=2 -DLOSSY=0|pass"
 "ring_lossy|ring.pml|-DNR=0 -DLOSSY=1|pass"
 "ring_mixed|ring.pml|-DNR=1 -DLOSSY=1 -DNREC=4|pass"
+"ring_no_pad_mark|ring.pml|-DNR=1 -DLOSSY=1 -DNREC=4 -DNO_PAD_MARK|pass"
 "ring_no_mark|ring.pml|-DNR=1 -DLOSSY=0 -DNO_MARK|finds:assertion violated .*rpos\[e\]==pos"
 "ring_no_mark_lossy|ring.pml|-DNR=0 -DLOSSY=1 -DNO_MARK|finds:assertion violated .*s!=255"
 "ring_no_reserve|ring.pml|-DNR=1 -DLOSSY=0 -DNO_RESERVE|finds:invalid end state"

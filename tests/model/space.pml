@@ -1,7 +1,7 @@
 /*
  * space.pml - the producer sleeping on a full ring (S1) and the reliable
  * consumers' releases waking it (R1/R2), with kw_space_sleepers as
- * FORMAT2.md has it: a 0/1 flag the producer raises and a releasing
+ * the first format 2 design had it: a 0/1 flag the producer raises and a releasing
  * consumer takes (exchange) before it bumps kw_space_futex and wakes.
  *
  * Abstractions: a consumer's read position is a count of records released;
@@ -14,7 +14,7 @@
  *   FORMAT1   kw_space_sleepers is raised and lowered by the producer
  *             alone; a consumer that sees it non-zero bumps and wakes.
  *   V_FIRST   the producer loads the futex value before raising the flag
- *             (FORMAT2.md: after).
+ *             (the first format 2 design: after).
  */
 #ifndef NC
 #define NC 2

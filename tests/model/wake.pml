@@ -14,20 +14,24 @@
  * runs in one global order (sequential consistency): W1 and the C2 fence
  * are seq_cst in C, which is what that order stands for.
  *
+ * The protocol of docs/protocol.md (W0, W1, W2, U1; C2, C3) is
+ * -DPARK=3 -DWAKER_TAKES=2 -DV_FIRST; the other switches are the variants
+ * spin refutes (tests/model/run.sh, docs/model.md).
+ *
  * Switches (spin -D...):
  *   PARK=0  format 1: kw_data_sleepers only; the consumer decrements it after
  *           its wait. A consumer killed while parked leaks its count.
- *   PARK=1  count and per-slot flag, as FORMAT2.md wrote it: flag = 1, then
+ *   PARK=1  count and per-slot flag, as the first format 2 design had it: flag = 1, then
  *           count += 1; whoever takes the flag (exchange) decrements.
  *   PARK=2  the same, count += 1 first, then flag = 1.
  *   PARK=3  (default) a word of per-slot parked bits, which is the count:
  *           fetch_or(bit) to park, fetch_and(~bit) to take back; C2 wakes if
  *           the word is non-zero. One atomic op: a death cannot split it.
  *   WAKER_TAKES=1  C3 bumps the futex, wakes, then takes every set flag
- *           (FORMAT2.md); =2 takes them before the bump; =0 (default) takes
+ *           (the first format 2 design); =2 takes them before the bump; =0 (default) takes
  *           none: only a party that knows the owner is dead takes a flag.
  *   V_FIRST  the consumer loads the futex value v before it announces
- *           itself (format 1 and FORMAT2.md load it after).
+ *           itself (format 1 and the first format 2 design load it after).
  *   NO_CLEANUP  nobody takes a dead consumer's flag (evictor, slot taker and
  *           the producer's sweep of dead parked slots all skip it).
  *   TSO     the producer's store of wp goes through a store buffer (x86-TSO):
