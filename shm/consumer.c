@@ -583,6 +583,20 @@ QSHM_EXPORT int qshm_consumer_read(qshm_consumer *c, struct qshm_record *rec,
 	}
 }
 
+/* R3w: the producer sleeps on space: take its flag (one waker per sleep:
+ * a producer that died asleep costs one wake, not one per release) and
+ * wake it. Release: it sees our R1 with the new futex value. */
+__attribute__((noinline, cold))
+static void qshm__wake_space(struct qshm_kwake *kw)
+{
+	if (!atomic_exchange_explicit(&kw->kw_space_sleepers, 0,
+				      memory_order_seq_cst))
+		return;
+	atomic_fetch_add_explicit(&kw->kw_space_futex, 1,
+				  memory_order_release);
+	qshm__futex_wake(&kw->kw_space_futex, INT_MAX);
+}
+
 QSHM_EXPORT int qshm_consumer_release(qshm_consumer *c)
 {
 	struct qshm_kslot *s;
@@ -608,16 +622,15 @@ QSHM_EXPORT int qshm_consumer_release(qshm_consumer *c)
 	}
 	atomic_store_explicit(&s->kc_records, c->records, memory_order_relaxed);
 	/* R1: pairs with A1 in qshm__scan_min(): our reads of everything
-	 * below pos are done before the producer may reuse it. */
-	atomic_store_explicit(&s->kc_read_pos, c->pos, memory_order_release);
-	/* R2: store-fence-check, pairs with S1 in the producer's wait. */
-	atomic_thread_fence(memory_order_seq_cst);
-	struct qshm_kwake *kw = c->m.kwake;
-	if (atomic_load_explicit(&kw->kw_space_sleepers, memory_order_relaxed)) {
-		atomic_fetch_add_explicit(&kw->kw_space_futex, 1,
-					  memory_order_release);
-		qshm__futex_wake(&kw->kw_space_futex, INT_MAX);
-	}
+	 * below pos are done before the producer may reuse it. An exchange,
+	 * seq_cst: with the seq_cst load R2 it is the consumer's half of the
+	 * Dekker pair with S1 (producer: flag, then rescan); on x86 one
+	 * locked instruction, cheaper than a store and a full fence. */
+	atomic_exchange_explicit(&s->kc_read_pos, c->pos, memory_order_seq_cst);
+	/* R2 */
+	if (atomic_load_explicit(&c->m.kwake->kw_space_sleepers,
+				 memory_order_seq_cst))
+		qshm__wake_space(c->m.kwake);
 	return 0;
 }
 
@@ -755,13 +768,9 @@ QSHM_EXPORT int qshm_consumer_close(qshm_consumer *c)
 				memory_order_release, memory_order_relaxed);
 		/* A producer waiting on us must rescan: as R2. */
 		atomic_thread_fence(memory_order_seq_cst);
-		struct qshm_kwake *kw = c->m.kwake;
-		if (atomic_load_explicit(&kw->kw_space_sleepers,
-					 memory_order_relaxed)) {
-			atomic_fetch_add_explicit(&kw->kw_space_futex, 1,
-						  memory_order_release);
-			qshm__futex_wake(&kw->kw_space_futex, INT_MAX);
-		}
+		if (atomic_load_explicit(&c->m.kwake->kw_space_sleepers,
+					 memory_order_seq_cst))
+			qshm__wake_space(c->m.kwake);
 	}
 	if (c->prod_pidfd >= 0)
 		close(c->prod_pidfd);

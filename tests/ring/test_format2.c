@@ -497,3 +497,51 @@ Test(ring_format2, format_1_segment_gets_a_clear_version_error)
 	munmap(m, len);
 	qshm_producer_close(p, QSHM_CLOSE_UNLINK);
 }
+
+static int blocked_producer_main(void *arg)
+{
+	qshm_producer *p = t_create(t_ring, 4096, 0, 0);
+	qshm_producer_set_wait(p, QSHM_WAIT_BLOCK, 0);
+	t_arrive(&pk->ready);
+	if (qshm_producer_wait_consumers(p, 1, 10 * (int64_t)T_SEC))
+		return T_CHILD_FAIL;
+	for (uint64_t s = 0;; s++) /* blocks when full; killed in there */
+		if (t_publish_seq(p, s, 64, QSHM_FOREVER, 1))
+			return T_CHILD_FAIL;
+}
+
+static uint32_t space_sleeper(const char *name)
+{
+	size_t len;
+	uint8_t *m = t_map_rw(name, &len);
+	cr_assert_not_null(m);
+	struct qshm_kwake *kw = (struct qshm_kwake *)(m + QSHM_OFF_WAKE);
+	uint32_t n = atomic_load(&kw->kw_space_sleepers);
+	munmap(m, len);
+	return n;
+}
+
+/* A producer killed while asleep on a full ring: the first release takes
+ * its flag (one wake), later releases see none. */
+Test(ring_format2, killed_parked_producer_flag_is_taken_once)
+{
+	pk = t_shared(sizeof(*pk));
+	pid_t kid = t_fork(blocked_producer_main, NULL, 30);
+	cr_assert_eq(t_await(&pk->ready, 1, 10 * T_SEC), 0);
+	qshm_consumer *c;
+	cr_assert_eq(qshm_consumer_attach(t_ring, 0, &c), 0);
+	uint64_t t0 = t_now_ns();
+	while (space_sleeper(t_ring) == 0 && t_now_ns() - t0 < 5 * T_SEC)
+		t_sleep_ns(T_MS);
+	cr_assert_eq(space_sleeper(t_ring), 1, "the producer parked");
+	t_untrack(kid);
+	kill(kid, SIGKILL);
+	waitpid(kid, NULL, 0);
+	cr_expect_eq(space_sleeper(t_ring), 1, "dead, still flagged");
+	struct qshm_record r;
+	cr_assert_eq(qshm_consumer_read(c, &r, 0), 0);
+	cr_assert_eq(qshm_consumer_release(c), 0);
+	cr_expect_eq(space_sleeper(t_ring), 0, "the first release took it");
+	qshm_consumer_close(c);
+	qshm_unlink(t_ring);
+}
