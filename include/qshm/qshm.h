@@ -61,7 +61,7 @@ extern "C" {
 
 /* Compile-time version of this header. */
 #define QSHM_VERSION_MAJOR 0
-#define QSHM_VERSION_MINOR 1
+#define QSHM_VERSION_MINOR 2
 #define QSHM_VERSION_PATCH 0
 
 /* Version of the segment format this library writes and reads. */
@@ -494,6 +494,8 @@ struct qshm_ring_info {
 	uint64_t generation;
 	uint64_t write_pos, oldest_pos;
 	uint32_t reliable_consumers, lossy_consumers;
+	uint64_t meta_size;     /* room for the descriptor, bytes */
+	uint64_t meta_len;      /* bytes of the current descriptor */
 };
 
 /*
