@@ -521,6 +521,7 @@ QSHM_EXPORT int qshm_consumer_read(qshm_consumer *c, struct qshm_record *rec,
 		const volatile struct qshm_krec *vr = kr;
 		uint32_t len = vr->kr_len;
 		uint16_t type = vr->kr_type;
+		uint16_t item_len = vr->kr_flags;
 		uint64_t seq = word ^ key;
 		if (c->lossy) {
 			/* V1: pairs with P1: if the header bytes read above
@@ -552,6 +553,9 @@ QSHM_EXPORT int qshm_consumer_read(qshm_consumer *c, struct qshm_record *rec,
 		if (off + size > cap)
 			return qshm__corrupt(c, "record past the end", c->pos,
 					     len);
+		if (item_len && len % item_len)
+			return qshm__corrupt(c, "batch of partial items",
+					     c->pos, item_len);
 		if (c->pos < c->cached_wp && size > c->cached_wp - c->pos)
 			return qshm__corrupt(c, "record past the committed "
 					     "end", c->pos, len);
@@ -571,7 +575,7 @@ QSHM_EXPORT int qshm_consumer_read(qshm_consumer *c, struct qshm_record *rec,
 		rec->data = (const void *)(kr + 1);
 		rec->len = len;
 		rec->type = type;
-		rec->flags = 0;
+		rec->item_len = item_len;
 		rec->seq = seq;
 		rec->lost = lost;
 		rec->pos = c->pos;

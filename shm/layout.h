@@ -204,7 +204,7 @@ struct qshm_kmeta {
 struct qshm_krec {
 	uint32_t kr_len;   /* payload bytes (PAD: bytes of pad after header) */
 	uint16_t kr_type;  /* QSHM_TYPE_PAD or >= QSHM_TYPE_USER_MIN */
-	uint16_t kr_flags; /* 0 */
+	uint16_t kr_flags; /* 0, or the item length of a batch record */
 	/* Commit word: seq ^ kh_seq_key, stored (release) by the commit that
 	 * publishes the record. PAD: the seq of the record that follows.
 	 * QSHM_MARK(key) from the claim of the record before until then

@@ -630,6 +630,9 @@ QSHM_EXPORT int qshm_producer_trim(qshm_producer *p, size_t len)
 	if (len == 0 || len > r->kr_len)
 		return qshm__fail(EINVAL, "trim to %zu bytes: claim has %u",
 				  len, r->kr_len);
+	if (r->kr_flags && len % r->kr_flags)
+		return qshm__fail(EINVAL, "trim to %zu bytes: not whole items "
+				  "of %u", len, r->kr_flags);
 	r->kr_len = (uint32_t)len;
 	p->claim_pos = p->last_pos + qshm__rec_size(len);
 	qshm__mark(p, p->claim_pos); /* K1 for the new end */
@@ -671,6 +674,29 @@ static void qshm__wake_data(qshm_producer *p)
 			atomic_fetch_sub_explicit(&kw->kw_data_sleepers, 1,
 						  memory_order_seq_cst);
 	}
+}
+
+QSHM_EXPORT int qshm_producer_claim_batch(qshm_producer *p, uint32_t count,
+					  uint32_t item_len, uint16_t type,
+					  int64_t timeout_ns, void **items)
+{
+	if (count == 0 || item_len == 0 || item_len > UINT16_MAX)
+		return qshm__fail(EINVAL, "batch of %u items of %u bytes: "
+				  "need 1.. items of 1..65535 bytes", count,
+				  item_len);
+	uint64_t len = (uint64_t)count * item_len;
+	if (p && len > p->m.max_record)
+		return qshm__fail(QSHM_ETOOBIG, "ring '%s': batch of %llu "
+				  "bytes, maximum %llu", p->m.name,
+				  (unsigned long long)len,
+				  (unsigned long long)p->m.max_record);
+	int err = qshm_producer_claim(p, (size_t)len, type, timeout_ns, items);
+	if (err)
+		return err;
+	/* Our own header, claimed just now: the item length in its flags
+	 * field (format 2: 0 for a single message). */
+	((struct qshm_krec *)*items - 1)->kr_flags = (uint16_t)item_len;
+	return 0;
 }
 
 QSHM_EXPORT int qshm_producer_commit(qshm_producer *p)

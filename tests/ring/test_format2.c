@@ -545,3 +545,49 @@ Test(ring_format2, killed_parked_producer_flag_is_taken_once)
 	qshm_consumer_close(c);
 	qshm_unlink(t_ring);
 }
+
+/* ---------------------------------------------------------------- */
+/* Batch records                                                      */
+
+Test(ring_format2, batch_record_carries_its_items_and_checks_them)
+{
+	qshm_producer *p = t_create(t_ring, 1 << 16, 0, 0);
+	qshm_consumer *c;
+	cr_assert_eq(qshm_consumer_attach(t_ring, 0, &c), 0);
+	void *buf;
+	cr_expect_eq(qshm_producer_claim_batch(p, 0, 64, 16, 0, &buf), -EINVAL);
+	cr_expect_eq(qshm_producer_claim_batch(p, 4, 0, 16, 0, &buf), -EINVAL);
+	cr_expect_eq(qshm_producer_claim_batch(p, 4, 70000, 16, 0, &buf),
+		     -EINVAL);
+	cr_expect_eq(qshm_producer_claim_batch(p, 1000, 64, 16, 0, &buf),
+		     -QSHM_ETOOBIG);
+	cr_assert_eq(qshm_producer_claim_batch(p, 32, 24, 16, 0, &buf), 0);
+	for (int i = 0; i < 32; i++)
+		memset((char *)buf + 24 * i, i, 24);
+	cr_expect_eq(qshm_producer_trim(p, 24 * 10 + 1), -EINVAL,
+		     "a trim must keep whole items");
+	cr_assert_eq(qshm_producer_trim(p, 24 * 10), 0);
+	cr_assert_eq(qshm_producer_commit(p), 0);
+	cr_assert_eq(t_publish_seq(p, 1, 64, 0, 1), 0);
+	struct qshm_record r;
+	cr_assert_eq(qshm_consumer_read(c, &r, 0), 0);
+	cr_expect_eq(r.item_len, 24);
+	cr_expect_eq(r.len, 240);
+	for (int i = 0; i < 10; i++)
+		cr_expect_eq(((const unsigned char *)r.data)[24 * i + 23], i);
+	qshm_consumer_release(c);
+	cr_assert_eq(qshm_consumer_read(c, &r, 0), 0);
+	cr_expect_eq(r.item_len, 0, "a plain record after it");
+	cr_expect_eq(t_check_record("c", &r, 1, 64), 0);
+	qshm_consumer_release(c);
+
+	/* A header whose item length does not divide its length. */
+	cr_assert_eq(qshm_producer_claim_batch(p, 4, 16, 16, 0, &buf), 0);
+	((uint16_t *)buf)[-5] = 7; /* kr_flags, 10 bytes before the data */
+	cr_assert_eq(qshm_producer_commit(p), 0);
+	cr_expect_eq(qshm_consumer_read(c, &r, 0), -QSHM_ECORRUPT);
+	cr_expect(strstr(qshm_last_error(), "partial items"), "%s",
+		  qshm_last_error());
+	qshm_consumer_close(c);
+	qshm_producer_close(p, QSHM_CLOSE_UNLINK);
+}
