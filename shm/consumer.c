@@ -18,13 +18,12 @@
 
 #include "internal.h"
 
-void qshm__unpark_slot(struct qshm_map *m, struct qshm_kslot *s)
+void qshm__unpark_slot(struct qshm_map *m, uint32_t i)
 {
-	/* U1: exactly one swap sees a park's non-zero flag (W3); that one
-	 * takes the sleeper count (W1) back. seq_cst like W1/W3. */
-	if (atomic_exchange_explicit(&s->kc_parked, 0, memory_order_seq_cst))
-		atomic_fetch_sub_explicit(&m->kwake->kw_data_sleepers, 1,
-					  memory_order_seq_cst);
+	/* U1: clearing is idempotent: whoever clears first, nothing is
+	 * counted twice. seq_cst like W1. */
+	atomic_fetch_and_explicit(&m->kparked[i / 64], ~(UINT64_C(1) << (i % 64)),
+				  memory_order_seq_cst);
 }
 
 /* Is the owner recorded in slot word w dead? kc_start is the owner's only
@@ -78,7 +77,7 @@ static int qshm__slot_take(qshm_consumer *c, uint32_t *idx)
 				    memory_order_relaxed))
 				continue;
 			/* A dead owner may have died parked. */
-			qshm__unpark_slot(m, s);
+			qshm__unpark_slot(m, i);
 			c->slot_word = nw;
 			*idx = i;
 			return 0;
@@ -283,25 +282,21 @@ static int qshm__check_end(qshm_consumer *c, uint64_t now)
 	return 0;
 }
 
-/* W1/W3: announces c as a sleeper; returns the futex value to wait on.
- * Pairs with C2 in commit (store, full fence, check the count): see W2. */
+/* W0/W1: announces c as a sleeper; returns the futex value to wait on.
+ * Pairs with C2 in commit (C1 exchange, then the parked bits): see W2. */
 static uint32_t qshm__announce(qshm_consumer *c)
 {
-	struct qshm_kwake *kw = c->m.kwake;
+	uint32_t i = (uint32_t)c->slot;
 
-	/* W1 */
-	atomic_fetch_add_explicit(&kw->kw_data_sleepers, 1,
-				  memory_order_seq_cst);
-	uint32_t v = atomic_load_explicit(&kw->kw_data_futex,
+	/* W0: the futex value before the announcement: a waker that takes
+	 * our bit (C3) bumps the word after taking it, so the FUTEX_WAIT on
+	 * v cannot sleep through that bump. */
+	uint32_t v = atomic_load_explicit(&c->m.kwake->kw_data_futex,
 					  memory_order_seq_cst);
-	/* W3: the flag, naming v: whoever swaps it back to 0 (U1) takes back
-	 * the count W1 added, whether we wake, the producer wakes us (it
-	 * takes only flags its futex bump covers, C3), or we die and an
-	 * evictor or taker finds the slot. A process killed between W1 and
-	 * W3 leaves the count raised (a window of a few instructions, no
-	 * syscall in it). */
-	atomic_store_explicit(&c->m.kslots[c->slot].kc_parked, QSHM_PARKED(v),
-			      memory_order_seq_cst);
+	/* W1: one atomic operation: a process killed at any instruction
+	 * leaves either no bit or a bit the next wake takes. */
+	atomic_fetch_or_explicit(&c->m.kparked[i / 64], UINT64_C(1) << (i % 64),
+				 memory_order_seq_cst);
 	c->sleeping = 1;
 	return v;
 }
@@ -311,7 +306,7 @@ static void qshm__unannounce(qshm_consumer *c)
 	if (!c->sleeping)
 		return;
 	c->sleeping = 0;
-	qshm__unpark_slot(&c->m, &c->m.kslots[c->slot]);
+	qshm__unpark_slot(&c->m, (uint32_t)c->slot);
 }
 
 /* W2: after W1, is there anything to read? Either these seq_cst loads see
@@ -718,7 +713,7 @@ QSHM_EXPORT int qshm_consumer_wait_prepare(qshm_consumer *c,
 				  c->m.name);
 	if (c->gone)
 		return c->gone;
-	/* W1..W3 as in qshm__park(); the caller does the sleeping. */
+	/* W0..W2 as in qshm__park(); the caller does the sleeping. */
 	*val = qshm__announce(c);
 	*word = (const uint32_t *)&c->m.kwake->kw_data_futex;
 	if (qshm__data_there(c)) {
