@@ -136,6 +136,8 @@ static int qshm__register(qshm_consumer *c, uint32_t idx)
 	if (!atomic_compare_exchange_strong_explicit(&s->kc_word, &w, nw,
 						     memory_order_seq_cst,
 						     memory_order_relaxed))
+		/* Someone judged us dead (it cannot be: kill(2) saw us) and
+		 * took the slot: it is theirs now, leave it be. */
 		return qshm__fail(QSHM_ENOSLOT, "ring '%s': slot %u was "
 				  "taken over while this consumer registered",
 				  c->m.name, idx);

@@ -392,6 +392,11 @@ static int qshm__wait_space(qshm_producer *p, uint64_t need,
 		 * release forever. */
 		atomic_store_explicit(&kw->kw_space_sleepers, 1,
 				      memory_order_seq_cst);
+		/* S2: the rescan's loads are acquire, not seq_cst: this fence
+		 * makes them see every seq_cst exchange R1 that precedes it in
+		 * the total order (C11 7.17.3p10), so either R2 sees S1 or the
+		 * rescan sees the release. */
+		atomic_thread_fence(memory_order_seq_cst);
 		p->cached_min = qshm__scan_min(&p->m, NULL);
 		if (p->cached_min < need) {
 			uint64_t slice = QSHM_SLEEP_SLICE_NS;
