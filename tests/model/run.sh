@@ -27,6 +27,7 @@ checks=(
 "ring_no_reserve|ring.pml|-DNR=1 -DLOSSY=0 -DNO_RESERVE|finds:invalid end state"
 "slots|slots.pml||pass"
 "slots_two_deaths|slots.pml|-DDEATHS=2 -DEVICT_TRIES=3|pass"
+"slots_start_before_gen|slots.pml|-DSTART_BEFORE_GEN -DDEATHS=0|finds:assertion violated .*alive\[((w>>3)&3)\]"
 "slots_format1_two_owners|slots.pml|-DFORMAT1_SLOTS -DEVICT_TRIES=0|finds:assertion violated .*owns\[1\]"
 "slots_format1_evict_live|slots.pml|-DFORMAT1_SLOTS -DDEATHS=0 -DNO_OWNER_CHECK|finds:assertion violated .*alive\[cur_owner\]"
 "wake|wake.pml|-DPARK=3 -DWAKER_TAKES=2 -DV_FIRST -DNO_CLEANUP|pass"

@@ -14,10 +14,15 @@
  *
  * Properties:
  *   - at most one live process believes it owns the slot (monitor);
+ *   - a slot is taken over only from a dead owner;
  *   - the evictor's CAS succeeds only on a slot whose current owner is dead.
  *
  * NO_OWNER_CHECK leaves the first property out (to look for the second
  * alone); EVICT_TRIES (default 2) bounds the evictor's scans.
+ *
+ * START_BEFORE_GEN: a taker judging a CLAIMED slot loads kc_start before
+ * kc_start_gen (then a kc_start_gen that matches does not make the start
+ * time it read that claim's): spin finds a live attacher's slot taken.
  *
  * FORMAT1_SLOTS: format 1's slot: a 32-bit state changed by CAS on the state
  * alone, the pid a separate field written after the claim. Spin finds two
@@ -46,6 +51,12 @@ byte kc_pid = 0;		/* kc_pid, written after the claim */
 #define PID(w)	(((w) >> 3) & 3)
 #define GEN(w)	((w) >> 5)
 short kc_word = W(RELIABLE, 0, 1);
+/* kc_start: the owner's start time; process p's is 10 + p (no pid reuse:
+ * a start time names one process). kc_start_gen: the generation of the
+ * claim that wrote kc_start. */
+byte kc_start = 10;
+short kc_start_gen = 1;
+#define ALIVE(pid, start)	(alive[pid] && (start) == 10 + (pid))
 #endif
 
 bit alive[3];		/* pid 0: the dead owner; 1, 2: attachers */
@@ -107,28 +118,56 @@ proctype Attacher(byte me)
 	:: else -> owns[me] = 0
 	fi
 #else
-	short w, mine;
+	short w, mine, sg;
+	byte start;
 
-	w = kc_word;
+	w = kc_word;		/* acquire */
 	MAYDIE;
 	if
 	:: ST(w) == FREE || ST(w) == EVICTED -> skip	/* pass 1 */
-	:: ST(w) == RELIABLE || ST(w) == CLAIMED ->	/* pass 2 */
-		/* owner dead? (kc_start, and for CLAIMED kc_start_gen ==
-		 * GEN(w), say whether the start time is that claim's) */
-		if :: alive[PID(w)] -> goto out :: else fi
+	:: ST(w) == RELIABLE ->				/* pass 2 */
+		start = kc_start;
+		if :: ALIVE(PID(w), start) -> goto out :: else fi
+	:: ST(w) == CLAIMED ->
+		/* its attacher died while claiming? kc_start is that claim's
+		 * only if kc_start_gen == GEN(w); else only "no such pid" */
+#ifdef START_BEFORE_GEN
+		start = kc_start;
+		printf("MSG: attacher %d: reads kc_start %d\n", me, start);
+		sg = kc_start_gen;
+#else
+		sg = kc_start_gen;	/* acquire, pairs with T2 */
+		start = kc_start;
+#endif
+		if
+		:: sg == GEN(w) && ALIVE(PID(w), start) -> goto out
+		:: sg != GEN(w) && alive[PID(w)] -> goto out
+		:: else
+		fi;
+		printf("MSG: attacher %d: word %d (CLAIMED by pid %d, gen %d), read kc_start %d, kc_start_gen %d: owner judged dead\n", me, w, PID(w), GEN(w), start, sg)
 	:: else -> goto out
 	fi;
 	MAYDIE;
 	mine = W(CLAIMED, me, GEN(w) + 1);
-	atomic {
+	atomic {	/* T1 */
 		CAS_WORD(w, mine, ok);
-		if :: ok -> owns[me] = 1; cur_owner = me :: else fi
+		if
+		:: ok -> owns[me] = 1; cur_owner = me;
+			/* a slot is taken over only from a dead owner */
+			assert(ST(w) == FREE || ST(w) == EVICTED || !alive[PID(w)])
+		:: else
+		fi
 	};
 	if :: !ok -> goto out :: else fi;
 	printf("MSG: attacher %d: CAS word %d -> %d succeeds\n", me, w, mine);
 	MAYDIE;
-	/* fill kc_start, kc_start_gen = GEN(mine), read_pos ...; R3: */
+	kc_start = 10 + me;
+	printf("MSG: attacher %d: kc_start = %d\n", me, kc_start);
+	MAYDIE;
+	kc_start_gen = GEN(mine);	/* T2, release */
+	printf("MSG: attacher %d: kc_start_gen = %d\n", me, kc_start_gen);
+	MAYDIE;
+	/* read_pos ...; R3: */
 	w = W(RELIABLE, me, GEN(mine) + 1);
 	CAS_WORD(mine, w, ok);
 	if :: !ok -> owns[me] = 0; goto out :: else fi;
@@ -166,6 +205,7 @@ proctype Evictor()
 	byte st, p;
 #else
 	short w;
+	byte start;
 #endif
 	do
 	:: n < EVICT_TRIES ->
@@ -188,9 +228,10 @@ proctype Evictor()
 		:: else
 		fi
 #else
-		w = kc_word;
+		w = kc_word;		/* E1 */
+		start = kc_start;
 		if
-		:: ST(w) == RELIABLE && !alive[PID(w)] ->
+		:: ST(w) == RELIABLE && !ALIVE(PID(w), start) ->
 			printf("MSG: evictor: word %d: pid %d dead\n", w, PID(w));
 			atomic {
 				CAS_WORD(w, W(EVICTED, PID(w), GEN(w) + 1), ok);
