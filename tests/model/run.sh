@@ -4,7 +4,9 @@
 # Usage: tests/model/run.sh [--list] [CHECK...]
 #   no CHECK: run every check; --list: print the check names.
 # Each check generates a verifier (spin -a) from one model with some
-# switches, compiles it and runs an exhaustive search. A "pass" check must
+# switches, compiles it and runs an exhaustive search. The table gives the
+# states stored, the search's own time (pan's) and the check's wall time
+# (generating and compiling the verifier included). A "pass" check must
 # find no error; a "finds" check is a negative check: the protocol variant
 # is broken on purpose and the check passes only if spin finds the expected
 # counterexample (its trail summary is printed). Exit 0 when every check
@@ -71,7 +73,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/qshm-model.XXXXXX")
 # vectors compressed (COLLAPSE), memory bounded (MEMLIM, MB).
 panflags="-O1 -w -DSAFETY -DCOLLAPSE -DMEMLIM=2048"
 fail=0 ran=0
-printf '%-30s %-6s %-7s %12s %8s\n' check expect result states "time(s)"
+printf '%-30s %-6s %-7s %10s %9s %8s\n' check expect result states search_s total_s
 for c in "${checks[@]}"; do
 	IFS='|' read -r name model defs expect <<<"$c"
 	selected "$name" || continue
@@ -93,6 +95,7 @@ for c in "${checks[@]}"; do
 	secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
 	errors=$(sed -n 's/.*errors: \([0-9]*\).*/\1/p' "$d/pan.out" | head -1)
 	states=$(awk '/states, stored/ { print $1; exit }' "$d/pan.out")
+	search=$(sed -n 's/^pan: elapsed time \([0-9.e+-]*\) seconds.*/\1/p' "$d/pan.out" | head -1)
 	if grep -q "max search depth too small\|out of memory\|memory limit" "$d/pan.out"; then
 		result=INCOMPLETE
 	elif [ "$expect" = pass ]; then
@@ -106,7 +109,8 @@ for c in "${checks[@]}"; do
 			result=NOTFOUND
 		fi
 	fi
-	printf '%-30s %-6s %-7s %12s %8s\n' "$name" "${expect%%:*}" "$result" "${states:-?}" "$secs"
+	printf '%-30s %-6s %-7s %10s %9s %8s\n' "$name" "${expect%%:*}" "$result" \
+		"${states:-?}" "${search:-?}" "$secs"
 	case $result in
 	ok) ;;
 	found)
