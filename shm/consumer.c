@@ -33,13 +33,17 @@ void qshm__unpark_slot(struct qshm_map *m, uint32_t i)
 static int qshm__slot_owner_dead(struct qshm_kslot *s, uint64_t w)
 {
 	pid_t pid = qshm__slot_pid(w);
-	uint64_t start = atomic_load_explicit(&s->kc_start,
-					      memory_order_relaxed);
 
+	/* kc_start_gen first (acquire, pairs with T2), then kc_start: a
+	 * generation that matches then vouches for the start time read
+	 * after it. (Read the other way round, the start time could be the
+	 * previous owner's and a live attacher's slot would look dead.) */
 	if (qshm__slot_state(w) == QSHM_SLOT_CLAIMED &&
 	    atomic_load_explicit(&s->kc_start_gen, memory_order_acquire) !=
 		    (uint32_t)qshm__slot_gen(w))
 		return pid > 0 && kill(pid, 0) < 0 && errno == ESRCH;
+	uint64_t start = atomic_load_explicit(&s->kc_start,
+					      memory_order_relaxed);
 	return !qshm__proc_alive(pid, start);
 }
 

@@ -663,8 +663,11 @@ QSHM_EXPORT int qshm_producer_trim(qshm_producer *p, size_t len)
 /* Words of parked bits that cover the slots in use. */
 static inline uint32_t qshm__parked_words(struct qshm_map *m)
 {
+	/* seq_cst: part of C2. A relaxed load after the C1 exchange could
+	 * miss the mark a consumer raised (seq_cst, before its R3) and so
+	 * skip the word holding its bit. */
 	uint32_t hwm = atomic_load_explicit(&m->kprod->kp_slot_hwm,
-					    memory_order_relaxed);
+					    memory_order_seq_cst);
 	if (hwm > m->max_consumers)
 		hwm = m->max_consumers; /* shared: never trust it */
 	return (hwm + 63) / 64;
