@@ -18,6 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * Terminal measurements of more qubits than this are sampled from the
+ * state itself (struct sim_big), not from an alias table over their
+ * marginal, which would take 24 bytes per outcome.
+ */
+#define SIM_ALIAS_MAX_QUBITS 19
+
 /* At most this many nodes in the branch tree. */
 #define SIM_TREE_MAX_NODES 65536
 
@@ -61,6 +68,11 @@ struct sim_run {
 	size_t tree_nodes;
 	bool no_tree;              /* no room for two states */
 	const struct sim_state *last;  /* final state of the latest shot */
+	/* big final states (m > SIM_ALIAS_MAX_QUBITS) */
+	struct sim_big big;
+	bool big_ready;
+	size_t big_n, big_pos;         /* sampled shots in big.idx, next one */
+	struct sim_compress *cz;
 };
 
 static inline bool bit_get(const uint64_t *w, uint32_t k)
@@ -360,7 +372,7 @@ static int leaf_alias(struct sim_run *r, struct sim_node *n)
 
 	if (n->alias)
 		return 0;
-	if (n->alias_failed)
+	if (n->alias_failed || r->m > SIM_ALIAS_MAX_QUBITS)
 		return -ENOMEM;
 	rc = sim_marginal(n->state, r->mq, r->m, &marg);
 	if (rc == 0)
@@ -425,6 +437,49 @@ sample:
 	memcpy(out, r->bits, r->words * sizeof(uint64_t));
 }
 
+static int big_prepare(struct sim_run *r)
+{
+	r->cz = sim_compress_new(r->c->nqubits, r->mq, r->m);
+	if (!r->cz || sim_big_init(&r->big, r->state) != 0)
+		return -ENOMEM;
+	r->big_ready = true;
+	r->big_n = r->big_pos = 0;
+	return 0;
+}
+
+/* Shots from the one big final state, in chunks of one walk each. */
+static int big_shots(struct sim_run *r, uint64_t nshots, sim_shots_fn fn,
+		     void *ctx)
+{
+	const size_t batch = r->cfg.batch_shots;
+	int rc;
+
+	r->last = r->state;
+	while (nshots) {
+		size_t n = nshots < batch ? (size_t)nshots : batch;
+
+		if (r->big_pos == r->big_n) {
+			r->big_n = nshots < SIM_BIG_CHUNK ? (size_t)nshots
+							  : SIM_BIG_CHUNK;
+			r->big_pos = 0;
+			sim_big_sample(&r->big, &r->rng, r->big_n);
+		}
+		if (n > r->big_n - r->big_pos)
+			n = r->big_n - r->big_pos;
+		for (size_t s = 0; s < n; s++)
+			sim_outtab_words(&r->outtab, r->root->bits,
+					 sim_compress_index(r->cz,
+						r->big.idx[r->big_pos + s]),
+					 r->batch + s * r->words);
+		r->big_pos += n;
+		rc = fn(ctx, r->batch, n, r->words);
+		if (rc)
+			return rc;
+		nshots -= n;
+	}
+	return 0;
+}
+
 static int prepare(struct sim_run *r, struct rt_error *err)
 {
 	uint64_t *zero;
@@ -471,6 +526,12 @@ int sim_run_shots(struct sim_run *r, uint64_t nshots, sim_shots_fn fn,
 	/* One final state for all: sample every shot from its table (without
 	 * memory for one, shots fall back to a pass over the state each). */
 	fixed = r->root && r->root->pos == r->nsteps && r->nterm == 0;
+	if (r->root && r->root->pos == r->nsteps && r->nterm &&
+	    r->m > SIM_ALIAS_MAX_QUBITS) {
+		if (!r->big_ready && big_prepare(r) != 0)
+			return rt_error_set(err, -ENOMEM, "error: out of memory");
+		return big_shots(r, nshots, fn, ctx);
+	}
 	if (r->root && r->root->pos == r->nsteps && r->nterm &&
 	    leaf_alias(r, r->root) == 0)
 		fixed = true;
@@ -563,6 +624,8 @@ void sim_run_destroy(struct sim_run *r)
 	if (!r)
 		return;
 	node_free(r, r->root);
+	sim_big_free(&r->big);
+	free(r->cz);
 	sim_state_destroy(r->state);
 	sim_state_destroy(r->work);
 	free(r->ops);
