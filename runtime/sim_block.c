@@ -41,6 +41,8 @@ struct blk {
 	const double *m;
 	/* monomial */
 	unsigned src[1u << SIM_FUSE_MAX];
+	unsigned mov[1u << SIM_FUSE_MAX];  /* rows that change, nmov of them */
+	unsigned nmov;
 	bool plain;
 	/* dense on qubit 0 or 1 */
 	double *coef;
@@ -213,18 +215,24 @@ static void mono_range(void *ctx, size_t g0, size_t g1)
 	v2d *psi = (v2d *)B->amps;
 	const v2d *ph = (const v2d *)B->m;  /* D phases, row order */
 
+	const unsigned nm = B->nmov;
+
+	(void)D;
 	for (size_t g = g0; g < g1; g++) {
 		v2d *p = psi + group_base(B, g);
 		v2d v[1u << SIM_FUSE_MAX];
 
-		for (unsigned j = 0; j < D; j++)
-			v[j] = p[B->off[j]];
+		/* Rows that stay are their own sources: only the others move
+		 * (a ccx touches a quarter of the amplitudes). */
+		for (unsigned x = 0; x < nm; x++)
+			v[B->mov[x]] = p[B->off[B->mov[x]]];
 		if (B->plain) {
-			for (unsigned i = 0; i < D; i++)
-				p[B->off[i]] = v[B->src[i]];
+			for (unsigned x = 0; x < nm; x++)
+				p[B->off[B->mov[x]]] = v[B->src[B->mov[x]]];
 		} else {
-			for (unsigned i = 0; i < D; i++)
-				p[B->off[i]] = cmul(ph[i], v[B->src[i]]);
+			for (unsigned x = 0; x < nm; x++)
+				p[B->off[B->mov[x]]] = cmul(ph[B->mov[x]],
+							    v[B->src[B->mov[x]]]);
 		}
 	}
 }
@@ -358,6 +366,11 @@ void sim_apply_block(struct sim_state *s, const struct sim_step *st,
 			if (ph[2 * i] != 1.0 || ph[2 * i + 1] != 0.0)
 				B.plain = false;
 		}
+		B.nmov = 0;
+		for (unsigned i = 0; i < D; i++)
+			if (B.src[i] != i || ph[2 * i] != 1.0 ||
+			    ph[2 * i + 1] != 0.0)
+				B.mov[B.nmov++] = i;
 		B.m = ph;
 		B.lw = 0;
 		sim_par_for(s->threads, s->namps >> k, BLOCK_MIN_SPLIT,

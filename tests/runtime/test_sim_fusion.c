@@ -167,6 +167,25 @@ Test(sim_fusion, randomGateCircuitsMatchThePlainPath, .timeout = 120)
 
 Test(sim_fusion, largerStatesSplitAcrossThreads, .timeout = 120)
 {
+	/* The plain path's gate kernels, split or not: the same bits. */
+	char src[16384];
+
+	snprintf(src, sizeof src, "OPENQASM 2.0;\ninclude \"qelib1.inc\";\n"
+		 "qreg q[17];\n");
+	for (unsigned q = 0; q < 17; q++)
+		add_gate(src, sizeof src, 17, 0);
+	for (int i = 0; i < 60; i++)
+		add_gate(src, sizeof src, 17, i % 3 == 0);
+
+	struct qasm_circuit *c = rt_parse(src);
+	struct sim_run *one = run_new(c, SIM_FLAG_NO_FUSE, 0, 1, 1);
+	struct sim_run *three = run_new(c, SIM_FLAG_NO_FUSE, 0, 3, 1);
+
+	cr_expect_eq(state_diff(one, three), 0, "%s", src);
+	sim_run_destroy(one);
+	sim_run_destroy(three);
+	qasm_circuit_free(c);
+
 	/* Large enough for the passes to split: 2^14 amplitudes. */
 	check_gates_circuit(14, 60, 0);
 	check_gates_circuit(13, 80, 0);
