@@ -4,11 +4,12 @@
  *
  * One forward pass. Each gate first meets the known-value tracker (drop,
  * drop known controls, update the values), then the open blocks: it joins
- * the blocks it shares qubits with if their union stays within the size
- * limit (SIM_DIAG_MAX when everything involved is diagonal, else the
- * configured dense limit), or it closes them and opens its own. A gate that
- * shares no qubit with an open block joins the fullest one it fits into,
- * so that a layer of small gates becomes few sweeps.
+ * the largest blocks it shares qubits with while their union stays within
+ * the size limit (SIM_DIAG_MAX when everything involved is diagonal, else
+ * the configured dense limit) and closes the others; a gate that shares no
+ * qubit with an open block opens its own. Blocks still open at the end are
+ * packed together into as few steps as fit, so that a last layer of small
+ * gates is few sweeps.
  */
 #include "sim_plan.h"
 
@@ -289,6 +290,20 @@ static int block_push(struct oblock *b, const struct pgate *g)
 	return 0;
 }
 
+/* Move every gate of @from into @to (disjoint qubits: they commute). */
+static int block_merge(struct oblock *to, struct oblock *from)
+{
+	for (size_t i = 0; i < from->n; i++)
+		if (block_push(to, &from->g[i]))
+			return -ENOMEM;
+	to->mask |= from->mask;
+	to->diag = to->diag && from->diag;
+	to->seq = to->seq < from->seq ? to->seq : from->seq;
+	from->mask = 0;
+	from->n = 0;
+	return 0;
+}
+
 /* Close the open blocks that share a qubit with @mask, oldest first. */
 static void close_touching(struct planner *P, uint64_t mask)
 {
@@ -305,77 +320,90 @@ static void close_touching(struct planner *P, uint64_t mask)
 	}
 }
 
+/* Close every open block, packing them into as few steps as fit. */
 static void close_all(struct planner *P)
 {
-	close_touching(P, ~(uint64_t)0);
+	for (;;) {
+		struct oblock *big = NULL;
+
+		for (unsigned i = 0; i < P->nq; i++)
+			if (P->ob[i].mask && (!big ||
+			    __builtin_popcountll(P->ob[i].mask) >
+			    __builtin_popcountll(big->mask)))
+				big = &P->ob[i];
+		if (!big)
+			return;
+		/* Fill it with the largest others that fit. */
+		for (bool more = true; more;) {
+			struct oblock *fit = NULL;
+
+			more = false;
+			for (unsigned i = 0; i < P->nq; i++) {
+				struct oblock *b = &P->ob[i];
+				unsigned lim;
+
+				if (!b->mask || b == big)
+					continue;
+				lim = b->diag && big->diag ? SIM_DIAG_MAX : P->kmax;
+				if ((unsigned)__builtin_popcountll(b->mask | big->mask) > lim)
+					continue;
+				if (!fit || __builtin_popcountll(b->mask) >
+					    __builtin_popcountll(fit->mask))
+					fit = b;
+			}
+			if (fit) {
+				if (block_merge(big, fit)) {
+					P->err = -ENOMEM;
+					return;
+				}
+				more = true;
+			}
+		}
+		emit_block(P, big);
+	}
 }
 
-/* Move every gate of @from into @to (disjoint qubits: they commute). */
-static int block_merge(struct oblock *to, struct oblock *from)
+static unsigned block_limit(const struct planner *P, bool diag)
 {
-	for (size_t i = 0; i < from->n; i++)
-		if (block_push(to, &from->g[i]))
-			return -ENOMEM;
-	to->mask |= from->mask;
-	to->diag = to->diag && from->diag;
-	to->seq = to->seq < from->seq ? to->seq : from->seq;
-	from->mask = 0;
-	from->n = 0;
-	return 0;
+	return diag ? SIM_DIAG_MAX : P->kmax;
 }
 
 static void fuse_gate(struct planner *P, const struct pgate *g)
 {
 	const uint64_t S = gate_mask(g);
 	const bool gd = is_diag_gate(g);
-	struct oblock *into = NULL, *free_slot = NULL;
-	uint64_t U = S;
-	bool alld = gd, touches = false;
-	unsigned limit;
+	struct oblock *touched[64], *into = NULL;
+	unsigned nt = 0;
+	uint64_t keep = S;
+	bool kd = gd;
 
-	for (unsigned i = 0; i < P->nq; i++) {
-		struct oblock *b = &P->ob[i];
-
-		if (!b->mask) {
-			if (!free_slot)
-				free_slot = b;
-		} else if (b->mask & S) {
-			U |= b->mask;
-			alld = alld && b->diag;
-			touches = true;
-		}
-	}
-	limit = alld ? SIM_DIAG_MAX : P->kmax;
-	if ((uint64_t)__builtin_popcountll(U) > limit) {
+	for (unsigned i = 0; i < P->nq; i++)
+		if (P->ob[i].mask & S)
+			touched[nt++] = &P->ob[i];
+	if ((unsigned)__builtin_popcountll(S) > block_limit(P, gd)) {
 		close_touching(P, S);
-		if ((unsigned)__builtin_popcountll(S) >
-		    (gd ? SIM_DIAG_MAX : P->kmax)) {
-			emit_gate_op(P, g);
-			return;
-		}
-		touches = false;
+		emit_gate_op(P, g);
+		return;
 	}
-	if (!touches) {
-		/* Touches no open block: join the fullest one it fits. */
-		for (unsigned i = 0; i < P->nq; i++) {
-			struct oblock *b = &P->ob[i];
-			unsigned lim = b->diag && gd ? SIM_DIAG_MAX : P->kmax;
+	/* Keep the largest blocks it touches while the union fits; close
+	 * the rest (they precede the gate on its qubits and commute with
+	 * every other open block). */
+	for (unsigned i = 1; i < nt; i++)
+		for (unsigned j = i; j > 0 && __builtin_popcountll(touched[j]->mask) >
+					      __builtin_popcountll(touched[j - 1]->mask); j--) {
+			struct oblock *t = touched[j];
 
-			if (!b->mask || (b->mask & S))
-				continue;
-			if ((unsigned)__builtin_popcountll(b->mask | S) > lim)
-				continue;
-			if (!into || __builtin_popcountll(b->mask) >
-				     __builtin_popcountll(into->mask))
-				into = b;
+			touched[j] = touched[j - 1];
+			touched[j - 1] = t;
 		}
-	} else {
-		/* Merge every block it touches into the oldest of them. */
-		for (unsigned i = 0; i < P->nq; i++) {
-			struct oblock *b = &P->ob[i];
+	for (unsigned i = 0; i < nt; i++) {
+		struct oblock *b = touched[i];
+		bool d = kd && b->diag;
 
-			if (!(b->mask & S))
-				continue;
+		if ((unsigned)__builtin_popcountll(keep | b->mask) <=
+		    block_limit(P, d)) {
+			keep |= b->mask;
+			kd = d;
 			if (!into) {
 				into = b;
 			} else if (b->seq < into->seq) {
@@ -385,14 +413,18 @@ static void fuse_gate(struct planner *P, const struct pgate *g)
 			} else if (block_merge(into, b)) {
 				goto nomem;
 			}
+		} else {
+			emit_block(P, b);
 		}
 	}
 	if (!into) {
-		/* Open blocks are disjoint and non-empty: a slot is free. */
-		for (unsigned i = 0; i < P->nq && !free_slot; i++)
+		/* A block of its own: gates on other qubits are not packed in
+		 * now (that would tie them together for later gates); blocks
+		 * still open at the end are packed (close_all). */
+		for (unsigned i = 0; i < P->nq && !into; i++)
 			if (!P->ob[i].mask)
-				free_slot = &P->ob[i];
-		into = free_slot;
+				into = &P->ob[i];
+		/* Open blocks are disjoint and non-empty: a slot is free. */
 		into->mask = 0;
 		into->diag = true;
 		into->seq = P->seq++;
