@@ -39,6 +39,10 @@ struct blk {
 	uint32_t q[SIM_DIAG_MAX];
 	size_t off[1u << SIM_FUSE_MAX];  /* in amplitudes */
 	const double *m;
+	/* group enumeration: zeros inserted at ins[], then rval set */
+	uint32_t ins[64];
+	unsigned nins;
+	size_t rval;
 	/* monomial */
 	unsigned src[1u << SIM_FUSE_MAX];
 	unsigned mov[1u << SIM_FUSE_MAX];  /* rows that change, nmov of them */
@@ -55,12 +59,35 @@ static inline size_t group_base(const struct blk *B, size_t g)
 {
 	size_t x = g << B->lw;
 
-	for (unsigned b = 0; b < B->k; b++) {
-		unsigned p = B->q[b];
+	for (unsigned b = 0; b < B->nins; b++) {
+		unsigned p = B->ins[b];
 
 		x = ((x >> p) << (p + 1)) | (x & (((size_t)1 << p) - 1));
 	}
-	return x;
+	return x | B->rval;
+}
+
+/*
+ * The positions a group index skips: the block's qubits q[0..k) and the
+ * restricted qubits of @rmask at or above @minbit (their values @rval
+ * are set in every base). Returns the number of groups of 2^lw.
+ */
+static size_t groups_setup(struct blk *B, const uint32_t *q, unsigned k,
+			   uint64_t rmask, uint64_t rval, unsigned minbit)
+{
+	uint64_t all = 0;
+
+	for (unsigned b = 0; b < k; b++)
+		all |= (uint64_t)1 << q[b];
+	rmask &= ~(((uint64_t)1 << minbit) - 1) & ~all;
+	if (B->nq < 64)
+		rmask &= ((uint64_t)1 << B->nq) - 1;
+	all |= rmask;
+	B->nins = 0;
+	for (uint64_t x = all; x; x &= x - 1)
+		B->ins[B->nins++] = (uint32_t)__builtin_ctzll(x);
+	B->rval = (size_t)(rval & rmask);
+	return ((size_t)1 << B->nq) >> (B->nins + B->lw);
 }
 
 #define CLONES __attribute__((target_clones("arch=x86-64-v4", \
@@ -246,7 +273,7 @@ static void diag_range(void *ctx, size_t c0, size_t c1)
 	const size_t len = B->nq < 8 ? (size_t)1 << B->nq : 256;
 
 	for (size_t c = c0; c < c1; c++) {
-		size_t base = c * len;
+		size_t base = group_base(B, c);
 		uint32_t hi = 0;
 
 		for (unsigned b = 0; b < B->k; b++)
@@ -337,8 +364,10 @@ void sim_apply_block(struct sim_state *s, const struct sim_step *st,
 				if (B.q[b] < 8 && ((i >> B.q[b]) & 1))
 					B.lotab[i] |= 1u << b;
 		}
-		sim_par_for(s->threads, s->namps / len, BLOCK_MIN_SPLIT,
-			    diag_range, &B);
+		B.lw = (unsigned)__builtin_ctzll(len);
+		sim_par_for(s->threads, groups_setup(&B, NULL, 0, st->rmask,
+						     st->rval, B.lw),
+			    BLOCK_MIN_SPLIT, diag_range, &B);
 		return;
 	}
 	for (unsigned j = 0; j < D; j++) {
@@ -373,14 +402,15 @@ void sim_apply_block(struct sim_state *s, const struct sim_step *st,
 				B.mov[B.nmov++] = i;
 		B.m = ph;
 		B.lw = 0;
-		sim_par_for(s->threads, s->namps >> k, BLOCK_MIN_SPLIT,
-			    mono_range, &B);
+		sim_par_for(s->threads, groups_setup(&B, B.q, k, st->rmask,
+						     st->rval, 0),
+			    BLOCK_MIN_SPLIT, mono_range, &B);
 		return;
 	}
 	if (n < 2) {
 		B.lw = 0;
-		sim_par_for(1, s->namps >> k, BLOCK_MIN_SPLIT, dense_fns[k][0],
-			    &B);
+		sim_par_for(1, groups_setup(&B, B.q, k, 0, 0, 0),
+			    BLOCK_MIN_SPLIT, dense_fns[k][0], &B);
 		return;
 	}
 	unsigned lm = (B.q[0] < 2 ? 1u << B.q[0] : 0) |
@@ -388,8 +418,9 @@ void sim_apply_block(struct sim_state *s, const struct sim_step *st,
 
 	B.lw = 2;
 	if (lm == 0) {
-		sim_par_for(s->threads, s->namps >> (k + 2), BLOCK_MIN_SPLIT,
-			    dense_fns[k][1], &B);
+		sim_par_for(s->threads, groups_setup(&B, B.q, k, st->rmask,
+						     st->rval, 2),
+			    BLOCK_MIN_SPLIT, dense_fns[k][1], &B);
 		return;
 	}
 	lane_setup(&B, lm);
@@ -406,11 +437,13 @@ void sim_apply_block(struct sim_state *s, const struct sim_step *st,
 		}
 		memcpy(B.q, st->q, k * sizeof(uint32_t));
 		B.k = k;
-		sim_par_for(s->threads, s->namps >> k, BLOCK_MIN_SPLIT,
-			    dense_fns[k][0], &B);
+		sim_par_for(s->threads, groups_setup(&B, B.q, k, st->rmask,
+						     st->rval, 0),
+			    BLOCK_MIN_SPLIT, dense_fns[k][0], &B);
 		return;
 	}
-	sim_par_for(s->threads, s->namps >> (B.k + 2), BLOCK_MIN_SPLIT,
-		    lane_fns[B.k][lm - 1], &B);
+	sim_par_for(s->threads, groups_setup(&B, B.q, B.k, st->rmask, st->rval,
+					     2),
+		    BLOCK_MIN_SPLIT, lane_fns[B.k][lm - 1], &B);
 	free(B.coef);
 }

@@ -122,7 +122,8 @@ static void k1_general_range(void *arg, size_t f0, size_t f1)
 }
 
 static void k1_general(double *amps, unsigned n, unsigned threads,
-		       unsigned t, uint64_t ctrl, const double *m)
+		       unsigned t, uint64_t ctrl, const double *m,
+		       uint64_t rm, uint64_t rv)
 {
 	struct kctx K;
 
@@ -132,7 +133,7 @@ static void k1_general(double *amps, unsigned n, unsigned threads,
 	K.m[2] = cplx_of(m + 4);
 	K.m[3] = cplx_of(m + 6);
 	K.s0 = (size_t)1 << t;
-	sim_loop_init(&K.L, n, ctrl | ((uint64_t)1 << t), ctrl);
+	sim_loop_init(&K.L, n, ctrl | rm | ((uint64_t)1 << t), ctrl | rv);
 	/* The pair block [base, base + 2 ts) is contiguous when t is the
 	 * lowest special bit. */
 	if (t >= K1_BUFFER_MIN_T && t <= K1_BUFFER_MAX_T && K.L.lo == 0 &&
@@ -182,16 +183,16 @@ static void k_scale(double *amps, unsigned n, unsigned threads,
 }
 
 static void k1_diag(double *amps, unsigned n, unsigned threads, unsigned t,
-		    uint64_t ctrl, const double *m)
+		    uint64_t ctrl, const double *m, uint64_t rm, uint64_t rv)
 {
 	const uint64_t tb = (uint64_t)1 << t;
 
 	/* Each half separately: a phase gate (d0 = 1) then touches only the
 	 * amplitudes with the target set. */
 	if (!is_one(m))
-		k_scale(amps, n, threads, ctrl | tb, ctrl, m);
+		k_scale(amps, n, threads, ctrl | rm | tb, ctrl | rv, m);
 	if (!is_one(m + 6))
-		k_scale(amps, n, threads, ctrl | tb, ctrl | tb, m + 6);
+		k_scale(amps, n, threads, ctrl | rm | tb, ctrl | rv | tb, m + 6);
 }
 
 static void k1_perm_range(void *arg, size_t f0, size_t f1)
@@ -224,7 +225,7 @@ static void k1_perm_range(void *arg, size_t f0, size_t f1)
 }
 
 static void k1_perm(double *amps, unsigned n, unsigned threads, unsigned t,
-		    uint64_t ctrl, const double *m)
+		    uint64_t ctrl, const double *m, uint64_t rm, uint64_t rv)
 {
 	struct kctx K;
 
@@ -233,30 +234,38 @@ static void k1_perm(double *amps, unsigned n, unsigned threads, unsigned t,
 	K.t = is_one(m + 2) && is_one(m + 4);
 	K.m[0] = cplx_of(m + 2);
 	K.m[1] = cplx_of(m + 4);
-	sim_loop_init(&K.L, n, ctrl | ((uint64_t)1 << t), ctrl);
+	sim_loop_init(&K.L, n, ctrl | rm | ((uint64_t)1 << t), ctrl | rv);
 	sim_par_for(threads, K.L.outer * K.L.inner, SIM_PAR_MIN,
 		    k1_perm_range, &K);
+}
+
+void sim_apply_gate1_r(struct sim_state *s, unsigned t, uint64_t ctrl,
+		       const double m[8], int shape, uint64_t rm, uint64_t rv)
+{
+	switch (shape) {
+	case QASM_MAT_DIAG:
+		k1_diag(s->amps, s->nqubits, s->threads, t, ctrl, m, rm, rv);
+		return;
+	case QASM_MAT_PERM:
+		/* A permutation 2x2 is diagonal or anti-diagonal. */
+		if (m[2] == 0 && m[3] == 0) {
+			k1_diag(s->amps, s->nqubits, s->threads, t, ctrl, m,
+				rm, rv);
+			return;
+		}
+		k1_perm(s->amps, s->nqubits, s->threads, t, ctrl, m, rm, rv);
+		return;
+	default:
+		k1_general(s->amps, s->nqubits, s->threads, t, ctrl, m, rm,
+			   rv);
+		return;
+	}
 }
 
 void sim_apply_gate1(struct sim_state *s, unsigned t, uint64_t ctrl,
 		     const double m[8], int shape)
 {
-	switch (shape) {
-	case QASM_MAT_DIAG:
-		k1_diag(s->amps, s->nqubits, s->threads, t, ctrl, m);
-		return;
-	case QASM_MAT_PERM:
-		/* A permutation 2x2 is diagonal or anti-diagonal. */
-		if (m[2] == 0 && m[3] == 0) {
-			k1_diag(s->amps, s->nqubits, s->threads, t, ctrl, m);
-			return;
-		}
-		k1_perm(s->amps, s->nqubits, s->threads, t, ctrl, m);
-		return;
-	default:
-		k1_general(s->amps, s->nqubits, s->threads, t, ctrl, m);
-		return;
-	}
+	sim_apply_gate1_r(s, t, ctrl, m, shape, 0, 0);
 }
 
 void sim_apply_h(struct sim_state *s, unsigned t)
@@ -266,7 +275,7 @@ void sim_apply_h(struct sim_state *s, unsigned t)
 		0.70710678118654752, 0, -0.70710678118654752, 0,
 	};
 
-	k1_general(s->amps, s->nqubits, s->threads, t, 0, h);
+	k1_general(s->amps, s->nqubits, s->threads, t, 0, h, 0, 0);
 }
 
 /* ---- 2-qubit gates ---- */
@@ -301,7 +310,8 @@ static void k2_general_range(void *arg, size_t f0, size_t f1)
 }
 
 static void k2_general(double *amps, unsigned n, unsigned threads,
-		       unsigned q0, unsigned q1, uint64_t ctrl, const double *m)
+		       unsigned q0, unsigned q1, uint64_t ctrl, const double *m,
+		       uint64_t rm, uint64_t rv)
 {
 	struct kctx K;
 
@@ -310,22 +320,23 @@ static void k2_general(double *amps, unsigned n, unsigned threads,
 		K.m[i] = cplx_of(m + 2 * i);
 	K.s0 = (size_t)1 << q0;
 	K.s1 = (size_t)1 << q1;
-	sim_loop_init(&K.L, n, ctrl | ((uint64_t)1 << q0) | ((uint64_t)1 << q1),
-		      ctrl);
+	sim_loop_init(&K.L, n, ctrl | rm | ((uint64_t)1 << q0) |
+		      ((uint64_t)1 << q1), ctrl | rv);
 	sim_par_for(threads, K.L.outer * K.L.inner, SIM_PAR_MIN,
 		    k2_general_range, &K);
 }
 
 static void k2_diag(double *amps, unsigned n, unsigned threads, unsigned q0,
-		    unsigned q1, uint64_t ctrl, const double *m)
+		    unsigned q1, uint64_t ctrl, const double *m, uint64_t rm,
+		    uint64_t rv)
 {
 	const uint64_t b0 = (uint64_t)1 << q0, b1 = (uint64_t)1 << q1;
 	const uint64_t set[4] = { 0, b0, b1, b0 | b1 };
 
 	for (int r = 0; r < 4; r++)
 		if (!is_one(m + 2 * (5 * r)))
-			k_scale(amps, n, threads, ctrl | b0 | b1, ctrl | set[r],
-				m + 2 * (5 * r));
+			k_scale(amps, n, threads, ctrl | rm | b0 | b1,
+				ctrl | rv | set[r], m + 2 * (5 * r));
 }
 
 static void k2_swap_range(void *arg, size_t f0, size_t f1)
@@ -367,7 +378,8 @@ static void k2_perm_range(void *arg, size_t f0, size_t f1)
 }
 
 static void k2_perm(double *amps, unsigned n, unsigned threads, unsigned q0,
-		    unsigned q1, uint64_t ctrl, const double *m)
+		    unsigned q1, uint64_t ctrl, const double *m, uint64_t rm,
+		    uint64_t rv)
 {
 	struct kctx K;
 	int plain = 1;
@@ -388,8 +400,8 @@ static void k2_perm(double *amps, unsigned n, unsigned threads, unsigned q0,
 		if (!is_one(m + 2 * (4 * r + K.src[r])))
 			plain = 0;
 	}
-	sim_loop_init(&K.L, n, ctrl | ((uint64_t)1 << q0) | ((uint64_t)1 << q1),
-		      ctrl);
+	sim_loop_init(&K.L, n, ctrl | rm | ((uint64_t)1 << q0) |
+		      ((uint64_t)1 << q1), ctrl | rv);
 	if (plain && K.src[0] == 0 && K.src[1] == 2 && K.src[2] == 1 &&
 	    K.src[3] == 3) {
 		/* swap: exchange |01> and |10>, leave the rest */
@@ -401,18 +413,28 @@ static void k2_perm(double *amps, unsigned n, unsigned threads, unsigned q0,
 		    k2_perm_range, &K);
 }
 
-void sim_apply_gate2(struct sim_state *s, unsigned q0, unsigned q1,
-		     uint64_t ctrl, const double m[32], int shape)
+void sim_apply_gate2_r(struct sim_state *s, unsigned q0, unsigned q1,
+		       uint64_t ctrl, const double m[32], int shape,
+		       uint64_t rm, uint64_t rv)
 {
 	switch (shape) {
 	case QASM_MAT_DIAG:
-		k2_diag(s->amps, s->nqubits, s->threads, q0, q1, ctrl, m);
+		k2_diag(s->amps, s->nqubits, s->threads, q0, q1, ctrl, m, rm,
+			rv);
 		return;
 	case QASM_MAT_PERM:
-		k2_perm(s->amps, s->nqubits, s->threads, q0, q1, ctrl, m);
+		k2_perm(s->amps, s->nqubits, s->threads, q0, q1, ctrl, m, rm,
+			rv);
 		return;
 	default:
-		k2_general(s->amps, s->nqubits, s->threads, q0, q1, ctrl, m);
+		k2_general(s->amps, s->nqubits, s->threads, q0, q1, ctrl, m,
+			   rm, rv);
 		return;
 	}
+}
+
+void sim_apply_gate2(struct sim_state *s, unsigned q0, unsigned q1,
+		     uint64_t ctrl, const double m[32], int shape)
+{
+	sim_apply_gate2_r(s, q0, q1, ctrl, m, shape, 0, 0);
 }

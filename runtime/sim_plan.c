@@ -561,6 +561,107 @@ static void plan_op(struct planner *P, const struct qasm_op *op)
 	/* A measured unknown qubit stays unknown (its value is random). */
 }
 
+/*
+ * Known qubits after matrix @M (D x D, local qubits @qs[0..k)) acts, given
+ * the known ones before (*K, *V): the outputs reachable from the inputs
+ * that agree with the known values (and those inputs themselves when the
+ * step may not act) are collected; a qubit whose bit is the same in all
+ * of them stays known.
+ */
+static void known_after(uint64_t *K, uint64_t *V, const uint32_t *qs,
+			unsigned k, const double *M, bool may_skip)
+{
+	const unsigned D = 1u << k;
+	unsigned kl = 0, vl = 0, ones = 0, zeros = 0;
+
+	for (unsigned b = 0; b < k; b++) {
+		if ((*K >> qs[b]) & 1) {
+			kl |= 1u << b;
+			if ((*V >> qs[b]) & 1)
+				vl |= 1u << b;
+		}
+	}
+	for (unsigned c = 0; c < D; c++) {
+		if ((c & kl) != vl)
+			continue;
+		if (may_skip) {
+			ones |= c;
+			zeros |= ~c;
+		}
+		for (unsigned r = 0; r < D; r++)
+			if (M[2 * ((size_t)r * D + c)] != 0 ||
+			    M[2 * ((size_t)r * D + c) + 1] != 0) {
+				ones |= r;
+				zeros |= ~r;
+			}
+	}
+	for (unsigned b = 0; b < k; b++) {
+		uint64_t qb = (uint64_t)1 << qs[b];
+		bool one = (ones >> b) & 1, zero = (zeros >> b) & 1;
+
+		if (one && zero) {
+			*K &= ~qb;
+		} else if (one || zero) {
+			*K |= qb;
+			*V = one ? (*V | qb) : (*V & ~qb);
+		}
+		/* neither: no output at all (a zero matrix): leave it */
+	}
+}
+
+/*
+ * Second pass, over the steps in their final order: which qubits are in a
+ * known basis state when each step runs (the first pass knew them in
+ * circuit order, ahead of blocks still open), for the restriction of its
+ * sweep (rmask, rval).
+ */
+static void restrict_pass(struct sim_plan *p, unsigned nq)
+{
+	uint64_t K = nq >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << nq) - 1, V = 0;
+
+	for (size_t i = 0; i < p->nsteps; i++) {
+		struct sim_step *st = &p->steps[i];
+		const struct qasm_op *op = &st->op;
+		uint64_t mine = 0;
+
+		if (st->kind == SIM_STEP_SETBIT)
+			continue;
+		if (st->kind != SIM_STEP_OP) {
+			for (unsigned b = 0; b < st->k; b++)
+				mine |= (uint64_t)1 << st->q[b];
+			st->rmask = K & ~mine;
+			st->rval = V & st->rmask;
+			if (st->kind != SIM_STEP_DIAG)
+				known_after(&K, &V, st->q, st->k,
+					    p->mats + st->mat, false);
+			continue;
+		}
+		const uint64_t qb = (uint64_t)1 << op->q[0];
+
+		if (op->kind == QASM_OP_MEASURE)
+			continue;
+		if (op->kind == QASM_OP_RESET) {
+			if (!op->cond) {
+				K |= qb;
+				V &= ~qb;
+			} else if (!((K & qb) && !(V & qb))) {
+				K &= ~qb;
+			}
+			continue;
+		}
+		uint32_t qs[2] = { op->q[0], op->q[1] };
+		unsigned k = op->kind == QASM_OP_GATE2 ? 2 : 1;
+
+		mine = op->ctrl | qb | (k == 2 ? (uint64_t)1 << op->q[1] : 0);
+		st->rmask = K & ~mine;
+		st->rval = V & st->rmask;
+		if (op->ctrl & K & ~V)
+			continue;  /* a control known 0: never acts */
+		known_after(&K, &V, qs, k, st->m,
+			    op->cond || (op->ctrl & ~K));
+	}
+}
+
 int sim_plan_build(struct sim_plan *p, const struct qasm_circuit *c,
 		   const struct qasm_op *ops, size_t nops, unsigned fuse_max)
 {
@@ -604,6 +705,8 @@ int sim_plan_build(struct sim_plan *p, const struct qasm_circuit *c,
 		plan_op(&P, &ops[i]);
 	if (!P.err)
 		close_all(&P);
+	if (!P.err)
+		restrict_pass(p, c->nqubits);
 	for (unsigned i = 0; i < P.nq; i++)
 		free(P.ob[i].g);
 	free(P.ob);

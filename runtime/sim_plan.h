@@ -53,6 +53,10 @@ struct sim_step {
 	size_t mat;                 /* blocks: offset in plan->mats, doubles */
 	struct qasm_op op;          /* OP, SETBIT (with the circuit's matrix) */
 	const double *m;            /* OP gates: the matrix */
+	/* Qubits outside the step in a known basis state when it runs, and
+	 * their values: amplitudes elsewhere are exactly zero, so gate steps
+	 * visit only those with these bits equal to rval. */
+	uint64_t rmask, rval;
 };
 
 struct sim_plan {
@@ -77,7 +81,16 @@ int sim_plan_build(struct sim_plan *p, const struct qasm_circuit *c,
 		   const struct qasm_op *ops, size_t nops, unsigned fuse_max);
 void sim_plan_free(struct sim_plan *p);
 
-/* Apply a DENSE, MONO or DIAG step to @s (its threads). */
+/* Gate kernels (sim_kernels.c) restricted to the amplitudes whose @rmask
+ * bits equal @rval (the others must be zero). */
+void sim_apply_gate1_r(struct sim_state *s, unsigned t, uint64_t ctrl,
+		       const double m[8], int shape, uint64_t rmask,
+		       uint64_t rval);
+void sim_apply_gate2_r(struct sim_state *s, unsigned q0, unsigned q1,
+		       uint64_t ctrl, const double m[32], int shape,
+		       uint64_t rmask, uint64_t rval);
+
+/* Apply a DENSE, MONO or DIAG step to @s (its threads, st->rmask). */
 void sim_apply_block(struct sim_state *s, const struct sim_step *st,
 		     const double *mats);
 

@@ -232,12 +232,13 @@ static bool execute(const struct sim_run *r, struct sim_state *s,
 			continue;
 		switch (op->kind) {
 		case QASM_OP_GATE1:
-			sim_apply_gate1(s, op->q[0], op->ctrl, st->m,
-					op->shape);
+			sim_apply_gate1_r(s, op->q[0], op->ctrl, st->m,
+					  op->shape, st->rmask, st->rval);
 			break;
 		case QASM_OP_GATE2:
-			sim_apply_gate2(s, op->q[0], op->q[1], op->ctrl, st->m,
-					op->shape);
+			sim_apply_gate2_r(s, op->q[0], op->q[1], op->ctrl,
+					  st->m, op->shape, st->rmask,
+					  st->rval);
 			break;
 		case QASM_OP_MEASURE:
 		case QASM_OP_RESET: {
