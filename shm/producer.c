@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "object.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
@@ -171,6 +172,9 @@ struct qshm__replace_ctx {
 	unsigned flags;
 };
 
+/* Generations read from an object being replaced are trusted below this. */
+#define QSHM__GEN_TRUST_MAX (UINT64_C(1) << 48)
+
 /* Policy for replacing whatever holds the name (under the lock). */
 static int qshm__may_replace(void *arg, const struct qshm_ring_info *info)
 {
@@ -190,6 +194,10 @@ static int qshm__may_replace(void *arg, const struct qshm_ring_info *info)
 					  qshm_ring_state_name(info->state),
 					  info->creator_pid);
 		return 1;
+	case QSHM_RING_NOTQSHM:
+		return qshm__fail(EEXIST, "'%s' exists and is %s, not a qshm "
+				  "ring; not replaced", r->name,
+				  qshm__object_what(r->name));
 	default:
 		return qshm__fail(EEXIST, "'%s' exists and is %s; not "
 				  "replaced", r->name,
@@ -249,14 +257,18 @@ QSHM_EXPORT int qshm_producer_create(const char *name,
 			break;
 		uint64_t old_gen = 0;
 		err = qshm__replace_old(name, o.flags, &old_gen);
+		/* The old object may be anyone's forgery: its generation
+		 * is used only if it is small enough to count up from
+		 * (a huge one would wrap the new ring's to 0). */
 		if (err == 0)
-			gen = old_gen + 1;
+			gen = old_gen >= 1 && old_gen < QSHM__GEN_TRUST_MAX ?
+			      old_gen + 1 : 1;
 		else if (err != -EAGAIN || tries > 8)
 			break;
 	}
 	if (err) {
 		free(p);
-		if (err == -EEXIST)
+		if (err == -EEXIST && !qshm_last_error()[0])
 			return qshm__fail(EEXIST, "ring '%s' exists", name);
 		if (!qshm_last_error()[0])
 			return qshm__fail(-err, "create ring '%s'", name);

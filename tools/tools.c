@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pwd.h>
 #include <time.h>
 
 #include "tools.h"
@@ -73,9 +74,30 @@ int tools_attach(const char *name, unsigned flags, double wait_s,
 		struct timespec ts = { 0, 10 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
-	if (err)
-		fprintf(stderr, "qshm: attach '%s': %s\n", name,
+	if (err) {
+		char q[256];
+
+		fprintf(stderr, "qshm: attach '%s': %s\n",
+			qshm_quote(name, q, sizeof(q)),
 			qshm_last_error()[0] ? qshm_last_error() :
 			qshm_strerror(err));
+	}
 	return err;
+}
+
+int tools_allow_owner(const char *cmd, const char *user)
+{
+	struct passwd *pw = getpwnam(user);
+	uint64_t uid;
+
+	if (pw) {
+		uid = pw->pw_uid;
+	} else if (tools_parse_u64(user, &uid) || uid >= UINT32_MAX) {
+		char q[128];
+
+		return tools_usage_error(cmd, "--owner: no user '%s'",
+					 qshm_quote(user, q, sizeof(q)));
+	}
+	qshm_allow_owner((long)uid);
+	return 0;
 }

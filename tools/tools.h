@@ -29,4 +29,9 @@ uint64_t tools_now_ns(void);
 int tools_attach(const char *name, unsigned flags, double wait_s,
 		 qshm_consumer **out);
 
+/* --owner USER: lets this process attach to rings owned by USER (a name or
+ * a numeric uid) as well as its own and root's (qshm_allow_owner()).
+ * Prints a usage error for cmd and returns 2 if USER is unknown. */
+int tools_allow_owner(const char *cmd, const char *user);
+
 #endif
