@@ -403,7 +403,10 @@ static int sim_ring_create(const struct sim_opts *o, qshm_producer **p)
 				qshm_ring_state_name(info.state), o->ring,
 				info.generation, info.creator_pid);
 	}
-	int err = qshm_producer_create(o->ring, &co, p);
+	int err;
+
+	tools_guard_ring(o->ring);
+	err = qshm_producer_create(o->ring, &co, p);
 	if (err) {
 		fprintf(stderr, "qshm sim: create ring '%s': %s\n", o->ring,
 			qshm_last_error()[0] ? qshm_last_error() :

@@ -80,6 +80,33 @@ expect_rc 2 "$QSHM" sim "$BELL" --ring "bad${ESC}[2Jname"
 if grep -q "$ESC" "$T/err"; then fail "sim echoed a raw escape byte"; fi
 ok "invalid names are quoted in every message"
 
+# ---- a ring truncated under a live run ----
+R="$P-trunc"
+bg "$T/trunc-sim" "$QSHM" sim "$BELL" --shots 4000000000 --ring "$R" \
+	--wait-consumers 1 --quiet
+SIM=$BG
+bg "$T/trunc-hist" "$QSHM" hist --json --wait 10 "$R"
+HIST=$BG
+for _ in $(seq 100); do
+	"$QSHM" stat --json -i 0 "$R" >"$T/trunc-stat" 2>/dev/null &&
+		grep -q '"records":[1-9]' "$T/trunc-stat" && break
+	sleep 0.1
+done
+grep -q '"records":[1-9]' "$T/trunc-stat" || fail "the run never started"
+truncate -s 4096 "/dev/shm/qshm.$R"
+rc=0; timeout 20 tail --pid="$SIM" -f /dev/null || rc=$?
+[ "$rc" -eq 0 ] || fail "sim did not end after the truncation"
+wait "$SIM" && rc=0 || rc=$?
+[ "$rc" -eq 1 ] || fail "sim exited $rc after the truncation, expected 1"
+expect_grep "qshm sim: segment '$R' was truncated under us" "$T/trunc-sim.err"
+wait "$HIST" && rc=0 || rc=$?
+[ "$rc" -lt 128 ] || fail "hist died by signal $((rc - 128))"
+[ "$rc" -ne 0 ] || fail "hist reported success on a truncated run"
+expect_grep "qshm hist: " "$T/trunc-hist.err"
+expect_rc 3 "$QSHM" dump "$R"
+expect_grep "truncated to 4096 bytes" "$T/err"
+ok "a ring truncated under a run: sim and hist end with a message, not a signal"
+
 # ---- a ring owned by someone else ----
 if [ "$(id -u)" -ne 0 ]; then
 	ok "(owner checks skipped: not root)"
