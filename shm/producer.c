@@ -111,6 +111,16 @@ static int qshm__map_create(const char *name, const char *path,
 	(void)madvise(m->base, size, MADV_POPULATE_WRITE);
 
 	struct qshm_kheader *h = (struct qshm_kheader *)m->base;
+	/* The creator first, so that an observer of a half-created object
+	 * can tell whether its creator still runs (segment.c, A-pid). P-pid:
+	 * release, pairs with A-pid's acquire: a pid seen means its start
+	 * time is there too. */
+	uint64_t start;
+	if (qshm__proc_start(getpid(), &start) < 0)
+		start = 0;
+	__atomic_store_n(&h->kh_creator_start, start, __ATOMIC_RELAXED);
+	__atomic_store_n(&h->kh_creator_pid, (int32_t)getpid(),
+			 __ATOMIC_RELEASE);
 	h->kh_magic = QSHM_MAGIC;
 	h->kh_format_major = QSHM_FORMAT_MAJOR;
 	h->kh_format_minor = QSHM_FORMAT_MINOR;
@@ -126,9 +136,6 @@ static int qshm__map_create(const char *name, const char *path,
 	h->kh_off_stats = QSHM_OFF_STATS;
 	h->kh_off_slots = QSHM_OFF_SLOTS;
 	h->kh_off_data = off_data;
-	h->kh_creator_pid = (int32_t)getpid();
-	if (qshm__proc_start(getpid(), &h->kh_creator_start) < 0)
-		h->kh_creator_start = 0;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	h->kh_created_ns = (uint64_t)ts.tv_sec * 1000000000u +

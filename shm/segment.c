@@ -104,6 +104,21 @@ static int qshm__validate(const char *name, const struct qshm_kheader *h,
 	return 0;
 }
 
+/*
+ * A half-created object whose creator is unknown (size 0, or no pid yet) is
+ * abandoned once it has not been modified for this long: a creator sizes
+ * the object and writes its pid microseconds after creating it.
+ */
+#define QSHM__CREATING_GRACE_S 10
+
+static int qshm__creating_abandoned(const struct stat *st)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return now.tv_sec - st->st_mtim.tv_sec >= QSHM__CREATING_GRACE_S;
+}
+
 /* Opens and maps NAME, validated. QSHM__MAP_READONLY maps PROT_READ from an
  * O_RDONLY descriptor, so an inspector cannot write even by mistake; the
  * object must be a regular file (qshm__object_open) owned by a trusted
@@ -135,8 +150,15 @@ int qshm__map_attach(const char *name, int mode, struct qshm_map *m)
 			goto fail;
 	}
 	if (st.st_size == 0) {
-		/* The creator has not sized it yet. */
-		err = qshm__fail(QSHM_ECREATING, "ring '%s' has size 0", name);
+		/* The creator has not sized it yet, or died before it did. */
+		if (qshm__creating_abandoned(&st))
+			err = qshm__fail(QSHM_ESTALE, "ring '%s' has size 0 and "
+					 "has not changed for %d s: its creator "
+					 "died while creating it", name,
+					 QSHM__CREATING_GRACE_S);
+		else
+			err = qshm__fail(QSHM_ECREATING, "ring '%s' has size 0",
+					 name);
 		goto fail;
 	}
 	if ((uint64_t)st.st_size < QSHM_OFF_SLOTS + QSHM_PAGE) {
@@ -169,10 +191,30 @@ int qshm__map_attach(const char *name, int mode, struct qshm_map *m)
 					      memory_order_acquire);
 	if (state != QSHM_KSTATE_READY) {
 		if (state == QSHM_KSTATE_CREATING &&
-		    (h->kh_magic == QSHM_MAGIC || h->kh_magic == 0))
-			err = qshm__fail(QSHM_ECREATING, "ring '%s' is still "
-					 "being created", name);
-		else
+		    (h->kh_magic == QSHM_MAGIC || h->kh_magic == 0)) {
+			/* A-pid: pairs with P-pid in qshm__map_create(). The
+			 * creator writes its pid first; 0 means not yet, or
+			 * that it died just before. */
+			int32_t pid = __atomic_load_n(&h->kh_creator_pid,
+						      __ATOMIC_ACQUIRE);
+			uint64_t start = __atomic_load_n(&h->kh_creator_start,
+							 __ATOMIC_RELAXED);
+			m->creator_pid = pid;
+			if (pid > 0 && !qshm__proc_alive(pid, start))
+				err = qshm__fail(QSHM_ESTALE, "ring '%s' was "
+						 "left half-created: its creator "
+						 "(pid %d) died while creating it",
+						 name, pid);
+			else if (pid <= 0 && qshm__creating_abandoned(&st))
+				err = qshm__fail(QSHM_ESTALE, "ring '%s' is "
+						 "half-created and has not changed "
+						 "for %d s: its creator died while "
+						 "creating it", name,
+						 QSHM__CREATING_GRACE_S);
+			else
+				err = qshm__fail(QSHM_ECREATING, "ring '%s' is "
+						 "still being created", name);
+		} else
 			err = qshm__fail(QSHM_ENOTQSHM, "'%s' is not a qshm "
 					 "ring (state word 0x%08x)", name,
 					 state);
@@ -262,6 +304,12 @@ QSHM_EXPORT int qshm_ring_info(const char *name, struct qshm_ring_info *info)
 		break;
 	case QSHM_ECREATING:
 		info->state = QSHM_RING_CREATING;
+		return 0;
+	case QSHM_ESTALE:
+		/* Half-created by a creator that died: stale, so that rm
+		 * --stale removes it and a new producer replaces it. */
+		info->state = QSHM_RING_STALE;
+		info->creator_pid = m.creator_pid;
 		return 0;
 	case QSHM_ENOTQSHM:
 		info->state = QSHM_RING_NOTQSHM;

@@ -277,8 +277,9 @@ int qshm_producer_close(qshm_producer *p, unsigned flags);
  * owner allowed with qshm_allow_owner(): anyone who can write a ring can
  * forge what it says.
  * Errors: -EINVAL (bad name or flags), -ENOENT (no such ring),
- * -QSHM_ECREATING (still being created: try again), -QSHM_ENOTQSHM (not a
- * qshm ring), -QSHM_EVERSION (both versions in qshm_last_error()),
+ * -QSHM_ECREATING (still being created: try again), -QSHM_ESTALE (left
+ * half-created by a creator that died), -QSHM_ENOTQSHM (not a qshm ring),
+ * -QSHM_EVERSION (both versions in qshm_last_error()),
  * -QSHM_ELAYOUT, -QSHM_ECORRUPT, -QSHM_ENOSLOT, -EACCES (no permission, or
  * owned by an untrusted user), -ENOMEM.
  */
@@ -461,8 +462,10 @@ int qshm_consumer_slots(qshm_consumer *c, struct qshm_slot_info *out,
 enum qshm_ring_state {
 	QSHM_RING_LIVE = 0,   /* creator alive */
 	QSHM_RING_CLOSED,     /* creator closed it cleanly */
-	QSHM_RING_STALE,      /* creator died without closing */
-	QSHM_RING_CREATING,   /* header not published yet */
+	QSHM_RING_STALE,      /* creator died without closing (also while
+				 creating: its pid is dead, or the object
+				 has not changed for 10 s) */
+	QSHM_RING_CREATING,   /* header not published yet, creator alive */
 	QSHM_RING_NOTQSHM,    /* not a qshm segment */
 	QSHM_RING_CORRUPT,    /* header fails validation */
 	QSHM_RING_VERSION,    /* another format version */

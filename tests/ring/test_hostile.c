@@ -205,3 +205,109 @@ Test(ring_hostile, invalidNamesAreQuotedInMessages)
 			 "x\\\\\\\"\\xff");
 	cr_expect_str_eq(qshm_quote("abcdefghijkl", q, 10), "abcdef...");
 }
+
+/* ---- a creator that died while creating ---- */
+
+static int create_and_exit(void *arg)
+{
+	qshm_producer *p;
+
+	(void)arg;
+	/* Exits without closing, as a creator killed just before it would
+	 * have published the header (set back to CREATING below). */
+	return qshm_producer_create(t_ring, NULL, &p) == 0 ? T_CHILD_OK :
+							     T_CHILD_FAIL;
+}
+
+static void set_state_creating(const char *name)
+{
+	char path[256];
+	int fd = open(t_shm_path(name, path, sizeof(path)), O_RDWR);
+	uint8_t *base;
+	uint32_t zero = QSHM_KSTATE_CREATING;
+
+	cr_assert_geq(fd, 0);
+	base = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	cr_assert_neq(base, MAP_FAILED);
+	memcpy(base + offsetof(struct qshm_kheader, kh_state), &zero,
+	       sizeof(zero));
+	munmap(base, 4096);
+	close(fd);
+}
+
+static int remove_if_stale(void *ctx, const struct qshm_ring_info *info)
+{
+	(void)ctx;
+	return info->state == QSHM_RING_STALE;
+}
+
+Test(ring_hostile, aDeadCreatorsHalfCreatedRingIsStale)
+{
+	struct qshm_create_opts o = { .flags = QSHM_CREATE_REPLACE_STALE };
+	struct qshm_ring_info info;
+	qshm_consumer *c;
+	qshm_producer *p;
+	pid_t pid;
+	char want[256];
+
+	pid = t_fork(create_and_exit, NULL, 10);
+	cr_assert_eq(t_wait(pid, 10000000000ull), T_CHILD_OK);
+	set_state_creating(t_ring);
+	cr_assert_eq(qshm_ring_info(t_ring, &info), 0);
+	cr_expect_eq(info.state, QSHM_RING_STALE);
+	cr_expect_eq(info.creator_pid, pid);
+	/* Consumers are told at once, not after their timeout. */
+	cr_expect_eq(qshm_consumer_attach(t_ring, QSHM_CONSUMER_LOSSY, &c),
+		     -QSHM_ESTALE);
+	snprintf(want, sizeof(want), "ring '%s' was left half-created: its "
+		 "creator (pid %d) died while creating it", t_ring, (int)pid);
+	expect_message(want);
+	/* rm --stale's decision removes it. */
+	cr_expect_eq(qshm_ring_remove_if(t_ring, remove_if_stale, NULL, NULL),
+		     1);
+	/* A new producer replaces another one. */
+	pid = t_fork(create_and_exit, NULL, 10);
+	cr_assert_eq(t_wait(pid, 10000000000ull), T_CHILD_OK);
+	set_state_creating(t_ring);
+	cr_expect_eq(qshm_producer_create(t_ring, NULL, &p), -QSHM_ESTALE);
+	cr_assert_eq(qshm_producer_create(t_ring, &o, &p), 0, "%s",
+		     qshm_last_error());
+	cr_expect_eq(qshm_ring_info(t_ring, &info), 0);
+	cr_expect_eq(info.state, QSHM_RING_LIVE);
+	qshm_producer_close(p, QSHM_CLOSE_UNLINK);
+}
+
+Test(ring_hostile, aLiveCreatorsHalfCreatedRingIsCreating)
+{
+	struct qshm_ring_info info;
+	qshm_producer *p;
+
+	cr_assert_eq(qshm_producer_create(t_ring, NULL, &p), 0);
+	set_state_creating(t_ring);
+	cr_assert_eq(qshm_ring_info(t_ring, &info), 0);
+	cr_expect_eq(info.state, QSHM_RING_CREATING);
+	qshm_producer_close(p, QSHM_CLOSE_UNLINK);
+}
+
+Test(ring_hostile, anEmptyObjectIsCreatingThenStale)
+{
+	char path[256];
+	struct qshm_ring_info info;
+	struct timespec old[2];
+	int fd = open(t_shm_path(t_ring, path, sizeof(path)),
+		      O_RDWR | O_CREAT | O_EXCL, 0600);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(qshm_ring_info(t_ring, &info), 0);
+	cr_expect_eq(info.state, QSHM_RING_CREATING, "fresh: being created");
+	/* Unchanged for a minute: its creator died before sizing it. */
+	clock_gettime(CLOCK_REALTIME, &old[0]);
+	old[0].tv_sec -= 60;
+	old[1] = old[0];
+	cr_assert_eq(futimens(fd, old), 0);
+	close(fd);
+	cr_assert_eq(qshm_ring_info(t_ring, &info), 0);
+	cr_expect_eq(info.state, QSHM_RING_STALE);
+	cr_expect_eq(qshm_ring_remove_if(t_ring, remove_if_stale, NULL, NULL),
+		     1);
+}
