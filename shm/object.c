@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -36,6 +37,40 @@ const char *qshm__object_kind(const struct stat *st)
 	case S_IFLNK: return "a symbolic link";
 	}
 	return "an object of unknown type";
+}
+
+void qshm__creator_mark(int fd)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+			    .l_start = 0, .l_len = 1 };
+
+	/* A new object: nobody else can hold a conflicting lock. */
+	(void)fcntl(fd, F_OFD_SETLK, &fl);
+}
+
+void qshm__creator_unmark(int fd)
+{
+	struct flock fl = { .l_type = F_UNLCK, .l_whence = SEEK_SET,
+			    .l_start = 0, .l_len = 1 };
+
+	(void)fcntl(fd, F_OFD_SETLK, &fl);
+}
+
+int qshm__creating_abandoned(int fd, const struct stat *st, int pid,
+			     unsigned long long start)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+			    .l_start = 0, .l_len = 1 };
+	struct timespec now;
+
+	if (fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
+		return 0;  /* the creator's mark: it is alive */
+	if (pid > 0 && start != 0)
+		return !qshm__proc_alive(pid, start);
+	clock_gettime(CLOCK_REALTIME, &now);
+	long long age_ms = (long long)(now.tv_sec - st->st_mtim.tv_sec) * 1000 +
+			   (now.tv_nsec - st->st_mtim.tv_nsec) / 1000000;
+	return age_ms >= QSHM__CREATING_GRACE_MS;
 }
 
 const char *qshm__object_what(const char *name)

@@ -24,6 +24,28 @@ int qshm__object_open(const char *name, const char *path, int flags,
 /* What kind of object @st describes, as words ("a FIFO", ...). */
 const char *qshm__object_kind(const struct stat *st);
 
+/*
+ * The creator's mark on an object it is creating: an open-file-description
+ * write lock on byte 0, taken right after the exclusive create and dropped
+ * once the header is published. The kernel drops it when the creator dies,
+ * so an observer of a half-created object can tell a live creator from a
+ * dead one. (OFD locks and flock() do not interact: remove_if's flock is
+ * unaffected.)
+ */
+void qshm__creator_mark(int fd);
+void qshm__creator_unmark(int fd);
+
+/*
+ * Whether the half-created object open as @fd (state CREATING, or size 0)
+ * was abandoned by a creator that died: nobody holds the creator's mark,
+ * and its creator @pid (0: not written yet) is dead, or, with no pid, the
+ * object has not changed for QSHM__CREATING_GRACE_MS (the time between a
+ * creator's create and its mark is microseconds).
+ */
+#define QSHM__CREATING_GRACE_MS 50
+int qshm__creating_abandoned(int fd, const struct stat *st, int pid,
+			     unsigned long long start);
+
 /* What holds ring @name's object, as words for messages ("a FIFO", "a
  * regular file", ...; "nothing" when lstat() finds nothing). */
 const char *qshm__object_what(const char *name);

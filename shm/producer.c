@@ -91,6 +91,7 @@ static int qshm__map_create(const char *name, const char *path,
 			 (mode_t)o->mode);
 	if (m->fd < 0)
 		return -errno;
+	qshm__creator_mark(m->fd);
 	/* The umask must not narrow what the caller asked for. */
 	if (fchmod(m->fd, (mode_t)o->mode) < 0 ||
 	    ftruncate(m->fd, (off_t)size) < 0) {
@@ -167,6 +168,7 @@ static int qshm__map_create(const char *name, const char *path,
 	 * Every field above is written before it. */
 	atomic_store_explicit(&h->kh_state, QSHM_KSTATE_READY,
 			      memory_order_release);
+	qshm__creator_unmark(m->fd);
 	return 0;
 fail:
 	qshm__map_release(m);

@@ -104,21 +104,6 @@ static int qshm__validate(const char *name, const struct qshm_kheader *h,
 	return 0;
 }
 
-/*
- * A half-created object whose creator is unknown (size 0, or no pid yet) is
- * abandoned once it has not been modified for this long: a creator sizes
- * the object and writes its pid microseconds after creating it.
- */
-#define QSHM__CREATING_GRACE_S 10
-
-static int qshm__creating_abandoned(const struct stat *st)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_REALTIME, &now);
-	return now.tv_sec - st->st_mtim.tv_sec >= QSHM__CREATING_GRACE_S;
-}
-
 /* Opens and maps NAME, validated. QSHM__MAP_READONLY maps PROT_READ from an
  * O_RDONLY descriptor, so an inspector cannot write even by mistake; the
  * object must be a regular file (qshm__object_open) owned by a trusted
@@ -151,11 +136,10 @@ int qshm__map_attach(const char *name, int mode, struct qshm_map *m)
 	}
 	if (st.st_size == 0) {
 		/* The creator has not sized it yet, or died before it did. */
-		if (qshm__creating_abandoned(&st))
+		if (qshm__creating_abandoned(m->fd, &st, 0, 0))
 			err = qshm__fail(QSHM_ESTALE, "ring '%s' has size 0 and "
-					 "has not changed for %d s: its creator "
-					 "died while creating it", name,
-					 QSHM__CREATING_GRACE_S);
+					 "no creator: it died while creating "
+					 "it", name);
 		else
 			err = qshm__fail(QSHM_ECREATING, "ring '%s' has size 0",
 					 name);
@@ -200,20 +184,18 @@ int qshm__map_attach(const char *name, int mode, struct qshm_map *m)
 			uint64_t start = __atomic_load_n(&h->kh_creator_start,
 							 __ATOMIC_RELAXED);
 			m->creator_pid = pid;
-			if (pid > 0 && !qshm__proc_alive(pid, start))
+			if (!qshm__creating_abandoned(m->fd, &st, pid, start))
+				err = qshm__fail(QSHM_ECREATING, "ring '%s' is "
+						 "still being created", name);
+			else if (pid > 0)
 				err = qshm__fail(QSHM_ESTALE, "ring '%s' was "
 						 "left half-created: its creator "
 						 "(pid %d) died while creating it",
 						 name, pid);
-			else if (pid <= 0 && qshm__creating_abandoned(&st))
-				err = qshm__fail(QSHM_ESTALE, "ring '%s' is "
-						 "half-created and has not changed "
-						 "for %d s: its creator died while "
-						 "creating it", name,
-						 QSHM__CREATING_GRACE_S);
 			else
-				err = qshm__fail(QSHM_ECREATING, "ring '%s' is "
-						 "still being created", name);
+				err = qshm__fail(QSHM_ESTALE, "ring '%s' was "
+						 "left half-created: its creator "
+						 "died while creating it", name);
 		} else
 			err = qshm__fail(QSHM_ENOTQSHM, "'%s' is not a qshm "
 					 "ring (state word 0x%08x)", name,

@@ -77,6 +77,7 @@ int snap_exit_for(int err)
 	case QSHM_EVERSION:
 	case QSHM_ELAYOUT:
 	case QSHM_ECREATING:
+	case QSHM_ESTALE: /* left half-created by a dead creator */
 		return SNAP_EXIT_NOTRING;
 	}
 	return SNAP_EXIT_ERROR;
