@@ -107,6 +107,24 @@ expect_rc 3 "$QSHM" dump "$R"
 expect_grep "truncated to 4096 bytes" "$T/err"
 ok "a ring truncated under a run: sim and hist end with a message, not a signal"
 
+# ---- the Python reader says why it stops when its producer dies ----
+R="$P-pydead"
+bg "$T/pyd-sim" "$QSHM" sim "$BELL" --shots 4000000000 --ring "$R" --quiet
+SIM=$BG
+for _ in $(seq 100); do
+	[ -e "/dev/shm/qshm.$R" ] && break
+	sleep 0.05
+done
+sleep 0.3
+bg "$T/pyd-reader" "$PY" "$READER" hist "$R"
+READ=$BG
+sleep 0.5
+kill -KILL "$SIM"
+wait "$READ" && rc=0 || rc=$?
+[ "$rc" -eq 3 ] || fail "the Python reader exited $rc after its producer died, expected 3"
+expect_grep "ring '$R': the run ended without RUN_END" "$T/pyd-reader.err"
+ok "the Python reader exits 3 with a message when its producer dies"
+
 # ---- a ring owned by someone else ----
 if [ "$(id -u)" -ne 0 ]; then
 	ok "(owner checks skipped: not root)"

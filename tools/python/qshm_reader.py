@@ -300,6 +300,10 @@ def main(argv):
         return 1
     if lost:
         sys.stderr.write("qshm_reader: %d records lost\n" % lost)
+    if not done:
+        sys.stderr.write("qshm_reader: ring %r: the run ended without "
+                         "RUN_END (its producer died or stopped); counts "
+                         "are partial\n" % argv[2])
     print(json.dumps({"counts": dict(sorted(counts.items()))}))
     return 0 if done and not lost else 3
 
