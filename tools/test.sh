@@ -13,4 +13,4 @@ fi
 ninja -C "$build"
 meson test -C "$build" --print-errorlogs --num-processes 2 \
 	--no-suite bench --no-suite bench-smoke --no-suite runtime-slow \
-	--no-suite torture
+	--no-suite ring-slow --no-suite torture
