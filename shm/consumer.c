@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,44 +18,71 @@
 
 #include "internal.h"
 
+void qshm__unpark_slot(struct qshm_map *m, uint32_t i)
+{
+	/* U1: clearing is idempotent: whoever clears first, nothing is
+	 * counted twice. seq_cst like W1. */
+	atomic_fetch_and_explicit(&m->kparked[i / 64], ~(UINT64_C(1) << (i % 64)),
+				  memory_order_seq_cst);
+}
+
+/* Is the owner recorded in slot word w dead? kc_start is the owner's only
+ * if it registered (RELIABLE, LOSSY: R3 published it) or, for a CLAIMED
+ * slot, if kc_start_gen says its claim wrote it; otherwise only "no such
+ * process" counts. */
+static int qshm__slot_owner_dead(struct qshm_kslot *s, uint64_t w)
+{
+	pid_t pid = qshm__slot_pid(w);
+
+	/* kc_start_gen first (acquire, pairs with T2), then kc_start: a
+	 * generation that matches then vouches for the start time read
+	 * after it. (Read the other way round, the start time could be the
+	 * previous owner's and a live attacher's slot would look dead.) */
+	if (qshm__slot_state(w) == QSHM_SLOT_CLAIMED &&
+	    atomic_load_explicit(&s->kc_start_gen, memory_order_acquire) !=
+		    (uint32_t)qshm__slot_gen(w))
+		return pid > 0 && kill(pid, 0) < 0 && errno == ESRCH;
+	uint64_t start = atomic_load_explicit(&s->kc_start,
+					      memory_order_relaxed);
+	return !qshm__proc_alive(pid, start);
+}
+
 static int qshm__slot_take(qshm_consumer *c, uint32_t *idx)
 {
 	struct qshm_map *m = &c->m;
+	int32_t me = (int32_t)getpid();
 
-	/* Pass 1: free slots, and slots of evicted consumers. */
-	for (uint32_t i = 0; i < m->max_consumers; i++) {
-		struct qshm_kslot *s = &m->kslots[i];
-		uint32_t st = atomic_load_explicit(&s->kc_state,
-						   memory_order_relaxed);
-		if (st != QSHM_SLOT_FREE && st != QSHM_SLOT_EVICTED)
-			continue;
-		/* acq_rel: orders our later slot stores after the claim;
-		 * pairs with the release of a previous owner's close. */
-		if (atomic_compare_exchange_strong_explicit(
-			    &s->kc_state, &st, QSHM_SLOT_CLAIMED,
-			    memory_order_acq_rel, memory_order_relaxed)) {
-			*idx = i;
-			return 0;
-		}
-	}
-	/* Pass 2: slots whose owner died without closing. Never a CLAIMED
-	 * slot: its pid may not be written yet, so "dead" would be a guess
-	 * and two attachers could share it. */
-	for (uint32_t i = 0; i < m->max_consumers; i++) {
-		struct qshm_kslot *s = &m->kslots[i];
-		uint32_t st = atomic_load_explicit(&s->kc_state,
-						   memory_order_acquire);
-		if (st != QSHM_SLOT_RELIABLE && st != QSHM_SLOT_LOSSY)
-			continue;
-		pid_t pid = atomic_load_explicit(&s->kc_pid,
-						 memory_order_relaxed);
-		uint64_t start = atomic_load_explicit(&s->kc_start,
-						      memory_order_relaxed);
-		if (qshm__proc_alive(pid, start))
-			continue;
-		if (atomic_compare_exchange_strong_explicit(
-			    &s->kc_state, &st, QSHM_SLOT_CLAIMED,
-			    memory_order_acq_rel, memory_order_relaxed)) {
+	/* Pass 1: free slots, and slots of evicted consumers. Pass 2: slots
+	 * whose owner died (registered, or dead while claiming). Each take
+	 * is a CAS from the exact word looked at (T1), so two takers of one
+	 * dead owner's slot cannot both win. */
+	for (int pass = 1; pass <= 2; pass++) {
+		for (uint32_t i = 0; i < m->max_consumers; i++) {
+			struct qshm_kslot *s = &m->kslots[i];
+			/* Acquire: pairs with R3 / the release of close,
+			 * so kc_start below is the recorded owner's. */
+			uint64_t w = atomic_load_explicit(
+				&s->kc_word, memory_order_acquire);
+			uint32_t st = qshm__slot_state(w);
+			if (pass == 1 && st != QSHM_SLOT_FREE &&
+			    st != QSHM_SLOT_EVICTED)
+				continue;
+			if (pass == 2 && ((st != QSHM_SLOT_RELIABLE &&
+					   st != QSHM_SLOT_LOSSY &&
+					   st != QSHM_SLOT_CLAIMED) ||
+					  !qshm__slot_owner_dead(s, w)))
+				continue;
+			/* T1: acq_rel: our later slot stores come after the
+			 * take; pairs with the release of the previous
+			 * owner's close or with E2. */
+			uint64_t nw = qshm__slot_next(w, QSHM_SLOT_CLAIMED, me);
+			if (!atomic_compare_exchange_strong_explicit(
+				    &s->kc_word, &w, nw, memory_order_acq_rel,
+				    memory_order_relaxed))
+				continue;
+			/* A dead owner may have died parked. */
+			qshm__unpark_slot(m, i);
+			c->slot_word = nw;
 			*idx = i;
 			return 0;
 		}
@@ -64,7 +92,7 @@ static int qshm__slot_take(qshm_consumer *c, uint32_t *idx)
 }
 
 /* Registers c in a claimed slot; see "Registration" in docs/protocol.md. */
-static void qshm__register(qshm_consumer *c, uint32_t idx)
+static int qshm__register(qshm_consumer *c, uint32_t idx)
 {
 	struct qshm_kslot *s = &c->m.kslots[idx];
 	struct qshm_kprod *kp = c->m.kprod;
@@ -73,9 +101,12 @@ static void qshm__register(qshm_consumer *c, uint32_t idx)
 
 	qshm__proc_start(getpid(), &start);
 	clock_gettime(CLOCK_REALTIME, &ts);
-	atomic_store_explicit(&s->kc_pid, (int32_t)getpid(),
-			      memory_order_relaxed);
 	atomic_store_explicit(&s->kc_start, start, memory_order_relaxed);
+	/* T2: release: a taker that sees this generation here sees our
+	 * kc_start (its acquire in qshm__slot_owner_dead pairs). */
+	atomic_store_explicit(&s->kc_start_gen,
+			      (uint32_t)qshm__slot_gen(c->slot_word),
+			      memory_order_release);
 	atomic_store_explicit(&s->kc_attach_ns, (uint64_t)ts.tv_sec *
 			      1000000000u + (uint64_t)ts.tv_nsec,
 			      memory_order_relaxed);
@@ -99,9 +130,22 @@ static void qshm__register(qshm_consumer *c, uint32_t idx)
 		       &kp->kp_slot_hwm, &hwm, idx + 1, memory_order_seq_cst,
 		       memory_order_relaxed))
 		;
-	/* R3: become visible to the producer's scans (A1 pairs with it). */
-	atomic_store_explicit(&s->kc_state, c->lossy ? QSHM_SLOT_LOSSY :
-			      QSHM_SLOT_RELIABLE, memory_order_seq_cst);
+	/* R3: become visible to the producer's scans (A1 pairs with it).
+	 * A CAS from our claimed word: a taker can only have replaced it if
+	 * it judged us dead, which we are not; if it did, all the same,
+	 * this fails and registers nothing. */
+	uint64_t w = c->slot_word;
+	uint64_t nw = qshm__slot_next(w, c->lossy ? QSHM_SLOT_LOSSY :
+				      QSHM_SLOT_RELIABLE, qshm__slot_pid(w));
+	if (!atomic_compare_exchange_strong_explicit(&s->kc_word, &w, nw,
+						     memory_order_seq_cst,
+						     memory_order_relaxed))
+		/* Someone judged us dead (it cannot be: kill(2) saw us) and
+		 * took the slot: it is theirs now, leave it be. */
+		return qshm__fail(QSHM_ENOSLOT, "ring '%s': slot %u was "
+				  "taken over while this consumer registered",
+				  c->m.name, idx);
+	c->slot_word = nw;
 	/* R4: tell a producer that is not scanning that it must (P2). */
 	atomic_fetch_add_explicit(&kp->kp_epoch, 1, memory_order_seq_cst);
 	/* R5: pairs with P1. Either the producer's P2 sees R4 and its scan
@@ -122,6 +166,7 @@ static void qshm__register(qshm_consumer *c, uint32_t idx)
 	c->expected_seq = 0;
 	atomic_store_explicit(&s->kc_next_seq, r == 0 ? 0 : QSHM_SEQ_UNKNOWN,
 			      memory_order_relaxed);
+	return 0;
 }
 
 QSHM_EXPORT int qshm_consumer_attach(const char *name, unsigned flags,
@@ -148,8 +193,8 @@ QSHM_EXPORT int qshm_consumer_attach(const char *name, unsigned flags,
 	c->ro_poll_ns = QSHM_RO_POLL_MIN_NS;
 	c->mode = QSHM_WAIT_SPIN_PARK;
 	c->spin_ns = QSHM_DEFAULT_SPIN_NS;
-	err = qshm__map_attach(name, !!(flags & QSHM_CONSUMER_READONLY),
-			       &c->m);
+	err = qshm__map_attach(name, (flags & QSHM_CONSUMER_READONLY) ?
+			       QSHM__MAP_READONLY : 0, &c->m);
 	if (err) {
 		free(c);
 		return err;
@@ -172,7 +217,12 @@ QSHM_EXPORT int qshm_consumer_attach(const char *name, unsigned flags,
 			return err;
 		}
 		c->slot = (int)idx;
-		qshm__register(c, idx);
+		err = qshm__register(c, idx);
+		if (err) {
+			qshm__map_release(&c->m);
+			free(c);
+			return err;
+		}
 	}
 	c->prod_pidfd = qshm__pidfd_open(c->m.creator_pid,
 					 c->m.creator_start);
@@ -204,8 +254,8 @@ static int qshm__check_end(qshm_consumer *c, uint64_t now)
 	struct qshm_kslot *s = qshm__my_slot(c);
 
 	if (s && !c->lossy &&
-	    atomic_load_explicit(&s->kc_state, memory_order_relaxed) ==
-		    QSHM_SLOT_EVICTED)
+	    atomic_load_explicit(&s->kc_word, memory_order_relaxed) !=
+		    c->slot_word)
 		return c->gone = qshm__fail(QSHM_EEVICTED, "ring '%s': this "
 					    "consumer was evicted", c->m.name);
 	/* A3: pairs with C4: once closed is seen, the final write_pos is
@@ -238,34 +288,72 @@ static int qshm__check_end(qshm_consumer *c, uint64_t now)
 	return 0;
 }
 
-/* Sleeps on the data futex until something may have changed. W1..W3. */
-static void qshm__park(qshm_consumer *c, uint64_t now, uint64_t deadline)
+/* W0/W1: announces c as a sleeper; returns the futex value to wait on.
+ * Pairs with C2 in commit (C1 exchange, then the parked bits): see W2. */
+static uint32_t qshm__announce(qshm_consumer *c)
 {
-	struct qshm_kwake *kw = c->m.kwake;
+	uint32_t i = (uint32_t)c->slot;
+
+	/* W0: the futex value before the announcement: a waker that takes
+	 * our bit (C3) bumps the word after taking it, so the FUTEX_WAIT on
+	 * v cannot sleep through that bump. */
+	uint32_t v = atomic_load_explicit(&c->m.kwake->kw_data_futex,
+					  memory_order_seq_cst);
+	/* W1: one atomic operation: a process killed at any instruction
+	 * leaves either no bit or a bit the next wake takes. */
+	atomic_fetch_or_explicit(&c->m.kparked[i / 64], UINT64_C(1) << (i % 64),
+				 memory_order_seq_cst);
+	c->sleeping = 1;
+	return v;
+}
+
+static void qshm__unannounce(qshm_consumer *c)
+{
+	if (!c->sleeping)
+		return;
+	c->sleeping = 0;
+	qshm__unpark_slot(&c->m, (uint32_t)c->slot);
+}
+
+/* W2: after W1, is there anything to read? Either these seq_cst loads see
+ * the producer's C0/C1, or its C2 (full fence, then the sleeper count) sees
+ * W1 and it bumps the futex word (C3), so a FUTEX_WAIT on the value read
+ * in W1 returns at once. (Close, C4, bumps the word unconditionally.) */
+static int qshm__data_there(qshm_consumer *c)
+{
 	struct qshm_kprod *kp = c->m.kprod;
 
-	/* W1: announce the sleeper; pairs with C2 (producer: store
-	 * write_pos, full fence, read the sleeper count). */
-	atomic_fetch_add_explicit(&kw->kw_data_sleepers, 1,
-				  memory_order_seq_cst);
-	uint32_t v = atomic_load_explicit(&kw->kw_data_futex,
-					  memory_order_seq_cst);
-	/* W2: re-check after announcing: either this load sees the new
-	 * write_pos, or the producer saw our count and will bump the futex
-	 * word (C3), making the wait below return at once. */
-	uint64_t wp = atomic_load_explicit(&kp->kp_write_pos,
-					   memory_order_seq_cst);
-	if (wp <= c->pos &&
-	    !atomic_load_explicit(&kp->kp_closed, memory_order_relaxed)) {
+	if (c->pos & (QSHM_REC_ALIGN - 1))
+		return 1; /* corrupt: read() says so */
+	if (c->have_seq) {
+		const struct qshm_krec *kr = (const struct qshm_krec *)
+			(c->m.kdata + (c->pos & c->m.mask));
+		if (atomic_load_explicit(&kr->kr_commit,
+					 memory_order_seq_cst) ==
+		    (c->expected_seq ^ c->m.seq_key))
+			return 1;
+	}
+	return atomic_load_explicit(&kp->kp_write_pos, memory_order_seq_cst) >
+	       c->pos;
+}
+
+/* Sleeps on the data futex until something may have changed. */
+static void qshm__park(qshm_consumer *c, uint64_t now, uint64_t deadline)
+{
+	uint32_t v = qshm__announce(c);
+
+	if (!qshm__data_there(c) &&
+	    !atomic_load_explicit(&c->m.kprod->kp_closed,
+				  memory_order_seq_cst)) {
 		uint64_t slice = QSHM_SLEEP_SLICE_NS;
 		if (deadline - now < slice)
 			slice = deadline - now;
 		if (c->next_check_ns > now && c->next_check_ns - now < slice)
 			slice = c->next_check_ns - now;
-		qshm__futex_wait(&kw->kw_data_futex, v, slice ? slice : 1);
+		qshm__futex_wait(&c->m.kwake->kw_data_futex, v,
+				 slice ? slice : 1);
 	}
-	atomic_fetch_sub_explicit(&kw->kw_data_sleepers, 1,
-				  memory_order_relaxed);
+	qshm__unannounce(c);
 }
 
 /* Nothing to read: wait per mode. Returns 0 to look again, or an error. */
@@ -289,6 +377,17 @@ static int qshm__wait_data(qshm_consumer *c, int64_t timeout_ns,
 	int err = qshm__check_end(c, now);
 	if (err || c->cached_wp > c->pos)
 		return err;
+	/* Now and then (every 64th look while spinning) the write position
+	 * too, though the commit word is how records are noticed: a word
+	 * that never matches while the producer moves on (a corrupt
+	 * segment) then goes to read()'s checks instead of a silent wait.
+	 * A2: acquire, pairs with C1. */
+	uint64_t wp = atomic_load_explicit(&c->m.kprod->kp_write_pos,
+					   memory_order_acquire);
+	if (wp > c->pos) {
+		c->cached_wp = wp;
+		return 0;
+	}
 	if (timeout_ns == 0)
 		return -EAGAIN;
 	if (!*deadline) {
@@ -348,8 +447,11 @@ static int qshm__corrupt(qshm_consumer *c, const char *what, uint64_t pos,
 			  what, (unsigned long long)val);
 }
 
-QSHM_EXPORT int qshm_consumer_read(qshm_consumer *c, struct qshm_record *rec,
-				   int64_t timeout_ns)
+/* Everything qshm_consumer_read()'s fast path leaves: waiting, lossy
+ * validation, pads, records known only through kp_write_pos, errors. */
+__attribute__((noinline))
+static int qshm__read_slow(qshm_consumer *c, struct qshm_record *rec,
+			   int64_t timeout_ns)
 {
 	uint64_t deadline = 0, spin_end = 0;
 	int err;
@@ -381,15 +483,33 @@ QSHM_EXPORT int qshm_consumer_read(qshm_consumer *c, struct qshm_record *rec,
 			}
 			word = atomic_load_explicit(&kr->kr_commit,
 						    memory_order_relaxed);
+		} else if (c->have_seq) {
+			/* A4: the fast path. Acquire, pairs with C0: once
+			 * the word holds the seq we expect, the record (or
+			 * the pad before it) is complete. It can hold that
+			 * value no sooner: K1 stored MARK there before the
+			 * record we read last was committed. */
+			word = atomic_load_explicit(&kr->kr_commit,
+						    memory_order_acquire);
+			if (__builtin_expect(word != (c->expected_seq ^ key),
+					     0)) {
+				if (c->lossy) {
+					/* Lapped? The write position says. */
+					c->cached_wp = atomic_load_explicit(
+						&c->m.kprod->kp_write_pos,
+						memory_order_acquire);
+					if (c->pos < c->cached_wp)
+						continue;
+				}
+				err = qshm__wait_data(c, timeout_ns, &deadline,
+						      &spin_end);
+				if (err)
+					return err;
+				continue;
+			}
 		} else {
-			/* The commit-word fast path (A4: poll the expected
-			 * record's commit word instead of kp_write_pos) is
-			 * disabled: under load, two processes ping-ponging
-			 * through 4 KiB rings saw a commit word before its
-			 * record's header (tests/ring ring_wait, about 1 run
-			 * in 10); not understood yet. Every consumer learns
-			 * of records through kp_write_pos. */
-			/* A2: pairs with C1 in commit(): records below the
+			/* Just attached mid-ring: the next seq is unknown.
+			 * A2: pairs with C1 in commit(): records below the
 			 * loaded position are complete. */
 			c->cached_wp = atomic_load_explicit(
 				&c->m.kprod->kp_write_pos,
@@ -405,6 +525,7 @@ QSHM_EXPORT int qshm_consumer_read(qshm_consumer *c, struct qshm_record *rec,
 		const volatile struct qshm_krec *vr = kr;
 		uint32_t len = vr->kr_len;
 		uint16_t type = vr->kr_type;
+		uint16_t item_len = vr->kr_flags;
 		uint64_t seq = word ^ key;
 		if (c->lossy) {
 			/* V1: pairs with P1: if the header bytes read above
@@ -436,6 +557,9 @@ QSHM_EXPORT int qshm_consumer_read(qshm_consumer *c, struct qshm_record *rec,
 		if (off + size > cap)
 			return qshm__corrupt(c, "record past the end", c->pos,
 					     len);
+		if (item_len && len % item_len)
+			return qshm__corrupt(c, "batch of partial items",
+					     c->pos, item_len);
 		if (c->pos < c->cached_wp && size > c->cached_wp - c->pos)
 			return qshm__corrupt(c, "record past the committed "
 					     "end", c->pos, len);
@@ -455,7 +579,7 @@ QSHM_EXPORT int qshm_consumer_read(qshm_consumer *c, struct qshm_record *rec,
 		rec->data = (const void *)(kr + 1);
 		rec->len = len;
 		rec->type = type;
-		rec->flags = 0;
+		rec->item_len = item_len;
 		rec->seq = seq;
 		rec->lost = lost;
 		rec->pos = c->pos;
@@ -465,6 +589,71 @@ QSHM_EXPORT int qshm_consumer_read(qshm_consumer *c, struct qshm_record *rec,
 			c->cached_wp = c->pos;
 		return 0;
 	}
+}
+
+/* R3w: the producer sleeps on space: take its flag (one waker per sleep:
+ * a producer that died asleep costs one wake, not one per release) and
+ * wake it. Release: it sees our R1 with the new futex value. */
+__attribute__((noinline, cold))
+static void qshm__wake_space(struct qshm_kwake *kw)
+{
+	if (!atomic_exchange_explicit(&kw->kw_space_sleepers, 0,
+				      memory_order_seq_cst))
+		return;
+	atomic_fetch_add_explicit(&kw->kw_space_futex, 1,
+				  memory_order_release);
+	qshm__futex_wake(&kw->kw_space_futex, INT_MAX);
+}
+
+/*
+ * The fast path: a reliable consumer that knows the seq it expects finds
+ * that record's commit word (A4) and a header that passes every check.
+ * The same checks as the slow path, in fewer instructions: the word
+ * matched, so the seq is the expected one; a pad, a lossy consumer, an
+ * empty ring or anything odd goes to qshm__read_slow(), which says why.
+ */
+QSHM_EXPORT int qshm_consumer_read(qshm_consumer *c, struct qshm_record *rec,
+				   int64_t timeout_ns)
+{
+	if (__builtin_expect(!c || !rec || !c->have_seq || c->lossy, 0))
+		return qshm__read_slow(c, rec, timeout_ns);
+	uint64_t pos = c->pos;
+	uint64_t off = pos & c->m.mask;
+	const struct qshm_krec *kr = (const struct qshm_krec *)
+		(c->m.kdata + off);
+	/* A4: acquire, pairs with C0 (see qshm__read_slow). */
+	uint64_t word = atomic_load_explicit(&kr->kr_commit,
+					     memory_order_acquire);
+	if (__builtin_expect(word != (c->expected_seq ^ c->m.seq_key) ||
+			     (pos & (QSHM_REC_ALIGN - 1)), 0))
+		return qshm__read_slow(c, rec, timeout_ns);
+	/* Length, type and item length in one load; the segment is not
+	 * trusted, so each is checked before use. */
+	uint64_t hdr;
+	memcpy(&hdr, (const void *)kr, sizeof(hdr));
+	__asm__ __volatile__("" ::: "memory"); /* read once, here */
+	uint32_t len = (uint32_t)hdr;
+	uint16_t type = (uint16_t)(hdr >> 32);
+	uint16_t item_len = (uint16_t)(hdr >> 48);
+	uint64_t size = qshm__rec_size(len);
+	if (__builtin_expect(type < QSHM_TYPE_USER_MIN || len == 0 ||
+			     len > c->m.max_record ||
+			     off + size > c->m.capacity ||
+			     (item_len && len % item_len), 0))
+		return qshm__read_slow(c, rec, timeout_ns);
+	rec->data = (const void *)(kr + 1);
+	rec->len = len;
+	rec->type = type;
+	rec->item_len = item_len;
+	rec->seq = c->expected_seq;
+	rec->lost = 0;
+	rec->pos = pos;
+	c->expected_seq++;
+	c->records++;
+	c->pos = pos + size;
+	if (c->cached_wp < c->pos)
+		c->cached_wp = c->pos;
+	return 0;
 }
 
 QSHM_EXPORT int qshm_consumer_release(qshm_consumer *c)
@@ -492,16 +681,15 @@ QSHM_EXPORT int qshm_consumer_release(qshm_consumer *c)
 	}
 	atomic_store_explicit(&s->kc_records, c->records, memory_order_relaxed);
 	/* R1: pairs with A1 in qshm__scan_min(): our reads of everything
-	 * below pos are done before the producer may reuse it. */
-	atomic_store_explicit(&s->kc_read_pos, c->pos, memory_order_release);
-	/* R2: store-fence-check, pairs with S1 in the producer's wait. */
-	atomic_thread_fence(memory_order_seq_cst);
-	struct qshm_kwake *kw = c->m.kwake;
-	if (atomic_load_explicit(&kw->kw_space_sleepers, memory_order_relaxed)) {
-		atomic_fetch_add_explicit(&kw->kw_space_futex, 1,
-					  memory_order_release);
-		qshm__futex_wake(&kw->kw_space_futex, INT_MAX);
-	}
+	 * below pos are done before the producer may reuse it. An exchange,
+	 * seq_cst: with the seq_cst load R2 it is the consumer's half of the
+	 * Dekker pair with S1 (producer: flag, then rescan); on x86 one
+	 * locked instruction, cheaper than a store and a full fence. */
+	atomic_exchange_explicit(&s->kc_read_pos, c->pos, memory_order_seq_cst);
+	/* R2 */
+	if (atomic_load_explicit(&c->m.kwake->kw_space_sleepers,
+				 memory_order_seq_cst))
+		qshm__wake_space(c->m.kwake);
 	return 0;
 }
 
@@ -576,9 +764,6 @@ QSHM_EXPORT int qshm_consumer_wait_prepare(qshm_consumer *c,
 					   const uint32_t **word,
 					   uint32_t *val)
 {
-	struct qshm_kprod *kp;
-	struct qshm_kwake *kw;
-
 	if (!c || !word || !val || c->sleeping)
 		return qshm__fail(EINVAL, "bad arguments or already "
 				  "prepared");
@@ -588,20 +773,16 @@ QSHM_EXPORT int qshm_consumer_wait_prepare(qshm_consumer *c,
 				  c->m.name);
 	if (c->gone)
 		return c->gone;
-	kp = c->m.kprod;
-	kw = c->m.kwake;
-	/* W1/W2 as in qshm__park(); the caller does the sleeping. */
-	atomic_fetch_add_explicit(&kw->kw_data_sleepers, 1,
-				  memory_order_seq_cst);
-	c->sleeping = 1;
-	*val = atomic_load_explicit(&kw->kw_data_futex, memory_order_seq_cst);
-	*word = (const uint32_t *)&kw->kw_data_futex;
-	if (atomic_load_explicit(&kp->kp_write_pos, memory_order_seq_cst) >
-	    c->pos)
+	/* W0..W2 as in qshm__park(); the caller does the sleeping. */
+	*val = qshm__announce(c);
+	*word = (const uint32_t *)&c->m.kwake->kw_data_futex;
+	if (qshm__data_there(c)) {
+		qshm__unannounce(c);
 		return 0;
+	}
 	int err = qshm__check_end(c, qshm__now_ns());
 	if (err || c->cached_wp > c->pos) {
-		qshm_consumer_wait_finish(c);
+		qshm__unannounce(c);
 		return err;
 	}
 	return 1;
@@ -609,11 +790,8 @@ QSHM_EXPORT int qshm_consumer_wait_prepare(qshm_consumer *c,
 
 QSHM_EXPORT void qshm_consumer_wait_finish(qshm_consumer *c)
 {
-	if (!c || !c->sleeping)
-		return;
-	c->sleeping = 0;
-	atomic_fetch_sub_explicit(&c->m.kwake->kw_data_sleepers, 1,
-				  memory_order_relaxed);
+	if (c)
+		qshm__unannounce(c);
 }
 
 QSHM_EXPORT int qshm_consumer_producer_pid(qshm_consumer *c)
@@ -631,26 +809,27 @@ QSHM_EXPORT int qshm_consumer_close(qshm_consumer *c)
 	s = qshm__my_slot(c);
 	if (s) {
 		qshm_consumer_release(c);
-		uint32_t st = atomic_load_explicit(&s->kc_state,
-						   memory_order_relaxed);
-		/* Release: pairs with the acq_rel claim of the next owner.
-		 * A CAS, so a slot evicted and reused meanwhile is left be. */
-		if ((st == QSHM_SLOT_RELIABLE || st == QSHM_SLOT_LOSSY ||
-		     st == QSHM_SLOT_EVICTED) &&
-		    atomic_load_explicit(&s->kc_pid, memory_order_relaxed) ==
-			    (int32_t)getpid())
+		/* Release: pairs with the acquire take (T1) of the next
+		 * owner. From our exact word, or the one an eviction (E2)
+		 * made of it: a slot that changed hands otherwise is left
+		 * to its new owner. */
+		uint64_t w = c->slot_word;
+		uint64_t ev = qshm__slot_next(w, QSHM_SLOT_EVICTED,
+					      qshm__slot_pid(w));
+		if (!atomic_compare_exchange_strong_explicit(
+			    &s->kc_word, &w, qshm__slot_next(w, QSHM_SLOT_FREE,
+							     0),
+			    memory_order_release, memory_order_relaxed) &&
+		    w == ev)
 			atomic_compare_exchange_strong_explicit(
-				&s->kc_state, &st, QSHM_SLOT_FREE,
+				&s->kc_word, &w,
+				qshm__slot_next(w, QSHM_SLOT_FREE, 0),
 				memory_order_release, memory_order_relaxed);
 		/* A producer waiting on us must rescan: as R2. */
 		atomic_thread_fence(memory_order_seq_cst);
-		struct qshm_kwake *kw = c->m.kwake;
-		if (atomic_load_explicit(&kw->kw_space_sleepers,
-					 memory_order_relaxed)) {
-			atomic_fetch_add_explicit(&kw->kw_space_futex, 1,
-						  memory_order_release);
-			qshm__futex_wake(&kw->kw_space_futex, INT_MAX);
-		}
+		if (atomic_load_explicit(&c->m.kwake->kw_space_sleepers,
+					 memory_order_seq_cst))
+			qshm__wake_space(c->m.kwake);
 	}
 	if (c->prod_pidfd >= 0)
 		close(c->prod_pidfd);

@@ -44,6 +44,10 @@ struct qshm_map {
 	struct qshm_kwake *kwake;
 	struct qshm_kstats *kstats;
 	struct qshm_kslot *kslots;
+	_Atomic uint64_t *kparked;     /* QSHM_PARKED_WORDS of them */
+	struct qshm_kmeta *kmeta;
+	_Atomic uint64_t *kmeta_words; /* meta_size / 8 of them */
+	uint64_t meta_size;
 	uint8_t *kdata;
 	uint64_t capacity;
 	uint64_t mask;
@@ -56,6 +60,8 @@ struct qshm_map {
 	char name[QSHM_NAME_MAX + 1];
 };
 
+#define QSHM_PEND 64
+
 struct qshm_producer {
 	struct qshm_map m;
 	uint64_t claim_pos;   /* end of claimed records */
@@ -65,11 +71,17 @@ struct qshm_producer {
 	uint32_t seen_epoch;  /* kp_epoch at the last rescan */
 	uint64_t commit_seq;  /* seq of the first uncommitted record */
 	uint64_t last_pos;    /* position of the last claim */
+	uint64_t mark;        /* QSHM_MARK(seq_key) */
 	uint64_t records, bytes; /* committed totals, mirrored to kstats */
 	/* First record start in each 1/16th of the ring, by absolute
 	 * segment (pos >> seg_shift), recorded at commit: lets the head jump
 	 * to a record boundary without walking old headers. */
 	uint64_t checkpoint[16];
+	/* Positions claimed since the last commit (a pad's with bit 0 set),
+	 * so commit stores the commit words without walking the headers (a
+	 * chain of dependent loads); npend > QSHM_PEND: walk instead. */
+	uint32_t npend;
+	uint64_t pend[QSHM_PEND];
 	uint64_t checkpoint_seg;
 	unsigned seg_shift;
 	uint64_t full_waits, wakes, evictions;
@@ -82,6 +94,7 @@ struct qshm_consumer {
 	struct qshm_map m;
 	unsigned flags;
 	int slot;             /* index in the table, -1 for read-only */
+	uint64_t slot_word;   /* our kc_word since registering */
 	int lossy;
 	uint64_t pos;         /* next record to read */
 	uint64_t released;    /* last position published to kc_read_pos */
@@ -120,9 +133,17 @@ uint64_t qshm__deadline(int64_t timeout_ns);
 
 /* segment.c */
 int qshm__shm_path(const char *name, char *buf, size_t size);
-int qshm__map_attach(const char *name, int readonly, struct qshm_map *m);
+/* qshm__map_attach() modes */
+#define QSHM__MAP_READONLY  1 /* PROT_READ from an O_RDONLY descriptor */
+#define QSHM__MAP_ANY_OWNER 2 /* a look, not an attach: any owner */
+int qshm__map_attach(const char *name, int mode, struct qshm_map *m);
+void qshm__map_set_geometry(struct qshm_map *m);
 void qshm__map_release(struct qshm_map *m);
 uint64_t qshm__scan_min(struct qshm_map *m, uint32_t *nreliable);
+
+/* consumer.c: clears slot i's parked bit (idempotent). For whoever evicts
+ * or takes over a slot. */
+void qshm__unpark_slot(struct qshm_map *m, uint32_t i);
 
 /* inspect.c */
 void qshm__info_from_map(struct qshm_map *m, struct qshm_ring_info *info);

@@ -55,6 +55,7 @@ struct sim_opts {
 	bool have_wait;
 	bool unlink_after;
 	bool quiet;              /* no progress on stderr */
+	uint64_t max_gates;      /* planning budget; 0: the default */
 };
 
 static void sim_usage(FILE *f)
@@ -95,6 +96,10 @@ static void sim_usage(FILE *f)
 	      "  --state             also publish the final state vector\n"
 	      "  --wait-consumers K  wait for K consumers before publishing\n"
 	      "  --unlink            remove the ring when the run ends\n"
+	      "  --max-gates N       refuse a program whose gate definitions "
+	      "expand to\n"
+	      "                      more than N gate applications (default "
+	      "4000000)\n"
 	      "  -q, --quiet         no progress line on a terminal\n"
 	      "  -h, --help          show this help\n"
 	      "\n"
@@ -228,6 +233,14 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o)
 				return usage_error("--wait-consumers: '%s' is not "
 						   "an integer in [0, 1024]", v);
 			o->have_wait = true;
+		} else if (opt_value(argc, argv, &i, "--max-gates", &v)) {
+			if (!v)
+				return usage_error("--max-gates needs a number%s",
+						   "");
+			if (!parse_u64(v, false, &o->max_gates) ||
+			    o->max_gates == 0)
+				return usage_error("--max-gates: '%s' is not a "
+						   "positive integer", v);
 		} else if (strcmp(a, "--unlink") == 0) {
 			o->unlink_after = true;
 		} else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
@@ -412,7 +425,10 @@ static int sim_ring_create(const struct sim_opts *o, qshm_producer **p)
 				qshm_ring_state_name(info.state), o->ring,
 				info.generation, info.creator_pid);
 	}
-	int err = qshm_producer_create(o->ring, &co, p);
+	int err;
+
+	tools_guard_ring(o->ring);
+	err = qshm_producer_create(o->ring, &co, p);
 	if (err) {
 		fprintf(stderr, "qshm sim: create ring '%s': %s\n", o->ring,
 			qshm_last_error()[0] ? qshm_last_error() :
@@ -559,6 +575,7 @@ int qshm_cmd_sim(int argc, char **argv)
 	struct sim_run *run = NULL;
 	struct sim_counts *counts = NULL;
 	struct sim_config cfg = SIM_CONFIG_INIT;
+	struct qasm_parse_opts popts = { .flags = 0 };
 	struct rt_error err;
 	int rc, status = SIM_EXIT_ERROR;
 
@@ -566,7 +583,8 @@ int qshm_cmd_sim(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? SIM_EXIT_OK : rc;
 
-	if (qasm_parse_file(o.file, 0, &c, &err) < 0) {
+	popts.max_gates = o.max_gates;
+	if (qasm_parse_file_opts(o.file, &popts, &c, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		return SIM_EXIT_ERROR;
 	}
