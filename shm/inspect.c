@@ -29,8 +29,8 @@ void qshm__info_from_map(struct qshm_map *m, struct qshm_ring_info *info)
 	info->oldest_pos = atomic_load_explicit(&m->kprod->kp_head_pos,
 						memory_order_relaxed);
 	for (uint32_t i = 0; i < m->max_consumers; i++) {
-		uint32_t s = atomic_load_explicit(&m->kslots[i].kc_state,
-						  memory_order_relaxed);
+		uint32_t s = qshm__slot_state(atomic_load_explicit(
+			&m->kslots[i].kc_word, memory_order_relaxed));
 		if (s == QSHM_SLOT_RELIABLE)
 			info->reliable_consumers++;
 		else if (s == QSHM_SLOT_LOSSY)
@@ -89,16 +89,16 @@ QSHM_EXPORT int qshm_consumer_slots(qshm_consumer *c,
 		return qshm__fail(EINVAL, "NULL argument");
 	for (uint32_t i = 0; i < c->m.max_consumers; i++) {
 		struct qshm_kslot *s = &c->m.kslots[i];
-		uint32_t st = atomic_load_explicit(&s->kc_state,
-						   memory_order_relaxed);
+		uint64_t w = atomic_load_explicit(&s->kc_word,
+						  memory_order_relaxed);
+		uint32_t st = qshm__slot_state(w);
 		if (st == QSHM_SLOT_FREE)
 			continue;
 		if (n < max) {
 			struct qshm_slot_info *o = &out[n];
 			o->index = i;
 			o->state = st;
-			o->pid = atomic_load_explicit(&s->kc_pid,
-						      memory_order_relaxed);
+			o->pid = qshm__slot_pid(w);
 			o->start = atomic_load_explicit(&s->kc_start,
 							memory_order_relaxed);
 			o->alive = qshm__proc_alive(o->pid, o->start);

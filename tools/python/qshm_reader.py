@@ -32,7 +32,7 @@ import numpy as np
 
 MAGIC = 0x474E49524D485351
 LAYOUT_X86_64 = 8 | (64 << 8) | (16 << 16) | (1 << 24)
-FORMAT_MAJOR = 1
+FORMAT_MAJOR = 2
 OFF_PROD, OFF_SLOTS = 256, 768
 TYPE_PAD = 0
 REC_RUN_BEGIN, REC_SHOTS, REC_PROBS, REC_STATE, REC_RUN_END, REC_ERROR = \
@@ -97,7 +97,8 @@ class Ring:
         if layout != LAYOUT_X86_64 or platform.machine() != "x86_64":
             raise RingError("ring '%s': layout word 0x%08x; this reader "
                             "supports x86-64 only" % (self.name, layout))
-        want_data = (OFF_SLOTS + ncons * 128 + 4095) & ~4095
+        meta_size = self._u64(152)
+        want_data = (OFF_SLOTS + ncons * 128 + 64 + meta_size + 4095) & ~4095
         if (hsize != 256 or slot_size != 128 or cap < 4096
                 or cap & (cap - 1) or not 0 < maxrec <= cap // 2 - 64
                 or not 0 < ncons <= 1024 or off_prod != OFF_PROD
