@@ -22,8 +22,7 @@
 #include <qshm/qshm.h>
 #include <qshm/results.h>
 
-/* Format 2 rings carry the run descriptor (the metadata blob). */
-#if defined(QSHM_HAVE_RING_META) || QSHM_FORMAT_MAJOR >= 2
+/* The ring's run descriptor (its metadata blob) to the decoder. */
 static void give_descriptor(qshm_consumer *c, qshm_decoder *d)
 {
 	static _Alignas(16) unsigned char blob[65536];
@@ -33,13 +32,6 @@ static void give_descriptor(qshm_consumer *c, qshm_decoder *d)
 	if (n > 0 && (size_t)n <= sizeof(blob))
 		qshm_decoder_meta(d, blob, (size_t)n);
 }
-#else
-static void give_descriptor(qshm_consumer *c, qshm_decoder *d)
-{
-	(void)c;
-	(void)d;
-}
-#endif
 
 int main(int argc, char **argv)
 {

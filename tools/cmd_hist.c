@@ -81,7 +81,6 @@ static void on_signal(int sig)
 /* Gives the decoder the ring's current run descriptor, if it has one. */
 static void hist_refresh_meta(struct hist *h)
 {
-#ifdef QSHM_HAVE_RING_META
 	for (int tries = 0; tries < 4; tries++) {
 		uint64_t version;
 		int n = qshm_consumer_meta(h->con, h->meta, h->meta_size,
@@ -104,9 +103,6 @@ static void hist_refresh_meta(struct hist *h)
 		h->meta = m;
 		h->meta_size = want;
 	}
-#else
-	(void)h;
-#endif
 }
 
 /* Prints one table line: the outcome's registers in columns of the given
