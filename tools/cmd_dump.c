@@ -66,6 +66,10 @@ struct run_ref {
 	char err[256];
 	qshm_run *run;
 	struct qshm_run_begin hdr; /* run's header, when ok */
+	/* Records with begin_seq < seq <= end_seq are this run's: from its
+	 * RUN_BEGIN record, or from the ring's run descriptor. */
+	uint64_t begin_seq, end_seq;
+	int from_desc;
 };
 
 /* A record copied out of the ring. */
@@ -93,13 +97,16 @@ static struct run_ref *run_get(struct run_ref *r)
 	return r;
 }
 
-static struct run_ref *run_decode(const void *data, size_t len)
+static struct run_ref *run_decode(const void *data, size_t len,
+				  uint64_t seq)
 {
 	struct run_ref *r = calloc(1, sizeof(*r));
 
 	if (!r)
 		return NULL;
 	r->refs = 1;
+	r->begin_seq = seq;
+	r->end_seq = UINT64_MAX;
 	r->ok = qshm_run_decode(data, len, &r->run) == 0;
 	if (r->ok)
 		qshm_run_header(r->run, &r->hdr);
@@ -565,7 +572,10 @@ struct scan {
 	uint64_t lost;      /* records lost while reading */
 	uint64_t first_seq, last_seq;
 	int have;           /* first/last_seq valid */
-	struct run_ref *run;/* latest RUN_BEGIN */
+	struct run_ref *run;/* latest RUN_BEGIN, or the run descriptor's */
+	struct qshm_run_meta desc; /* the ring's run descriptor */
+	int have_desc;
+	char desc_err[256]; /* why it could not be decoded, or "" */
 	int err;            /* what stopped the scan (0: reached the end) */
 	int have_pending;   /* a record past the snapshot, for --follow */
 	struct kept pending;
@@ -595,8 +605,8 @@ static int keep(qshm_consumer *c, const struct qshm_record *r,
 	run_put(k->run);
 	k->run = NULL;
 	if (r->type == QSHM_REC_RUN_BEGIN)
-		k->run = run_decode(k->data, k->len);
-	else
+		k->run = run_decode(k->data, k->len, r->seq);
+	else if (run && run->begin_seq < r->seq && r->seq <= run->end_seq)
 		k->run = run_get(run);
 	return 0;
 }
@@ -685,6 +695,54 @@ static int scan_ring(qshm_consumer *c, uint64_t end, struct scan *s,
 	return err;
 }
 
+/*
+ * The ring's run descriptor (docs/format.md): the run of records whose
+ * RUN_BEGIN is no longer in the ring. Read before the records, so it names
+ * the run of every record read that no RUN_BEGIN in the ring precedes.
+ */
+static void read_descriptor(qshm_consumer *c, struct scan *s)
+{
+	size_t size = 4096;
+	uint8_t *buf = NULL;
+	int n;
+
+	for (int tries = 0; tries < 4; tries++) {
+		uint8_t *nb = realloc(buf, size);
+		if (!nb)
+			break;
+		buf = nb;
+		n = qshm_consumer_meta(c, buf, size, NULL);
+		if (n <= 0)
+			break;
+		if ((size_t)n > size) {
+			size = (size_t)n;
+			continue;
+		}
+		qshm_run *run;
+		if (qshm_run_meta_decode(buf, (size_t)n, &s->desc, &run)) {
+			snprintf(s->desc_err, sizeof(s->desc_err), "%s",
+				 qshm_results_last_error());
+			break;
+		}
+		struct run_ref *r = calloc(1, sizeof(*r));
+		if (!r) {
+			qshm_run_free(run);
+			break;
+		}
+		r->refs = 1;
+		r->ok = 1;
+		r->run = run;
+		qshm_run_header(run, &r->hdr);
+		r->begin_seq = s->desc.begin_seq;
+		r->end_seq = s->desc.end_seq;
+		r->from_desc = 1;
+		s->run = r;
+		s->have_desc = 1;
+		break;
+	}
+	free(buf);
+}
+
 /* The i-th oldest kept record (0 <= i < min(kept, nwin)). */
 static struct kept *kept_at(struct scan *s, uint64_t i)
 {
@@ -766,6 +824,24 @@ static void text_report(FILE *f, const char *name, const struct snap *sn,
 	fprintf(f, "  producer     pid %d, %s%s\n", in->creator_pid,
 		in->creator_alive ? "alive" : "dead",
 		st->closed ? ", ring closed" : "");
+	if (s->have_desc) {
+		fprintf(f, "run descriptor\n");
+		fprintf(f, "  run          %llu, ", (unsigned long long)
+			s->desc.run);
+		print_safe(f, s->run && s->run->from_desc ?
+			   qshm_run_name(s->run->run) : "?");
+		fprintf(f, ", RUN_BEGIN at seq %llu, ",
+			(unsigned long long)s->desc.begin_seq);
+		if (s->desc.end_seq == QSHM_SEQ_NONE)
+			fprintf(f, "running\n");
+		else
+			fprintf(f, "ended %s at seq %llu with %llu shots\n",
+				qshm_run_status_name(s->desc.status),
+				(unsigned long long)s->desc.end_seq,
+				(unsigned long long)s->desc.shots_done);
+	} else if (s->desc_err[0]) {
+		fprintf(f, "run descriptor\n  undecodable: %s\n", s->desc_err);
+	}
 	fprintf(f, "positions\n");
 	fprintf(f, "  write        %llu\n", (unsigned long long)st->write_pos);
 	fprintf(f, "  oldest       %llu\n", (unsigned long long)st->oldest_pos);
@@ -869,6 +945,26 @@ static void json_report(FILE *f, const char *name, const struct snap *sn,
 	json_u64(&j, "start_ticks", in->creator_start);
 	json_bool(&j, "closed", st->closed);
 	json_end(&j);
+	if (s->have_desc) {
+		json_obj(&j, "run_descriptor");
+		json_u64(&j, "number", s->desc.run);
+		json_u64(&j, "begin_seq", s->desc.begin_seq);
+		if (s->desc.end_seq == QSHM_SEQ_NONE) {
+			json_null(&j, "end_seq");
+		} else {
+			json_u64(&j, "end_seq", s->desc.end_seq);
+			json_str(&j, "status",
+				 qshm_run_status_name(s->desc.status));
+			json_u64(&j, "shots", s->desc.shots_done);
+		}
+		if (s->run && s->run->from_desc)
+			json_run_begin(&j, s->run);
+		json_end(&j);
+	} else if (s->desc_err[0]) {
+		json_obj(&j, "run_descriptor");
+		json_str(&j, "decode_error", s->desc_err);
+		json_end(&j);
+	}
 	json_obj(&j, "positions");
 	json_u64(&j, "write", st->write_pos);
 	json_u64(&j, "oldest", st->oldest_pos);
@@ -1103,6 +1199,7 @@ int qshm_cmd_dump(int argc, char **argv)
 		signal(SIGINT, on_signal);
 		signal(SIGTERM, on_signal);
 	}
+	read_descriptor(c, &s);
 	err = scan_ring(c, sn.st.write_pos, &s, lags, sn.nslots);
 	cons_views(&sn, &s, lags, cv);
 	if (o.json)
