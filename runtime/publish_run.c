@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jemalloc/jemalloc.h>
 
@@ -175,6 +176,20 @@ static int ring_create(const struct publish_run_opts *o, uint32_t meta_size,
 		return rt_error_set(err, rc, "create ring '%s': %s", o->ring,
 				    qshm_last_error()[0] ? qshm_last_error() :
 				    qshm_strerror(rc));
+	if (o->chgrp) {
+		/* Before any record: readers in the group attach from the
+		 * start. The mode was set at creation (fchmod). */
+		char path[QSHM_NAME_MAX + 32];
+		snprintf(path, sizeof(path), "/dev/shm/qshm.%s", o->ring);
+		if (chown(path, (uid_t)-1, (gid_t)o->gid) < 0) {
+			rc = -errno;
+			qshm_producer_close(*p, QSHM_CLOSE_UNLINK);
+			*p = NULL;
+			return rt_error_set(err, rc, "ring '%s': give it to "
+					    "group %u: %s", o->ring, o->gid,
+					    strerror(-rc));
+		}
+	}
 	return 0;
 }
 

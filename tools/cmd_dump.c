@@ -1126,6 +1126,7 @@ int qshm_cmd_dump(int argc, char **argv)
 	int ch;
 
 	optind = 1;
+	opterr = 0; /* our own message, in the common style */
 	while ((ch = getopt_long(argc, argv, "n:fh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
@@ -1156,7 +1157,10 @@ int qshm_cmd_dump(int argc, char **argv)
 				return SNAP_EXIT_USAGE;
 			break;
 		case 'h': fputs(dump_usage, stdout); return SNAP_EXIT_OK;
-		default: fputs(dump_usage, stderr); return SNAP_EXIT_USAGE;
+		default:
+			return tools_usage_error("dump", "unknown option "
+						 "or missing value: '%s'",
+						 argv[optind - 1]);
 		}
 	}
 	if (optind != argc - 1)
