@@ -526,10 +526,6 @@ int qshm_cmd_sim(int argc, char **argv)
 		fprintf(stderr, "%s\n", err.msg);
 		return SIM_EXIT_ERROR;
 	}
-	if (sim_check_outcomes(&o, c)) {
-		qasm_circuit_free(c);
-		return SIM_EXIT_ERROR;
-	}
 	cfg.seed = o.seed;
 	cfg.batch_shots = (size_t)o.batch;
 	/* Plans the run and allocates the state, or says it cannot fit,
@@ -538,6 +534,9 @@ int qshm_cmd_sim(int argc, char **argv)
 		fprintf(stderr, "qshm sim: %s: %s\n", o.file, err.msg);
 		goto out;
 	}
+	/* After the plan: a circuit too large is said first. */
+	if (sim_check_outcomes(&o, c))
+		goto out;
 	if (o.counts) {
 		if (qshm_counts_new((uint32_t)sim_run_words_per_shot(run),
 				    &counts)) {
