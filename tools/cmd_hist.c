@@ -261,9 +261,17 @@ static int hist_record(struct hist *h, const struct qshm_record *r,
 	h->last_seq = r->seq;
 	int err = qshm_decoder_record(h->dec, r->type, r->seq, data, len,
 				      &ev);
-	if (ev.new_run && h->counts) {
-		/* The run counted is over, its RUN_END not seen (lost). */
-		return 1;
+	if (ev.new_run) {
+		/* A run counted already: it is over, its RUN_END lost. */
+		if (h->counts)
+			return 1;
+		int e = qshm_counts_new(ev.words_per_shot, &h->counts);
+		if (e) {
+			fprintf(stderr, "qshm hist: %s\n",
+				qshm_results_last_error());
+			return e;
+		}
+		h->run = ev.run;
 	}
 	if (err < 0) {
 		fprintf(stderr, "qshm hist: %s: record %llu: %s\n", h->name,
@@ -272,15 +280,6 @@ static int hist_record(struct hist *h, const struct qshm_record *r,
 		if (h->counts)
 			h->bad_records++;
 		return 0;
-	}
-	if (ev.new_run) {
-		err = qshm_counts_new(ev.words_per_shot, &h->counts);
-		if (err) {
-			fprintf(stderr, "qshm hist: %s\n",
-				qshm_results_last_error());
-			return err;
-		}
-		h->run = ev.run;
 	}
 	switch (ev.kind) {
 	case QSHM_DECODED_SHOTS:
