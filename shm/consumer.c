@@ -18,13 +18,12 @@
 
 #include "internal.h"
 
-void qshm__unpark_slot(struct qshm_map *m, struct qshm_kslot *s)
+void qshm__unpark_slot(struct qshm_map *m, uint32_t i)
 {
-	/* U1: exactly one swap sees a park's non-zero flag (W3); that one
-	 * takes the sleeper count (W1) back. seq_cst like W1/W3. */
-	if (atomic_exchange_explicit(&s->kc_parked, 0, memory_order_seq_cst))
-		atomic_fetch_sub_explicit(&m->kwake->kw_data_sleepers, 1,
-					  memory_order_seq_cst);
+	/* U1: clearing is idempotent: whoever clears first, nothing is
+	 * counted twice. seq_cst like W1. */
+	atomic_fetch_and_explicit(&m->kparked[i / 64], ~(UINT64_C(1) << (i % 64)),
+				  memory_order_seq_cst);
 }
 
 /* Is the owner recorded in slot word w dead? kc_start is the owner's only
@@ -78,7 +77,7 @@ static int qshm__slot_take(qshm_consumer *c, uint32_t *idx)
 				    memory_order_relaxed))
 				continue;
 			/* A dead owner may have died parked. */
-			qshm__unpark_slot(m, s);
+			qshm__unpark_slot(m, i);
 			c->slot_word = nw;
 			*idx = i;
 			return 0;
@@ -137,6 +136,8 @@ static int qshm__register(qshm_consumer *c, uint32_t idx)
 	if (!atomic_compare_exchange_strong_explicit(&s->kc_word, &w, nw,
 						     memory_order_seq_cst,
 						     memory_order_relaxed))
+		/* Someone judged us dead (it cannot be: kill(2) saw us) and
+		 * took the slot: it is theirs now, leave it be. */
 		return qshm__fail(QSHM_ENOSLOT, "ring '%s': slot %u was "
 				  "taken over while this consumer registered",
 				  c->m.name, idx);
@@ -283,25 +284,21 @@ static int qshm__check_end(qshm_consumer *c, uint64_t now)
 	return 0;
 }
 
-/* W1/W3: announces c as a sleeper; returns the futex value to wait on.
- * Pairs with C2 in commit (store, full fence, check the count): see W2. */
+/* W0/W1: announces c as a sleeper; returns the futex value to wait on.
+ * Pairs with C2 in commit (C1 exchange, then the parked bits): see W2. */
 static uint32_t qshm__announce(qshm_consumer *c)
 {
-	struct qshm_kwake *kw = c->m.kwake;
+	uint32_t i = (uint32_t)c->slot;
 
-	/* W1 */
-	atomic_fetch_add_explicit(&kw->kw_data_sleepers, 1,
-				  memory_order_seq_cst);
-	uint32_t v = atomic_load_explicit(&kw->kw_data_futex,
+	/* W0: the futex value before the announcement: a waker that takes
+	 * our bit (C3) bumps the word after taking it, so the FUTEX_WAIT on
+	 * v cannot sleep through that bump. */
+	uint32_t v = atomic_load_explicit(&c->m.kwake->kw_data_futex,
 					  memory_order_seq_cst);
-	/* W3: the flag, naming v: whoever swaps it back to 0 (U1) takes back
-	 * the count W1 added, whether we wake, the producer wakes us (it
-	 * takes only flags its futex bump covers, C3), or we die and an
-	 * evictor or taker finds the slot. A process killed between W1 and
-	 * W3 leaves the count raised (a window of a few instructions, no
-	 * syscall in it). */
-	atomic_store_explicit(&c->m.kslots[c->slot].kc_parked, QSHM_PARKED(v),
-			      memory_order_seq_cst);
+	/* W1: one atomic operation: a process killed at any instruction
+	 * leaves either no bit or a bit the next wake takes. */
+	atomic_fetch_or_explicit(&c->m.kparked[i / 64], UINT64_C(1) << (i % 64),
+				 memory_order_seq_cst);
 	c->sleeping = 1;
 	return v;
 }
@@ -311,7 +308,7 @@ static void qshm__unannounce(qshm_consumer *c)
 	if (!c->sleeping)
 		return;
 	c->sleeping = 0;
-	qshm__unpark_slot(&c->m, &c->m.kslots[c->slot]);
+	qshm__unpark_slot(&c->m, (uint32_t)c->slot);
 }
 
 /* W2: after W1, is there anything to read? Either these seq_cst loads see
@@ -521,6 +518,7 @@ QSHM_EXPORT int qshm_consumer_read(qshm_consumer *c, struct qshm_record *rec,
 		const volatile struct qshm_krec *vr = kr;
 		uint32_t len = vr->kr_len;
 		uint16_t type = vr->kr_type;
+		uint16_t item_len = vr->kr_flags;
 		uint64_t seq = word ^ key;
 		if (c->lossy) {
 			/* V1: pairs with P1: if the header bytes read above
@@ -552,6 +550,9 @@ QSHM_EXPORT int qshm_consumer_read(qshm_consumer *c, struct qshm_record *rec,
 		if (off + size > cap)
 			return qshm__corrupt(c, "record past the end", c->pos,
 					     len);
+		if (item_len && len % item_len)
+			return qshm__corrupt(c, "batch of partial items",
+					     c->pos, item_len);
 		if (c->pos < c->cached_wp && size > c->cached_wp - c->pos)
 			return qshm__corrupt(c, "record past the committed "
 					     "end", c->pos, len);
@@ -571,7 +572,7 @@ QSHM_EXPORT int qshm_consumer_read(qshm_consumer *c, struct qshm_record *rec,
 		rec->data = (const void *)(kr + 1);
 		rec->len = len;
 		rec->type = type;
-		rec->flags = 0;
+		rec->item_len = item_len;
 		rec->seq = seq;
 		rec->lost = lost;
 		rec->pos = c->pos;
@@ -581,6 +582,20 @@ QSHM_EXPORT int qshm_consumer_read(qshm_consumer *c, struct qshm_record *rec,
 			c->cached_wp = c->pos;
 		return 0;
 	}
+}
+
+/* R3w: the producer sleeps on space: take its flag (one waker per sleep:
+ * a producer that died asleep costs one wake, not one per release) and
+ * wake it. Release: it sees our R1 with the new futex value. */
+__attribute__((noinline, cold))
+static void qshm__wake_space(struct qshm_kwake *kw)
+{
+	if (!atomic_exchange_explicit(&kw->kw_space_sleepers, 0,
+				      memory_order_seq_cst))
+		return;
+	atomic_fetch_add_explicit(&kw->kw_space_futex, 1,
+				  memory_order_release);
+	qshm__futex_wake(&kw->kw_space_futex, INT_MAX);
 }
 
 QSHM_EXPORT int qshm_consumer_release(qshm_consumer *c)
@@ -608,16 +623,15 @@ QSHM_EXPORT int qshm_consumer_release(qshm_consumer *c)
 	}
 	atomic_store_explicit(&s->kc_records, c->records, memory_order_relaxed);
 	/* R1: pairs with A1 in qshm__scan_min(): our reads of everything
-	 * below pos are done before the producer may reuse it. */
-	atomic_store_explicit(&s->kc_read_pos, c->pos, memory_order_release);
-	/* R2: store-fence-check, pairs with S1 in the producer's wait. */
-	atomic_thread_fence(memory_order_seq_cst);
-	struct qshm_kwake *kw = c->m.kwake;
-	if (atomic_load_explicit(&kw->kw_space_sleepers, memory_order_relaxed)) {
-		atomic_fetch_add_explicit(&kw->kw_space_futex, 1,
-					  memory_order_release);
-		qshm__futex_wake(&kw->kw_space_futex, INT_MAX);
-	}
+	 * below pos are done before the producer may reuse it. An exchange,
+	 * seq_cst: with the seq_cst load R2 it is the consumer's half of the
+	 * Dekker pair with S1 (producer: flag, then rescan); on x86 one
+	 * locked instruction, cheaper than a store and a full fence. */
+	atomic_exchange_explicit(&s->kc_read_pos, c->pos, memory_order_seq_cst);
+	/* R2 */
+	if (atomic_load_explicit(&c->m.kwake->kw_space_sleepers,
+				 memory_order_seq_cst))
+		qshm__wake_space(c->m.kwake);
 	return 0;
 }
 
@@ -701,7 +715,7 @@ QSHM_EXPORT int qshm_consumer_wait_prepare(qshm_consumer *c,
 				  c->m.name);
 	if (c->gone)
 		return c->gone;
-	/* W1..W3 as in qshm__park(); the caller does the sleeping. */
+	/* W0..W2 as in qshm__park(); the caller does the sleeping. */
 	*val = qshm__announce(c);
 	*word = (const uint32_t *)&c->m.kwake->kw_data_futex;
 	if (qshm__data_there(c)) {
@@ -755,13 +769,9 @@ QSHM_EXPORT int qshm_consumer_close(qshm_consumer *c)
 				memory_order_release, memory_order_relaxed);
 		/* A producer waiting on us must rescan: as R2. */
 		atomic_thread_fence(memory_order_seq_cst);
-		struct qshm_kwake *kw = c->m.kwake;
-		if (atomic_load_explicit(&kw->kw_space_sleepers,
-					 memory_order_relaxed)) {
-			atomic_fetch_add_explicit(&kw->kw_space_futex, 1,
-						  memory_order_release);
-			qshm__futex_wake(&kw->kw_space_futex, INT_MAX);
-		}
+		if (atomic_load_explicit(&c->m.kwake->kw_space_sleepers,
+					 memory_order_seq_cst))
+			qshm__wake_space(c->m.kwake);
 	}
 	if (c->prod_pidfd >= 0)
 		close(c->prod_pidfd);

@@ -18,6 +18,10 @@ void qshm__info_from_map(struct qshm_map *m, struct qshm_ring_info *info)
 	info->capacity = m->capacity;
 	info->max_record = m->max_record;
 	info->max_consumers = m->max_consumers;
+	info->meta_size = m->meta_size;
+	/* A snapshot for inspectors; readers of the blob bound it again. */
+	info->meta_len = atomic_load_explicit(&m->kmeta->km_len,
+					      memory_order_relaxed);
 	info->creator_pid = m->creator_pid;
 	info->creator_start = m->creator_start;
 	info->created_ns = m->khdr->kh_created_ns;

@@ -130,6 +130,7 @@ static int qshm__map_create(const char *name, const char *path,
 	h->kh_off_wake = QSHM_OFF_WAKE;
 	h->kh_off_stats = QSHM_OFF_STATS;
 	h->kh_off_slots = QSHM_OFF_SLOTS;
+	h->kh_off_parked = qshm__off_parked(o->max_consumers);
 	h->kh_off_meta = qshm__off_meta(o->max_consumers);
 	h->kh_meta_size = o->meta_size;
 	h->kh_off_data = off_data;
@@ -330,7 +331,7 @@ static int qshm__evict_dead(qshm_producer *p, uint64_t need)
 			    qshm__slot_next(w, QSHM_SLOT_EVICTED,
 					    qshm__slot_pid(w)),
 			    memory_order_relaxed, memory_order_relaxed)) {
-			qshm__unpark_slot(&p->m, s);
+			qshm__unpark_slot(&p->m, i);
 			n++;
 			p->evictions++;
 			atomic_store_explicit(&p->m.kstats->ks_evictions,
@@ -378,6 +379,11 @@ static int qshm__wait_space(qshm_producer *p, uint64_t need,
 			qshm__cpu_relax();
 			continue;
 		}
+		/* S0: the futex value first: a release that takes our flag
+		 * (R2) bumps the word after, so the wait below cannot sleep
+		 * through it. */
+		uint32_t v = atomic_load_explicit(&kw->kw_space_futex,
+						  memory_order_seq_cst);
 		/* S1: announce the sleep; pairs with R2 in
 		 * qshm_consumer_release() (Dekker through seq_cst: either it
 		 * sees us or our rescan below sees its release). A flag, not
@@ -386,8 +392,11 @@ static int qshm__wait_space(qshm_producer *p, uint64_t need,
 		 * release forever. */
 		atomic_store_explicit(&kw->kw_space_sleepers, 1,
 				      memory_order_seq_cst);
-		uint32_t v = atomic_load_explicit(&kw->kw_space_futex,
-						  memory_order_seq_cst);
+		/* S2: the rescan's loads are acquire, not seq_cst: this fence
+		 * makes them see every seq_cst exchange R1 that precedes it in
+		 * the total order (C11 7.17.3p10), so either R2 sees S1 or the
+		 * rescan sees the release. */
+		atomic_thread_fence(memory_order_seq_cst);
 		p->cached_min = qshm__scan_min(&p->m, NULL);
 		if (p->cached_min < need) {
 			uint64_t slice = QSHM_SLEEP_SLICE_NS;
@@ -630,58 +639,78 @@ QSHM_EXPORT int qshm_producer_trim(qshm_producer *p, size_t len)
 	if (len == 0 || len > r->kr_len)
 		return qshm__fail(EINVAL, "trim to %zu bytes: claim has %u",
 				  len, r->kr_len);
+	if (r->kr_flags && len % r->kr_flags)
+		return qshm__fail(EINVAL, "trim to %zu bytes: not whole items "
+				  "of %u", len, r->kr_flags);
 	r->kr_len = (uint32_t)len;
 	p->claim_pos = p->last_pos + qshm__rec_size(len);
 	qshm__mark(p, p->claim_pos); /* K1 for the new end */
 	return 0;
 }
 
-/* C3: wakes every parked consumer and takes their parked flags (each
- * taken flag subtracts its sleeper count once: a consumer that died parked
- * costs this one wake, not one per commit forever). */
+/* Words of parked bits that cover the slots in use. */
+static inline uint32_t qshm__parked_words(struct qshm_map *m)
+{
+	uint32_t hwm = atomic_load_explicit(&m->kprod->kp_slot_hwm,
+					    memory_order_relaxed);
+	if (hwm > m->max_consumers)
+		hwm = m->max_consumers; /* shared: never trust it */
+	return (hwm + 63) / 64;
+}
+
+/* C3: takes the parked bits first, then bumps the futex word and wakes:
+ * every consumer whose bit it took read the word before setting the bit
+ * (W0 before W1), so its FUTEX_WAIT sees the bump and cannot sleep through
+ * it; a consumer that parks after the take keeps its bit for the next
+ * wake. A consumer killed asleep costs this one wake, nothing after. */
 __attribute__((noinline, cold))
-static void qshm__wake_data(qshm_producer *p)
+static void qshm__wake_data(qshm_producer *p, uint32_t nwords)
 {
 	struct qshm_kwake *kw = p->m.kwake;
 
+	for (uint32_t i = 0; i < nwords; i++)
+		if (atomic_load_explicit(&p->m.kparked[i],
+					 memory_order_relaxed))
+			atomic_exchange_explicit(&p->m.kparked[i], 0,
+						 memory_order_seq_cst);
 	/* Release: a woken consumer that sees the new futex value also
 	 * sees C0/C1. */
-	uint32_t f = atomic_fetch_add_explicit(&kw->kw_data_futex, 1,
-					       memory_order_release);
+	atomic_fetch_add_explicit(&kw->kw_data_futex, 1, memory_order_release);
 	qshm__futex_wake(&kw->kw_data_futex, INT_MAX);
 	p->wakes++;
 	atomic_store_explicit(&p->m.kstats->ks_wakes, p->wakes,
 			      memory_order_relaxed);
-	uint32_t hwm = atomic_load_explicit(&p->m.kprod->kp_slot_hwm,
-					    memory_order_relaxed);
-	if (hwm > p->m.max_consumers)
-		hwm = p->m.max_consumers;
-	/* Take the flags of every park this bump covers: those that read
-	 * the futex word before it (any value but the new one, f + 1): their
-	 * FUTEX_WAIT cannot sleep through the bump. A park that read f + 1
-	 * came after it and is left to its owner. */
-	for (uint32_t i = 0; i < hwm; i++) {
-		struct qshm_kslot *s = &p->m.kslots[i];
-		uint64_t x = atomic_load_explicit(&s->kc_parked,
-						  memory_order_seq_cst);
-		if (x && x != QSHM_PARKED(f + 1) &&
-		    atomic_compare_exchange_strong_explicit(
-			    &s->kc_parked, &x, 0, memory_order_seq_cst,
-			    memory_order_relaxed))
-			atomic_fetch_sub_explicit(&kw->kw_data_sleepers, 1,
-						  memory_order_seq_cst);
-	}
+}
+
+QSHM_EXPORT int qshm_producer_claim_batch(qshm_producer *p, uint32_t count,
+					  uint32_t item_len, uint16_t type,
+					  int64_t timeout_ns, void **items)
+{
+	if (count == 0 || item_len == 0 || item_len > UINT16_MAX)
+		return qshm__fail(EINVAL, "batch of %u items of %u bytes: "
+				  "need 1.. items of 1..65535 bytes", count,
+				  item_len);
+	uint64_t len = (uint64_t)count * item_len;
+	if (p && len > p->m.max_record)
+		return qshm__fail(QSHM_ETOOBIG, "ring '%s': batch of %llu "
+				  "bytes, maximum %llu", p->m.name,
+				  (unsigned long long)len,
+				  (unsigned long long)p->m.max_record);
+	int err = qshm_producer_claim(p, (size_t)len, type, timeout_ns, items);
+	if (err)
+		return err;
+	/* Our own header, claimed just now: the item length in its flags
+	 * field (format 2: 0 for a single message). */
+	((struct qshm_krec *)*items - 1)->kr_flags = (uint16_t)item_len;
+	return 0;
 }
 
 QSHM_EXPORT int qshm_producer_commit(qshm_producer *p)
 {
-	struct qshm_kwake *kw;
-
 	if (!p)
 		return qshm__fail(EINVAL, "NULL producer");
 	if (p->claim_pos == p->committed)
 		return 0;
-	kw = p->m.kwake;
 	/* C0: each record's commit word, in order, with release: pairs with
 	 * A4 in the consumer (acquire load of the word it expects): the
 	 * record's header and payload, written before, are visible. Our own
@@ -714,15 +743,23 @@ QSHM_EXPORT int qshm_producer_commit(qshm_producer *p)
 			      memory_order_relaxed);
 	/* C1: publish the records; pairs with A2 (consumer's acquire load of
 	 * kp_write_pos): the record bytes written above are visible to a
-	 * consumer that sees the new position. */
-	atomic_store_explicit(&p->m.kprod->kp_write_pos, p->committed,
-			      memory_order_release);
-	/* C2: store-fence-check, the producer half of the no-lost-wake-up
-	 * rule; pairs with W1/W2 in the consumer's wait (sleeper count
-	 * incremented, full fence, write_pos re-checked). */
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&kw->kw_data_sleepers, memory_order_relaxed))
-		qshm__wake_data(p);
+	 * consumer that sees the new position. An exchange, seq_cst: with
+	 * the seq_cst load C2 it is the producer's half of the no-lost-wake-up
+	 * rule, paired with W1/W2 (count incremented, then write_pos
+	 * re-checked, all seq_cst): one locked instruction on x86 instead of
+	 * a store and a full fence. */
+	atomic_exchange_explicit(&p->m.kprod->kp_write_pos, p->committed,
+				 memory_order_seq_cst);
+	/* C2: any parked bit set? seq_cst, the second half of the pair
+	 * with W1/W2. One word (one line, quiet unless someone parks) while
+	 * at most 64 slots are in use. */
+	uint32_t nwords = qshm__parked_words(&p->m);
+	for (uint32_t i = 0; i < nwords; i++)
+		if (atomic_load_explicit(&p->m.kparked[i],
+					 memory_order_seq_cst)) {
+			qshm__wake_data(p, nwords);
+			break;
+		}
 	return 0;
 }
 

@@ -225,6 +225,8 @@ void dump_json_report(FILE *f, const char *name, const struct snap *sn,
 	json_u64(&j, "capacity", in->capacity);
 	json_u64(&j, "max_record", in->max_record);
 	json_u64(&j, "max_consumers", in->max_consumers);
+	json_u64(&j, "descriptor_len", in->meta_len);
+	json_u64(&j, "descriptor_size", in->meta_size);
 	json_u64(&j, "created_ns", in->created_ns);
 	snap_fmt_time(in->created_ns, when, sizeof(when));
 	json_str(&j, "created", when);

@@ -243,6 +243,9 @@ void dump_text_report(FILE *f, const char *name, const struct snap *sn,
 	fprintf(f, "  max record   %llu bytes\n",
 		(unsigned long long)in->max_record);
 	fprintf(f, "  slots        %u consumer slots\n", in->max_consumers);
+	fprintf(f, "  descriptor   %llu of %llu bytes\n",
+		(unsigned long long)in->meta_len,
+		(unsigned long long)in->meta_size);
 	snap_fmt_time(in->created_ns, when, sizeof(when));
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);

@@ -61,7 +61,7 @@ extern "C" {
 
 /* Compile-time version of this header. */
 #define QSHM_VERSION_MAJOR 0
-#define QSHM_VERSION_MINOR 1
+#define QSHM_VERSION_MINOR 2
 #define QSHM_VERSION_PATCH 0
 
 /* Version of the segment format this library writes and reads. */
@@ -143,7 +143,9 @@ struct qshm_record {
 	const void *data; /* payload, 16-byte aligned, contiguous */
 	uint32_t len;     /* payload bytes, 1..max_record */
 	uint16_t type;    /* QSHM_TYPE_USER_MIN.. (producer's choice) */
-	uint16_t flags;   /* reserved, 0 */
+	uint16_t item_len; /* 0: one message; else the record holds
+			      len / item_len items of item_len bytes each,
+			      back to back (qshm_producer_claim_batch()) */
 	uint64_t seq;     /* sequence number, 0 for the first record */
 	uint64_t lost;    /* lossy: records lost just before this one */
 	uint64_t pos;     /* ring position of the record (for validation) */
@@ -210,6 +212,19 @@ int qshm_producer_claim(qshm_producer *p, size_t len, uint16_t type,
 /* Shrinks the most recent uncommitted claim to len bytes (1..claimed).
  * Lets a producer claim the maximum and fill less. Returns 0 or -EINVAL. */
 int qshm_producer_trim(qshm_producer *p, size_t len);
+
+/*
+ * Claims one record that holds COUNT items of ITEM_LEN bytes each, back to
+ * back from *items (item i at (char *)*items + i * item_len): many small
+ * messages for the cost of one (one header, one commit word, one read).
+ * Consumers read it as one record with item_len = ITEM_LEN. Commit as any
+ * claim. Trimming it keeps whole items.
+ * Errors: as qshm_producer_claim(); -EINVAL for count or item_len 0, or
+ * item_len above 65535; -QSHM_ETOOBIG when count * item_len is.
+ */
+int qshm_producer_claim_batch(qshm_producer *p, uint32_t count,
+			      uint32_t item_len, uint16_t type,
+			      int64_t timeout_ns, void **items);
 
 /* Publishes every claimed record (a release store of each record's commit
  * word, then one of the write position), and wakes
@@ -494,6 +509,8 @@ struct qshm_ring_info {
 	uint64_t generation;
 	uint64_t write_pos, oldest_pos;
 	uint32_t reliable_consumers, lossy_consumers;
+	uint64_t meta_size;     /* room for the descriptor, bytes */
+	uint64_t meta_len;      /* bytes of the current descriptor */
 };
 
 /*

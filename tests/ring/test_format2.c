@@ -156,13 +156,18 @@ static int parked_consumer_main(void *arg)
 	return T_CHILD_FAIL;
 }
 
+/* Consumers parked: the parked bits set. */
 static uint32_t sleepers(const char *name)
 {
 	size_t len;
 	uint8_t *m = t_map_rw(name, &len);
 	cr_assert_not_null(m);
-	struct qshm_kwake *kw = (struct qshm_kwake *)(m + QSHM_OFF_WAKE);
-	uint32_t n = atomic_load(&kw->kw_data_sleepers);
+	uint64_t off;
+	memcpy(&off, m + offsetof(struct qshm_kheader, kh_off_parked), 8);
+	_Atomic uint64_t *bits = (_Atomic uint64_t *)(m + off);
+	uint32_t n = 0;
+	for (unsigned i = 0; i < QSHM_PARKED_WORDS; i++)
+		n += (uint32_t)__builtin_popcountll(atomic_load(&bits[i]));
 	munmap(m, len);
 	return n;
 }
@@ -197,8 +202,7 @@ static void killed_parked_consumer(unsigned flags)
 		(unsigned long long)(after.wakes - before.wakes),
 		(unsigned long long)(after.evictions - before.evictions));
 	/* The first commit wakes the dead sleeper (the producer cannot
-	 * know) and takes its flag; no other commit makes a syscall. A
-	 * reliable one is evicted instead if the ring fills first. */
+	 * know) and takes its bit; no other commit makes a syscall. */
 	cr_expect_leq(after.wakes - before.wakes, 1);
 	cr_expect_eq(sleepers(t_ring), 0, "the count came back to 0");
 	qshm_producer_close(p, QSHM_CLOSE_UNLINK);
@@ -495,5 +499,99 @@ Test(ring_format2, format_1_segment_gets_a_clear_version_error)
 	cr_expect(strstr(msg, "format 1.0") && strstr(msg, "2.x"),
 		  "message names both formats: %s", msg);
 	munmap(m, len);
+	qshm_producer_close(p, QSHM_CLOSE_UNLINK);
+}
+
+static int blocked_producer_main(void *arg)
+{
+	qshm_producer *p = t_create(t_ring, 4096, 0, 0);
+	qshm_producer_set_wait(p, QSHM_WAIT_BLOCK, 0);
+	t_arrive(&pk->ready);
+	if (qshm_producer_wait_consumers(p, 1, 10 * (int64_t)T_SEC))
+		return T_CHILD_FAIL;
+	for (uint64_t s = 0;; s++) /* blocks when full; killed in there */
+		if (t_publish_seq(p, s, 64, QSHM_FOREVER, 1))
+			return T_CHILD_FAIL;
+}
+
+static uint32_t space_sleeper(const char *name)
+{
+	size_t len;
+	uint8_t *m = t_map_rw(name, &len);
+	cr_assert_not_null(m);
+	struct qshm_kwake *kw = (struct qshm_kwake *)(m + QSHM_OFF_WAKE);
+	uint32_t n = atomic_load(&kw->kw_space_sleepers);
+	munmap(m, len);
+	return n;
+}
+
+/* A producer killed while asleep on a full ring: the first release takes
+ * its flag (one wake), later releases see none. */
+Test(ring_format2, killed_parked_producer_flag_is_taken_once)
+{
+	pk = t_shared(sizeof(*pk));
+	pid_t kid = t_fork(blocked_producer_main, NULL, 30);
+	cr_assert_eq(t_await(&pk->ready, 1, 10 * T_SEC), 0);
+	qshm_consumer *c;
+	cr_assert_eq(qshm_consumer_attach(t_ring, 0, &c), 0);
+	uint64_t t0 = t_now_ns();
+	while (space_sleeper(t_ring) == 0 && t_now_ns() - t0 < 5 * T_SEC)
+		t_sleep_ns(T_MS);
+	cr_assert_eq(space_sleeper(t_ring), 1, "the producer parked");
+	t_untrack(kid);
+	kill(kid, SIGKILL);
+	waitpid(kid, NULL, 0);
+	cr_expect_eq(space_sleeper(t_ring), 1, "dead, still flagged");
+	struct qshm_record r;
+	cr_assert_eq(qshm_consumer_read(c, &r, 0), 0);
+	cr_assert_eq(qshm_consumer_release(c), 0);
+	cr_expect_eq(space_sleeper(t_ring), 0, "the first release took it");
+	qshm_consumer_close(c);
+	qshm_unlink(t_ring);
+}
+
+/* ---------------------------------------------------------------- */
+/* Batch records                                                      */
+
+Test(ring_format2, batch_record_carries_its_items_and_checks_them)
+{
+	qshm_producer *p = t_create(t_ring, 1 << 16, 0, 0);
+	qshm_consumer *c;
+	cr_assert_eq(qshm_consumer_attach(t_ring, 0, &c), 0);
+	void *buf;
+	cr_expect_eq(qshm_producer_claim_batch(p, 0, 64, 16, 0, &buf), -EINVAL);
+	cr_expect_eq(qshm_producer_claim_batch(p, 4, 0, 16, 0, &buf), -EINVAL);
+	cr_expect_eq(qshm_producer_claim_batch(p, 4, 70000, 16, 0, &buf),
+		     -EINVAL);
+	cr_expect_eq(qshm_producer_claim_batch(p, 1000, 64, 16, 0, &buf),
+		     -QSHM_ETOOBIG);
+	cr_assert_eq(qshm_producer_claim_batch(p, 32, 24, 16, 0, &buf), 0);
+	for (int i = 0; i < 32; i++)
+		memset((char *)buf + 24 * i, i, 24);
+	cr_expect_eq(qshm_producer_trim(p, 24 * 10 + 1), -EINVAL,
+		     "a trim must keep whole items");
+	cr_assert_eq(qshm_producer_trim(p, 24 * 10), 0);
+	cr_assert_eq(qshm_producer_commit(p), 0);
+	cr_assert_eq(t_publish_seq(p, 1, 64, 0, 1), 0);
+	struct qshm_record r;
+	cr_assert_eq(qshm_consumer_read(c, &r, 0), 0);
+	cr_expect_eq(r.item_len, 24);
+	cr_expect_eq(r.len, 240);
+	for (int i = 0; i < 10; i++)
+		cr_expect_eq(((const unsigned char *)r.data)[24 * i + 23], i);
+	qshm_consumer_release(c);
+	cr_assert_eq(qshm_consumer_read(c, &r, 0), 0);
+	cr_expect_eq(r.item_len, 0, "a plain record after it");
+	cr_expect_eq(t_check_record("c", &r, 1, 64), 0);
+	qshm_consumer_release(c);
+
+	/* A header whose item length does not divide its length. */
+	cr_assert_eq(qshm_producer_claim_batch(p, 4, 16, 16, 0, &buf), 0);
+	((uint16_t *)buf)[-5] = 7; /* kr_flags, 10 bytes before the data */
+	cr_assert_eq(qshm_producer_commit(p), 0);
+	cr_expect_eq(qshm_consumer_read(c, &r, 0), -QSHM_ECORRUPT);
+	cr_expect(strstr(qshm_last_error(), "partial items"), "%s",
+		  qshm_last_error());
+	qshm_consumer_close(c);
 	qshm_producer_close(p, QSHM_CLOSE_UNLINK);
 }
