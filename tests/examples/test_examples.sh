@@ -94,8 +94,14 @@ else
 	mkdir "$TMP/outside"
 	cp "$S/examples/results_consumer.c" "$TMP/outside/"
 	flags=$(pkg-config --cflags --libs qshm-results qshm)
+	# A sanitized build's libraries need the sanitizer's runtime too.
+	san=$(meson introspect "$B" --buildoptions 2>/dev/null | python3 -c \
+		'import json, sys
+o = {x["name"]: x["value"] for x in json.load(sys.stdin)}
+v = o.get("b_sanitize", "none")
+print("" if v == "none" else "-fsanitize=" + v)' 2>/dev/null)
 	if ! (cd "$TMP/outside" && timeout 60 cc -std=c11 -Wall -Wextra \
-		-Werror -o rc results_consumer.c $flags) >"$TMP/cc.log" 2>&1; then
+		-Werror $san -o rc results_consumer.c $flags) >"$TMP/cc.log" 2>&1; then
 		fail "building against the installed prefix ($flags): $(cat "$TMP/cc.log")"
 	else
 		libdir=$(dirname "$(find "$D" -name 'libqshmresults.so' | head -1)")

@@ -2,20 +2,37 @@
 /*
  * multirun.c - a producer of consecutive runs in one ring, with the
  * runtime's publisher: RUNS runs of SHOTS shots of the circuit in FILE
- * (RUN_BEGIN seed 1, 2, ...), after waiting for WAIT reliable consumers, with PAUSE
- * milliseconds between runs; prints "run N ended" on stdout after each.
+ * (RUN_BEGIN seed 1, 2, ...), after waiting for WAIT reliable consumers;
+ * prints "run N ended" on stdout after each, and before run N >= 2 waits
+ * (up to 30 s) for the file GATE_DIR/runN to exist, so a test can place a
+ * consumer between two runs.
  *
- *	multirun NAME FILE RUNS SHOTS PAUSE_MS WAIT [CAPACITY]
+ *	multirun NAME FILE RUNS SHOTS GATE_DIR WAIT [CAPACITY]
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "publish.h"
 #include "qasm.h"
 #include "qshm/qshm.h"
 #include "rt_error.h"
 #include "sim.h"
+
+/* Waits up to 30 s for DIR/runN to exist. Returns 0 or -1. */
+static int wait_gate(const char *dir, int n)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/run%d", dir, n);
+	for (int i = 0; i < 3000; i++) {
+		if (access(path, F_OK) == 0)
+			return 0;
+		nanosleep(&(struct timespec){ 0, 10 * 1000 * 1000 }, NULL);
+	}
+	return -1;
+}
 
 int main(int argc, char **argv)
 {
@@ -28,11 +45,11 @@ int main(int argc, char **argv)
 	char msg[512];
 
 	if (argc < 7) {
-		fprintf(stderr, "usage: multirun NAME FILE RUNS SHOTS PAUSE_MS "
+		fprintf(stderr, "usage: multirun NAME FILE RUNS SHOTS GATE_DIR "
 			"WAIT [CAPACITY]\n");
 		return 2;
 	}
-	int runs = atoi(argv[3]), pause_ms = atoi(argv[5]);
+	int runs = atoi(argv[3]);
 	uint64_t shots = strtoull(argv[4], NULL, 0);
 	struct qshm_create_opts co = {
 		.capacity = argc > 7 ? strtoull(argv[7], NULL, 0) : 65536,
@@ -54,6 +71,10 @@ int main(int argc, char **argv)
 	}
 	publisher_init(&pub, p, NULL);
 	for (int i = 0; i < runs; i++) {
+		if (i > 0 && wait_gate(argv[5], i + 1)) {
+			fprintf(stderr, "multirun: no gate for run %d\n", i + 1);
+			return 1;
+		}
 		__atomic_store_n(qshm_producer_user_counter(p, 4), shots,
 				 __ATOMIC_RELAXED);
 		if (publisher_run_shots(&pub, c, run, shots, (uint64_t)i + 1,
@@ -63,9 +84,6 @@ int main(int argc, char **argv)
 		}
 		printf("run %d ended\n", i + 1);
 		fflush(stdout);
-		nanosleep(&(struct timespec){ pause_ms / 1000,
-					      (pause_ms % 1000) * 1000000L },
-			  NULL);
 	}
 	publisher_free(&pub);
 	qshm_producer_close(p, 0);

@@ -123,19 +123,25 @@ else
 	fail "hist --from-start late: rc $rc: $(cat "$TMP/fs.err")"
 fi
 
-# 4. consecutive runs in one ring
-timeout 60 "$MULTIRUN" $P-multi "$QASM" 3 200000 500 1 >"$TMP/multi.out" \
+# 4. consecutive runs in one ring (multirun waits for $TMP/runN before
+# run N >= 2, so a consumer can be placed between two runs)
+timeout 90 "$MULTIRUN" $P-multi "$QASM" 3 200000 "$TMP" 1 >"$TMP/multi.out" \
 	2>"$TMP/multi.err" &
 mpid=$!
 timeout 60 "$QSHM" hist --wait 30 $P-multi >"$TMP/m1.out" 2>"$TMP/m1.err"
 m1=$?
-# Between run 1 and run 2: a consumer from the next record on.
-for _ in $(seq 200); do
-	grep -q "run 1 ended" "$TMP/multi.out" && break
+# Run 1 is over and its consumer gone: one from the next record on.
+timeout 60 "$QSHM" hist --newest $P-multi >"$TMP/m2.out" 2>"$TMP/m2.err" &
+m2pid=$!
+for _ in $(seq 600); do
+	[ "$("$QSHM" ls --json $P-multi 2>/dev/null |
+	     python3 -c 'import json,sys; print(json.load(sys.stdin)[0].get("consumers", {}).get("reliable", 0))' 2>/dev/null)" = 1 ] && break
 	sleep 0.05
 done
-timeout 60 "$QSHM" hist --newest $P-multi >"$TMP/m2.out" 2>"$TMP/m2.err"
+touch "$TMP/run2"
+wait $m2pid
 m2=$?
+touch "$TMP/run3"
 wait $mpid
 mrc=$?
 timeout 30 "$QSHM" hist $P-multi >"$TMP/m3.out" 2>"$TMP/m3.err"
