@@ -417,6 +417,15 @@ static inline struct qshm_krec *qshm__rec_at(qshm_producer *p, uint64_t pos)
 	return (struct qshm_krec *)(p->m.kdata + (pos & p->m.mask));
 }
 
+/* Remembers a claimed position for commit (bit 0: a pad). */
+static inline void qshm__pend(qshm_producer *p, uint64_t pos)
+{
+	uint32_t n = p->npend;
+	if (__builtin_expect(n < QSHM_PEND, 1))
+		p->pend[n] = pos;
+	p->npend = n + 1;
+}
+
 /* K1: MARK into the commit word at pos, the next record's: relaxed; C0 of
  * the record before it (a release store, later in program order) orders it
  * before any consumer can look at pos. */
@@ -588,12 +597,14 @@ static int qshm__claim_slow(qshm_producer *p, size_t len, uint16_t type,
 		 * claim before); the record after it starts a lap. */
 		qshm__hdr_write(qshm__rec_at(p, w), pad - QSHM_REC_HDR,
 				QSHM_TYPE_PAD);
+		qshm__pend(p, w | 1);
 		w += pad;
 		qshm__mark(p, w);
 	}
 	struct qshm_krec *r = qshm__rec_at(p, w);
 	qshm__hdr_write(r, len, type);
 	qshm__mark(p, w + need);
+	qshm__pend(p, w);
 	p->last_pos = w;
 	p->claim_pos = w + need;
 	*payload = r + 1;
@@ -624,6 +635,7 @@ QSHM_EXPORT int qshm_producer_claim(qshm_producer *p, size_t len,
 	struct qshm_krec *r = qshm__rec_at(p, w);
 	qshm__hdr_write(r, len, type);
 	qshm__mark(p, end);
+	qshm__pend(p, w);
 	p->last_pos = w;
 	p->claim_pos = end;
 	*payload = r + 1;
@@ -651,8 +663,11 @@ QSHM_EXPORT int qshm_producer_trim(qshm_producer *p, size_t len)
 /* Words of parked bits that cover the slots in use. */
 static inline uint32_t qshm__parked_words(struct qshm_map *m)
 {
+	/* seq_cst: part of C2. A relaxed load after the C1 exchange could
+	 * miss the mark a consumer raised (seq_cst, before its R3) and so
+	 * skip the word holding its bit. */
 	uint32_t hwm = atomic_load_explicit(&m->kprod->kp_slot_hwm,
-					    memory_order_relaxed);
+					    memory_order_seq_cst);
 	if (hwm > m->max_consumers)
 		hwm = m->max_consumers; /* shared: never trust it */
 	return (hwm + 63) / 64;
@@ -716,21 +731,44 @@ QSHM_EXPORT int qshm_producer_commit(qshm_producer *p)
 	 * record's header and payload, written before, are visible. Our own
 	 * headers, written by claim(): trusted without checks. */
 	uint64_t seq = p->commit_seq, bytes = 0, key = p->m.seq_key;
-	for (uint64_t pos = p->committed, end = p->claim_pos; pos < end;) {
-		struct qshm_krec *r = qshm__rec_at(p, pos);
-		uint32_t len = r->kr_len;
-		uint64_t seg = pos >> p->seg_shift;
-		if (seg != p->checkpoint_seg) { /* first record of a 1/16th */
-			p->checkpoint[seg & 15] = pos;
-			p->checkpoint_seg = seg;
+	uint32_t n = p->npend;
+	p->npend = 0;
+	if (__builtin_expect(n <= QSHM_PEND, 1)) {
+		/* The positions claim() remembered (the seg test records the
+		 * first record of each 1/16th of the ring for the head). */
+		for (uint32_t i = 0; i < n; i++) {
+			uint64_t pos = p->pend[i] & ~UINT64_C(1);
+			struct qshm_krec *r = qshm__rec_at(p, pos);
+			uint64_t seg = pos >> p->seg_shift;
+			if (seg != p->checkpoint_seg) {
+				p->checkpoint[seg & 15] = pos;
+				p->checkpoint_seg = seg;
+			}
+			atomic_store_explicit(&r->kr_commit, seq ^ key,
+					      memory_order_release);
+			if (!(p->pend[i] & 1)) {
+				seq++;
+				bytes += r->kr_len;
+			}
 		}
-		atomic_store_explicit(&r->kr_commit, seq ^ key,
-				      memory_order_release);
-		if (r->kr_type != QSHM_TYPE_PAD) {
-			seq++;
-			bytes += len;
+	} else {
+		/* A batch of more than QSHM_PEND claims: walk the headers. */
+		for (uint64_t pos = p->committed; pos < p->claim_pos;) {
+			struct qshm_krec *r = qshm__rec_at(p, pos);
+			uint32_t len = r->kr_len;
+			uint64_t seg = pos >> p->seg_shift;
+			if (seg != p->checkpoint_seg) {
+				p->checkpoint[seg & 15] = pos;
+				p->checkpoint_seg = seg;
+			}
+			atomic_store_explicit(&r->kr_commit, seq ^ key,
+					      memory_order_release);
+			if (r->kr_type != QSHM_TYPE_PAD) {
+				seq++;
+				bytes += len;
+			}
+			pos += qshm__rec_size(len);
 		}
-		pos += qshm__rec_size(len);
 	}
 	p->commit_seq = seq;
 	p->committed = p->claim_pos;

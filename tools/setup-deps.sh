@@ -6,7 +6,8 @@ pkgs=(meson ninja-build pkg-config gcc clang liburing-dev libcriterion-dev
       g++ # results suite: the public headers compile as C++17
       libjemalloc-dev python3 python3-numpy libzmq3-dev
       prometheus groff-base # tools tests: a real Prometheus; man page lint
-      gnuplot-nox) # qshm bench --plots
+      gnuplot-nox # qshm bench --plots
+      spin) # tests/model: the ring protocol model checks
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
