@@ -193,8 +193,8 @@ QSHM_EXPORT int qshm_consumer_attach(const char *name, unsigned flags,
 	c->ro_poll_ns = QSHM_RO_POLL_MIN_NS;
 	c->mode = QSHM_WAIT_SPIN_PARK;
 	c->spin_ns = QSHM_DEFAULT_SPIN_NS;
-	err = qshm__map_attach(name, !!(flags & QSHM_CONSUMER_READONLY),
-			       &c->m);
+	err = qshm__map_attach(name, (flags & QSHM_CONSUMER_READONLY) ?
+			       QSHM__MAP_READONLY : 0, &c->m);
 	if (err) {
 		free(c);
 		return err;

@@ -133,7 +133,10 @@ uint64_t qshm__deadline(int64_t timeout_ns);
 
 /* segment.c */
 int qshm__shm_path(const char *name, char *buf, size_t size);
-int qshm__map_attach(const char *name, int readonly, struct qshm_map *m);
+/* qshm__map_attach() modes */
+#define QSHM__MAP_READONLY  1 /* PROT_READ from an O_RDONLY descriptor */
+#define QSHM__MAP_ANY_OWNER 2 /* a look, not an attach: any owner */
+int qshm__map_attach(const char *name, int mode, struct qshm_map *m);
 void qshm__map_set_geometry(struct qshm_map *m);
 void qshm__map_release(struct qshm_map *m);
 uint64_t qshm__scan_min(struct qshm_map *m, uint32_t *nreliable);

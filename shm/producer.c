@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "object.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
@@ -96,6 +97,7 @@ static int qshm__map_create(const char *name, const char *path,
 			 (mode_t)o->mode);
 	if (m->fd < 0)
 		return -errno;
+	qshm__creator_mark(m->fd);
 	/* The umask must not narrow what the caller asked for. */
 	if (fchmod(m->fd, (mode_t)o->mode) < 0 ||
 	    ftruncate(m->fd, (off_t)size) < 0) {
@@ -116,6 +118,16 @@ static int qshm__map_create(const char *name, const char *path,
 	(void)madvise(m->base, size, MADV_POPULATE_WRITE);
 
 	struct qshm_kheader *h = (struct qshm_kheader *)m->base;
+	/* The creator first, so that an observer of a half-created object
+	 * can tell whether its creator still runs (segment.c, A-pid). P-pid:
+	 * release, pairs with A-pid's acquire: a pid seen means its start
+	 * time is there too. */
+	uint64_t start;
+	if (qshm__proc_start(getpid(), &start) < 0)
+		start = 0;
+	__atomic_store_n(&h->kh_creator_start, start, __ATOMIC_RELAXED);
+	__atomic_store_n(&h->kh_creator_pid, (int32_t)getpid(),
+			 __ATOMIC_RELEASE);
 	h->kh_magic = QSHM_MAGIC;
 	h->kh_format_major = QSHM_FORMAT_MAJOR;
 	h->kh_format_minor = QSHM_FORMAT_MINOR;
@@ -134,9 +146,6 @@ static int qshm__map_create(const char *name, const char *path,
 	h->kh_off_meta = qshm__off_meta(o->max_consumers);
 	h->kh_meta_size = o->meta_size;
 	h->kh_off_data = off_data;
-	h->kh_creator_pid = (int32_t)getpid();
-	if (qshm__proc_start(getpid(), &h->kh_creator_start) < 0)
-		h->kh_creator_start = 0;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	h->kh_created_ns = (uint64_t)ts.tv_sec * 1000000000u +
@@ -171,6 +180,7 @@ static int qshm__map_create(const char *name, const char *path,
 	 * Every field above is written before it. */
 	atomic_store_explicit(&h->kh_state, QSHM_KSTATE_READY,
 			      memory_order_release);
+	qshm__creator_unmark(m->fd);
 	return 0;
 fail:
 	qshm__map_release(m);
@@ -182,6 +192,9 @@ struct qshm__replace_ctx {
 	const char *name;
 	unsigned flags;
 };
+
+/* Generations read from an object being replaced are trusted below this. */
+#define QSHM__GEN_TRUST_MAX (UINT64_C(1) << 48)
 
 /* Policy for replacing whatever holds the name (under the lock). */
 static int qshm__may_replace(void *arg, const struct qshm_ring_info *info)
@@ -202,6 +215,10 @@ static int qshm__may_replace(void *arg, const struct qshm_ring_info *info)
 					  qshm_ring_state_name(info->state),
 					  info->creator_pid);
 		return 1;
+	case QSHM_RING_NOTQSHM:
+		return qshm__fail(EEXIST, "'%s' exists and is %s, not a qshm "
+				  "ring; not replaced", r->name,
+				  qshm__object_what(r->name));
 	default:
 		return qshm__fail(EEXIST, "'%s' exists and is %s; not "
 				  "replaced", r->name,
@@ -261,14 +278,18 @@ QSHM_EXPORT int qshm_producer_create(const char *name,
 			break;
 		uint64_t old_gen = 0;
 		err = qshm__replace_old(name, o.flags, &old_gen);
+		/* The old object may be anyone's forgery: its generation
+		 * is used only if it is small enough to count up from
+		 * (a huge one would wrap the new ring's to 0). */
 		if (err == 0)
-			gen = old_gen + 1;
+			gen = old_gen >= 1 && old_gen < QSHM__GEN_TRUST_MAX ?
+			      old_gen + 1 : 1;
 		else if (err != -EAGAIN || tries > 8)
 			break;
 	}
 	if (err) {
 		free(p);
-		if (err == -EEXIST)
+		if (err == -EEXIST && !qshm_last_error()[0])
 			return qshm__fail(EEXIST, "ring '%s' exists", name);
 		if (!qshm_last_error()[0])
 			return qshm__fail(-err, "create ring '%s'", name);

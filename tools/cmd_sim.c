@@ -61,6 +61,7 @@ struct sim_opts {
 	bool have_group;
 	gid_t gid;               /* --group */
 	bool quiet;              /* no progress on stderr */
+	uint64_t max_gates;      /* planning budget; 0: the default */
 };
 
 static void sim_usage(FILE *f)
@@ -133,6 +134,10 @@ static void sim_usage(FILE *f)
 	      "                      0640 lets a group read it)\n"
 	      "  --group GROUP       the ring's group (name or number; you must "
 	      "be in it)\n"
+	      "  --max-gates N       refuse a program whose gate definitions "
+	      "expand to\n"
+	      "                      more than N gate applications (default "
+	      "4000000)\n"
 	      "  -q, --quiet         no progress line on a terminal\n"
 	      "  -h, --help          show this help\n"
 	      "\n"
@@ -277,6 +282,14 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o)
 				return usage_error("--wait-consumers: '%s' is not "
 						   "an integer in [0, 1024]", v);
 			o->have_wait = true;
+		} else if (opt_value(argc, argv, &i, "--max-gates", &v)) {
+			if (!v)
+				return usage_error("--max-gates needs a number%s",
+						   "");
+			if (!parse_u64(v, false, &o->max_gates) ||
+			    o->max_gates == 0)
+				return usage_error("--max-gates: '%s' is not a "
+						   "positive integer", v);
 		} else if (strcmp(a, "--unlink") == 0) {
 			o->unlink_after = true;
 		} else if (strcmp(a, "--keep") == 0) {
@@ -441,6 +454,7 @@ static int sim_publish(const struct sim_opts *o,
 	rt_error_clear(&err);
 	signal(SIGINT, sim_on_signal);
 	signal(SIGTERM, sim_on_signal);
+	tools_guard_ring(o->ring); /* SIGBUS on it: a message, exit 1 */
 	int rc = publish_run(c, run, o->shots, o->seed, &po, &done, &err);
 	if (rc == -EINTR && sim_stop) {
 		fprintf(stderr, "\nqshm sim: interrupted after %" PRIu64
@@ -459,7 +473,8 @@ static int sim_publish(const struct sim_opts *o,
 
 /* `qshm sim -`: the program from standard input, named "<stdin>" in
  * messages (includes resolve against the working directory). */
-static int sim_parse_stdin(struct qasm_circuit **c, struct rt_error *err)
+static int sim_parse_stdin(const struct qasm_parse_opts *popts,
+			   struct qasm_circuit **c, struct rt_error *err)
 {
 	size_t len = 0, cap = 1 << 16;
 	char *text = malloc(cap);
@@ -495,7 +510,7 @@ static int sim_parse_stdin(struct qasm_circuit **c, struct rt_error *err)
 			break;
 		}
 	}
-	int rc = qasm_parse_string("<stdin>", text, len, 0, c, err);
+	int rc = qasm_parse_string_opts("<stdin>", text, len, popts, c, err);
 	free(text);
 	return rc;
 }
@@ -533,6 +548,7 @@ int qshm_cmd_sim(int argc, char **argv)
 	struct sim_run *run = NULL;
 	qshm_counts *counts = NULL;
 	struct sim_config cfg = SIM_CONFIG_INIT;
+	struct qasm_parse_opts popts = { .flags = 0 };
 	struct rt_error err;
 	int rc, status = SIM_EXIT_ERROR;
 
@@ -540,10 +556,11 @@ int qshm_cmd_sim(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? SIM_EXIT_OK : rc;
 
+	popts.max_gates = o.max_gates;
 	if (strcmp(o.file, "-") == 0)
-		rc = sim_parse_stdin(&c, &err);
+		rc = sim_parse_stdin(&popts, &c, &err);
 	else
-		rc = qasm_parse_file(o.file, 0, &c, &err);
+		rc = qasm_parse_file_opts(o.file, &popts, &c, &err);
 	if (rc < 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		return SIM_EXIT_ERROR;

@@ -320,3 +320,23 @@ Test(cmd_sim, simulatorErrorsAreReported)
 	cr_expect_str_eq(r->err, want);
 	unlink(big);
 }
+
+Test(cmd_sim, maxGatesBoundsThePlanning)
+{
+	struct result *r;
+	char want[1024];
+
+	r = run(bell, "--counts", "--shots", "8", "--max-gates", "2", NULL);
+	cr_expect_eq(r->status, 0, "%s", r->err);
+	r = run(bell, "--counts", "--max-gates", "1", NULL);
+	cr_expect_eq(r->status, 1);
+	snprintf(want, sizeof(want), "%s:6:1: error: gate expansion exceeds the "
+		 "limit of 1 gate applications (at 'cx'); the limit is set by "
+		 "--max-gates (qasm_parse_opts.max_gates)\n", bell);
+	cr_expect_str_eq(r->err, want);
+	cr_expect_str_eq(r->out, "");
+	r = run(bell, "--counts", "--max-gates", "0", NULL);
+	cr_expect_eq(r->status, 2);
+	cr_expect(strstr(r->err, "--max-gates: '0' is not a positive integer"),
+		  "%s", r->err);
+}
