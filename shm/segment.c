@@ -38,6 +38,8 @@ static void qshm__map_geometry(struct qshm_map *m)
 	m->kwake = (struct qshm_kwake *)(m->base + QSHM_OFF_WAKE);
 	m->kstats = (struct qshm_kstats *)(m->base + QSHM_OFF_STATS);
 	m->kslots = (struct qshm_kslot *)(m->base + QSHM_OFF_SLOTS);
+	m->kparked = (_Atomic uint64_t *)(m->base +
+					  qshm__off_parked(m->max_consumers));
 	m->kmeta = (struct qshm_kmeta *)(m->base +
 					 qshm__off_meta(m->max_consumers));
 	m->kmeta_words = (_Atomic uint64_t *)(m->kmeta + 1);
@@ -100,6 +102,7 @@ static int qshm__validate(const char *name, const struct qshm_kheader *h,
 	if (h->kh_off_prod != QSHM_OFF_PROD || h->kh_off_wake != QSHM_OFF_WAKE ||
 	    h->kh_off_stats != QSHM_OFF_STATS ||
 	    h->kh_off_slots != QSHM_OFF_SLOTS ||
+	    h->kh_off_parked != qshm__off_parked(nc) ||
 	    h->kh_off_meta != qshm__off_meta(nc) || h->kh_off_data != off_data)
 		return qshm__fail(QSHM_ECORRUPT, "ring '%s': offsets table "
 				  "does not match the format", name);

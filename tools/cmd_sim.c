@@ -42,6 +42,9 @@ struct sim_opts {
 	uint64_t seed;
 	bool have_seed;
 	uint64_t batch;
+	uint64_t threads;        /* 0: QSHM_THREADS or the usable CPUs */
+	uint64_t fuse;           /* fused block size; 0: no fusion */
+	bool have_fuse;
 	bool counts;
 	/* ring publishing (see the marked place in qshm_cmd_sim) */
 	const char *ring;
@@ -71,6 +74,14 @@ static void sim_usage(FILE *f)
 	      "                      the same shots (default: a fresh seed each "
 	      "run)\n"
 	      "  --batch N           shots per batch (default 4096)\n"
+	      "  --threads N         threads of the simulator (default: "
+	      "QSHM_THREADS,\n"
+	      "                      else the CPUs this process may use); the "
+	      "shots\n"
+	      "                      do not depend on it\n"
+	      "  --fuse K            fuse gates into blocks of at most K "
+	      "qubits (1-5,\n"
+	      "                      default 4); 0: one pass per gate\n"
 	      "  --counts            print {\"counts\": {\"<outcome>\": n, ...}} "
 	      "on stdout;\n"
 	      "                      outcomes read c[n-1]...c[0] per register, "
@@ -185,6 +196,17 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o)
 			    o->batch > ((uint64_t)1 << 24))
 				return usage_error("--batch: '%s' is not an integer "
 						   "in [1, 16777216]", v);
+		} else if (opt_value(argc, argv, &i, "--threads", &v)) {
+			if (!v || !parse_u64(v, false, &o->threads) ||
+			    o->threads < 1 || o->threads > 1024)
+				return usage_error("--threads: '%s' is not an "
+						   "integer in [1, 1024]",
+						   v ? v : "");
+		} else if (opt_value(argc, argv, &i, "--fuse", &v)) {
+			if (!v || !parse_u64(v, false, &o->fuse) || o->fuse > 5)
+				return usage_error("--fuse: '%s' is not an "
+						   "integer in [0, 5]", v ? v : "");
+			o->have_fuse = true;
 		} else if (strcmp(a, "--counts") == 0) {
 			o->counts = true;
 		} else if (opt_value(argc, argv, &i, "--ring", &v)) {
@@ -568,6 +590,11 @@ int qshm_cmd_sim(int argc, char **argv)
 	}
 	cfg.seed = o.seed;
 	cfg.batch_shots = (size_t)o.batch;
+	cfg.threads = (unsigned)o.threads;
+	if (o.have_fuse && o.fuse == 0)
+		cfg.flags |= SIM_FLAG_NO_FUSE;
+	else
+		cfg.fuse_qubits = (unsigned)o.fuse;
 	/* Plans the run and allocates the state, or says it cannot fit,
 	 * before any ring exists: nothing half-created is left behind. */
 	if (sim_run_create(&run, c, &cfg, &err) < 0) {

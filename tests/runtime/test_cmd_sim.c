@@ -153,6 +153,37 @@ Test(cmd_sim, bellCountsAreJsonSortedAndReproducible)
 	cr_expect_str_eq(r->out, first);
 }
 
+Test(cmd_sim, threadsAndFusionLeaveTheCountsAlone)
+{
+	struct result *r = run(bell, "--shots", "2000", "--seed", "11",
+			       "--counts", NULL);
+	char first[8192];
+
+	cr_assert_eq(r->status, 0, "%s", r->err);
+	strcpy(first, r->out);
+	r = run(bell, "--shots", "2000", "--seed", "11", "--threads", "2",
+		"--counts", NULL);
+	cr_expect_eq(r->status, 0, "%s", r->err);
+	cr_expect_str_eq(r->out, first);
+	r = run(bell, "--shots", "2000", "--seed", "11", "--threads=1",
+		"--fuse", "0", "--counts", NULL);
+	cr_expect_eq(r->status, 0, "%s", r->err);
+	cr_expect_str_eq(r->out, first);
+	setenv("QSHM_THREADS", "3", 1);
+	r = run(bell, "--shots", "2000", "--seed", "11", "--fuse", "5",
+		"--counts", NULL);
+	unsetenv("QSHM_THREADS");
+	cr_expect_eq(r->status, 0, "%s", r->err);
+	cr_expect_str_eq(r->out, first);
+	r = run(bell, "--threads", "0", "--counts", NULL);
+	cr_expect_eq(r->status, 2);
+	cr_expect(strstr(r->err, "--threads: '0' is not an integer in "
+			 "[1, 1024]") != NULL, "%s", r->err);
+	r = run(bell, "--fuse", "6", "--counts", NULL);
+	cr_expect_eq(r->status, 2);
+	cr_expect(strstr(r->err, "--fuse: '6'") != NULL, "%s", r->err);
+}
+
 Test(cmd_sim, outcomesFollowQiskitOrder)
 {
 	struct result *r = run(multi, "--shots", "400", "--seed", "1", "--counts",
