@@ -1,0 +1,63 @@
+# SPDX-License-Identifier: MIT
+"""qshm: read and publish quantum-simulation results through named
+shared-memory rings, in place, from Python.
+
+The package binds libqshm (the project's C library) through cffi: the ring
+protocol exists once, in C. Shots, probabilities and state vectors arrive as
+numpy arrays that view the ring's memory (no copies)::
+
+    import qshm
+    with qshm.Consumer("ghz", reliable=True, timeout=10.0) as c:
+        print(c.run)
+        for rec in c:
+            if rec.kind == "shots":
+                use(rec.shots)          # (n, words) uint64, in the ring
+    counts = qshm.counts("ghz", timeout=10.0)
+
+See docs/python.md.
+"""
+from __future__ import annotations
+
+from ._lib import ffi as _ffi, lib as _lib
+from ._results import Register, RunEnd, RunInfo
+from .consumer import Consumer, Record
+from .counts import Histogram, count_run, counts
+from .errors import (Closed, Corrupt, Evicted, InvalidArgument, NoSlot,
+                     NotQshm, Overrun, ProducerDied, QshmError, RingExists,
+                     RingNotFound, RunFailed, Timeout, TooBig, Unsupported,
+                     VersionMismatch)
+from .producer import Producer, RunWriter, publish_run
+
+REC_RUN_BEGIN = 0x100
+REC_SHOTS = 0x101
+REC_PROBS = 0x102
+REC_STATE = 0x103
+REC_RUN_END = 0x104
+REC_ERROR = 0x105
+
+__version__ = "0.1.0"
+
+
+def library_version() -> tuple[int, int, int]:
+    """The loaded libqshm's version (major, minor, patch)."""
+    v = _ffi.new("int[3]")
+    _lib.qshm_version(v, v + 1, v + 2)
+    return (v[0], v[1], v[2])
+
+
+def unlink(name: str) -> None:
+    """Removes ring ``name`` (whatever it holds)."""
+    from .errors import check
+    check(_lib.qshm_unlink(name.encode()), f"remove '{name}'")
+
+
+__all__ = [
+    "Closed", "Consumer", "Corrupt", "Evicted", "Histogram",
+    "InvalidArgument", "NoSlot", "NotQshm", "Overrun", "Producer",
+    "ProducerDied", "QshmError", "Record", "Register", "RingExists",
+    "RingNotFound", "RunEnd", "RunFailed", "RunInfo", "RunWriter",
+    "Timeout", "TooBig", "Unsupported", "VersionMismatch", "count_run",
+    "counts", "library_version", "publish_run", "unlink",
+    "REC_RUN_BEGIN", "REC_SHOTS", "REC_PROBS", "REC_STATE", "REC_RUN_END",
+    "REC_ERROR",
+]

@@ -1,0 +1,569 @@
+# SPDX-License-Identifier: MIT
+"""Consumers: attach to a ring by name and read its records in place."""
+from __future__ import annotations
+
+import asyncio
+import errno
+import time
+from typing import Any, AsyncIterator, Iterator, Literal
+
+import numpy as np
+
+from . import _results as R
+from ._lib import ffi, lib
+from .errors import (Closed, Corrupt, Overrun, ProducerDied, QshmError,
+                     RingNotFound, RunFailed, Timeout, check, library_error)
+
+FLAG_LOSSY = 1 << 0
+FLAG_FROM_NEWEST = 1 << 2
+
+# Blocking reads wait in slices so that signals (Ctrl-C) are seen.
+_SLICE_NS = 200_000_000
+# An armed asyncio wait also wakes after this long and looks again: a
+# safety net under the producer's pidfd, which normally reports its death
+# at once.
+_ASYNC_LIVENESS_S = 1.0
+
+KINDS = {
+    R.REC_RUN_BEGIN: "begin",
+    R.REC_SHOTS: "shots",
+    R.REC_PROBS: "probs",
+    R.REC_STATE: "state",
+    R.REC_RUN_END: "end",
+    R.REC_ERROR: "error",
+}
+
+
+def _ns(seconds: float | None) -> int:
+    if seconds is None:
+        return -1
+    return max(0, int(seconds * 1e9))
+
+
+class Record:
+    """One record, read in place in the ring.
+
+    ``kind`` is ``"begin"``, ``"shots"``, ``"probs"``, ``"state"``,
+    ``"end"``, ``"error"`` or ``"other"`` (a type this package does not
+    know; ``type`` gives it). ``data`` is the raw payload. The arrays
+    (``shots``, ``probs``, ``state``) and ``data`` view the ring's memory:
+    they are valid until the consumer moves to the next record (or closes),
+    after which the producer may reuse the space. Copy what you keep
+    (``rec.shots.copy()``).
+    """
+
+    __slots__ = ("type", "kind", "seq", "lost", "data", "first_shot",
+                 "shots", "first", "total", "probs", "state", "run", "end",
+                 "error", "_consumer", "_pos", "_live")
+
+    def __init__(self, consumer: "Consumer", rtype: int, seq: int, lost: int,
+                 pos: int, data: memoryview) -> None:
+        self.type = rtype
+        self.kind: str = KINDS.get(rtype, "other")
+        self.seq = seq
+        self.lost = lost
+        self.data = data
+        #: SHOTS: index of the first shot in the run
+        self.first_shot: int = 0
+        #: SHOTS: (n, words_per_shot) uint64 view
+        self.shots: np.ndarray | None = None
+        #: PROBS/STATE: index of the first element, length of the vector
+        self.first: int = 0
+        self.total: int = 0
+        #: PROBS: float64 view; STATE: complex128 view
+        self.probs: np.ndarray | None = None
+        self.state: np.ndarray | None = None
+        #: RUN_BEGIN: the run; RUN_END: its end record; ERROR: (code, text)
+        self.run: R.RunInfo | None = None
+        self.end: R.RunEnd | None = None
+        self.error: tuple[int, str] | None = None
+        self._consumer = consumer
+        self._pos = pos
+        self._live = True
+
+    def valid(self) -> bool:
+        """Lossy consumers: True if the record's bytes have been intact
+        since it was read (then what was computed from the views may be
+        used); False if the producer overwrote it meanwhile (the record
+        then counts in ``Consumer.lost``). Always True for reliable
+        consumers while the record is current."""
+        return self._consumer._validate(self)
+
+    def __repr__(self) -> str:
+        return (f"<qshm.Record {self.kind} seq={self.seq} "
+                f"len={len(self.data)}>")
+
+
+class Consumer:
+    """A consumer of ring ``name``.
+
+    Args:
+        name: the ring's name (``/dev/shm/qshm.NAME``).
+        reliable: True (default): the producer never overwrites what this
+            consumer has not released (it waits for it). False: a lossy
+            consumer that never slows the producer and may lose records.
+        timeout: seconds to wait for the ring to appear when attaching
+            (0: fail at once with :class:`RingNotFound`).
+        newest: start at the next record published, not the oldest.
+        read_timeout: seconds to wait for each record (None: forever);
+            :class:`Timeout` when it runs out.
+        overrun: lossy consumers, what to do with a record the producer
+            overwrote while it was in use: ``"skip"`` (default) skips records
+            found overwritten before they are returned and counts them in
+            ``lost``; a record found overwritten after use (when the
+            iteration moves on) is counted in ``lost`` (check
+            ``rec.valid()`` before trusting a result); ``"raise"`` raises
+            :class:`Overrun` in both cases.
+
+    Use it as a context manager (``with`` or ``async with``); iteration
+    (``for`` or ``async for``) yields :class:`Record` objects and ends after
+    the run's RUN_END. It raises :class:`ProducerDied` if the producer dies
+    first, :class:`RunFailed` on an ERROR record, :class:`Closed` if the
+    ring is closed without RUN_END.
+    """
+
+    def __init__(self, name: str, *, reliable: bool = True,
+                 timeout: float = 0.0, newest: bool = False,
+                 read_timeout: float | None = None,
+                 overrun: Literal["skip", "raise"] = "skip") -> None:
+        if overrun not in ("skip", "raise"):
+            raise ValueError("overrun must be 'skip' or 'raise'")
+        self.name = name
+        self.reliable = reliable
+        self.timeout = timeout
+        self.read_timeout = read_timeout
+        self.overrun = overrun
+        self._flags = (0 if reliable else FLAG_LOSSY) | \
+            (FLAG_FROM_NEWEST if newest else 0)
+        self._c: Any = None
+        self._waiter: Any = None
+        self._rec = ffi.new("struct qshm_record *")
+        self._vrec = ffi.new("struct qshm_record *")
+        self._last_kind = ""
+        self._cur: Record | None = None
+        self._pending: Record | None = None
+        self._run: R.RunInfo | None = None
+        self._ended = False
+        self._overruns = 0
+
+    # -- attaching and closing ------------------------------------------
+
+    def _try_attach(self) -> int:
+        out = ffi.new("qshm_consumer **")
+        err = lib.qshm_consumer_attach(self.name.encode(), self._flags, out)
+        if err == 0:
+            self._c = out[0]
+        return err
+
+    def _attach_failed(self, err: int) -> QshmError:
+        e = library_error(err, f"attach '{self.name}'")
+        if err in (-errno.ENOENT, -lib.QSHM_ECREATING):
+            return RingNotFound(f"attach '{self.name}': no such ring"
+                                + (f" after {self.timeout:g} s"
+                                   if self.timeout else ""), err)
+        return e
+
+    def open(self) -> "Consumer":
+        """Attaches (waiting up to ``timeout`` seconds for the ring to
+        appear). Called by ``with`` and by the first iteration."""
+        if self._c is not None:
+            return self
+        deadline = time.monotonic() + self.timeout
+        while True:
+            err = self._try_attach()
+            if err == 0:
+                return self
+            if err not in (-errno.ENOENT, -lib.QSHM_ECREATING) or \
+                    time.monotonic() >= deadline:
+                raise self._attach_failed(err)
+            time.sleep(0.01)
+
+    async def open_async(self) -> "Consumer":
+        """As :meth:`open`, waiting in the event loop."""
+        if self._c is not None:
+            return self
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        while True:
+            err = self._try_attach()
+            if err == 0:
+                return self
+            if err not in (-errno.ENOENT, -lib.QSHM_ECREATING) or \
+                    loop.time() >= deadline:
+                raise self._attach_failed(err)
+            await asyncio.sleep(0.01)
+
+    def close(self) -> None:
+        """Releases the consumer's slot and unmaps the ring. Arrays of the
+        current record must not be used afterwards. Idempotent."""
+        self._cur = None
+        self._pending = None
+        if self._waiter is not None:
+            lib.qshm_waiter_close(self._waiter)
+            self._waiter = None
+        if self._c is not None:
+            lib.qshm_consumer_close(self._c)
+            self._c = None
+
+    def __enter__(self) -> "Consumer":
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> "Consumer":
+        return await self.open_async()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    # -- state ------------------------------------------------------------
+
+    def _handle(self) -> Any:
+        if self._c is None:
+            raise QshmError(f"consumer of '{self.name}' is not open")
+        return self._c
+
+    @property
+    def run(self) -> R.RunInfo | None:
+        """The current run's description (from its RUN_BEGIN). If no
+        record has been read yet, reads ahead to the first one (waiting up
+        to ``read_timeout``); None if the consumer joined mid-run and has
+        not seen a RUN_BEGIN yet."""
+        if self._run is None and self._cur is None and \
+                self._pending is None and not self._ended:
+            self.open()
+            rec = self._next_record(self._blocking_read)
+            if rec is not None:
+                self._pending = rec
+        return self._run
+
+    async def wait_run(self) -> R.RunInfo | None:
+        """As :attr:`run`, waiting in the event loop."""
+        if self._run is None and self._cur is None and \
+                self._pending is None and not self._ended:
+            await self.open_async()
+            rec = await self._next_record_async()
+            if rec is not None:
+                self._pending = rec
+        return self._run
+
+    @property
+    def lost(self) -> int:
+        """Records lost so far (lossy consumers), records that failed
+        validation included; exact, as the library counts them."""
+        st = ffi.new("struct qshm_consumer_stats *")
+        check(lib.qshm_consumer_stats(self._handle(), st))
+        return int(st.lost)
+
+    @property
+    def records(self) -> int:
+        """Records read so far."""
+        st = ffi.new("struct qshm_consumer_stats *")
+        check(lib.qshm_consumer_stats(self._handle(), st))
+        return int(st.records)
+
+    @property
+    def overruns(self) -> int:
+        """Records found overwritten while in use (included in ``lost``)."""
+        return self._overruns
+
+    @property
+    def producer_pid(self) -> int:
+        """The producer's process id."""
+        return int(lib.qshm_consumer_producer_pid(self._handle()))
+
+    def mapping(self) -> np.ndarray:
+        """The whole shared segment as a read-only uint8 array (the memory
+        every record view lies in)."""
+        base = ffi.new("const void **")
+        size = ffi.new("uint64_t *")
+        check(lib.qshm_consumer_mapping(self._handle(), base, size))
+        a = np.frombuffer(ffi.buffer(ffi.cast("char *", base[0]), size[0]),
+                          dtype=np.uint8)
+        a.flags.writeable = False
+        return a
+
+    # -- reading ----------------------------------------------------------
+
+    def _validate(self, rec: Record) -> bool:
+        if not rec._live or self._c is None:
+            return False
+        if self.reliable:
+            return True
+        return lib.qshm_consumer_validate(self._c, self._rec_for(rec)) == 0
+
+    def _rec_for(self, rec: Record) -> Any:
+        r = self._vrec
+        r.pos = rec._pos
+        r.seq = rec.seq
+        r.len = len(rec.data)
+        r.type = rec.type
+        return r
+
+    def _retire(self) -> None:
+        """Done with the current record: validate it (lossy), release it."""
+        cur = self._cur
+        if cur is None:
+            return
+        self._cur = None
+        if not self.reliable and cur._live and \
+                lib.qshm_consumer_validate(self._c, self._rec_for(cur)) != 0:
+            self._overruns += 1
+            cur._live = False
+            if self.overrun == "raise":
+                lib.qshm_consumer_release(self._c)
+                raise Overrun(f"ring '{self.name}': record {cur.seq} "
+                              f"({cur.kind}) was overwritten while in use",
+                              -lib.QSHM_EOVERRUN)
+        cur._live = False
+        lib.qshm_consumer_release(self._c)
+
+    def _blocking_read(self) -> int:
+        deadline = None if self.read_timeout is None else \
+            time.monotonic() + self.read_timeout
+        while True:
+            slice_ns = _SLICE_NS
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                slice_ns = min(slice_ns, max(0, int(left * 1e9)))
+            err = lib.qshm_consumer_read(self._c, self._rec, slice_ns)
+            if err == -errno.ETIMEDOUT or err == -errno.EAGAIN or \
+                    err == -errno.EINTR:
+                if deadline is not None and time.monotonic() >= deadline:
+                    return -errno.ETIMEDOUT
+                continue
+            return err
+
+    def _end_error(self, err: int) -> QshmError | None:
+        """The exception for a read's error, None for a clean end."""
+        if err == -lib.QSHM_ECLOSED:
+            if self._last_kind == "end":
+                return None  # the ring ended after a complete run
+            return Closed(f"ring '{self.name}': closed by the producer "
+                          f"before the run ended", err)
+        if err == -lib.QSHM_EPRODUCERDEAD:
+            return ProducerDied(
+                f"ring '{self.name}': producer (pid {self.producer_pid}) "
+                f"died before the run ended", err)
+        if err == -errno.ETIMEDOUT:
+            return Timeout(f"ring '{self.name}': no record within "
+                           f"{self.read_timeout:g} s", err)
+        return library_error(err, f"ring '{self.name}'")
+
+    def _make(self) -> Record | None:
+        """Builds a Record from self._rec; None when it is to be skipped
+        (a lossy record overwritten before it was returned, a record of a
+        run whose start was not seen)."""
+        r = self._rec
+        data = memoryview(ffi.buffer(ffi.cast("char *", r.data), r.len))
+        data = data.toreadonly()
+        rec = Record(self, int(r.type), int(r.seq), int(r.lost), int(r.pos),
+                     data)
+        try:
+            self._decode(rec)
+        except Corrupt:
+            if not self.reliable and \
+                    lib.qshm_consumer_validate(self._c, r) != 0:
+                # Garbage because the producer overwrote it as we looked.
+                return self._skip_overrun(rec)
+            raise
+        if not self.reliable and lib.qshm_consumer_validate(self._c, r) != 0:
+            return self._skip_overrun(rec)
+        if rec.kind == "begin":
+            self._run = rec.run
+            self._ended = False
+        return rec
+
+    def _skip_overrun(self, rec: Record) -> None:
+        self._overruns += 1
+        lib.qshm_consumer_release(self._c)
+        if self.overrun == "raise":
+            raise Overrun(f"ring '{self.name}': record {rec.seq} was "
+                          f"overwritten before it could be read",
+                          -lib.QSHM_EOVERRUN)
+        return None
+
+    def _decode(self, rec: Record) -> None:
+        buf = rec.data
+        k = rec.kind
+        if k == "begin":
+            rec.run = R.decode_run_begin(buf)
+        elif k == "shots":
+            first, count, w = R.shots_header(buf, self._run)
+            rec.first_shot = first
+            rec.shots = R.shots_array(buf, count, w)
+        elif k == "probs" or k == "state":
+            elem = 8 if k == "probs" else 16
+            _nq, rec.first, count, rec.total = R.chunk_header(buf, elem)
+            arr = R.chunk_array(buf, elem, count)
+            if k == "probs":
+                rec.probs = arr
+            else:
+                rec.state = arr
+        elif k == "end":
+            rec.end = R.decode_run_end(buf)
+        elif k == "error":
+            rec.error = R.decode_error(buf)
+
+    def _accept(self, rec: Record) -> Record | None:
+        """Policy on a decoded record: records of a run whose RUN_BEGIN was
+        not seen are skipped; ERROR raises; RUN_END ends the iteration
+        after it is returned."""
+        if rec.kind in ("shots", "probs", "state", "end") and \
+                self._run is None:
+            lib.qshm_consumer_release(self._c)
+            return None
+        if rec.kind == "error":
+            code, text = rec.error or (0, "")
+            lib.qshm_consumer_release(self._c)
+            raise RunFailed(f"ring '{self.name}': producer reports: {text}",
+                            code)
+        return rec
+
+    def _next_record(self, read: Any) -> Record | None:
+        """The next record to return (None: the stream ended cleanly)."""
+        while True:
+            err = read()
+            if err:
+                exc = self._end_error(err)
+                if exc is None:
+                    return None
+                raise exc
+            rec = self._make()
+            if rec is None:
+                continue
+            rec = self._accept(rec)
+            if rec is not None:
+                return rec
+
+    def _after(self, rec: Record) -> Record:
+        self._cur = rec
+        self._last_kind = rec.kind
+        if rec.kind == "end":
+            self._ended = True
+        return rec
+
+    def __iter__(self) -> Iterator[Record]:
+        """Iterates over the records of one run (the next one, if the
+        previous iteration ended with a run's RUN_END)."""
+        self.open()
+        self._ended = False
+        return self
+
+    def __next__(self) -> Record:
+        self._handle()
+        self._retire()
+        if self._pending is not None:
+            rec, self._pending = self._pending, None
+            return self._after(rec)
+        if self._ended:
+            raise StopIteration
+        rec = self._next_record(self._blocking_read)
+        if rec is None:
+            raise StopIteration
+        return self._after(rec)
+
+    def read(self, timeout: float | None = None) -> Record | None:
+        """The next record, waiting up to timeout seconds (None: forever);
+        None once the run has ended. Releases the previous record."""
+        saved = self.read_timeout
+        self.read_timeout = timeout
+        try:
+            return next(self)
+        except StopIteration:
+            return None
+        finally:
+            self.read_timeout = saved
+
+    # -- asyncio ----------------------------------------------------------
+
+    async def _wait_readable(self) -> None:
+        """Waits in the event loop until the ring may have a record (or
+        ended): the waiter's descriptor, watched with add_reader."""
+        if self._waiter is None:
+            out = ffi.new("qshm_waiter **")
+            check(lib.qshm_waiter_create(self._c, out),
+                  f"ring '{self.name}'")
+            self._waiter = out[0]
+        w = self._waiter
+        armed = lib.qshm_waiter_arm(w)
+        if armed != 1:
+            return  # ready, or an end that the next read reports
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+
+        def wake() -> None:
+            if not fut.done():
+                fut.set_result(None)
+
+        fd = lib.qshm_waiter_fd(w)
+        loop.add_reader(fd, wake)
+        timer = loop.call_later(_ASYNC_LIVENESS_S, wake)
+        try:
+            await fut
+        finally:
+            timer.cancel()
+            loop.remove_reader(fd)
+            if self._waiter is not None:
+                lib.qshm_waiter_disarm(w)
+
+    async def _async_read(self, deadline: float | None) -> int:
+        loop = asyncio.get_running_loop()
+        while True:
+            err = lib.qshm_consumer_read(self._c, self._rec, 0)
+            if err != -errno.EAGAIN and err != -errno.ETIMEDOUT:
+                return err
+            if deadline is not None:
+                left = deadline - loop.time()
+                if left <= 0:
+                    return -errno.ETIMEDOUT
+                try:
+                    await asyncio.wait_for(self._wait_readable(), left)
+                except asyncio.TimeoutError:
+                    return -errno.ETIMEDOUT
+            else:
+                await self._wait_readable()
+
+    async def _next_record_async(self) -> Record | None:
+        loop = asyncio.get_running_loop()
+        deadline = None if self.read_timeout is None else \
+            loop.time() + self.read_timeout
+        while True:
+            err = await self._async_read(deadline)
+            if err:
+                exc = self._end_error(err)
+                if exc is None:
+                    return None
+                raise exc
+            rec = self._make()
+            if rec is None:
+                continue
+            rec = self._accept(rec)
+            if rec is not None:
+                return rec
+
+    def __aiter__(self) -> AsyncIterator[Record]:
+        """As :meth:`__iter__`, waiting in the event loop."""
+        self._ended = False
+        return self
+
+    async def __anext__(self) -> Record:
+        if self._c is None:
+            await self.open_async()
+        self._retire()
+        if self._pending is not None:
+            rec, self._pending = self._pending, None
+            return self._after(rec)
+        if self._ended:
+            raise StopAsyncIteration
+        rec = await self._next_record_async()
+        if rec is None:
+            raise StopAsyncIteration
+        return self._after(rec)
