@@ -45,6 +45,35 @@ def library_version() -> tuple[int, int, int]:
     return (v[0], v[1], v[2])
 
 
+_RING_STATES = ("live", "closed", "stale", "creating", "not-qshm", "corrupt",
+                "version")
+
+
+def ring_info(name: str) -> dict[str, object]:
+    """A read-only look at ring ``name``'s header (also for stale, corrupt
+    or foreign objects: ``state`` says which), as a dict."""
+    from .errors import check
+    info = _ffi.new("struct qshm_ring_info *")
+    check(_lib.qshm_ring_info(name.encode(), info), f"ring '{name}'")
+    st = int(info.state)
+    return {
+        "name": name,
+        "state": _RING_STATES[st] if 0 <= st < len(_RING_STATES) else st,
+        "format": (int(info.format_major), int(info.format_minor)),
+        "size": int(info.size),
+        "capacity": int(info.capacity),
+        "max_record": int(info.max_record),
+        "max_consumers": int(info.max_consumers),
+        "producer_pid": int(info.creator_pid),
+        "producer_alive": bool(info.creator_alive),
+        "generation": int(info.generation),
+        "write_pos": int(info.write_pos),
+        "oldest_pos": int(info.oldest_pos),
+        "reliable_consumers": int(info.reliable_consumers),
+        "lossy_consumers": int(info.lossy_consumers),
+    }
+
+
 def unlink(name: str) -> None:
     """Removes ring ``name`` (whatever it holds)."""
     from .errors import check
@@ -57,7 +86,7 @@ __all__ = [
     "ProducerDied", "QshmError", "Record", "Register", "RingExists",
     "RingNotFound", "RunEnd", "RunFailed", "RunInfo", "RunWriter",
     "Timeout", "TooBig", "Unsupported", "VersionMismatch", "count_run",
-    "counts", "library_version", "publish_run", "unlink",
+    "counts", "library_version", "publish_run", "ring_info", "unlink",
     "REC_RUN_BEGIN", "REC_SHOTS", "REC_PROBS", "REC_STATE", "REC_RUN_END",
     "REC_ERROR",
 ]

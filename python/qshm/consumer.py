@@ -145,6 +145,7 @@ class Consumer:
         self._run: R.RunInfo | None = None
         self._ended = False
         self._overruns = 0
+        self._waits = 0
 
     # -- attaching and closing ------------------------------------------
 
@@ -275,6 +276,12 @@ class Consumer:
         return self._overruns
 
     @property
+    def waits(self) -> int:
+        """How many times asyncio iteration waited on the waiter's file
+        descriptor (for tests and monitoring)."""
+        return self._waits
+
+    @property
     def producer_pid(self) -> int:
         """The producer's process id."""
         return int(lib.qshm_consumer_producer_pid(self._handle()))
@@ -344,8 +351,10 @@ class Consumer:
     def _end_error(self, err: int) -> QshmError | None:
         """The exception for a read's error, None for a clean end."""
         if err == -lib.QSHM_ECLOSED:
-            if self._last_kind == "end":
-                return None  # the ring ended after a complete run
+            if self._run is None or self._last_kind == "end":
+                # The ring ended after a complete run, or it carries no
+                # runs (records of an application's own types).
+                return None
             return Closed(f"ring '{self.name}': closed by the producer "
                           f"before the run ended", err)
         if err == -lib.QSHM_EPRODUCERDEAD:
@@ -504,6 +513,7 @@ class Consumer:
                 fut.set_result(None)
 
         fd = lib.qshm_waiter_fd(w)
+        self._waits += 1
         loop.add_reader(fd, wake)
         timer = loop.call_later(_ASYNC_LIVENESS_S, wake)
         try:
