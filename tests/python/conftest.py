@@ -87,6 +87,8 @@ import sys, time, qshm, numpy as np
 name, n, interval, cap = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
 with qshm.Producer(name, capacity=cap) as p:
     print("ready", flush=True)
+    if sys.argv[5] == "go":
+        sys.stdin.readline()
     for i in range(n):
         a = p.claim(64, 0x200, dtype=np.uint64)
         a[:] = i
@@ -98,13 +100,16 @@ with qshm.Producer(name, capacity=cap) as p:
 
 
 def python_producer(rings: Rings, name: str, records: int,
-                    interval: float = 0.0,
-                    capacity: int = 4096) -> subprocess.Popen[bytes]:
+                    interval: float = 0.0, capacity: int = 4096,
+                    wait_go: bool = False) -> subprocess.Popen[bytes]:
     """A Python producer process publishing `records` records of type
     0x200 (8 uint64 words, all equal to the record's index), one every
-    `interval` seconds; returns once the ring exists."""
+    `interval` seconds; returns once the ring exists. With wait_go it
+    starts publishing when a line is written to its stdin (go())."""
     p = rings.spawn(PY, "-c", PRODUCER_SCRIPT, name, str(records),
-                    str(interval), str(capacity), stdout=subprocess.PIPE)
+                    str(interval), str(capacity),
+                    "go" if wait_go else "now", stdout=subprocess.PIPE,
+                    stdin=subprocess.PIPE)
     assert p.stdout is not None
     line = p.stdout.readline()
     assert line == b"ready\n", line
@@ -123,3 +128,10 @@ def wait_for(pred, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-de
 def kill9(p: subprocess.Popen[bytes]) -> None:
     os.kill(p.pid, signal.SIGKILL)
     p.wait()
+
+
+def go(p: subprocess.Popen[bytes]) -> None:
+    """Lets a python_producer(wait_go=True) start publishing."""
+    assert p.stdin is not None
+    p.stdin.write(b"go\n")
+    p.stdin.flush()
