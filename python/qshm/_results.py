@@ -1,23 +1,23 @@
 # SPDX-License-Identifier: MIT
-"""Decoding and encoding of the result records of docs/format.md.
-
-Interim: the project's results decoder is to be one C library that every
-consumer binds. Until the package binds it, this module is the package's
-only place that knows the payload layouts; every offset and length is
-checked before use and a bad record raises :class:`qshm.Corrupt`, never an
-IndexError or a struct error.
+"""The package's side of libqshmresults, the project's one results codec
+(include/qshm/results.h): decoding the records of a ring (RUN_BEGIN,
+SHOTS, PROBS, STATE, RUN_END, ERROR, through its late-join decoder),
+outcome strings and counts, and encoding for producers. This module only
+converts between the C structs and Python objects; every check of a
+record's bytes happens in C, and a malformed record raises
+:class:`qshm.Corrupt` with the codec's message.
 """
 from __future__ import annotations
 
-import struct
+import errno
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
-from .errors import Corrupt
+from ._lib import ffi, rlib
+from .errors import Corrupt, InvalidArgument, QshmError, VersionMismatch
 
-RESULTS_VERSION = 1
 REC_RUN_BEGIN = 0x100
 REC_SHOTS = 0x101
 REC_PROBS = 0x102
@@ -31,13 +31,34 @@ RUN_PER_SHOT = 1 << 2
 
 RUN_OK, RUN_FAILED, RUN_STOPPED = 0, 1, 2
 
-MAX_CREGS = 4096
-_BEGIN = struct.Struct("<IIQQQIIIIIIII")   # 64 bytes
-_CREG = struct.Struct("<IIII")
-_SHOTS = struct.Struct("<QII")
-_CHUNK = struct.Struct("<IIQQQ")
-_END = struct.Struct("<IIQQQ")
-_ERROR = struct.Struct("<iI")
+# enum qshm_decoded_kind, enum qshm_skip_reason
+DECODED_SKIPPED, DECODED_RUN_BEGIN, DECODED_SHOTS, DECODED_PROBS, \
+    DECODED_STATE, DECODED_ERROR, DECODED_RUN_END = range(7)
+SKIP_NONE, SKIP_TYPE, SKIP_NO_RUN = range(3)
+COUNTS_BY_OUTCOME = 0
+
+
+def codec_error(code: int, context: str = "") -> QshmError:
+    """The exception for a negative libqshmresults code."""
+    msg = ffi.string(rlib.qshm_results_last_error()).decode("utf-8",
+                                                             "replace")
+    if not msg:
+        msg = f"error {code}"
+    if context:
+        msg = f"{context}: {msg}"
+    if -code == errno.EBADMSG:
+        return Corrupt(msg, code)
+    if -code == errno.EPROTO:
+        return VersionMismatch(msg, code)
+    if -code in (errno.EINVAL, errno.ENOSPC, errno.EOVERFLOW):
+        return InvalidArgument(msg, code)
+    return QshmError(msg, code)
+
+
+def ccheck(code: int, context: str = "") -> int:
+    if code < 0:
+        raise codec_error(code, context)
+    return code
 
 
 @dataclass(frozen=True)
@@ -51,7 +72,8 @@ class Register:
 
 @dataclass(frozen=True)
 class RunInfo:
-    """A run's description, from its RUN_BEGIN record."""
+    """A run's description, from its RUN_BEGIN record (or the ring's run
+    descriptor, for a consumer that joined mid-run)."""
     name: str
     nqubits: int
     shots: int
@@ -61,6 +83,9 @@ class RunInfo:
     words_per_shot: int
     options: int
     registers: tuple[Register, ...] = field(default_factory=tuple)
+    run: int = 0
+    #: the codec's decoded run (owned by this object)
+    _handle: Any = field(default=None, repr=False, compare=False)
 
     @property
     def probs(self) -> bool:
@@ -77,6 +102,36 @@ class RunInfo:
         """The shots were re-executed one by one."""
         return bool(self.options & RUN_PER_SHOT)
 
+    @classmethod
+    def describe(cls, registers: Sequence[tuple[str, int]], *,
+                 name: str = "python", nqubits: int = 0, shots: int = 0,
+                 seed: int = 0, options: int = 0) -> "RunInfo":
+        """A run description made here (encoded and decoded by the codec,
+        with the same checks as a received one): for counting shots that
+        did not come through a ring."""
+        payload = encode_run_begin(name=name, nqubits=nqubits, shots=shots,
+                                   seed=seed, circuit_hash=0,
+                                   registers=registers, options=options,
+                                   run=0)
+        out = ffi.new("qshm_run **")
+        ccheck(rlib.qshm_run_decode(payload, len(payload), out), "RUN_BEGIN")
+        try:
+            return run_info(out[0])
+        finally:
+            rlib.qshm_run_free(out[0])
+
+    def outcome(self, shot: np.ndarray) -> str:
+        """The outcome string of one shot (its words_per_shot words), in
+        OpenQASM/Qiskit order: registers last-declared first, each
+        ``c[n-1]..c[0]``."""
+        w = np.ascontiguousarray(shot, dtype=np.uint64).reshape(-1)
+        size = rlib.qshm_run_outcome_size(self._handle)
+        buf = ffi.new("char[]", size)
+        n = ccheck(rlib.qshm_run_outcome(
+            self._handle, ffi.cast("const uint64_t *", w.ctypes.data),
+            len(w), buf, size), "outcome")
+        return ffi.string(buf, n).decode("ascii")
+
 
 @dataclass(frozen=True)
 class RunEnd:
@@ -91,168 +146,175 @@ class RunEnd:
         return self.status == RUN_OK
 
 
-def _text(buf: memoryview, off: int, n: int, what: str) -> str:
-    if off + n > len(buf):
-        raise Corrupt(f"RUN_BEGIN: {what} lies past the end of the record")
-    return bytes(buf[off:off + n]).decode("utf-8", "replace")
-
-
-def decode_run_begin(buf: memoryview) -> RunInfo:
-    """Decodes and checks a RUN_BEGIN payload (copying what it keeps)."""
-    if len(buf) < _BEGIN.size:
-        raise Corrupt(f"RUN_BEGIN of {len(buf)} bytes, need {_BEGIN.size}")
-    (version, nqubits, shots, seed, chash, nclbits, ncregs, wps, options,
-     name_off, name_len, creg_off, _res) = _BEGIN.unpack_from(buf, 0)
-    if version != RESULTS_VERSION:
-        raise Corrupt(f"results format version {version}, this package "
-                      f"reads {RESULTS_VERSION}")
-    if ncregs > MAX_CREGS or nclbits > 64 * 4096:
-        raise Corrupt(f"RUN_BEGIN: {ncregs} registers, {nclbits} bits")
-    if wps != (nclbits + 63) // 64 and not (nclbits == 0 and wps == 1):
-        raise Corrupt(f"RUN_BEGIN: {wps} words per shot for {nclbits} bits")
-    if creg_off + ncregs * _CREG.size > len(buf):
-        raise Corrupt("RUN_BEGIN: register table past the end of the "
-                      "record")
-    name = _text(buf, name_off, name_len, "the circuit name")
+def run_info(run: Any) -> RunInfo:
+    """A RunInfo owning its own copy of a codec run (the decoder's run is
+    freed when the next run starts)."""
+    data = ffi.new("const void **")
+    n = ffi.new("size_t *")
+    ccheck(rlib.qshm_run_payload(run, data, n))
+    out = ffi.new("qshm_run **")
+    ccheck(rlib.qshm_run_decode(data[0], n[0], out), "RUN_BEGIN")
+    own = ffi.gc(out[0], rlib.qshm_run_free)
+    hdr = ffi.new("struct qshm_run_begin *")
+    ccheck(rlib.qshm_run_header(own, hdr))
     regs = []
-    bits = 0
-    for i in range(ncregs):
-        size, first, roff, rlen = _CREG.unpack_from(buf, creg_off + 16 * i)
-        if first != bits or size == 0 or bits + size > nclbits:
-            raise Corrupt(f"RUN_BEGIN: register {i} (bits {first}..+{size})"
-                          f" does not fit {nclbits} bits")
-        bits += size
-        regs.append(Register(_text(buf, roff, rlen, f"register {i}'s name"),
-                             size, first))
-    if bits != nclbits:
-        raise Corrupt(f"RUN_BEGIN: registers hold {bits} bits, header says "
-                      f"{nclbits}")
-    return RunInfo(name, nqubits, shots, seed, chash, nclbits, wps, options,
-                   tuple(regs))
+    info = ffi.new("struct qshm_run_creg_info *")
+    for i in range(rlib.qshm_run_ncregs(own)):
+        ccheck(rlib.qshm_run_creg(own, i, info))
+        regs.append(Register(
+            ffi.string(info.name, info.name_len).decode("utf-8", "replace"),
+            int(info.size), int(info.first_bit)))
+    name = ffi.string(rlib.qshm_run_name(own)).decode("utf-8", "replace")
+    return RunInfo(name, int(hdr.nqubits), int(hdr.shots), int(hdr.seed),
+                   int(hdr.circuit_hash), int(hdr.nclbits),
+                   int(hdr.words_per_shot), int(hdr.options), tuple(regs),
+                   int(hdr.run), own)
 
 
-def shots_header(buf: memoryview, run: RunInfo | None) -> tuple[int, int, int]:
-    """Checks a SHOTS payload; returns (first_shot, count, words)."""
-    if len(buf) < _SHOTS.size:
-        raise Corrupt(f"SHOTS record of {len(buf)} bytes")
-    first, count, w = _SHOTS.unpack_from(buf, 0)
-    if run is not None and w != run.words_per_shot:
-        raise Corrupt(f"SHOTS: {w} words per shot, RUN_BEGIN said "
-                      f"{run.words_per_shot}")
-    if w == 0 or count * w * 8 > len(buf) - _SHOTS.size:
-        raise Corrupt(f"SHOTS: {count} shots of {w} words do not fit "
-                      f"{len(buf)} bytes")
-    return first, count, w
+class Decoder:
+    """A ring's records, run after run (the codec's qshm_decoder)."""
+
+    def __init__(self) -> None:
+        out = ffi.new("qshm_decoder **")
+        ccheck(rlib.qshm_decoder_new(out))
+        self._d = ffi.gc(out[0], rlib.qshm_decoder_free)
+        self.out = ffi.new("struct qshm_decoded *")
+        self.run: RunInfo | None = None
+
+    def meta(self, blob: bytes) -> None:
+        """Gives the decoder the ring's run descriptor."""
+        ccheck(rlib.qshm_decoder_meta(self._d, blob, len(blob)),
+               "run descriptor")
+
+    def record(self, rtype: int, seq: int, data: Any, length: int) -> Any:
+        """Decodes one record in place; returns the qshm_decoded struct
+        (valid until the next call). Raises Corrupt on a malformed record."""
+        out = self.out
+        err = rlib.qshm_decoder_record(self._d, rtype, seq, data, length,
+                                       out)
+        if err < 0:
+            raise codec_error(err, f"record {seq}")
+        if out.new_run and out.run != ffi.NULL:
+            self.run = run_info(out.run)
+        return out
 
 
-def shots_array(buf: memoryview, count: int, words: int) -> np.ndarray:
-    """The shots of a checked SHOTS payload: a (count, words) uint64 view."""
-    return np.frombuffer(buf, dtype="<u8", count=count * words,
-                         offset=_SHOTS.size).reshape(count, words)
+def shots_array(view: Any) -> np.ndarray:
+    """A decoded SHOTS view as a (count, words) uint64 array, in place."""
+    n = int(view.count) * int(view.words_per_shot)
+    buf = ffi.buffer(ffi.cast("char *", view.words), 8 * n)
+    a = np.frombuffer(buf, dtype=np.uint64, count=n).reshape(
+        int(view.count), int(view.words_per_shot))
+    a.flags.writeable = False  # the ring's memory: read only
+    return a
 
 
-def chunk_header(buf: memoryview, elem: int) -> tuple[int, int, int, int]:
-    """Checks a PROBS (elem 8) or STATE (elem 16) payload; returns
-    (nqubits, first, count, total)."""
-    what = "STATE" if elem == 16 else "PROBS"
-    if len(buf) < _CHUNK.size:
-        raise Corrupt(f"{what} record of {len(buf)} bytes")
-    nq, _res, first, count, total = _CHUNK.unpack_from(buf, 0)
-    if nq > 63 or total != 1 << nq:
-        raise Corrupt(f"{what}: {nq} qubits but {total} elements in all")
-    if first > total or count > total - first:
-        raise Corrupt(f"{what}: elements {first}..+{count} outside "
-                      f"0..{total}")
-    if count > (len(buf) - _CHUNK.size) // elem:
-        raise Corrupt(f"{what}: {count} elements do not fit {len(buf)} "
-                      f"bytes")
-    return nq, first, count, total
+def vector_array(view: Any) -> np.ndarray:
+    """A decoded PROBS (float64) or STATE (complex128) chunk, in place."""
+    count = int(view.count)
+    state = view.type == REC_STATE
+    size = 16 if state else 8
+    buf = ffi.buffer(ffi.cast("char *", view.values), size * count)
+    a = np.frombuffer(buf, dtype=np.complex128 if state else np.float64,
+                      count=count)
+    a.flags.writeable = False  # the ring's memory: read only
+    return a
 
 
-def chunk_array(buf: memoryview, elem: int, count: int) -> np.ndarray:
-    """The elements of a checked chunk: float64 or complex128 view."""
-    dtype = "<c16" if elem == 16 else "<f8"
-    return np.frombuffer(buf, dtype=dtype, count=count, offset=_CHUNK.size)
+class Counts:
+    """The codec's counts table (outcome -> count) for one run."""
 
+    def __init__(self, run: RunInfo) -> None:
+        self.run = run
+        out = ffi.new("qshm_counts **")
+        ccheck(rlib.qshm_counts_new(run.words_per_shot, out))
+        self._k = ffi.gc(out[0], rlib.qshm_counts_free)
 
-def decode_run_end(buf: memoryview) -> RunEnd:
-    """Decodes a RUN_END payload (a short one reads as zeros past its end,
-    as the C tools do)."""
-    raw = bytes(buf[:_END.size]).ljust(_END.size, b"\0")
-    status, _res, shots, elapsed, sim = _END.unpack(raw)
-    return RunEnd(status, shots, elapsed, sim)
+    def add(self, shots: np.ndarray) -> None:
+        """Counts the rows of a C-contiguous (n, words) uint64 array."""
+        if shots.dtype != np.uint64 or shots.ndim != 2 or \
+                shots.shape[1] != self.run.words_per_shot:
+            raise InvalidArgument(f"shots must be (n, "
+                                  f"{self.run.words_per_shot}) uint64")
+        a = np.ascontiguousarray(shots)
+        ccheck(rlib.qshm_counts_add(
+            self._k, ffi.cast("const uint64_t *", a.ctypes.data), len(a)),
+            "counting")
 
+    @property
+    def total(self) -> int:
+        return int(rlib.qshm_counts_total(self._k))
 
-def decode_error(buf: memoryview) -> tuple[int, str]:
-    """Decodes an ERROR payload: (code, message)."""
-    if len(buf) < _ERROR.size:
-        raise Corrupt(f"ERROR record of {len(buf)} bytes")
-    code, n = _ERROR.unpack_from(buf, 0)
-    n = min(n, len(buf) - _ERROR.size)
-    return code, bytes(buf[8:8 + n]).decode("utf-8", "replace")
+    @property
+    def distinct(self) -> int:
+        return int(rlib.qshm_counts_distinct(self._k))
 
+    def as_dict(self) -> dict[str, int]:
+        """{outcome string: count}, in outcome-string order (as
+        ``qshm sim --counts``)."""
+        out = ffi.new("struct qshm_count_entry **")
+        n = ffi.new("size_t *")
+        ccheck(rlib.qshm_counts_list(self._k, self.run._handle,
+                                     COUNTS_BY_OUTCOME, 0, out, n),
+               "listing counts")
+        try:
+            e = out[0]
+            return {ffi.string(e[i].outcome).decode("ascii"): int(e[i].count)
+                    for i in range(n[0])}
+        finally:
+            rlib.qshm_counts_list_free(out[0])
 
-def outcome_strings(run: RunInfo, keys: np.ndarray) -> list[str]:
-    """Outcome strings of shots (rows of words) in OpenQASM/Qiskit order:
-    registers last-declared first, each ``c[n-1] .. c[0]``."""
-    keys = np.asarray(keys, dtype=np.uint64).reshape(len(keys), -1)
-    if len(keys) == 0:
-        return []
-    nbits = run.nclbits
-    # bits[k, j] = global clbit j of row k
-    shifts = np.arange(64, dtype=np.uint64)
-    bits = ((keys[:, :, None] >> shifts) & np.uint64(1)).astype(np.uint8)
-    bits = bits.reshape(len(keys), -1)[:, :nbits]
-    chars = np.where(bits == 1, ord("1"), ord("0")).astype(np.uint8)
-    out = []
-    for row in chars:
-        parts = []
-        for r in reversed(run.registers):
-            seg = row[r.first_bit:r.first_bit + r.size][::-1]
-            parts.append(seg.tobytes().decode("ascii"))
-        out.append(" ".join(parts))
-    return out
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(keys (k, words) uint64, counts (k,) uint64), in no order."""
+        k = self.distinct
+        w = self.run.words_per_shot
+        keys = np.empty((k, w), dtype=np.uint64)
+        counts = np.empty(k, dtype=np.uint64)
+        got = rlib.qshm_counts_export(
+            self._k, ffi.cast("uint64_t *", keys.ctypes.data),
+            ffi.cast("uint64_t *", counts.ctypes.data), k)
+        ccheck(int(got))
+        return keys, counts
 
 
 def encode_run_begin(*, name: str, nqubits: int, shots: int, seed: int,
                      circuit_hash: int, registers: Sequence[tuple[str, int]],
-                     options: int) -> bytes:
-    """A RUN_BEGIN payload for registers [(name, size), ...] in declaration
-    order."""
-    nclbits = sum(size for _, size in registers)
-    wps = max(1, (nclbits + 63) // 64)
-    creg_off = _BEGIN.size
-    strings = bytearray()
-    off = creg_off + len(registers) * _CREG.size
-    cname = name.encode()
-    name_off = off
-    strings += cname
-    table = bytearray()
-    first = 0
-    for rname, size in registers:
-        b = rname.encode()
-        table += _CREG.pack(size, first, off + len(strings), len(b))
-        strings += b
-        first += size
-    head = _BEGIN.pack(RESULTS_VERSION, nqubits, shots, seed, circuit_hash,
-                       nclbits, len(registers), wps, options, name_off,
-                       len(cname), creg_off, 0)
-    return head + bytes(table) + bytes(strings)
-
-
-def pack_shots_header(first_shot: int, count: int, words: int) -> bytes:
-    return _SHOTS.pack(first_shot, count, words)
-
-
-def pack_chunk_header(nqubits: int, first: int, count: int) -> bytes:
-    return _CHUNK.pack(nqubits, 0, first, count, 1 << nqubits)
-
-
-def encode_run_end(status: int, shots: int, elapsed_ns: int,
-                   sim_ns: int) -> bytes:
-    return _END.pack(status, 0, shots, elapsed_ns, sim_ns)
+                     options: int, run: int) -> bytes:
+    """A RUN_BEGIN payload (the codec's encoder) for registers
+    [(name, size), ...] in declaration order."""
+    keep = []
+    cregs = ffi.new("struct qshm_run_desc_creg[]", max(1, len(registers)))
+    for i, (rname, size) in enumerate(registers):
+        b = ffi.new("char[]", rname.encode())
+        keep.append(b)
+        cregs[i].name = b
+        cregs[i].size = size
+    cname = ffi.new("char[]", name.encode())
+    d = ffi.new("struct qshm_run_desc *")
+    d.name = cname
+    d.nqubits = nqubits
+    d.options = options
+    d.shots = shots
+    d.seed = seed
+    d.circuit_hash = circuit_hash
+    d.run = run
+    d.ncregs = len(registers)
+    d.cregs = cregs
+    n = ccheck(rlib.qshm_run_begin_encode(d, ffi.NULL, 0), "RUN_BEGIN")
+    buf = ffi.new("char[]", n)
+    ccheck(rlib.qshm_run_begin_encode(d, buf, n), "RUN_BEGIN")
+    return bytes(ffi.buffer(buf, n))
 
 
 def encode_error(code: int, message: str) -> bytes:
+    """An ERROR payload (the codec's encoder)."""
     b = message.encode()
-    return _ERROR.pack(code, len(b)) + b
+    size = 8 + max(1, len(b))
+    buf = ffi.new("char[]", size)
+    n = ccheck(rlib.qshm_error_encode(code, b, len(b), buf, size), "ERROR")
+    return bytes(ffi.buffer(buf, n))
+
+
+def shots_per_record(max_record: int, words: int) -> int:
+    """Shots per SHOTS record that fit the ring (the codec's rule)."""
+    return int(rlib.qshm_shots_per_record(max_record, words))

@@ -10,7 +10,7 @@ from typing import Any, AsyncIterator, Iterator, Literal
 import numpy as np
 
 from . import _results as R
-from ._lib import ffi, lib
+from ._lib import ffi, has_meta, lib
 from .errors import (Closed, Corrupt, Overrun, ProducerDied, QshmError,
                      RingNotFound, RunFailed, Timeout, check, library_error)
 
@@ -25,12 +25,12 @@ _SLICE_NS = 200_000_000
 _ASYNC_LIVENESS_S = 1.0
 
 KINDS = {
-    R.REC_RUN_BEGIN: "begin",
-    R.REC_SHOTS: "shots",
-    R.REC_PROBS: "probs",
-    R.REC_STATE: "state",
-    R.REC_RUN_END: "end",
-    R.REC_ERROR: "error",
+    R.DECODED_RUN_BEGIN: "begin",
+    R.DECODED_SHOTS: "shots",
+    R.DECODED_PROBS: "probs",
+    R.DECODED_STATE: "state",
+    R.DECODED_RUN_END: "end",
+    R.DECODED_ERROR: "error",
 }
 
 
@@ -59,7 +59,7 @@ class Record:
     def __init__(self, consumer: "Consumer", rtype: int, seq: int, lost: int,
                  pos: int, data: memoryview) -> None:
         self.type = rtype
-        self.kind: str = KINDS.get(rtype, "other")
+        self.kind: str = "other"
         self.seq = seq
         self.lost = lost
         self.data = data
@@ -139,6 +139,9 @@ class Consumer:
         self._waiter: Any = None
         self._rec = ffi.new("struct qshm_record *")
         self._vrec = ffi.new("struct qshm_record *")
+        self._dec = R.Decoder()
+        self._begin_seq = -1
+        self._last_seq = -1
         self._last_kind = ""
         self._cur: Record | None = None
         self._pending: Record | None = None
@@ -366,28 +369,67 @@ class Consumer:
                            f"{self.read_timeout:g} s", err)
         return library_error(err, f"ring '{self.name}'")
 
+    def _meta(self) -> None:
+        """Gives the decoder the ring's run descriptor (format 2 rings),
+        so that a consumer that joined mid-run knows the run."""
+        if self._c is None or not has_meta():
+            return
+        size = 4096
+        while True:
+            buf = ffi.new("char[]", size)
+            version = ffi.new("uint64_t *")
+            n = lib.qshm_consumer_meta(self._c, buf, size, version)
+            if n <= 0:
+                return  # none (yet), or not a format 2 ring
+            if n <= size:
+                self._dec.meta(bytes(ffi.buffer(buf, n)))
+                return
+            size = n
+
+    def _reset_decoder(self) -> None:
+        """After a lossy record failed validation: what the decoder took
+        from its bytes may be garbage, so start a decoder afresh that knows
+        the current run from its saved RUN_BEGIN."""
+        self._dec = R.Decoder()
+        run = self._run
+        if run is not None and run._handle is not None and \
+                self._begin_seq >= 0:
+            data = ffi.new("const void **")
+            n = ffi.new("size_t *")
+            R.ccheck(R.rlib.qshm_run_payload(run._handle, data, n))
+            self._dec.record(R.REC_RUN_BEGIN, self._begin_seq, data[0], n[0])
+            self._dec.run = run
+        self._meta()
+
     def _make(self) -> Record | None:
         """Builds a Record from self._rec; None when it is to be skipped
         (a lossy record overwritten before it was returned, a record of a
-        run whose start was not seen)."""
+        run whose start this consumer did not see)."""
         r = self._rec
+        seq = int(r.seq)
+        if seq != self._last_seq + 1:
+            self._meta()  # first record, or records were lost
+        self._last_seq = seq
         data = memoryview(ffi.buffer(ffi.cast("char *", r.data), r.len))
         data = data.toreadonly()
-        rec = Record(self, int(r.type), int(r.seq), int(r.lost), int(r.pos),
-                     data)
+        rec = Record(self, int(r.type), seq, int(r.lost), int(r.pos), data)
         try:
             self._decode(rec)
         except Corrupt:
             if not self.reliable and \
                     lib.qshm_consumer_validate(self._c, r) != 0:
                 # Garbage because the producer overwrote it as we looked.
+                self._reset_decoder()
                 return self._skip_overrun(rec)
             raise
         if not self.reliable and lib.qshm_consumer_validate(self._c, r) != 0:
+            self._reset_decoder()
             return self._skip_overrun(rec)
-        if rec.kind == "begin":
+        if rec.kind == "begin" or (rec.run is not None):
             self._run = rec.run
             self._ended = False
+            if rec.kind == "begin":
+                self._begin_seq = seq
         return rec
 
     def _skip_overrun(self, rec: Record) -> None:
@@ -400,33 +442,44 @@ class Consumer:
         return None
 
     def _decode(self, rec: Record) -> None:
-        buf = rec.data
-        k = rec.kind
-        if k == "begin":
-            rec.run = R.decode_run_begin(buf)
-        elif k == "shots":
-            first, count, w = R.shots_header(buf, self._run)
-            rec.first_shot = first
-            rec.shots = R.shots_array(buf, count, w)
-        elif k == "probs" or k == "state":
-            elem = 8 if k == "probs" else 16
-            _nq, rec.first, count, rec.total = R.chunk_header(buf, elem)
-            arr = R.chunk_array(buf, elem, count)
-            if k == "probs":
-                rec.probs = arr
+        """Decodes rec with the results codec: its kind and views."""
+        r = self._rec
+        try:
+            out = self._dec.record(rec.type, rec.seq, r.data, r.len)
+        except Corrupt as e:
+            raise Corrupt(f"ring '{self.name}': {e.message}", e.code) \
+                from None
+        kind = out.kind
+        if out.new_run and self._dec.run is not None:
+            rec.run = self._dec.run
+        if kind == R.DECODED_SKIPPED:
+            rec.kind = "skip" if out.skip == R.SKIP_NO_RUN else "other"
+            return
+        rec.kind = KINDS[kind]
+        if kind == R.DECODED_SHOTS:
+            rec.first_shot = int(out.shots.first_shot)
+            rec.shots = R.shots_array(out.shots)
+        elif kind == R.DECODED_PROBS or kind == R.DECODED_STATE:
+            rec.first = int(out.vector.first)
+            rec.total = int(out.vector.total)
+            if kind == R.DECODED_PROBS:
+                rec.probs = R.vector_array(out.vector)
             else:
-                rec.state = arr
-        elif k == "end":
-            rec.end = R.decode_run_end(buf)
-        elif k == "error":
-            rec.error = R.decode_error(buf)
+                rec.state = R.vector_array(out.vector)
+        elif kind == R.DECODED_RUN_END:
+            e = out.end
+            rec.end = R.RunEnd(int(e.status), int(e.shots),
+                               int(e.elapsed_ns), int(e.sim_ns))
+        elif kind == R.DECODED_ERROR:
+            text = ffi.buffer(out.error.text, out.error.len)[:]
+            rec.error = (int(out.error.code),
+                         text.decode("utf-8", "replace"))
 
     def _accept(self, rec: Record) -> Record | None:
-        """Policy on a decoded record: records of a run whose RUN_BEGIN was
-        not seen are skipped; ERROR raises; RUN_END ends the iteration
-        after it is returned."""
-        if rec.kind in ("shots", "probs", "state", "end") and \
-                self._run is None:
+        """Policy on a decoded record: records of a run whose start this
+        consumer did not see are skipped; ERROR raises; RUN_END ends the
+        iteration after it is returned."""
+        if rec.kind == "skip":
             lib.qshm_consumer_release(self._c)
             return None
         if rec.kind == "error":

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
-"""Counting the outcomes of a run's shots with numpy."""
+"""Counting the outcomes of a run's shots (the results codec's counts
+table, fed with the numpy views of SHOTS records)."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,72 +9,51 @@ from . import _results as R
 from .consumer import Consumer
 from .errors import QshmError
 
-# Up to this many classical bits, counts live in a dense array indexed by
-# the shot's bits (np.bincount: one pass, no sort).
-_DENSE_BITS = 24
-
 
 class Histogram:
-    """Counts of outcomes, fed with SHOTS arrays of one run."""
+    """Counts of the outcomes of one run's shots.
+
+    Backed by libqshmresults' counts table: :meth:`add` hands it a SHOTS
+    array (in place in the ring, no copy) in one call; :meth:`counts` gives
+    the outcome strings exactly as ``qshm sim --counts`` and ``qshm hist``
+    print them.
+    """
 
     def __init__(self, run: R.RunInfo) -> None:
         self.run = run
-        self.shots = 0
-        self._dense: np.ndarray | None = None
-        self._sparse: dict[bytes, int] = {}
-        if run.words_per_shot == 1 and run.nclbits <= _DENSE_BITS:
-            self._dense = np.zeros(1 << run.nclbits, dtype=np.int64)
+        self._t = R.Counts(run)
 
-    def tally(self, shots: np.ndarray) -> object:
-        """Counts the rows of a (n, words_per_shot) uint64 array without
-        adding them yet (see :meth:`apply`): lossy readers tally, check
-        that the record was intact, then apply."""
-        if self._dense is not None:
-            # The bits beyond nclbits are zero in valid records; a value
-            # out of range means a corrupt record, which must not count.
-            col = shots[:, 0].view(np.int64)
-            if len(col) and col.min() < 0:
-                raise R.Corrupt("SHOTS: a shot has bits set past the "
-                                "run's classical bits")
-            part = np.bincount(col, minlength=len(self._dense))
-            if len(part) > len(self._dense):
-                raise R.Corrupt("SHOTS: a shot has bits set past the "
-                                "run's classical bits")
-            return (len(shots), part)
-        rows, k = np.unique(shots, axis=0, return_counts=True)
-        return (len(shots), [(row.tobytes(), c)
-                             for row, c in zip(rows, k.tolist())])
+    @property
+    def shots(self) -> int:
+        """Shots counted."""
+        return self._t.total
 
-    def apply(self, tally: object) -> None:
-        """Adds what :meth:`tally` counted."""
-        n, part = tally  # type: ignore[misc]
-        if self._dense is not None:
-            self._dense += part
-        else:
-            d = self._sparse
-            for key, c in part:
-                d[key] = d.get(key, 0) + c
-        self.shots += n
+    @property
+    def distinct(self) -> int:
+        """Distinct outcomes seen."""
+        return self._t.distinct
 
     def add(self, shots: np.ndarray) -> None:
         """Counts the rows of a (n, words_per_shot) uint64 array."""
-        self.apply(self.tally(shots))
+        self._t.add(shots)
+
+    def tally(self, shots: np.ndarray) -> np.ndarray:
+        """Lossy readers: a private copy of the shots, taken before the
+        record is validated; :meth:`apply` counts it once validated."""
+        return np.array(shots, dtype=np.uint64, copy=True)
+
+    def apply(self, tally: np.ndarray) -> None:
+        """Counts what :meth:`tally` copied."""
+        self._t.add(tally)
 
     def counts(self) -> dict[str, int]:
-        """Outcome string -> count, sorted by outcome string (as
-        ``qshm sim --counts`` prints them)."""
-        if self._dense is not None:
-            idx = np.nonzero(self._dense)[0]
-            keys = idx.astype(np.uint64).reshape(-1, 1)
-            vals = self._dense[idx].tolist()
-        else:
-            items = list(self._sparse.items())
-            keys = np.frombuffer(b"".join(k for k, _ in items),
-                                 dtype=np.uint64).reshape(
-                                     len(items), self.run.words_per_shot)
-            vals = [v for _, v in items]
-        names = R.outcome_strings(self.run, keys)
-        return dict(sorted(zip(names, vals)))
+        """{outcome string: count}, sorted by outcome string."""
+        return self._t.as_dict()
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(outcomes as (k, words) uint64, counts as (k,) uint64), in no
+        particular order: for numpy analysis."""
+        return self._t.arrays()
 
 
 def counts(name: str, *, timeout: float = 5.0, reliable: bool = True,
@@ -98,10 +78,9 @@ def count_run(c: Consumer) -> tuple[Histogram, R.RunEnd | None]:
     hist: Histogram | None = None
     end = None
     for rec in c:
-        if rec.kind == "begin":
-            assert rec.run is not None
+        if rec.run is not None and (hist is None or rec.kind == "begin"):
             hist = Histogram(rec.run)
-        elif rec.kind == "shots" and hist is not None:
+        if rec.kind == "shots" and hist is not None:
             assert rec.shots is not None
             if c.reliable:
                 hist.add(rec.shots)

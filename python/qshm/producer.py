@@ -54,7 +54,7 @@ class Producer:
         check(lib.qshm_producer_create(name.encode(), opts, out),
               f"create '{name}'")
         self._p: Any = out[0]
-        self._claimed: list[Any] = []
+        self._runs = 0
 
     def _handle(self) -> Any:
         if self._p is None:
@@ -143,7 +143,10 @@ class Producer:
 
 class RunWriter:
     """Writes one run into a producer's ring in the project's record format
-    (docs/format.md): RUN_BEGIN, SHOTS, PROBS / STATE, RUN_END.
+    (docs/format.md): RUN_BEGIN, SHOTS, PROBS / STATE, ERROR, RUN_END. The
+    RUN_BEGIN and ERROR payloads come from the results codec's encoders;
+    SHOTS and vector chunks are claimed in the ring and filled in place
+    through the structs of qshm/format.h.
 
     Shots are (n, words) uint64 arrays, global classical bit j of a shot in
     bit j % 64 of word j // 64 (a 1-D array is one word per shot).
@@ -152,25 +155,30 @@ class RunWriter:
     def __init__(self, producer: Producer, *,
                  registers: Sequence[tuple[str, int]], shots: int,
                  nqubits: int = 0, seed: int = 0, circuit: str = "python",
-                 circuit_hash: int = 0, options: int = 0,
+                 circuit_hash: int = 0, options: int = 0, run: int = 0,
                  timeout: float | None = None) -> None:
         self.p = producer
         self.timeout = timeout
         self.registers = [(str(n), int(s)) for n, s in registers]
-        if any(s <= 0 for _, s in self.registers):
-            raise ValueError("every register needs at least one bit")
         nclbits = sum(s for _, s in self.registers)
         self.words = max(1, (nclbits + 63) // 64)
         self.nqubits = nqubits
         self.next_shot = 0
         self._t0 = time.monotonic_ns()
+        if not run:
+            producer._runs += 1
+            run = producer._runs
         begin = R.encode_run_begin(name=circuit, nqubits=nqubits,
                                    shots=shots, seed=seed,
                                    circuit_hash=circuit_hash,
-                                   registers=self.registers, options=options)
+                                   registers=self.registers, options=options,
+                                   run=run)
         self.p.publish(R.REC_RUN_BEGIN, begin, timeout=timeout)
-        per = (self.p.max_record - 16) // (8 * self.words)
-        self.per_record = max(1, min(per, 4096))
+        self.per_record = R.shots_per_record(self.p.max_record, self.words)
+        if self.per_record == 0:
+            raise TooBig(f"ring '{self.p.name}': not even one shot of "
+                         f"{self.words} words fits a record",
+                         -lib.QSHM_ETOOBIG)
 
     def shots(self, bits: np.ndarray) -> None:
         """Appends shots: each SHOTS record is claimed in the ring and
@@ -180,14 +188,18 @@ class RunWriter:
             a = a.reshape(-1, 1)
         if a.ndim != 2 or a.shape[1] != self.words:
             raise ValueError(f"shots must be (n, {self.words}) uint64")
+        hsize = ffi.sizeof("struct qshm_shots")
         for i in range(0, len(a), self.per_record):
             part = a[i:i + self.per_record]
             n = len(part)
-            buf = self.p.claim(16 + 8 * n * self.words, R.REC_SHOTS,
+            buf = self.p.claim(hsize + 8 * n * self.words, R.REC_SHOTS,
                                timeout=self.timeout)
-            buf[:16] = R.pack_shots_header(self.next_shot, n, self.words)
-            dst = np.frombuffer(buf, dtype="<u8", offset=16)
-            dst[:] = part.reshape(-1)
+            h = ffi.cast("struct qshm_shots *", ffi.from_buffer(buf))
+            h.first_shot = self.next_shot
+            h.count = n
+            h.words_per_shot = self.words
+            np.frombuffer(buf, dtype=np.uint64, offset=hsize)[:] = \
+                part.reshape(-1)
             self.p.commit()
             self.next_shot += n
 
@@ -195,18 +207,24 @@ class RunWriter:
         """Publishes a 2^nqubits probability (float64) or state
         (complex128) vector in chunks."""
         elem = 16 if state else 8
-        v = np.asarray(values, dtype="<c16" if state else "<f8")
+        v = np.asarray(values, dtype=np.complex128 if state else np.float64)
         if len(v) != 1 << self.nqubits:
             raise ValueError(f"a vector of {1 << self.nqubits} elements "
                              f"expected, got {len(v)}")
-        per = max(1, (self.p.max_record - 32) // elem)
+        hsize = ffi.sizeof("struct qshm_chunk")
+        per = max(1, (self.p.max_record - hsize) // elem)
         rtype = R.REC_STATE if state else R.REC_PROBS
         for first in range(0, len(v), per):
             part = v[first:first + per]
-            buf = self.p.claim(32 + elem * len(part), rtype,
+            buf = self.p.claim(hsize + elem * len(part), rtype,
                                timeout=self.timeout)
-            buf[:32] = R.pack_chunk_header(self.nqubits, first, len(part))
-            np.frombuffer(buf, dtype=v.dtype, offset=32)[:] = part
+            h = ffi.cast("struct qshm_chunk *", ffi.from_buffer(buf))
+            h.nqubits = self.nqubits
+            h.reserved = 0
+            h.first = first
+            h.count = len(part)
+            h.total = 1 << self.nqubits
+            np.frombuffer(buf, dtype=v.dtype, offset=hsize)[:] = part
             self.p.commit()
 
     def error(self, code: int, message: str) -> None:
@@ -216,10 +234,15 @@ class RunWriter:
 
     def end(self, status: int = R.RUN_OK, sim_ns: int = 0) -> None:
         """Publishes RUN_END."""
-        elapsed = time.monotonic_ns() - self._t0
-        self.p.publish(R.REC_RUN_END,
-                       R.encode_run_end(status, self.next_shot, elapsed,
-                                        sim_ns), timeout=self.timeout)
+        buf = self.p.claim(ffi.sizeof("struct qshm_run_end"), R.REC_RUN_END,
+                           timeout=self.timeout)
+        e = ffi.cast("struct qshm_run_end *", ffi.from_buffer(buf))
+        e.status = status
+        e.reserved = 0
+        e.shots = self.next_shot
+        e.elapsed_ns = time.monotonic_ns() - self._t0
+        e.sim_ns = sim_ns
+        self.p.commit()
 
 
 def publish_run(name: str, *, shots: np.ndarray,

@@ -89,19 +89,27 @@ def test_python_hist_prints_what_qshm_hist_prints(rings: Rings,
         assert sum(json.loads(py_out.stdout)["counts"].values()) == 50000
 
 
-def test_histogram_sparse_path_matches_dense() -> None:
-    """Runs of more than 24 classical bits count through np.unique; both
-    paths give the same counts."""
+def test_histogram_matches_numpy_for_wide_registers() -> None:
+    """Counting 70-bit shots (two words, three registers) with the codec's
+    table equals counting them with numpy; outcome strings in Qiskit
+    order."""
     rng = np.random.default_rng(1)
-    shots = rng.integers(0, 8, size=(5000, 1), dtype=np.uint64)
-    small = qshm.RunInfo("x", 3, 5000, 0, 0, 3, 1, 0,
-                         (qshm.Register("c", 3, 0),))
-    big = qshm.RunInfo("x", 30, 5000, 0, 0, 30, 1, 0,
-                       (qshm.Register("c", 30, 0),))
-    a, b = qshm.Histogram(small), qshm.Histogram(big)
-    a.add(shots)
-    b.add(shots)
-    ca = a.counts()
-    cb = b.counts()
-    assert {k[-3:]: v for k, v in cb.items()} == ca
-    assert sum(ca.values()) == 5000
+    base = rng.integers(0, 4, size=(6, 2), dtype=np.uint64)
+    base[:, 1] &= np.uint64(0x3f)
+    shots = base[rng.integers(0, 6, size=10000)]
+    run = qshm.RunInfo.describe([("a", 60), ("b", 4), ("c", 6)])
+    assert run.words_per_shot == 2 and run.nclbits == 70
+    h = qshm.Histogram(run)
+    h.add(shots)
+    rows, n = np.unique(shots, axis=0, return_counts=True)
+
+    def outcome(row: np.ndarray) -> str:
+        bits = [(int(row[j // 64]) >> (j % 64)) & 1 for j in range(70)]
+        regs = [(0, 60), (60, 4), (64, 6)]
+        return " ".join("".join(str(bits[f + i]) for i in reversed(range(s)))
+                        for f, s in reversed(regs))
+
+    want = dict(sorted((outcome(r), int(k)) for r, k in zip(rows, n)))
+    assert h.counts() == want
+    assert h.shots == 10000
+    assert run.outcome(rows[0]) == outcome(rows[0])
