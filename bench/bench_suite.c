@@ -659,7 +659,7 @@ static void bench_print_targets(const struct bench_run *run)
 /* ------------------------------------------------------------------ */
 
 int bench_suite_main(const char *prog, enum bench_profile profile,
-		     const struct bench_hooks *hooks, int argc, char **argv)
+		     int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -686,7 +686,6 @@ int bench_suite_main(const char *prog, enum bench_profile profile,
 	memset(&cfg, 0, sizeof cfg);
 	memset(&run, 0, sizeof run);
 	cfg.cpu_a = cfg.cpu_b = -1;
-	cfg.hooks = hooks;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":hqj:p:n:c:r:", opts, NULL)) != -1) {

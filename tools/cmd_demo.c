@@ -47,7 +47,7 @@ static int demo_consume(const char *name, uint64_t n, size_t max)
 	uint64_t t0, last, now;
 	int err;
 
-	if (tools_attach(name, QSHM_CONSUMER_RELIABLE, 5, &c))
+	if (tools_attach("demo", name, QSHM_CONSUMER_RELIABLE, 5, &c))
 		return 1;
 	t0 = last = tools_now_ns();
 	for (;;) {

@@ -24,7 +24,7 @@
 #include "json.h"
 #include "qshm/format.h"
 #include "qshm/qshm.h"
-#include "results.h"
+#include "qshm/results.h"
 #include "snapshot.h"
 #include "tools.h"
 
@@ -63,8 +63,9 @@ struct dump_opts {
 struct run_ref {
 	int refs;
 	int ok;             /* decoded; else err says why */
-	char err[160];
-	struct results_run run;
+	char err[256];
+	qshm_run *run;
+	struct qshm_run_begin hdr; /* run's header, when ok */
 };
 
 /* A record copied out of the ring. */
@@ -80,7 +81,7 @@ struct kept {
 static void run_put(struct run_ref *r)
 {
 	if (r && --r->refs == 0) {
-		results_run_free(&r->run);
+		qshm_run_free(r->run);
 		free(r);
 	}
 }
@@ -99,8 +100,12 @@ static struct run_ref *run_decode(const void *data, size_t len)
 	if (!r)
 		return NULL;
 	r->refs = 1;
-	r->ok = results_run_decode(data, len, &r->run, r->err,
-				   sizeof(r->err)) == 0;
+	r->ok = qshm_run_decode(data, len, &r->run) == 0;
+	if (r->ok)
+		qshm_run_header(r->run, &r->hdr);
+	else
+		snprintf(r->err, sizeof(r->err), "%s",
+			 qshm_results_last_error());
 	return r;
 }
 
@@ -117,15 +122,6 @@ static const char *type_name(uint16_t t)
 	return NULL;
 }
 
-static const char *run_status_name(uint32_t s)
-{
-	switch (s) {
-	case QSHM_RUN_OK: return "ok";
-	case QSHM_RUN_FAILED: return "failed";
-	case QSHM_RUN_STOPPED: return "stopped";
-	}
-	return "unknown";
-}
 
 static volatile sig_atomic_t dump_stop;
 
@@ -170,10 +166,10 @@ static void print_safe(FILE *f, const char *s)
 
 static void text_run_begin(FILE *f, const struct run_ref *r)
 {
-	const struct qshm_run_begin *h = &r->run.hdr;
+	const struct qshm_run_begin *h = &r->hdr;
 
 	fputs("      circuit ", f);
-	print_safe(f, r->run.name);
+	print_safe(f, qshm_run_name(r->run));
 	fprintf(f, "  hash 0x%016llx  qubits %u  shots %llu  seed %llu\n",
 		(unsigned long long)h->circuit_hash, h->nqubits,
 		(unsigned long long)h->shots, (unsigned long long)h->seed);
@@ -181,8 +177,10 @@ static void text_run_begin(FILE *f, const struct run_ref *r)
 		h->ncregs, h->ncregs == 1 ? "" : "s");
 	for (uint32_t i = 0; i < h->ncregs; i++) {
 		fputc(' ', f);
-		print_safe(f, r->run.cregs[i].name);
-		fprintf(f, "[%u]", r->run.cregs[i].size);
+		struct qshm_run_creg_info cr;
+		qshm_run_creg(r->run, i, &cr);
+		print_safe(f, cr.name);
+		fprintf(f, "[%u]", cr.size);
 	}
 	fprintf(f, "\n      words per shot %u  options", h->words_per_shot);
 	if (!h->options)
@@ -200,9 +198,7 @@ static void text_shots(FILE *f, const struct kept *k,
 		       const struct dump_opts *o)
 {
 	const struct run_ref *r = k->run;
-	const uint64_t *bits;
-	uint32_t count;
-	char msg[160];
+	struct qshm_shots_view v;
 
 	if (!r || !r->ok) {
 		fprintf(f, "      (no decodable RUN_BEGIN before it in the "
@@ -210,33 +206,30 @@ static void text_shots(FILE *f, const struct kept *k,
 		hexdump(f, k->data, k->len, o->hex);
 		return;
 	}
-	if (results_shots_check(k->data, k->len, &r->run, &bits, &count, msg,
-				sizeof(msg))) {
-		fprintf(f, "      undecodable: %s\n", msg);
+	/* k->data is a malloc'd copy: aligned for in-place views. */
+	if (qshm_shots_decode(k->data, k->len, r->run, &v)) {
+		fprintf(f, "      undecodable: %s\n", qshm_results_last_error());
 		hexdump(f, k->data, k->len, o->hex);
 		return;
 	}
-	struct qshm_shots s;
-	memcpy(&s, k->data, sizeof(s));
+	uint32_t count = v.count, wps = v.words_per_shot;
 	fprintf(f, "      shots %llu..%llu (%u):",
-		(unsigned long long)s.first_shot,
-		(unsigned long long)(s.first_shot + (count ? count - 1 : 0)),
+		(unsigned long long)v.first_shot,
+		(unsigned long long)(v.first_shot + (count ? count - 1 : 0)),
 		count);
-	size_t slen = (size_t)r->run.hdr.nclbits + r->run.hdr.ncregs + 1;
+	size_t slen = qshm_run_outcome_size(r->run);
 	char *buf = malloc(slen);
 	if (!buf) {
 		fputc('\n', f);
 		return;
 	}
-	/* Copy the words out: the payload copy need not be 8-aligned. */
-	uint64_t *w = malloc(r->run.hdr.words_per_shot * sizeof(uint64_t));
 	/* Outcomes contain spaces between registers: separate them with
 	 * commas, wrapped at 78 columns. */
 	size_t col = 80;
-	for (uint32_t i = 0; w && i < count && i < o->shots; i++) {
-		memcpy(w, bits + (size_t)i * r->run.hdr.words_per_shot,
-		       r->run.hdr.words_per_shot * sizeof(uint64_t));
-		size_t n = results_outcome(&r->run, w, buf, slen);
+	for (uint32_t i = 0; i < count && i < o->shots; i++) {
+		int sn = qshm_run_outcome(r->run, v.words + (size_t)i * wps,
+					  wps, buf, slen);
+		size_t n = sn > 0 ? (size_t)sn : 0;
 		int last = i + 1 == count || i + 1 == o->shots;
 		if (col + n + 2 > 78) {
 			fputs("\n        ", f);
@@ -251,34 +244,32 @@ static void text_shots(FILE *f, const struct kept *k,
 	if (count > o->shots)
 		fprintf(f, "\n        ... %u more", count - o->shots);
 	fputc('\n', f);
-	free(w);
 	free(buf);
 }
 
 static void text_chunk(FILE *f, const struct kept *k,
 		       const struct dump_opts *o, int is_state)
 {
-	struct qshm_chunk ch;
-	const uint8_t *elems;
-	char msg[160];
+	struct qshm_vector_view ch;
 
-	if (results_chunk_check(k->data, k->len, is_state ? 16 : 8, &ch,
-				&elems, msg, sizeof(msg))) {
-		fprintf(f, "      undecodable: %s\n", msg);
+	if (qshm_vector_decode(k->type, k->data, k->len, &ch)) {
+		fprintf(f, "      undecodable: %s\n", qshm_results_last_error());
 		hexdump(f, k->data, k->len, o->hex);
 		return;
 	}
-	struct results_top *top = calloc(o->top ? o->top : 1, sizeof(*top));
+	struct qshm_vector_top *top = calloc(o->top ? o->top : 1,
+					     sizeof(*top));
 	if (!top)
 		return;
-	size_t n = results_chunk_top(&ch, elems, is_state, top, o->top);
+	int tn = qshm_vector_top(&ch, top, o->top);
+	size_t n = tn > 0 ? (size_t)tn : 0;
 	fprintf(f, "      %s %llu..+%llu of %llu (%u qubits), top %zu:\n",
 		is_state ? "amplitudes" : "probabilities",
 		(unsigned long long)ch.first, (unsigned long long)ch.count,
 		(unsigned long long)ch.total, ch.nqubits, n);
 	char bs[66];
 	for (size_t i = 0; i < n; i++) {
-		results_basis_string(top[i].index, ch.nqubits, bs, sizeof(bs));
+		qshm_basis_string(top[i].index, ch.nqubits, bs, sizeof(bs));
 		if (is_state)
 			fprintf(f, "        %s  %+.6f%+.6fi  p %.6f\n", bs,
 				top[i].re, top[i].im, top[i].p);
@@ -316,37 +307,38 @@ static void text_record(FILE *f, const struct kept *k,
 	case QSHM_REC_STATE:
 		text_chunk(f, k, o, k->type == QSHM_REC_STATE);
 		break;
-	case QSHM_REC_RUN_END:
-		if (k->len >= sizeof(struct qshm_run_end)) {
-			struct qshm_run_end e;
-			memcpy(&e, k->data, sizeof(e));
+	case QSHM_REC_RUN_END: {
+		struct qshm_run_end e;
+		if (qshm_run_end_decode(k->data, k->len, &e) == 0) {
 			fprintf(f, "      status %s (%u)  shots %llu  elapsed "
 				"%.3f ms  simulating %.3f ms\n",
-				run_status_name(e.status), e.status,
+				qshm_run_status_name(e.status), e.status,
 				(unsigned long long)e.shots,
 				(double)e.elapsed_ns / 1e6,
 				(double)e.sim_ns / 1e6);
 		} else {
+			fprintf(f, "      undecodable: %s\n",
+				qshm_results_last_error());
 			hexdump(f, k->data, k->len, o->hex);
 		}
 		break;
-	case QSHM_REC_ERROR:
-		if (k->len >= sizeof(struct qshm_run_error)) {
-			struct qshm_run_error e;
-			memcpy(&e, k->data, sizeof(e));
-			uint32_t l = e.len;
-			if (l > k->len - sizeof(e))
-				l = k->len - (uint32_t)sizeof(e);
+	}
+	case QSHM_REC_ERROR: {
+		struct qshm_error_view e;
+		if (qshm_error_decode(k->data, k->len, &e) == 0) {
 			fprintf(f, "      code %d: ", e.code);
-			for (uint32_t i = 0; i < l; i++) {
-				uint8_t ch = k->data[sizeof(e) + i];
+			for (uint32_t i = 0; i < e.len; i++) {
+				uint8_t ch = (uint8_t)e.text[i];
 				fputc(ch >= 0x20 && ch != 0x7f ? ch : '?', f);
 			}
 			fputc('\n', f);
 		} else {
+			fprintf(f, "      undecodable: %s\n",
+				qshm_results_last_error());
 			hexdump(f, k->data, k->len, o->hex);
 		}
 		break;
+	}
 	default:
 		hexdump(f, k->data, k->len, o->hex);
 	}
@@ -383,11 +375,11 @@ static void json_undecodable(struct json *j, const struct kept *k,
 
 static void json_run_begin(struct json *j, const struct run_ref *r)
 {
-	const struct qshm_run_begin *h = &r->run.hdr;
+	const struct qshm_run_begin *h = &r->hdr;
 	char hash[24];
 
 	json_obj(j, "run");
-	json_str(j, "circuit", r->run.name);
+	json_str(j, "circuit", qshm_run_name(r->run));
 	snprintf(hash, sizeof(hash), "0x%016llx",
 		 (unsigned long long)h->circuit_hash);
 	json_str(j, "hash", hash);
@@ -407,8 +399,10 @@ static void json_run_begin(struct json *j, const struct run_ref *r)
 	json_arr(j, "cregs");
 	for (uint32_t i = 0; i < h->ncregs; i++) {
 		json_obj(j, NULL);
-		json_str(j, "name", r->run.cregs[i].name);
-		json_u64(j, "size", r->run.cregs[i].size);
+		struct qshm_run_creg_info cr;
+		qshm_run_creg(r->run, i, &cr);
+		json_str(j, "name", cr.name);
+		json_u64(j, "size", cr.size);
 		json_end(j);
 	}
 	json_end(j);
@@ -419,9 +413,7 @@ static void json_shots(struct json *j, const struct kept *k,
 		       const struct dump_opts *o)
 {
 	const struct run_ref *r = k->run;
-	const uint64_t *bits;
-	uint32_t count;
-	char msg[160];
+	struct qshm_shots_view v;
 	struct qshm_shots s = { 0 };
 
 	if (k->len >= sizeof(s))
@@ -433,52 +425,48 @@ static void json_shots(struct json *j, const struct kept *k,
 				 "in the ring");
 		return;
 	}
-	if (results_shots_check(k->data, k->len, &r->run, &bits, &count, msg,
-				sizeof(msg))) {
-		json_undecodable(j, k, o, msg);
+	if (qshm_shots_decode(k->data, k->len, r->run, &v)) {
+		json_undecodable(j, k, o, qshm_results_last_error());
 		return;
 	}
-	json_u64(j, "first_shot", s.first_shot);
+	uint32_t count = v.count, wps = v.words_per_shot;
+	json_u64(j, "first_shot", v.first_shot);
 	json_u64(j, "count", count);
-	size_t slen = (size_t)r->run.hdr.nclbits + r->run.hdr.ncregs + 1;
+	size_t slen = qshm_run_outcome_size(r->run);
 	char *buf = malloc(slen);
-	uint64_t *w = malloc(r->run.hdr.words_per_shot * sizeof(uint64_t));
 	json_arr(j, "outcomes");
-	for (uint32_t i = 0; buf && w && i < count && i < o->shots; i++) {
-		memcpy(w, bits + (size_t)i * r->run.hdr.words_per_shot,
-		       r->run.hdr.words_per_shot * sizeof(uint64_t));
-		results_outcome(&r->run, w, buf, slen);
+	for (uint32_t i = 0; buf && i < count && i < o->shots; i++) {
+		qshm_run_outcome(r->run, v.words + (size_t)i * wps, wps, buf,
+				 slen);
 		json_str(j, NULL, buf);
 	}
 	json_end(j);
 	json_bool(j, "truncated", count > o->shots);
-	free(w);
 	free(buf);
 }
 
 static void json_chunk(struct json *j, const struct kept *k,
 		       const struct dump_opts *o, int is_state)
 {
-	struct qshm_chunk ch;
-	const uint8_t *elems;
-	char msg[160], bs[66];
+	struct qshm_vector_view ch;
+	char bs[66];
 
-	if (results_chunk_check(k->data, k->len, is_state ? 16 : 8, &ch,
-				&elems, msg, sizeof(msg))) {
-		json_undecodable(j, k, o, msg);
+	if (qshm_vector_decode(k->type, k->data, k->len, &ch)) {
+		json_undecodable(j, k, o, qshm_results_last_error());
 		return;
 	}
 	json_u64(j, "qubits", ch.nqubits);
 	json_u64(j, "first", ch.first);
 	json_u64(j, "count", ch.count);
 	json_u64(j, "total", ch.total);
-	struct results_top *top = calloc(o->top ? o->top : 1, sizeof(*top));
-	size_t n = top ? results_chunk_top(&ch, elems, is_state, top,
-					   o->top) : 0;
+	struct qshm_vector_top *top = calloc(o->top ? o->top : 1,
+					     sizeof(*top));
+	int tn = top ? qshm_vector_top(&ch, top, o->top) : 0;
+	size_t n = tn > 0 ? (size_t)tn : 0;
 	json_arr(j, "top");
 	for (size_t i = 0; i < n; i++) {
 		json_obj(j, NULL);
-		results_basis_string(top[i].index, ch.nqubits, bs, sizeof(bs));
+		qshm_basis_string(top[i].index, ch.nqubits, bs, sizeof(bs));
 		json_str(j, "outcome", bs);
 		json_u64(j, "index", top[i].index);
 		json_double(j, "p", top[i].p);
@@ -522,32 +510,28 @@ static void json_record(struct json *j, const struct kept *k,
 	case QSHM_REC_STATE:
 		json_chunk(j, k, o, k->type == QSHM_REC_STATE);
 		break;
-	case QSHM_REC_RUN_END:
-		if (k->len >= sizeof(struct qshm_run_end)) {
-			struct qshm_run_end e;
-			memcpy(&e, k->data, sizeof(e));
-			json_str(j, "status", run_status_name(e.status));
+	case QSHM_REC_RUN_END: {
+		struct qshm_run_end e;
+		if (qshm_run_end_decode(k->data, k->len, &e) == 0) {
+			json_str(j, "status", qshm_run_status_name(e.status));
 			json_u64(j, "shots", e.shots);
 			json_u64(j, "elapsed_ns", e.elapsed_ns);
 			json_u64(j, "sim_ns", e.sim_ns);
 		} else {
-			json_undecodable(j, k, o, "RUN_END too short");
+			json_undecodable(j, k, o, qshm_results_last_error());
 		}
 		break;
-	case QSHM_REC_ERROR:
-		if (k->len >= sizeof(struct qshm_run_error)) {
-			struct qshm_run_error e;
-			memcpy(&e, k->data, sizeof(e));
-			uint32_t l = e.len;
-			if (l > k->len - sizeof(e))
-				l = k->len - (uint32_t)sizeof(e);
+	}
+	case QSHM_REC_ERROR: {
+		struct qshm_error_view e;
+		if (qshm_error_decode(k->data, k->len, &e) == 0) {
 			json_i64(j, "code", e.code);
-			json_strn(j, "message",
-				  (const char *)k->data + sizeof(e), l);
+			json_strn(j, "message", e.text, e.len);
 		} else {
-			json_undecodable(j, k, o, "ERROR too short");
+			json_undecodable(j, k, o, qshm_results_last_error());
 		}
 		break;
+	}
 	default:
 		json_undecodable(j, k, o, NULL);
 	}

@@ -20,12 +20,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <jemalloc/jemalloc.h>
 #include <signal.h>
 
 #include "publish.h"
 #include "qasm.h"
 #include "qshm/qshm.h"
+#include "qshm/results.h"
+#include "rt_error.h"
 #include "sim.h"
 #include "tools.h"
 
@@ -243,14 +244,28 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o)
 	return 0;
 }
 
-static int print_counts(const struct sim_counts *k,
-			const struct qasm_circuit *c)
+/* The simulator's shot callback, counting into the qshm_counts at ctx. */
+static int sim_count_shots(void *ctx, const uint64_t *bits, size_t n,
+			   size_t wps)
 {
-	struct sim_count_entry *e;
-	size_t n = sim_counts_size(k);
+	qshm_counts *k = ctx;
 
-	if (sim_counts_sorted(k, c, &e)) {
-		fputs("qshm sim: out of memory\n", stderr);
+	if (wps != qshm_counts_words_per_shot(k))
+		return -EINVAL;
+	return qshm_counts_add(k, bits, n);
+}
+
+static int print_counts(const qshm_counts *k, const struct qasm_circuit *c,
+			uint64_t shots, uint64_t seed)
+{
+	struct qshm_count_entry *e;
+	qshm_run *run = NULL;
+	size_t n;
+
+	if (publisher_describe(c, shots, seed, 0, 0, &run) ||
+	    qshm_counts_list(k, run, QSHM_COUNTS_BY_OUTCOME, 0, &e, &n)) {
+		fprintf(stderr, "qshm sim: %s\n", qshm_results_last_error());
+		qshm_run_free(run);
 		return SIM_EXIT_ERROR;
 	}
 	fputs("{\"counts\": {", stdout);
@@ -258,7 +273,8 @@ static int print_counts(const struct sim_counts *k,
 		printf("%s\"%s\": %" PRIu64, i ? ", " : "", e[i].outcome,
 		       e[i].count);
 	fputs("}}\n", stdout);
-	free(e);
+	qshm_counts_list_free(e);
+	qshm_run_free(run);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		perror("qshm sim: writing the counts");
 		return SIM_EXIT_ERROR;
@@ -267,9 +283,7 @@ static int print_counts(const struct sim_counts *k,
 }
 
 
-/* ---- publishing into a ring (--ring) ---- */
-
-#define SIM_DEFAULT_CAPACITY (UINT64_C(4) << 20)
+/* ---- publishing into a ring (--ring): runtime/publish_run.c ---- */
 
 static volatile sig_atomic_t sim_stop;
 
@@ -279,255 +293,57 @@ static void sim_on_signal(int sig)
 	sim_stop = 1;
 }
 
-/* What the shot callback needs while a run streams into a ring. */
-struct sim_stream {
-	struct publisher pub;
-	struct sim_counts *counts;  /* --counts too, or NULL */
-	uint64_t *kshots;           /* user counter 3: shots published */
-	uint64_t *kmem;             /* user counters 0..2: jemalloc stats */
-	uint64_t shots, total;
-	uint64_t t0, next_report, next_mem;
-	int progress;               /* stderr is a terminal */
-};
-
-/* jemalloc's statistics into the ring's counters (docs/format.md). */
-static void sim_publish_memory(struct sim_stream *st)
+static void sim_progress(void *ctx, uint64_t shots, uint64_t total,
+			 uint64_t elapsed_ns, int last)
 {
-	static const char *const names[3] = {
-		"stats.allocated", "stats.active", "stats.resident",
-	};
-	uint64_t epoch = 1;
-	size_t sz = sizeof(epoch);
+	double s = (double)elapsed_ns / 1e9;
 
-	if (mallctl("epoch", &epoch, &sz, &epoch, sz))
-		return;
-	for (int i = 0; i < 3; i++) {
-		size_t v;
-		sz = sizeof(v);
-		if (!mallctl(names[i], &v, &sz, NULL, 0))
-			__atomic_store_n(&st->kmem[i], (uint64_t)v,
-					 __ATOMIC_RELAXED);
-	}
-}
-
-static void sim_progress(struct sim_stream *st, uint64_t now, int last)
-{
-	double s = (double)(now - st->t0) / 1e9;
+	(void)ctx;
 	fprintf(stderr, "\rqshm sim: %" PRIu64 " / %" PRIu64 " shots  "
-		"%.2f M shots/s%s", st->shots, st->total,
-		s > 0 ? (double)st->shots / s / 1e6 : 0.0,
-		last ? "\n" : "   ");
+		"%.2f M shots/s%s", shots, total,
+		s > 0 ? (double)shots / s / 1e6 : 0.0, last ? "\n" : "   ");
 }
 
-static int sim_stream_shots(void *ctx, const uint64_t *bits, size_t n,
-			    size_t wps)
+static void sim_notice(void *ctx, const char *msg)
 {
-	struct sim_stream *st = ctx;
-	int err;
-
-	if (sim_stop)
-		return -EINTR;
-	err = publisher_shots(&st->pub, bits, n, wps);
-	if (err)
-		return err;
-	if (st->counts && sim_counts_add(st->counts, bits, n))
-		return -ENOMEM;
-	st->shots += n;
-	/* Relaxed, plain-width stores: read by inspectors as snapshots. */
-	__atomic_store_n(st->kshots, st->shots, __ATOMIC_RELAXED);
-	uint64_t now = tools_now_ns();
-	if (now >= st->next_mem) {
-		sim_publish_memory(st);
-		st->next_mem = now + 100 * 1000 * 1000;
-	}
-	if (st->progress && now >= st->next_report) {
-		sim_progress(st, now, 0);
-		st->next_report = now + 200 * 1000 * 1000;
-	}
-	return 0;
-}
-
-static int sim_fill_probs(void *ctx, uint64_t first, uint64_t count,
-			  void *dst)
-{
-	int rc = sim_run_probs(ctx, first, (size_t)count, dst);
-	return rc < 0 ? rc : 0;
-}
-
-static int sim_fill_state(void *ctx, uint64_t first, uint64_t count,
-			  void *dst)
-{
-	const double *amps;
-	size_t namps;
-	int rc = sim_run_final_state(ctx, &amps, &namps);
-
-	if (rc < 0)
-		return rc;
-	memcpy(dst, amps + 2 * first, (size_t)count * 16);
-	return 0;
-}
-
-/* Creates the ring, replacing a stale or closed one with a notice. */
-static int sim_ring_create(const struct sim_opts *o, qshm_producer **p)
-{
-	struct qshm_ring_info info;
-	struct qshm_create_opts co = {
-		.capacity = o->capacity ? o->capacity : SIM_DEFAULT_CAPACITY,
-		.flags = QSHM_CREATE_REPLACE_STALE,
-	};
-
-	if (qshm_ring_info(o->ring, &info) == 0) {
-		if (info.state == QSHM_RING_LIVE) {
-			fprintf(stderr, "qshm sim: ring '%s' is in use: its "
-				"producer (pid %d) is alive\n", o->ring,
-				info.creator_pid);
-			return SIM_EXIT_ERROR;
-		}
-		if (info.state == QSHM_RING_STALE ||
-		    info.state == QSHM_RING_CLOSED)
-			fprintf(stderr, "qshm sim: replacing %s ring '%s' "
-				"(generation %" PRIu64 ", pid %d)\n",
-				qshm_ring_state_name(info.state), o->ring,
-				info.generation, info.creator_pid);
-	}
-	int err = qshm_producer_create(o->ring, &co, p);
-	if (err) {
-		fprintf(stderr, "qshm sim: create ring '%s': %s\n", o->ring,
-			qshm_last_error()[0] ? qshm_last_error() :
-			qshm_strerror(err));
-		return SIM_EXIT_ERROR;
-	}
-	return SIM_EXIT_OK;
+	fprintf(stderr, "qshm sim: %s: %s\n", (const char *)ctx, msg);
 }
 
 static int sim_publish(const struct sim_opts *o,
 		       const struct qasm_circuit *c, struct sim_run *run,
-		       struct sim_counts *counts)
+		       qshm_counts *counts)
 {
-	struct sim_stream st = { .counts = counts, .total = o->shots };
+	struct publish_run_opts po = {
+		.ring = o->ring,
+		.capacity = o->capacity,
+		.probs = o->probs,
+		.state = o->state,
+		.unlink_after = o->unlink_after,
+		.wait_consumers = o->have_wait ? (int32_t)o->wait_consumers : 0,
+		.stop = &sim_stop,
+		.counts = counts,
+		.progress = !o->quiet && isatty(STDERR_FILENO) ? sim_progress :
+								 NULL,
+		.notice = sim_notice,
+		.ctx = (void *)o->file,
+	};
 	struct rt_error err;
-	qshm_producer *p;
-	uint32_t options = 0;
-	int rc, status = SIM_EXIT_ERROR;
-	uint64_t sim_ns = 0;
+	uint64_t done;
 
-	rc = sim_ring_create(o, &p);
-	if (rc)
-		return rc;
+	rt_error_clear(&err);
 	signal(SIGINT, sim_on_signal);
 	signal(SIGTERM, sim_on_signal);
-	publisher_init(&st.pub, p, &sim_stop);
-	st.kmem = qshm_producer_user_counter(p, 0);
-	st.kshots = qshm_producer_user_counter(p, 3);
-	*qshm_producer_user_counter(p, 4) = o->shots;
-	*qshm_producer_user_counter(p, 5) = (uint64_t)16 << c->nqubits;
-	st.progress = !o->quiet && isatty(STDERR_FILENO);
-	sim_publish_memory(&st);
-
-	if (o->have_wait) {
-		while (!sim_stop && qshm_producer_wait_consumers(
-			       p, (int)o->wait_consumers,
-			       200 * 1000 * 1000) == -ETIMEDOUT)
-			;
-		if (sim_stop)
-			goto stopped;
+	int rc = publish_run(c, run, o->shots, o->seed, &po, &done, &err);
+	if (rc == -EINTR && sim_stop) {
+		fprintf(stderr, "\nqshm sim: interrupted after %" PRIu64
+			" shots\n", done);
+		return 130;
 	}
-	if (o->probs)
-		options |= QSHM_RUN_PROBS;
-	if (o->state)
-		options |= QSHM_RUN_STATE;
-	if (!sim_run_is_deterministic(run))
-		options |= QSHM_RUN_PER_SHOT;
-	st.t0 = tools_now_ns();
-	rc = publisher_begin(&st.pub, c, o->shots, o->seed, options);
-	if (rc)
-		goto ring_error;
-
-	rc = sim_run_shots(run, o->shots, sim_stream_shots, &st, &err);
-	sim_ns = tools_now_ns() - st.t0;
-	if (rc == -EINTR && sim_stop)
-		goto stopped;
 	if (rc) {
-		char msg[2048];
-		snprintf(msg, sizeof(msg), "%s: %s", o->file,
-			 err.code ? err.msg : strerror(rc < 0 ? -rc : rc));
-		fprintf(stderr, "qshm sim: %s\n", msg);
-		publisher_error(&st.pub, rc < 0 ? rc : -rc, msg);
-		publisher_end(&st.pub, QSHM_RUN_FAILED,
-			      tools_now_ns() - st.t0, sim_ns);
-		goto close;
+		fprintf(stderr, "qshm sim: %s: %s\n", o->file, err.msg);
+		return SIM_EXIT_ERROR;
 	}
-	rc = publisher_flush(&st.pub);
-	if (!rc && (o->probs || o->state)) {
-		const double *amps;
-		size_t namps;
-		/* PROBS and STATE describe a final state shared by every
-		 * shot; a run with random mid-circuit outcomes has none. */
-		if (sim_run_final_state(run, &amps, &namps) != 0) {
-			fprintf(stderr, "qshm sim: %s: mid-circuit "
-				"measurements make the final state differ from "
-				"shot to shot: no PROBS/STATE published\n",
-				o->file);
-		} else {
-			if (o->probs)
-				rc = publisher_vector(&st.pub, QSHM_REC_PROBS,
-						      c->nqubits, 8,
-						      sim_fill_probs, run);
-			if (!rc && o->state)
-				rc = publisher_vector(&st.pub, QSHM_REC_STATE,
-						      c->nqubits, 16,
-						      sim_fill_state, run);
-		}
-	}
-	if (rc == -EINTR && sim_stop)
-		goto stopped;
-	if (rc)
-		goto ring_error;
-	rc = publisher_end(&st.pub, QSHM_RUN_OK, tools_now_ns() - st.t0,
-			   sim_ns);
-	if (rc == -EINTR && sim_stop)
-		goto stopped;
-	if (rc)
-		goto ring_error;
-	sim_publish_memory(&st);
-	if (st.progress)
-		sim_progress(&st, tools_now_ns(), 1);
-	status = SIM_EXIT_OK;
-	goto close;
-
-stopped:
-	fprintf(stderr, "\nqshm sim: interrupted after %" PRIu64 " shots\n",
-		st.shots);
-	/* Best effort, without waiting: readers learn the run stopped. */
-	publisher_init(&st.pub, p, NULL);
-	st.pub.next_shot = st.shots;
-	{
-		void *b;
-		if (qshm_producer_claim(p, sizeof(struct qshm_run_end),
-					QSHM_REC_RUN_END, 0, &b) == 0) {
-			struct qshm_run_end e = {
-				.status = QSHM_RUN_STOPPED,
-				.shots = st.shots,
-				.elapsed_ns = st.t0 ? tools_now_ns() - st.t0 : 0,
-				.sim_ns = sim_ns,
-			};
-			memcpy(b, &e, sizeof(e));
-		}
-	}
-	status = 130;
-	goto close;
-ring_error:
-	fprintf(stderr, "qshm sim: ring '%s': %s\n", o->ring,
-		qshm_last_error()[0] ? qshm_last_error() : qshm_strerror(rc));
-close:
-	if (o->unlink_after && status == SIM_EXIT_OK) {
-		/* Let reliable consumers read the whole run first. */
-		while (!sim_stop && qshm_producer_drain(p, 200 * 1000 * 1000) ==
-					    -ETIMEDOUT)
-			;
-	}
-	qshm_producer_close(p, o->unlink_after ? QSHM_CLOSE_UNLINK : 0);
-	return status;
+	return SIM_EXIT_OK;
 }
 
 int qshm_cmd_sim(int argc, char **argv)
@@ -535,7 +351,7 @@ int qshm_cmd_sim(int argc, char **argv)
 	struct sim_opts o;
 	struct qasm_circuit *c = NULL;
 	struct sim_run *run = NULL;
-	struct sim_counts *counts = NULL;
+	qshm_counts *counts = NULL;
 	struct sim_config cfg = SIM_CONFIG_INIT;
 	struct rt_error err;
 	int rc, status = SIM_EXIT_ERROR;
@@ -557,8 +373,8 @@ int qshm_cmd_sim(int argc, char **argv)
 		goto out;
 	}
 	if (o.counts) {
-		counts = sim_counts_new(sim_run_words_per_shot(run));
-		if (!counts) {
+		if (qshm_counts_new((uint32_t)sim_run_words_per_shot(run),
+				    &counts)) {
 			fputs("qshm sim: out of memory\n", stderr);
 			goto out;
 		}
@@ -566,11 +382,11 @@ int qshm_cmd_sim(int argc, char **argv)
 	if (o.ring) {
 		rc = sim_publish(&o, c, run, counts);
 		if (rc == SIM_EXIT_OK && counts)
-			rc = print_counts(counts, c);
+			rc = print_counts(counts, c, o.shots, o.seed);
 		status = rc;
 		goto out;
 	}
-	rc = sim_run_shots(run, o.shots, sim_counts_shots_fn, counts, &err);
+	rc = sim_run_shots(run, o.shots, sim_count_shots, counts, &err);
 	if (rc) {
 		if (err.code)
 			fprintf(stderr, "qshm sim: %s: %s\n", o.file, err.msg);
@@ -579,9 +395,9 @@ int qshm_cmd_sim(int argc, char **argv)
 				strerror(rc < 0 ? -rc : rc));
 		goto out;
 	}
-	status = print_counts(counts, c);
+	status = print_counts(counts, c, o.shots, o.seed);
 out:
-	sim_counts_free(counts);
+	qshm_counts_free(counts);
 	sim_run_destroy(run);
 	qasm_circuit_free(c);
 	return status;

@@ -16,7 +16,7 @@ int tools_usage_error(const char *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n(see 'qshm %s --help')\n", cmd);
+	fprintf(stderr, "\nTry 'qshm %s --help'.\n", cmd);
 	return 2;
 }
 
@@ -58,11 +58,11 @@ uint64_t tools_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-int tools_attach(const char *name, unsigned flags, double wait_s,
-		 qshm_consumer **out)
+int tools_attach(const char *cmd, const char *name, unsigned flags,
+		 double wait_s, qshm_consumer **out)
 {
 	uint64_t deadline = tools_now_ns() + (uint64_t)(wait_s * 1e9);
-	int err;
+	int err, said = 0;
 
 	for (;;) {
 		err = qshm_consumer_attach(name, flags, out);
@@ -70,11 +70,16 @@ int tools_attach(const char *name, unsigned flags, double wait_s,
 			break;
 		if (tools_now_ns() >= deadline)
 			break;
+		if (!said++)
+			fprintf(stderr, "qshm %s: ring '%s' %s; waiting up to "
+				"%g s for it (--wait)\n", cmd, name,
+				err == -ENOENT ? "does not exist yet" :
+				"is being created", wait_s);
 		struct timespec ts = { 0, 10 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
 	if (err)
-		fprintf(stderr, "qshm: attach '%s': %s\n", name,
+		fprintf(stderr, "qshm %s: attach '%s': %s\n", cmd, name,
 			qshm_last_error()[0] ? qshm_last_error() :
 			qshm_strerror(err));
 	return err;
