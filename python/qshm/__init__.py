@@ -19,7 +19,7 @@ See docs/python.md.
 from __future__ import annotations
 
 from ._lib import ffi as _ffi, lib as _lib
-from ._results import Register, RunEnd, RunInfo
+from ._results import Progress, Register, RunEnd, RunInfo
 from .consumer import Consumer, Record
 from .counts import Histogram, count_run, counts
 from .errors import (Closed, Corrupt, Evicted, InvalidArgument, NoSlot,
@@ -83,7 +83,7 @@ def unlink(name: str) -> None:
 __all__ = [
     "Closed", "Consumer", "Corrupt", "Evicted", "Histogram",
     "InvalidArgument", "NoSlot", "NotQshm", "Overrun", "Producer",
-    "ProducerDied", "QshmError", "Record", "Register", "RingExists",
+    "Progress", "ProducerDied", "QshmError", "Record", "Register", "RingExists",
     "RingNotFound", "RunEnd", "RunFailed", "RunInfo", "RunWriter",
     "Timeout", "TooBig", "Unsupported", "VersionMismatch", "count_run",
     "counts", "library_version", "publish_run", "ring_info", "unlink",

@@ -207,6 +207,14 @@ struct qshm_decoded {
     struct qshm_error_view error;
     struct qshm_run_end end;
 };
+struct qshm_progress {
+    uint64_t run; uint64_t shots; uint64_t first_shot; uint64_t next_shot;
+    uint64_t shots_seen; uint64_t shots_missed; uint64_t records_skipped;
+    uint64_t shots_delivered; uint32_t have_run; uint32_t ended;
+    uint32_t status; uint32_t from_begin;
+};
+int qshm_decoder_progress(const qshm_decoder *d, struct qshm_progress *out);
+const char *qshm_run_status_name(uint32_t status);
 int qshm_decoder_new(qshm_decoder **out);
 void qshm_decoder_free(qshm_decoder *d);
 int qshm_decoder_meta(qshm_decoder *d, const void *data, size_t len);

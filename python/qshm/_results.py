@@ -36,6 +36,8 @@ DECODED_SKIPPED, DECODED_RUN_BEGIN, DECODED_SHOTS, DECODED_PROBS, \
     DECODED_STATE, DECODED_ERROR, DECODED_RUN_END = range(7)
 SKIP_NONE, SKIP_TYPE, SKIP_NO_RUN = range(3)
 COUNTS_BY_OUTCOME = 0
+COUNTS_BY_COUNT = 1
+SEQ_NONE = (1 << 64) - 1
 
 
 def codec_error(code: int, context: str = "") -> QshmError:
@@ -171,6 +173,30 @@ def run_info(run: Any) -> RunInfo:
                    int(hdr.run), own)
 
 
+@dataclass(frozen=True)
+class Progress:
+    """Where the current run stands, as this consumer saw it (the codec's
+    qshm_progress): a consumer that joined mid-run starts at
+    ``first_shot``."""
+    run: int
+    shots: int
+    first_shot: int | None
+    next_shot: int
+    shots_seen: int
+    shots_missed: int
+    records_skipped: int
+    shots_delivered: int
+    have_run: bool
+    ended: bool
+    status: int
+    from_begin: bool
+
+    @property
+    def status_name(self) -> str:
+        """"ok", "failed", "stopped" or "unknown"."""
+        return ffi.string(rlib.qshm_run_status_name(self.status)).decode()
+
+
 class Decoder:
     """A ring's records, run after run (the codec's qshm_decoder)."""
 
@@ -185,6 +211,18 @@ class Decoder:
         """Gives the decoder the ring's run descriptor."""
         ccheck(rlib.qshm_decoder_meta(self._d, blob, len(blob)),
                "run descriptor")
+
+    def progress(self) -> Progress:
+        """The codec's progress of the current run."""
+        p = ffi.new("struct qshm_progress *")
+        ccheck(rlib.qshm_decoder_progress(self._d, p))
+        return Progress(int(p.run), int(p.shots),
+                        None if p.first_shot == SEQ_NONE
+                        else int(p.first_shot), int(p.next_shot),
+                        int(p.shots_seen), int(p.shots_missed),
+                        int(p.records_skipped), int(p.shots_delivered),
+                        bool(p.have_run), bool(p.ended), int(p.status),
+                        bool(p.from_begin))
 
     def record(self, rtype: int, seq: int, data: Any, length: int) -> Any:
         """Decodes one record in place; returns the qshm_decoded struct
@@ -249,20 +287,26 @@ class Counts:
     def distinct(self) -> int:
         return int(rlib.qshm_counts_distinct(self._k))
 
+    def rows(self, order: int = COUNTS_BY_OUTCOME,
+             limit: int = 0) -> list[tuple[str, int]]:
+        """(outcome string, count) pairs in the codec's order: outcome
+        strings in strcmp order, or most frequent first (ties by outcome);
+        the first ``limit`` (0: all)."""
+        out = ffi.new("struct qshm_count_entry **")
+        n = ffi.new("size_t *")
+        ccheck(rlib.qshm_counts_list(self._k, self.run._handle, order, limit,
+                                     out, n), "listing counts")
+        try:
+            e = out[0]
+            return [(ffi.string(e[i].outcome).decode("ascii"),
+                     int(e[i].count)) for i in range(n[0])]
+        finally:
+            rlib.qshm_counts_list_free(out[0])
+
     def as_dict(self) -> dict[str, int]:
         """{outcome string: count}, in outcome-string order (as
         ``qshm sim --counts``)."""
-        out = ffi.new("struct qshm_count_entry **")
-        n = ffi.new("size_t *")
-        ccheck(rlib.qshm_counts_list(self._k, self.run._handle,
-                                     COUNTS_BY_OUTCOME, 0, out, n),
-               "listing counts")
-        try:
-            e = out[0]
-            return {ffi.string(e[i].outcome).decode("ascii"): int(e[i].count)
-                    for i in range(n[0])}
-        finally:
-            rlib.qshm_counts_list_free(out[0])
+        return dict(self.rows(COUNTS_BY_OUTCOME))
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """(keys (k, words) uint64, counts (k,) uint64), in no order."""

@@ -114,6 +114,10 @@ class Consumer:
             iteration moves on) is counted in ``lost`` (check
             ``rec.valid()`` before trusting a result); ``"raise"`` raises
             :class:`Overrun` in both cases.
+        corrupt: a malformed result record (the codec refuses it):
+            ``"raise"`` (default) raises :class:`Corrupt`; ``"skip"`` skips
+            it and counts it in ``bad_records`` (as ``qshm hist`` does). A
+            damaged ring (segment or record header) always raises.
 
     Use it as a context manager (``with`` or ``async with``); iteration
     (``for`` or ``async for``) yields :class:`Record` objects and ends after
@@ -125,9 +129,14 @@ class Consumer:
     def __init__(self, name: str, *, reliable: bool = True,
                  timeout: float = 0.0, newest: bool = False,
                  read_timeout: float | None = None,
-                 overrun: Literal["skip", "raise"] = "skip") -> None:
+                 overrun: Literal["skip", "raise"] = "skip",
+                 corrupt: Literal["raise", "skip"] = "raise") -> None:
         if overrun not in ("skip", "raise"):
             raise ValueError("overrun must be 'skip' or 'raise'")
+        if corrupt not in ("skip", "raise"):
+            raise ValueError("corrupt must be 'raise' or 'skip'")
+        self.corrupt = corrupt
+        self._bad = 0
         self.name = name
         self.reliable = reliable
         self.timeout = timeout
@@ -274,9 +283,22 @@ class Consumer:
         return int(st.records)
 
     @property
+    def bad_records(self) -> int:
+        """Malformed result records skipped (``corrupt="skip"``)."""
+        return self._bad
+
+    @property
     def overruns(self) -> int:
         """Records found overwritten while in use (included in ``lost``)."""
         return self._overruns
+
+    @property
+    def progress(self) -> R.Progress:
+        """Where the current run stands as this consumer saw it: the run
+        counter, shots requested, the first shot seen (a consumer that
+        joined mid-run starts later than 0), shots seen and missed, and
+        the RUN_END's status once ended."""
+        return self._dec.progress()
 
     @property
     def waits(self) -> int:
@@ -421,7 +443,11 @@ class Consumer:
                 # Garbage because the producer overwrote it as we looked.
                 self._reset_decoder()
                 return self._skip_overrun(rec)
-            raise
+            if self.corrupt == "raise":
+                raise
+            self._bad += 1
+            lib.qshm_consumer_release(self._c)
+            return None
         if not self.reliable and lib.qshm_consumer_validate(self._c, r) != 0:
             self._reset_decoder()
             return self._skip_overrun(rec)

@@ -50,6 +50,11 @@ class Histogram:
         """{outcome string: count}, sorted by outcome string."""
         return self._t.as_dict()
 
+    def most_common(self, n: int = 0) -> list[tuple[str, int]]:
+        """The n most frequent outcomes (0: all), most frequent first, ties
+        by outcome string."""
+        return self._t.rows(R.COUNTS_BY_COUNT, n)
+
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """(outcomes as (k, words) uint64, counts as (k,) uint64), in no
         particular order: for numpy analysis."""

@@ -72,20 +72,25 @@ def test_lossy_counts_exact_accounting(rings: Rings) -> None:
     assert end is not None and end.ok and end.shots == 300_000
 
 
-@pytest.mark.parametrize("args", [[], ["--json"]])
-def test_python_hist_prints_what_qshm_hist_prints(rings: Rings,
+@pytest.mark.parametrize("circuit", ["small/teleportation_n3",
+                                     "small/bell_n4"])
+@pytest.mark.parametrize("args", [[], ["--json"], ["--sort", "outcome"],
+                                  ["--from-start"]])
+def test_python_hist_prints_what_qshm_hist_prints(rings: Rings, circuit: str,
                                                   args: list[str]) -> None:
+    """stdout, stderr and exit status as the C `qshm hist`."""
     name = rings.name()
-    subprocess.run([QSHM, "sim", qasm("small/teleportation_n3"), "--shots",
-                    "50000", "--seed", "3", "--ring", name, "--capacity",
-                    "8M"], check=True, capture_output=True, timeout=60)
+    subprocess.run([QSHM, "sim", qasm(circuit), "--shots", "50000", "--seed",
+                    "3", "--ring", name, "--capacity", "8M"], check=True,
+                   capture_output=True, timeout=60)
     c_out = subprocess.run([QSHM, "hist", name, *args], capture_output=True,
                            timeout=60)
     py_out = subprocess.run([PY, "-m", "qshm", "hist", name, *args],
                             capture_output=True, timeout=60)
     assert c_out.returncode == 0 and py_out.returncode == 0, py_out.stderr
     assert py_out.stdout == c_out.stdout
-    if args:
+    assert py_out.stderr == c_out.stderr
+    if args == ["--json"]:
         assert sum(json.loads(py_out.stdout)["counts"].values()) == 50000
 
 
