@@ -54,7 +54,7 @@ class Record:
 
     __slots__ = ("type", "kind", "seq", "lost", "data", "first_shot",
                  "shots", "first", "total", "probs", "state", "run", "end",
-                 "error", "_consumer", "_pos", "_live")
+                 "error", "_consumer", "_pos", "_live", "_checked")
 
     def __init__(self, consumer: "Consumer", rtype: int, seq: int, lost: int,
                  pos: int, data: memoryview) -> None:
@@ -80,6 +80,7 @@ class Record:
         self._consumer = consumer
         self._pos = pos
         self._live = True
+        self._checked = False  # the caller asked valid()
 
     def valid(self) -> bool:
         """Lossy consumers: True if the record's bytes have been intact
@@ -149,7 +150,7 @@ class Consumer:
         self._rec = ffi.new("struct qshm_record *")
         self._vrec = ffi.new("struct qshm_record *")
         self._dec = R.Decoder()
-        self._begin_seq = -1
+        self._scratch: Any = None
         self._last_seq = -1
         self._last_kind = ""
         self._cur: Record | None = None
@@ -329,7 +330,11 @@ class Consumer:
             return False
         if self.reliable:
             return True
-        return lib.qshm_consumer_validate(self._c, self._rec_for(rec)) == 0
+        ok = lib.qshm_consumer_validate(self._c, self._rec_for(rec)) == 0
+        if not ok and not rec._checked:
+            self._overruns += 1
+        rec._checked = True
+        return ok
 
     def _rec_for(self, rec: Record) -> Any:
         r = self._vrec
@@ -345,7 +350,9 @@ class Consumer:
         if cur is None:
             return
         self._cur = None
-        if not self.reliable and cur._live and \
+        # A record the caller validated after use is settled: used intact,
+        # or known to be lost (and counted once, by the library).
+        if not self.reliable and cur._live and not cur._checked and \
                 lib.qshm_consumer_validate(self._c, self._rec_for(cur)) != 0:
             self._overruns += 1
             cur._live = False
@@ -408,54 +415,45 @@ class Consumer:
                 return
             size = n
 
-    def _reset_decoder(self) -> None:
-        """After a lossy record failed validation: what the decoder took
-        from its bytes may be garbage, so start a decoder afresh that knows
-        the current run from its saved RUN_BEGIN."""
-        self._dec = R.Decoder()
-        run = self._run
-        if run is not None and run._handle is not None and \
-                self._begin_seq >= 0:
-            data = ffi.new("const void **")
-            n = ffi.new("size_t *")
-            R.ccheck(R.rlib.qshm_run_payload(run._handle, data, n))
-            self._dec.record(R.REC_RUN_BEGIN, self._begin_seq, data[0], n[0])
-            self._dec.run = run
-        self._meta()
-
     def _make(self) -> Record | None:
         """Builds a Record from self._rec; None when it is to be skipped
-        (a lossy record overwritten before it was returned, a record of a
-        run whose start this consumer did not see)."""
+        (a lossy record overwritten before it was returned, a malformed
+        one with corrupt="skip", a record of a run whose start this
+        consumer did not see).
+
+        Lossy consumers feed the decoder a private copy of the record,
+        taken and validated first, so the decoder's state (the run, shot
+        positions) never comes from torn bytes; the views handed out still
+        point into the ring, at the same offsets, and are validated again
+        after use (Record.valid())."""
         r = self._rec
         seq = int(r.seq)
         if seq != self._last_seq + 1:
             self._meta()  # first record, or records were lost
         self._last_seq = seq
-        data = memoryview(ffi.buffer(ffi.cast("char *", r.data), r.len))
+        length = int(r.len)
+        data = memoryview(ffi.buffer(ffi.cast("char *", r.data), length))
         data = data.toreadonly()
         rec = Record(self, int(r.type), seq, int(r.lost), int(r.pos), data)
+        src = r.data
+        if not self.reliable:
+            if self._scratch is None or len(self._scratch) * 8 < length:
+                self._scratch = ffi.new("uint64_t[]", (length + 7) // 8)
+            ffi.memmove(self._scratch, r.data, length)
+            if lib.qshm_consumer_validate(self._c, r) != 0:
+                return self._skip_overrun(rec)  # torn while copied
+            src = self._scratch
         try:
-            self._decode(rec)
+            self._decode(rec, src)
         except Corrupt:
-            if not self.reliable and \
-                    lib.qshm_consumer_validate(self._c, r) != 0:
-                # Garbage because the producer overwrote it as we looked.
-                self._reset_decoder()
-                return self._skip_overrun(rec)
             if self.corrupt == "raise":
                 raise
             self._bad += 1
             lib.qshm_consumer_release(self._c)
             return None
-        if not self.reliable and lib.qshm_consumer_validate(self._c, r) != 0:
-            self._reset_decoder()
-            return self._skip_overrun(rec)
-        if rec.kind == "begin" or (rec.run is not None):
+        if rec.run is not None:
             self._run = rec.run
             self._ended = False
-            if rec.kind == "begin":
-                self._begin_seq = seq
         return rec
 
     def _skip_overrun(self, rec: Record) -> None:
@@ -467,11 +465,19 @@ class Consumer:
                           -lib.QSHM_EOVERRUN)
         return None
 
-    def _decode(self, rec: Record) -> None:
-        """Decodes rec with the results codec: its kind and views."""
+    def _decode(self, rec: Record, src: Any) -> None:
+        """Decodes rec with the results codec, fed from src (the record in
+        the ring, or a private copy of it): its kind, and views at the same
+        offsets in the ring."""
         r = self._rec
+        delta = int(ffi.cast("uintptr_t", r.data)) - \
+            int(ffi.cast("uintptr_t", src))
+
+        def ring(p: Any, ctype: str) -> Any:
+            return ffi.cast(ctype, int(ffi.cast("uintptr_t", p)) + delta)
+
         try:
-            out = self._dec.record(rec.type, rec.seq, r.data, r.len)
+            out = self._dec.record(rec.type, rec.seq, src, r.len)
         except Corrupt as e:
             raise Corrupt(f"ring '{self.name}': {e.message}", e.code) \
                 from None
@@ -484,10 +490,14 @@ class Consumer:
         rec.kind = KINDS[kind]
         if kind == R.DECODED_SHOTS:
             rec.first_shot = int(out.shots.first_shot)
+            if delta:
+                out.shots.words = ring(out.shots.words, "uint64_t *")
             rec.shots = R.shots_array(out.shots)
         elif kind == R.DECODED_PROBS or kind == R.DECODED_STATE:
             rec.first = int(out.vector.first)
             rec.total = int(out.vector.total)
+            if delta:
+                out.vector.values = ring(out.vector.values, "double *")
             if kind == R.DECODED_PROBS:
                 rec.probs = R.vector_array(out.vector)
             else:

@@ -132,7 +132,8 @@ def test_lossy_accounting_is_exact(rings: Rings) -> None:
 
 
 def test_lossy_overrun_policy_raise(rings: Rings) -> None:
-    """overrun='raise': a record found overwritten after use raises."""
+    """overrun='raise': a record found overwritten when the iteration moves
+    on raises; one the caller checked with valid() is settled."""
     name = rings.name()
     with qshm.Producer(name, capacity=4096) as p:
         with qshm.Consumer(name, reliable=False, overrun="raise") as c:
@@ -141,10 +142,17 @@ def test_lossy_overrun_policy_raise(rings: Rings) -> None:
             assert rec is not None
             for _ in range(200):       # lap the ring under the record
                 p.publish(0x200, b"y" * 64)
-            assert not rec.valid()
             with pytest.raises(qshm.Overrun):
                 c.read(timeout=1)
-            assert c.lost >= 1
+            assert c.lost >= 1 and c.overruns == 1
+            rec = c.read(timeout=1)
+            assert rec is not None
+            for _ in range(200):
+                p.publish(0x200, b"z" * 64)
+            assert not rec.valid()     # the caller knows: no exception
+            lost = c.lost
+            assert c.read(timeout=1) is not None
+            assert c.overruns == 2 and c.lost >= lost
 
 
 def test_ring_not_found_waits_then_names_the_ring(rings: Rings) -> None:
