@@ -479,7 +479,7 @@ extern const struct bench_measure bench_qshm_spin_rt;
 extern const struct bench_measure bench_qshm_block_rt;
 extern const struct bench_measure bench_qshm_rate[3]; /* busy spin block */
 /* bench_qshm_tput.c: one-way throughput (64 B .. 1 MiB) */
-extern const struct bench_measure bench_qshm_tput[4];
+extern const struct bench_measure bench_qshm_tput[5];
 /* bench_qshm_idle.c: CPU of an idle consumer (block, spin, busy) */
 extern const struct bench_measure bench_qshm_idle[3];
 /* bench_ipc.c: Unix stream socket, pipe, TCP loopback, ZeroMQ ipc:// */

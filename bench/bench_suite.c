@@ -38,10 +38,11 @@ static size_t bench_list_build(enum bench_profile profile,
 		BENCH_ADD(&bench_qshm_busy_rt);
 		BENCH_ADD(&bench_futex_rt);
 		BENCH_ADD(&bench_qshm_block_rt);
-		for (int s = 0; s < 2; s++) {
-			BENCH_ADD(&bench_spsc_tput[s]);
-			BENCH_ADD(&bench_qshm_tput[s]);
-		}
+		BENCH_ADD(&bench_spsc_tput[0]);
+		BENCH_ADD(&bench_qshm_tput[0]);
+		BENCH_ADD(&bench_qshm_tput[1]);
+		BENCH_ADD(&bench_spsc_tput[1]);
+		BENCH_ADD(&bench_qshm_tput[2]);
 		BENCH_ADD(&bench_memcpy_bw);
 		return n;
 	}
@@ -61,7 +62,9 @@ static size_t bench_list_build(enum bench_profile profile,
 		BENCH_ADD(&bench_ipc_rate[t]);
 	for (int s = 0; s < 4; s++) {
 		BENCH_ADD(&bench_spsc_tput[s]);
-		BENCH_ADD(&bench_qshm_tput[s]);
+		BENCH_ADD(&bench_qshm_tput[s ? s + 1 : 0]);
+		if (s == 0)
+			BENCH_ADD(&bench_qshm_tput[1]);
 		for (int t = 0; t < BENCH_IPC_N; t++)
 			BENCH_ADD(&bench_ipc_tput[t][s]);
 	}
@@ -87,6 +90,9 @@ static const struct bench_target bench_targets_ring[] = {
 	{ "tput64_vs_spsc", "qshm 64 B msgs/s / minimal SPSC msgs/s",
 	  "tput.qshm_64", "msgs_per_s", "tput.spsc_64", "msgs_per_s", 1, 0, 1,
 	  0, 0.8, NULL },
+	{ "tput64b_vs_spsc", "qshm 64 B in batch records / minimal SPSC",
+	  "tput.qshm_64b", "msgs_per_s", "tput.spsc_64", "msgs_per_s", 1, 0,
+	  1, 0, 0.8, NULL },
 	{ "block_rt_vs_futex", "qshm blocking RT p50 / futex p50",
 	  "lat.qshm_block", "p50_ns", "lat.futex", "p50_ns", 1, 0, 1, 1, 1.2,
 	  NULL },
@@ -102,6 +108,9 @@ static const struct bench_target bench_targets_all[] = {
 	{ "tput64_vs_spsc", "64 B msgs/s / minimal SPSC ring msgs/s",
 	  "tput.qshm_64", "msgs_per_s", "tput.spsc_64", "msgs_per_s", 1, 0, 1,
 	  0, 0.8, NULL },
+	{ "tput64b_vs_spsc", "64 B in batch records / minimal SPSC ring",
+	  "tput.qshm_64b", "msgs_per_s", "tput.spsc_64", "msgs_per_s", 1, 0,
+	  1, 0, 0.8, NULL },
 	{ "tput64_vs_unix", "64 B msgs/s / Unix socket msgs/s",
 	  "tput.qshm_64", "msgs_per_s", "tput.unix_64", "msgs_per_s", 1, 0, 1,
 	  0, 50, NULL },

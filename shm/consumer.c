@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,44 +18,68 @@
 
 #include "internal.h"
 
+void qshm__unpark_slot(struct qshm_map *m, struct qshm_kslot *s)
+{
+	/* U1: exactly one swap sees a park's non-zero flag (W3); that one
+	 * takes the sleeper count (W1) back. seq_cst like W1/W3. */
+	if (atomic_exchange_explicit(&s->kc_parked, 0, memory_order_seq_cst))
+		atomic_fetch_sub_explicit(&m->kwake->kw_data_sleepers, 1,
+					  memory_order_seq_cst);
+}
+
+/* Is the owner recorded in slot word w dead? kc_start is the owner's only
+ * if it registered (RELIABLE, LOSSY: R3 published it) or, for a CLAIMED
+ * slot, if kc_start_gen says its claim wrote it; otherwise only "no such
+ * process" counts. */
+static int qshm__slot_owner_dead(struct qshm_kslot *s, uint64_t w)
+{
+	pid_t pid = qshm__slot_pid(w);
+	uint64_t start = atomic_load_explicit(&s->kc_start,
+					      memory_order_relaxed);
+
+	if (qshm__slot_state(w) == QSHM_SLOT_CLAIMED &&
+	    atomic_load_explicit(&s->kc_start_gen, memory_order_acquire) !=
+		    (uint32_t)qshm__slot_gen(w))
+		return pid > 0 && kill(pid, 0) < 0 && errno == ESRCH;
+	return !qshm__proc_alive(pid, start);
+}
+
 static int qshm__slot_take(qshm_consumer *c, uint32_t *idx)
 {
 	struct qshm_map *m = &c->m;
+	int32_t me = (int32_t)getpid();
 
-	/* Pass 1: free slots, and slots of evicted consumers. */
-	for (uint32_t i = 0; i < m->max_consumers; i++) {
-		struct qshm_kslot *s = &m->kslots[i];
-		uint32_t st = atomic_load_explicit(&s->kc_state,
-						   memory_order_relaxed);
-		if (st != QSHM_SLOT_FREE && st != QSHM_SLOT_EVICTED)
-			continue;
-		/* acq_rel: orders our later slot stores after the claim;
-		 * pairs with the release of a previous owner's close. */
-		if (atomic_compare_exchange_strong_explicit(
-			    &s->kc_state, &st, QSHM_SLOT_CLAIMED,
-			    memory_order_acq_rel, memory_order_relaxed)) {
-			*idx = i;
-			return 0;
-		}
-	}
-	/* Pass 2: slots whose owner died without closing. Never a CLAIMED
-	 * slot: its pid may not be written yet, so "dead" would be a guess
-	 * and two attachers could share it. */
-	for (uint32_t i = 0; i < m->max_consumers; i++) {
-		struct qshm_kslot *s = &m->kslots[i];
-		uint32_t st = atomic_load_explicit(&s->kc_state,
-						   memory_order_acquire);
-		if (st != QSHM_SLOT_RELIABLE && st != QSHM_SLOT_LOSSY)
-			continue;
-		pid_t pid = atomic_load_explicit(&s->kc_pid,
-						 memory_order_relaxed);
-		uint64_t start = atomic_load_explicit(&s->kc_start,
-						      memory_order_relaxed);
-		if (qshm__proc_alive(pid, start))
-			continue;
-		if (atomic_compare_exchange_strong_explicit(
-			    &s->kc_state, &st, QSHM_SLOT_CLAIMED,
-			    memory_order_acq_rel, memory_order_relaxed)) {
+	/* Pass 1: free slots, and slots of evicted consumers. Pass 2: slots
+	 * whose owner died (registered, or dead while claiming). Each take
+	 * is a CAS from the exact word looked at (T1), so two takers of one
+	 * dead owner's slot cannot both win. */
+	for (int pass = 1; pass <= 2; pass++) {
+		for (uint32_t i = 0; i < m->max_consumers; i++) {
+			struct qshm_kslot *s = &m->kslots[i];
+			/* Acquire: pairs with R3 / the release of close,
+			 * so kc_start below is the recorded owner's. */
+			uint64_t w = atomic_load_explicit(
+				&s->kc_word, memory_order_acquire);
+			uint32_t st = qshm__slot_state(w);
+			if (pass == 1 && st != QSHM_SLOT_FREE &&
+			    st != QSHM_SLOT_EVICTED)
+				continue;
+			if (pass == 2 && ((st != QSHM_SLOT_RELIABLE &&
+					   st != QSHM_SLOT_LOSSY &&
+					   st != QSHM_SLOT_CLAIMED) ||
+					  !qshm__slot_owner_dead(s, w)))
+				continue;
+			/* T1: acq_rel: our later slot stores come after the
+			 * take; pairs with the release of the previous
+			 * owner's close or with E2. */
+			uint64_t nw = qshm__slot_next(w, QSHM_SLOT_CLAIMED, me);
+			if (!atomic_compare_exchange_strong_explicit(
+				    &s->kc_word, &w, nw, memory_order_acq_rel,
+				    memory_order_relaxed))
+				continue;
+			/* A dead owner may have died parked. */
+			qshm__unpark_slot(m, s);
+			c->slot_word = nw;
 			*idx = i;
 			return 0;
 		}
@@ -64,7 +89,7 @@ static int qshm__slot_take(qshm_consumer *c, uint32_t *idx)
 }
 
 /* Registers c in a claimed slot; see "Registration" in docs/protocol.md. */
-static void qshm__register(qshm_consumer *c, uint32_t idx)
+static int qshm__register(qshm_consumer *c, uint32_t idx)
 {
 	struct qshm_kslot *s = &c->m.kslots[idx];
 	struct qshm_kprod *kp = c->m.kprod;
@@ -73,9 +98,12 @@ static void qshm__register(qshm_consumer *c, uint32_t idx)
 
 	qshm__proc_start(getpid(), &start);
 	clock_gettime(CLOCK_REALTIME, &ts);
-	atomic_store_explicit(&s->kc_pid, (int32_t)getpid(),
-			      memory_order_relaxed);
 	atomic_store_explicit(&s->kc_start, start, memory_order_relaxed);
+	/* T2: release: a taker that sees this generation here sees our
+	 * kc_start (its acquire in qshm__slot_owner_dead pairs). */
+	atomic_store_explicit(&s->kc_start_gen,
+			      (uint32_t)qshm__slot_gen(c->slot_word),
+			      memory_order_release);
 	atomic_store_explicit(&s->kc_attach_ns, (uint64_t)ts.tv_sec *
 			      1000000000u + (uint64_t)ts.tv_nsec,
 			      memory_order_relaxed);
@@ -99,9 +127,20 @@ static void qshm__register(qshm_consumer *c, uint32_t idx)
 		       &kp->kp_slot_hwm, &hwm, idx + 1, memory_order_seq_cst,
 		       memory_order_relaxed))
 		;
-	/* R3: become visible to the producer's scans (A1 pairs with it). */
-	atomic_store_explicit(&s->kc_state, c->lossy ? QSHM_SLOT_LOSSY :
-			      QSHM_SLOT_RELIABLE, memory_order_seq_cst);
+	/* R3: become visible to the producer's scans (A1 pairs with it).
+	 * A CAS from our claimed word: a taker can only have replaced it if
+	 * it judged us dead, which we are not; if it did, all the same,
+	 * this fails and registers nothing. */
+	uint64_t w = c->slot_word;
+	uint64_t nw = qshm__slot_next(w, c->lossy ? QSHM_SLOT_LOSSY :
+				      QSHM_SLOT_RELIABLE, qshm__slot_pid(w));
+	if (!atomic_compare_exchange_strong_explicit(&s->kc_word, &w, nw,
+						     memory_order_seq_cst,
+						     memory_order_relaxed))
+		return qshm__fail(QSHM_ENOSLOT, "ring '%s': slot %u was "
+				  "taken over while this consumer registered",
+				  c->m.name, idx);
+	c->slot_word = nw;
 	/* R4: tell a producer that is not scanning that it must (P2). */
 	atomic_fetch_add_explicit(&kp->kp_epoch, 1, memory_order_seq_cst);
 	/* R5: pairs with P1. Either the producer's P2 sees R4 and its scan
@@ -122,6 +161,7 @@ static void qshm__register(qshm_consumer *c, uint32_t idx)
 	c->expected_seq = 0;
 	atomic_store_explicit(&s->kc_next_seq, r == 0 ? 0 : QSHM_SEQ_UNKNOWN,
 			      memory_order_relaxed);
+	return 0;
 }
 
 QSHM_EXPORT int qshm_consumer_attach(const char *name, unsigned flags,
@@ -172,7 +212,12 @@ QSHM_EXPORT int qshm_consumer_attach(const char *name, unsigned flags,
 			return err;
 		}
 		c->slot = (int)idx;
-		qshm__register(c, idx);
+		err = qshm__register(c, idx);
+		if (err) {
+			qshm__map_release(&c->m);
+			free(c);
+			return err;
+		}
 	}
 	c->prod_pidfd = qshm__pidfd_open(c->m.creator_pid,
 					 c->m.creator_start);
@@ -204,8 +249,8 @@ static int qshm__check_end(qshm_consumer *c, uint64_t now)
 	struct qshm_kslot *s = qshm__my_slot(c);
 
 	if (s && !c->lossy &&
-	    atomic_load_explicit(&s->kc_state, memory_order_relaxed) ==
-		    QSHM_SLOT_EVICTED)
+	    atomic_load_explicit(&s->kc_word, memory_order_relaxed) !=
+		    c->slot_word)
 		return c->gone = qshm__fail(QSHM_EEVICTED, "ring '%s': this "
 					    "consumer was evicted", c->m.name);
 	/* A3: pairs with C4: once closed is seen, the final write_pos is
@@ -238,34 +283,76 @@ static int qshm__check_end(qshm_consumer *c, uint64_t now)
 	return 0;
 }
 
-/* Sleeps on the data futex until something may have changed. W1..W3. */
-static void qshm__park(qshm_consumer *c, uint64_t now, uint64_t deadline)
+/* W1/W3: announces c as a sleeper; returns the futex value to wait on.
+ * Pairs with C2 in commit (store, full fence, check the count): see W2. */
+static uint32_t qshm__announce(qshm_consumer *c)
 {
 	struct qshm_kwake *kw = c->m.kwake;
-	struct qshm_kprod *kp = c->m.kprod;
 
-	/* W1: announce the sleeper; pairs with C2 (producer: store
-	 * write_pos, full fence, read the sleeper count). */
+	/* W1 */
 	atomic_fetch_add_explicit(&kw->kw_data_sleepers, 1,
 				  memory_order_seq_cst);
 	uint32_t v = atomic_load_explicit(&kw->kw_data_futex,
 					  memory_order_seq_cst);
-	/* W2: re-check after announcing: either this load sees the new
-	 * write_pos, or the producer saw our count and will bump the futex
-	 * word (C3), making the wait below return at once. */
-	uint64_t wp = atomic_load_explicit(&kp->kp_write_pos,
-					   memory_order_seq_cst);
-	if (wp <= c->pos &&
-	    !atomic_load_explicit(&kp->kp_closed, memory_order_relaxed)) {
+	/* W3: the flag, naming v: whoever swaps it back to 0 (U1) takes back
+	 * the count W1 added, whether we wake, the producer wakes us (it
+	 * takes only flags its futex bump covers, C3), or we die and an
+	 * evictor or taker finds the slot. A process killed between W1 and
+	 * W3 leaves the count raised (a window of a few instructions, no
+	 * syscall in it). */
+	atomic_store_explicit(&c->m.kslots[c->slot].kc_parked, QSHM_PARKED(v),
+			      memory_order_seq_cst);
+	c->sleeping = 1;
+	return v;
+}
+
+static void qshm__unannounce(qshm_consumer *c)
+{
+	if (!c->sleeping)
+		return;
+	c->sleeping = 0;
+	qshm__unpark_slot(&c->m, &c->m.kslots[c->slot]);
+}
+
+/* W2: after W1, is there anything to read? Either these seq_cst loads see
+ * the producer's C0/C1, or its C2 (full fence, then the sleeper count) sees
+ * W1 and it bumps the futex word (C3), so a FUTEX_WAIT on the value read
+ * in W1 returns at once. (Close, C4, bumps the word unconditionally.) */
+static int qshm__data_there(qshm_consumer *c)
+{
+	struct qshm_kprod *kp = c->m.kprod;
+
+	if (c->pos & (QSHM_REC_ALIGN - 1))
+		return 1; /* corrupt: read() says so */
+	if (c->have_seq) {
+		const struct qshm_krec *kr = (const struct qshm_krec *)
+			(c->m.kdata + (c->pos & c->m.mask));
+		if (atomic_load_explicit(&kr->kr_commit,
+					 memory_order_seq_cst) ==
+		    (c->expected_seq ^ c->m.seq_key))
+			return 1;
+	}
+	return atomic_load_explicit(&kp->kp_write_pos, memory_order_seq_cst) >
+	       c->pos;
+}
+
+/* Sleeps on the data futex until something may have changed. */
+static void qshm__park(qshm_consumer *c, uint64_t now, uint64_t deadline)
+{
+	uint32_t v = qshm__announce(c);
+
+	if (!qshm__data_there(c) &&
+	    !atomic_load_explicit(&c->m.kprod->kp_closed,
+				  memory_order_seq_cst)) {
 		uint64_t slice = QSHM_SLEEP_SLICE_NS;
 		if (deadline - now < slice)
 			slice = deadline - now;
 		if (c->next_check_ns > now && c->next_check_ns - now < slice)
 			slice = c->next_check_ns - now;
-		qshm__futex_wait(&kw->kw_data_futex, v, slice ? slice : 1);
+		qshm__futex_wait(&c->m.kwake->kw_data_futex, v,
+				 slice ? slice : 1);
 	}
-	atomic_fetch_sub_explicit(&kw->kw_data_sleepers, 1,
-				  memory_order_relaxed);
+	qshm__unannounce(c);
 }
 
 /* Nothing to read: wait per mode. Returns 0 to look again, or an error. */
@@ -289,6 +376,17 @@ static int qshm__wait_data(qshm_consumer *c, int64_t timeout_ns,
 	int err = qshm__check_end(c, now);
 	if (err || c->cached_wp > c->pos)
 		return err;
+	/* Now and then (every 64th look while spinning) the write position
+	 * too, though the commit word is how records are noticed: a word
+	 * that never matches while the producer moves on (a corrupt
+	 * segment) then goes to read()'s checks instead of a silent wait.
+	 * A2: acquire, pairs with C1. */
+	uint64_t wp = atomic_load_explicit(&c->m.kprod->kp_write_pos,
+					   memory_order_acquire);
+	if (wp > c->pos) {
+		c->cached_wp = wp;
+		return 0;
+	}
 	if (timeout_ns == 0)
 		return -EAGAIN;
 	if (!*deadline) {
@@ -381,15 +479,33 @@ QSHM_EXPORT int qshm_consumer_read(qshm_consumer *c, struct qshm_record *rec,
 			}
 			word = atomic_load_explicit(&kr->kr_commit,
 						    memory_order_relaxed);
+		} else if (c->have_seq) {
+			/* A4: the fast path. Acquire, pairs with C0: once
+			 * the word holds the seq we expect, the record (or
+			 * the pad before it) is complete. It can hold that
+			 * value no sooner: K1 stored MARK there before the
+			 * record we read last was committed. */
+			word = atomic_load_explicit(&kr->kr_commit,
+						    memory_order_acquire);
+			if (__builtin_expect(word != (c->expected_seq ^ key),
+					     0)) {
+				if (c->lossy) {
+					/* Lapped? The write position says. */
+					c->cached_wp = atomic_load_explicit(
+						&c->m.kprod->kp_write_pos,
+						memory_order_acquire);
+					if (c->pos < c->cached_wp)
+						continue;
+				}
+				err = qshm__wait_data(c, timeout_ns, &deadline,
+						      &spin_end);
+				if (err)
+					return err;
+				continue;
+			}
 		} else {
-			/* The commit-word fast path (A4: poll the expected
-			 * record's commit word instead of kp_write_pos) is
-			 * disabled: under load, two processes ping-ponging
-			 * through 4 KiB rings saw a commit word before its
-			 * record's header (tests/ring ring_wait, about 1 run
-			 * in 10); not understood yet. Every consumer learns
-			 * of records through kp_write_pos. */
-			/* A2: pairs with C1 in commit(): records below the
+			/* Just attached mid-ring: the next seq is unknown.
+			 * A2: pairs with C1 in commit(): records below the
 			 * loaded position are complete. */
 			c->cached_wp = atomic_load_explicit(
 				&c->m.kprod->kp_write_pos,
@@ -405,6 +521,7 @@ QSHM_EXPORT int qshm_consumer_read(qshm_consumer *c, struct qshm_record *rec,
 		const volatile struct qshm_krec *vr = kr;
 		uint32_t len = vr->kr_len;
 		uint16_t type = vr->kr_type;
+		uint16_t item_len = vr->kr_flags;
 		uint64_t seq = word ^ key;
 		if (c->lossy) {
 			/* V1: pairs with P1: if the header bytes read above
@@ -436,6 +553,9 @@ QSHM_EXPORT int qshm_consumer_read(qshm_consumer *c, struct qshm_record *rec,
 		if (off + size > cap)
 			return qshm__corrupt(c, "record past the end", c->pos,
 					     len);
+		if (item_len && len % item_len)
+			return qshm__corrupt(c, "batch of partial items",
+					     c->pos, item_len);
 		if (c->pos < c->cached_wp && size > c->cached_wp - c->pos)
 			return qshm__corrupt(c, "record past the committed "
 					     "end", c->pos, len);
@@ -455,7 +575,7 @@ QSHM_EXPORT int qshm_consumer_read(qshm_consumer *c, struct qshm_record *rec,
 		rec->data = (const void *)(kr + 1);
 		rec->len = len;
 		rec->type = type;
-		rec->flags = 0;
+		rec->item_len = item_len;
 		rec->seq = seq;
 		rec->lost = lost;
 		rec->pos = c->pos;
@@ -465,6 +585,20 @@ QSHM_EXPORT int qshm_consumer_read(qshm_consumer *c, struct qshm_record *rec,
 			c->cached_wp = c->pos;
 		return 0;
 	}
+}
+
+/* R3w: the producer sleeps on space: take its flag (one waker per sleep:
+ * a producer that died asleep costs one wake, not one per release) and
+ * wake it. Release: it sees our R1 with the new futex value. */
+__attribute__((noinline, cold))
+static void qshm__wake_space(struct qshm_kwake *kw)
+{
+	if (!atomic_exchange_explicit(&kw->kw_space_sleepers, 0,
+				      memory_order_seq_cst))
+		return;
+	atomic_fetch_add_explicit(&kw->kw_space_futex, 1,
+				  memory_order_release);
+	qshm__futex_wake(&kw->kw_space_futex, INT_MAX);
 }
 
 QSHM_EXPORT int qshm_consumer_release(qshm_consumer *c)
@@ -492,16 +626,15 @@ QSHM_EXPORT int qshm_consumer_release(qshm_consumer *c)
 	}
 	atomic_store_explicit(&s->kc_records, c->records, memory_order_relaxed);
 	/* R1: pairs with A1 in qshm__scan_min(): our reads of everything
-	 * below pos are done before the producer may reuse it. */
-	atomic_store_explicit(&s->kc_read_pos, c->pos, memory_order_release);
-	/* R2: store-fence-check, pairs with S1 in the producer's wait. */
-	atomic_thread_fence(memory_order_seq_cst);
-	struct qshm_kwake *kw = c->m.kwake;
-	if (atomic_load_explicit(&kw->kw_space_sleepers, memory_order_relaxed)) {
-		atomic_fetch_add_explicit(&kw->kw_space_futex, 1,
-					  memory_order_release);
-		qshm__futex_wake(&kw->kw_space_futex, INT_MAX);
-	}
+	 * below pos are done before the producer may reuse it. An exchange,
+	 * seq_cst: with the seq_cst load R2 it is the consumer's half of the
+	 * Dekker pair with S1 (producer: flag, then rescan); on x86 one
+	 * locked instruction, cheaper than a store and a full fence. */
+	atomic_exchange_explicit(&s->kc_read_pos, c->pos, memory_order_seq_cst);
+	/* R2 */
+	if (atomic_load_explicit(&c->m.kwake->kw_space_sleepers,
+				 memory_order_seq_cst))
+		qshm__wake_space(c->m.kwake);
 	return 0;
 }
 
@@ -576,9 +709,6 @@ QSHM_EXPORT int qshm_consumer_wait_prepare(qshm_consumer *c,
 					   const uint32_t **word,
 					   uint32_t *val)
 {
-	struct qshm_kprod *kp;
-	struct qshm_kwake *kw;
-
 	if (!c || !word || !val || c->sleeping)
 		return qshm__fail(EINVAL, "bad arguments or already "
 				  "prepared");
@@ -588,20 +718,16 @@ QSHM_EXPORT int qshm_consumer_wait_prepare(qshm_consumer *c,
 				  c->m.name);
 	if (c->gone)
 		return c->gone;
-	kp = c->m.kprod;
-	kw = c->m.kwake;
-	/* W1/W2 as in qshm__park(); the caller does the sleeping. */
-	atomic_fetch_add_explicit(&kw->kw_data_sleepers, 1,
-				  memory_order_seq_cst);
-	c->sleeping = 1;
-	*val = atomic_load_explicit(&kw->kw_data_futex, memory_order_seq_cst);
-	*word = (const uint32_t *)&kw->kw_data_futex;
-	if (atomic_load_explicit(&kp->kp_write_pos, memory_order_seq_cst) >
-	    c->pos)
+	/* W1..W3 as in qshm__park(); the caller does the sleeping. */
+	*val = qshm__announce(c);
+	*word = (const uint32_t *)&c->m.kwake->kw_data_futex;
+	if (qshm__data_there(c)) {
+		qshm__unannounce(c);
 		return 0;
+	}
 	int err = qshm__check_end(c, qshm__now_ns());
 	if (err || c->cached_wp > c->pos) {
-		qshm_consumer_wait_finish(c);
+		qshm__unannounce(c);
 		return err;
 	}
 	return 1;
@@ -609,11 +735,8 @@ QSHM_EXPORT int qshm_consumer_wait_prepare(qshm_consumer *c,
 
 QSHM_EXPORT void qshm_consumer_wait_finish(qshm_consumer *c)
 {
-	if (!c || !c->sleeping)
-		return;
-	c->sleeping = 0;
-	atomic_fetch_sub_explicit(&c->m.kwake->kw_data_sleepers, 1,
-				  memory_order_relaxed);
+	if (c)
+		qshm__unannounce(c);
 }
 
 QSHM_EXPORT int qshm_consumer_producer_pid(qshm_consumer *c)
@@ -631,26 +754,27 @@ QSHM_EXPORT int qshm_consumer_close(qshm_consumer *c)
 	s = qshm__my_slot(c);
 	if (s) {
 		qshm_consumer_release(c);
-		uint32_t st = atomic_load_explicit(&s->kc_state,
-						   memory_order_relaxed);
-		/* Release: pairs with the acq_rel claim of the next owner.
-		 * A CAS, so a slot evicted and reused meanwhile is left be. */
-		if ((st == QSHM_SLOT_RELIABLE || st == QSHM_SLOT_LOSSY ||
-		     st == QSHM_SLOT_EVICTED) &&
-		    atomic_load_explicit(&s->kc_pid, memory_order_relaxed) ==
-			    (int32_t)getpid())
+		/* Release: pairs with the acquire take (T1) of the next
+		 * owner. From our exact word, or the one an eviction (E2)
+		 * made of it: a slot that changed hands otherwise is left
+		 * to its new owner. */
+		uint64_t w = c->slot_word;
+		uint64_t ev = qshm__slot_next(w, QSHM_SLOT_EVICTED,
+					      qshm__slot_pid(w));
+		if (!atomic_compare_exchange_strong_explicit(
+			    &s->kc_word, &w, qshm__slot_next(w, QSHM_SLOT_FREE,
+							     0),
+			    memory_order_release, memory_order_relaxed) &&
+		    w == ev)
 			atomic_compare_exchange_strong_explicit(
-				&s->kc_state, &st, QSHM_SLOT_FREE,
+				&s->kc_word, &w,
+				qshm__slot_next(w, QSHM_SLOT_FREE, 0),
 				memory_order_release, memory_order_relaxed);
 		/* A producer waiting on us must rescan: as R2. */
 		atomic_thread_fence(memory_order_seq_cst);
-		struct qshm_kwake *kw = c->m.kwake;
-		if (atomic_load_explicit(&kw->kw_space_sleepers,
-					 memory_order_relaxed)) {
-			atomic_fetch_add_explicit(&kw->kw_space_futex, 1,
-						  memory_order_release);
-			qshm__futex_wake(&kw->kw_space_futex, INT_MAX);
-		}
+		if (atomic_load_explicit(&c->m.kwake->kw_space_sleepers,
+					 memory_order_seq_cst))
+			qshm__wake_space(c->m.kwake);
 	}
 	if (c->prod_pidfd >= 0)
 		close(c->prod_pidfd);

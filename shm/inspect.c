@@ -18,6 +18,10 @@ void qshm__info_from_map(struct qshm_map *m, struct qshm_ring_info *info)
 	info->capacity = m->capacity;
 	info->max_record = m->max_record;
 	info->max_consumers = m->max_consumers;
+	info->meta_size = m->meta_size;
+	/* A snapshot for inspectors; readers of the blob bound it again. */
+	info->meta_len = atomic_load_explicit(&m->kmeta->km_len,
+					      memory_order_relaxed);
 	info->creator_pid = m->creator_pid;
 	info->creator_start = m->creator_start;
 	info->created_ns = m->khdr->kh_created_ns;
@@ -29,8 +33,8 @@ void qshm__info_from_map(struct qshm_map *m, struct qshm_ring_info *info)
 	info->oldest_pos = atomic_load_explicit(&m->kprod->kp_head_pos,
 						memory_order_relaxed);
 	for (uint32_t i = 0; i < m->max_consumers; i++) {
-		uint32_t s = atomic_load_explicit(&m->kslots[i].kc_state,
-						  memory_order_relaxed);
+		uint32_t s = qshm__slot_state(atomic_load_explicit(
+			&m->kslots[i].kc_word, memory_order_relaxed));
 		if (s == QSHM_SLOT_RELIABLE)
 			info->reliable_consumers++;
 		else if (s == QSHM_SLOT_LOSSY)
@@ -89,16 +93,16 @@ QSHM_EXPORT int qshm_consumer_slots(qshm_consumer *c,
 		return qshm__fail(EINVAL, "NULL argument");
 	for (uint32_t i = 0; i < c->m.max_consumers; i++) {
 		struct qshm_kslot *s = &c->m.kslots[i];
-		uint32_t st = atomic_load_explicit(&s->kc_state,
-						   memory_order_relaxed);
+		uint64_t w = atomic_load_explicit(&s->kc_word,
+						  memory_order_relaxed);
+		uint32_t st = qshm__slot_state(w);
 		if (st == QSHM_SLOT_FREE)
 			continue;
 		if (n < max) {
 			struct qshm_slot_info *o = &out[n];
 			o->index = i;
 			o->state = st;
-			o->pid = atomic_load_explicit(&s->kc_pid,
-						      memory_order_relaxed);
+			o->pid = qshm__slot_pid(w);
 			o->start = atomic_load_explicit(&s->kc_start,
 							memory_order_relaxed);
 			o->alive = qshm__proc_alive(o->pid, o->start);

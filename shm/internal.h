@@ -44,6 +44,9 @@ struct qshm_map {
 	struct qshm_kwake *kwake;
 	struct qshm_kstats *kstats;
 	struct qshm_kslot *kslots;
+	struct qshm_kmeta *kmeta;
+	_Atomic uint64_t *kmeta_words; /* meta_size / 8 of them */
+	uint64_t meta_size;
 	uint8_t *kdata;
 	uint64_t capacity;
 	uint64_t mask;
@@ -65,6 +68,7 @@ struct qshm_producer {
 	uint32_t seen_epoch;  /* kp_epoch at the last rescan */
 	uint64_t commit_seq;  /* seq of the first uncommitted record */
 	uint64_t last_pos;    /* position of the last claim */
+	uint64_t mark;        /* QSHM_MARK(seq_key) */
 	uint64_t records, bytes; /* committed totals, mirrored to kstats */
 	/* First record start in each 1/16th of the ring, by absolute
 	 * segment (pos >> seg_shift), recorded at commit: lets the head jump
@@ -82,6 +86,7 @@ struct qshm_consumer {
 	struct qshm_map m;
 	unsigned flags;
 	int slot;             /* index in the table, -1 for read-only */
+	uint64_t slot_word;   /* our kc_word since registering */
 	int lossy;
 	uint64_t pos;         /* next record to read */
 	uint64_t released;    /* last position published to kc_read_pos */
@@ -121,8 +126,13 @@ uint64_t qshm__deadline(int64_t timeout_ns);
 /* segment.c */
 int qshm__shm_path(const char *name, char *buf, size_t size);
 int qshm__map_attach(const char *name, int readonly, struct qshm_map *m);
+void qshm__map_set_geometry(struct qshm_map *m);
 void qshm__map_release(struct qshm_map *m);
 uint64_t qshm__scan_min(struct qshm_map *m, uint32_t *nreliable);
+
+/* consumer.c: takes a slot's parked flag; subtracts its sleeper count if
+ * it was set. For whoever evicts or takes over a slot. */
+void qshm__unpark_slot(struct qshm_map *m, struct qshm_kslot *s);
 
 /* inspect.c */
 void qshm__info_from_map(struct qshm_map *m, struct qshm_ring_info *info);

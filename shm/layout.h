@@ -19,7 +19,9 @@
  *	384    struct qshm_kwake       128   futex words, sleeper counts
  *	512    struct qshm_kstats      256   producer counters
  *	768    struct qshm_kslot[N]    128 each, N = max_consumers
- *	D      data, capacity bytes    D = round_up(768 + 128 N, 4096)
+ *	M      struct qshm_kmeta       64    M = 768 + 128 N: descriptor seqlock
+ *	M+64   descriptor bytes        meta_size (a multiple of 64)
+ *	D      data, capacity bytes    D = round_up(M + 64 + meta_size, 4096)
  */
 #ifndef QSHM_LAYOUT_H
 #define QSHM_LAYOUT_H
@@ -50,16 +52,50 @@
 #define QSHM_KSTATE_CREATING 0u
 #define QSHM_KSTATE_READY    0x52454459u /* "YDER" */
 
-/* kc_state */
+/* Slot states: the low 8 bits of kc_word. */
 #define QSHM_SLOT_FREE     0u
 #define QSHM_SLOT_CLAIMED  1u /* being filled in by an attaching consumer */
 #define QSHM_SLOT_RELIABLE 2u
 #define QSHM_SLOT_LOSSY    3u
 #define QSHM_SLOT_EVICTED  4u /* reliable consumer found dead, evicted */
 
+/*
+ * kc_word: state | owner pid << 8 | generation << 40, one 64-bit word
+ * changed only by CAS from the exact value seen, each change bumping the
+ * generation (24 bits, wrapping). A decision made on an old word ("its
+ * owner is dead") can never be applied after another process changed the
+ * slot: its CAS fails (no ABA but after 2^24 changes in between).
+ */
+#define QSHM_SLOT_GEN_MASK UINT64_C(0xffffff)
+static inline uint64_t qshm__slot_word(uint32_t state, int32_t pid,
+				       uint64_t gen)
+{
+	return (uint64_t)(state & 0xffu) | (uint64_t)(uint32_t)pid << 8 |
+	       (gen & QSHM_SLOT_GEN_MASK) << 40;
+}
+static inline uint32_t qshm__slot_state(uint64_t w)
+{
+	return (uint32_t)(w & 0xffu);
+}
+static inline int32_t qshm__slot_pid(uint64_t w)
+{
+	return (int32_t)(uint32_t)(w >> 8);
+}
+static inline uint64_t qshm__slot_gen(uint64_t w)
+{
+	return w >> 40;
+}
+/* The word after a transition of w to state with owner pid. */
+static inline uint64_t qshm__slot_next(uint64_t w, uint32_t state, int32_t pid)
+{
+	return qshm__slot_word(state, pid, qshm__slot_gen(w) + 1);
+}
+
 #define QSHM_MAX_CONSUMERS 1024u
 #define QSHM_SEQ_UNKNOWN   UINT64_MAX
 #define QSHM_USER_COUNTERS 16u
+#define QSHM_META_DEFAULT  4096u
+#define QSHM_META_MAX      (UINT32_C(1) << 20)
 
 struct qshm_kheader {
 	uint64_t kh_magic;          /*   0 QSHM_MAGIC */
@@ -84,8 +120,11 @@ struct qshm_kheader {
 	uint64_t kh_creator_start;  /* 112 creator's start time, clock ticks */
 	uint64_t kh_created_ns;     /* 120 CLOCK_REALTIME at creation */
 	uint64_t kh_generation;     /* 128 1, or the replaced ring's + 1 */
-	uint64_t kh_seq_key;        /* 136 random; commit words are seq ^ key */
-	uint8_t kh_reserved[112];   /* 144 zero */
+	uint64_t kh_seq_key;        /* 136 random, never 0 or ~0; commit
+				     * words are seq ^ key */
+	uint64_t kh_off_meta;       /* 144 struct qshm_kmeta */
+	uint64_t kh_meta_size;      /* 152 descriptor bytes after it */
+	uint8_t kh_reserved[96];    /* 160 zero */
 };
 
 struct qshm_kprod {
@@ -108,6 +147,8 @@ struct qshm_kwake {
 	uint8_t kw_pad0[QSHM_CACHELINE - 8];
 	/* The producer sleeps on kw_space_futex waiting for space. */
 	_Atomic uint32_t kw_space_futex;   /*  64 */
+	/* 1 while the producer is parked (or about to be); taken (set to
+	 * 0) by the consumer that wakes it or by the producer itself. */
 	_Atomic uint32_t kw_space_sleepers;/*  68 */
 	uint8_t kw_pad1[QSHM_CACHELINE - 8];
 };
@@ -128,28 +169,52 @@ struct qshm_kslot {
 	_Atomic uint64_t kc_read_pos;   /*   0 */
 	_Atomic uint64_t kc_lost;       /*   8 */
 	_Atomic uint64_t kc_records;    /*  16 */
-	_Atomic uint32_t kc_state;      /*  24 QSHM_SLOT_* */
-	_Atomic int32_t kc_pid;         /*  28 */
-	_Atomic uint64_t kc_start;      /*  32 start time, clock ticks */
+	/* State, owner pid and generation: see qshm__slot_word(). */
+	_Atomic uint64_t kc_word;       /*  24 */
+	_Atomic uint64_t kc_start;      /*  32 owner's start time, ticks */
 	_Atomic uint64_t kc_attach_ns;  /*  40 CLOCK_REALTIME */
 	/* Seq of the next record this consumer reads, published with each
 	 * release; QSHM_SEQ_UNKNOWN until it knows (it started mid-ring and
 	 * has read nothing yet). Lag in records = ks_records - this. */
 	_Atomic uint64_t kc_next_seq;   /*  48 */
-	uint8_t kc_pad[QSHM_HOT_STRIDE - 56];
+	/* Non-zero while this consumer is counted in kw_data_sleepers:
+	 * QSHM_PARKED(v), v the data futex value it sleeps on. Whoever
+	 * swaps it back to 0 (the consumer, the waking producer, an
+	 * evictor or taker) subtracts that count, exactly once. */
+	_Atomic uint64_t kc_parked;     /*  56 */
+	/* Generation (of kc_word) whose claim wrote kc_start: tells a taker
+	 * whether kc_start belongs to a CLAIMED slot's current attacher. */
+	_Atomic uint32_t kc_start_gen;  /*  64 */
+	uint8_t kc_pad[QSHM_HOT_STRIDE - 68];
+};
+
+#define QSHM_PARKED(v) (UINT64_C(1) << 32 | (uint32_t)(v))
+
+/* The descriptor: a small blob the producer publishes for consumers that
+ * attach at any moment (a run's description), under a seqlock. */
+struct qshm_kmeta {
+	/* Odd while the producer rewrites the blob. */
+	_Atomic uint64_t km_seq;    /*  0 */
+	_Atomic uint64_t km_len;    /*  8 bytes of the blob */
+	uint8_t km_pad[QSHM_CACHELINE - 16];
+	/* _Atomic uint64_t words[meta_size / 8] follow */
 };
 
 /* A record header, at a 16-byte aligned offset of the data area. */
 struct qshm_krec {
 	uint32_t kr_len;   /* payload bytes (PAD: bytes of pad after header) */
 	uint16_t kr_type;  /* QSHM_TYPE_PAD or >= QSHM_TYPE_USER_MIN */
-	uint16_t kr_flags; /* 0 */
+	uint16_t kr_flags; /* 0, or the item length of a batch record */
 	/* Commit word: seq ^ kh_seq_key, stored (release) by the commit that
 	 * publishes the record. PAD: the seq of the record that follows.
-	 * A consumer expecting seq e knows the record is complete once it
-	 * reads e ^ key here, without touching kp_write_pos. */
+	 * QSHM_MARK(key) from the claim of the record before until then
+	 * (docs/protocol.md, "The commit word"). A consumer expecting seq e
+	 * knows the record is complete once it reads e ^ key here. */
 	_Atomic uint64_t kr_commit;
 };
+
+/* The commit-word value no record has: the encoding of seq 2^64 - 1. */
+#define QSHM_MARK(key) (~(uint64_t)(key))
 
 #define QSHM_OFF_PROD   256u
 #define QSHM_OFF_WAKE   384u
@@ -167,6 +232,8 @@ _Static_assert(offsetof(struct qshm_kheader, kh_creator_pid) == 104, "pid");
 _Static_assert(offsetof(struct qshm_kheader, kh_creator_start) == 112, "st");
 _Static_assert(offsetof(struct qshm_kheader, kh_generation) == 128, "gen");
 _Static_assert(offsetof(struct qshm_kheader, kh_seq_key) == 136, "key");
+_Static_assert(offsetof(struct qshm_kheader, kh_off_meta) == 144, "meta");
+_Static_assert(offsetof(struct qshm_kheader, kh_meta_size) == 152, "msize");
 _Static_assert(sizeof(struct qshm_kprod) == QSHM_HOT_STRIDE, "kprod size");
 _Static_assert(offsetof(struct qshm_kprod, kp_head_pos) == 8, "head");
 _Static_assert(offsetof(struct qshm_kprod, kp_epoch) == 16, "epoch");
@@ -177,10 +244,16 @@ _Static_assert(offsetof(struct qshm_kwake, kw_space_futex) == 64, "space");
 _Static_assert(sizeof(struct qshm_kstats) == 256, "kstats size");
 _Static_assert(offsetof(struct qshm_kstats, ks_user) == 64, "user");
 _Static_assert(sizeof(struct qshm_kslot) == QSHM_HOT_STRIDE, "kslot size");
-_Static_assert(offsetof(struct qshm_kslot, kc_state) == 24, "kc_state");
-_Static_assert(offsetof(struct qshm_kslot, kc_pid) == 28, "kc_pid");
+_Static_assert(offsetof(struct qshm_kslot, kc_lost) == 8, "kc_lost");
+_Static_assert(offsetof(struct qshm_kslot, kc_records) == 16, "kc_records");
+_Static_assert(offsetof(struct qshm_kslot, kc_word) == 24, "kc_word");
 _Static_assert(offsetof(struct qshm_kslot, kc_start) == 32, "kc_start");
+_Static_assert(offsetof(struct qshm_kslot, kc_attach_ns) == 40, "attach");
 _Static_assert(offsetof(struct qshm_kslot, kc_next_seq) == 48, "next_seq");
+_Static_assert(offsetof(struct qshm_kslot, kc_parked) == 56, "parked");
+_Static_assert(offsetof(struct qshm_kslot, kc_start_gen) == 64, "st_gen");
+_Static_assert(sizeof(struct qshm_kmeta) == QSHM_CACHELINE, "kmeta size");
+_Static_assert(offsetof(struct qshm_kmeta, km_len) == 8, "km_len");
 _Static_assert(sizeof(struct qshm_krec) == QSHM_REC_HDR, "record header");
 _Static_assert(offsetof(struct qshm_krec, kr_commit) == 8, "commit word");
 _Static_assert(QSHM_OFF_PROD == sizeof(struct qshm_kheader), "prod after hdr");
@@ -195,10 +268,17 @@ _Static_assert(QSHM_OFF_SLOTS == QSHM_OFF_STATS + sizeof(struct qshm_kstats),
 _Static_assert(sizeof(_Atomic uint32_t) == 4, "futex word");
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics lock-free");
 
-static inline uint64_t qshm__off_data(uint32_t max_consumers)
+static inline uint64_t qshm__off_meta(uint32_t max_consumers)
 {
-	uint64_t end = QSHM_OFF_SLOTS +
-		       (uint64_t)max_consumers * sizeof(struct qshm_kslot);
+	return QSHM_OFF_SLOTS +
+	       (uint64_t)max_consumers * sizeof(struct qshm_kslot);
+}
+
+static inline uint64_t qshm__off_data(uint32_t max_consumers,
+				      uint64_t meta_size)
+{
+	uint64_t end = qshm__off_meta(max_consumers) +
+		       sizeof(struct qshm_kmeta) + meta_size;
 	return (end + QSHM_PAGE - 1) & ~(uint64_t)(QSHM_PAGE - 1);
 }
 

@@ -65,11 +65,10 @@ QSHM_EXPORT int qshm_poll(struct qshm_pollitem *items, unsigned n,
 		err = qshm_consumer_wait_prepare(it->c, &words[prepared],
 						 &vals[prepared]);
 		if (err != 1) {
-			/* 0: a record is there; < 0: read() reports it. */
+			/* 0: a record is there; < 0: read() reports it.
+			 * Neither leaves c announced. */
 			it->revents |= QSHM_POLL_DATA;
 			ready++;
-			if (err == 0)
-				qshm_consumer_wait_finish(it->c);
 		}
 	}
 	for (unsigned i = 0; i < n; i++) {

@@ -35,9 +35,15 @@ static int qshm__check_opts(const struct qshm_create_opts *o,
 		.mode = 0600,
 	};
 
+	d.meta_size = QSHM_META_DEFAULT;
 	if (o) {
-		if (o->reserved)
-			return qshm__fail(EINVAL, "opts.reserved must be 0");
+		if (o->meta_size > QSHM_META_MAX ||
+		    (o->meta_size & (QSHM_CACHELINE - 1)))
+			return qshm__fail(EINVAL, "meta_size %u: a multiple of "
+					  "64, at most %u", o->meta_size,
+					  QSHM_META_MAX);
+		if (o->meta_size)
+			d.meta_size = o->meta_size;
 		if (o->flags & ~QSHM_CREATE_FLAGS_MASK)
 			return qshm__fail(EINVAL, "unknown create flags 0x%x",
 					  o->flags & ~QSHM_CREATE_FLAGS_MASK);
@@ -80,7 +86,7 @@ static int qshm__map_create(const char *name, const char *path,
 			    const struct qshm_create_opts *o,
 			    uint64_t generation, struct qshm_map *m)
 {
-	uint64_t off_data = qshm__off_data(o->max_consumers);
+	uint64_t off_data = qshm__off_data(o->max_consumers, o->meta_size);
 	uint64_t size = off_data + o->capacity;
 	int err;
 
@@ -124,6 +130,8 @@ static int qshm__map_create(const char *name, const char *path,
 	h->kh_off_wake = QSHM_OFF_WAKE;
 	h->kh_off_stats = QSHM_OFF_STATS;
 	h->kh_off_slots = QSHM_OFF_SLOTS;
+	h->kh_off_meta = qshm__off_meta(o->max_consumers);
+	h->kh_meta_size = o->meta_size;
 	h->kh_off_data = off_data;
 	h->kh_creator_pid = (int32_t)getpid();
 	if (qshm__proc_start(getpid(), &h->kh_creator_start) < 0)
@@ -133,12 +141,16 @@ static int qshm__map_create(const char *name, const char *path,
 	h->kh_created_ns = (uint64_t)ts.tv_sec * 1000000000u +
 			   (uint64_t)ts.tv_nsec;
 	h->kh_generation = generation;
-	/* Random, so stale bytes (an old payload) are not mistaken for a
-	 * commit word: a false match needs 64 bits to agree by chance. */
+	/* Random, so the words of two generations of a ring differ; the
+	 * soundness of the commit word rests on the MARK protocol, not on
+	 * the key (docs/protocol.md). Never 0 (fresh memory) or ~0 (its
+	 * MARK would be 0). */
 	if (getrandom(&h->kh_seq_key, sizeof(h->kh_seq_key), 0) !=
 	    sizeof(h->kh_seq_key))
 		h->kh_seq_key = (uint64_t)h->kh_created_ns * 0x9e3779b97f4a7c15u ^
 				(uint64_t)getpid();
+	if (h->kh_seq_key == 0 || h->kh_seq_key == UINT64_MAX)
+		h->kh_seq_key = 0x5153484d52494e47u;
 
 	m->capacity = o->capacity;
 	m->max_record = o->max_record;
@@ -147,13 +159,12 @@ static int qshm__map_create(const char *name, const char *path,
 	m->seq_key = h->kh_seq_key;
 	m->creator_pid = h->kh_creator_pid;
 	m->creator_start = h->kh_creator_start;
-	m->khdr = h;
-	m->kprod = (struct qshm_kprod *)(m->base + QSHM_OFF_PROD);
-	m->kwake = (struct qshm_kwake *)(m->base + QSHM_OFF_WAKE);
-	m->kstats = (struct qshm_kstats *)(m->base + QSHM_OFF_STATS);
-	m->kslots = (struct qshm_kslot *)(m->base + QSHM_OFF_SLOTS);
-	m->kdata = m->base + off_data;
-	m->mask = o->capacity - 1;
+	m->meta_size = o->meta_size;
+	qshm__map_set_geometry(m);
+	/* The commit word of position 0 holds MARK before anyone can look
+	 * (the invariant of "The commit word" in docs/protocol.md). */
+	atomic_store_explicit(&((struct qshm_krec *)m->kdata)->kr_commit,
+			      QSHM_MARK(m->seq_key), memory_order_relaxed);
 
 	/* P0: publishes the header; pairs with A0 in qshm__map_attach().
 	 * Every field above is written before it. */
@@ -263,6 +274,7 @@ QSHM_EXPORT int qshm_producer_create(const char *name,
 		return err;
 	}
 	p->cached_min = UINT64_MAX;
+	p->mark = QSHM_MARK(p->m.seq_key);
 	p->seg_shift = (unsigned)__builtin_ctzll(o.capacity) - 4;
 	p->checkpoint_seg = UINT64_MAX;
 	p->mode = QSHM_WAIT_SPIN_PARK;
@@ -296,24 +308,29 @@ static int qshm__evict_dead(qshm_producer *p, uint64_t need)
 		hwm = p->m.max_consumers;
 	for (uint32_t i = 0; i < hwm; i++) {
 		struct qshm_kslot *s = &p->m.kslots[i];
-		if (atomic_load_explicit(&s->kc_state, memory_order_acquire) !=
-		    QSHM_SLOT_RELIABLE)
+		/* E1: acquire, pairs with the owner's R3: kc_start, written
+		 * before it registered, is that owner's. */
+		uint64_t w = atomic_load_explicit(&s->kc_word,
+						  memory_order_acquire);
+		if (qshm__slot_state(w) != QSHM_SLOT_RELIABLE)
 			continue;
 		if (atomic_load_explicit(&s->kc_read_pos,
 					 memory_order_relaxed) >= need)
 			continue;
-		pid_t pid = atomic_load_explicit(&s->kc_pid,
-						 memory_order_relaxed);
 		uint64_t start = atomic_load_explicit(&s->kc_start,
 						      memory_order_relaxed);
-		if (qshm__proc_alive(pid, start))
+		if (qshm__proc_alive(qshm__slot_pid(w), start))
 			continue;
-		uint32_t expect = QSHM_SLOT_RELIABLE;
-		/* Relaxed is enough: the slot's owner is dead; the CAS only
-		 * guards against the slot being closed meanwhile. */
+		/* E2: from the exact word judged dead. If the slot changed
+		 * hands since E1 (closed, taken over, re-registered), its
+		 * generation moved and this fails: a live owner is never
+		 * evicted. Relaxed: nothing else is published with it. */
 		if (atomic_compare_exchange_strong_explicit(
-			    &s->kc_state, &expect, QSHM_SLOT_EVICTED,
+			    &s->kc_word, &w,
+			    qshm__slot_next(w, QSHM_SLOT_EVICTED,
+					    qshm__slot_pid(w)),
 			    memory_order_relaxed, memory_order_relaxed)) {
+			qshm__unpark_slot(&p->m, s);
 			n++;
 			p->evictions++;
 			atomic_store_explicit(&p->m.kstats->ks_evictions,
@@ -363,9 +380,12 @@ static int qshm__wait_space(qshm_producer *p, uint64_t need,
 		}
 		/* S1: announce the sleep; pairs with R2 in
 		 * qshm_consumer_release() (Dekker through seq_cst: either it
-		 * sees us or our rescan below sees its release). */
-		atomic_fetch_add_explicit(&kw->kw_space_sleepers, 1,
-					  memory_order_seq_cst);
+		 * sees us or our rescan below sees its release). A flag, not
+		 * a count: one producer; the waker takes it (exchange), so
+		 * a producer that dies asleep costs one wake, not one per
+		 * release forever. */
+		atomic_store_explicit(&kw->kw_space_sleepers, 1,
+				      memory_order_seq_cst);
 		uint32_t v = atomic_load_explicit(&kw->kw_space_futex,
 						  memory_order_seq_cst);
 		p->cached_min = qshm__scan_min(&p->m, NULL);
@@ -378,14 +398,23 @@ static int qshm__wait_space(qshm_producer *p, uint64_t need,
 			qshm__futex_wait(&kw->kw_space_futex, v,
 					 slice ? slice : 1);
 		}
-		atomic_fetch_sub_explicit(&kw->kw_space_sleepers, 1,
-					  memory_order_relaxed);
+		atomic_store_explicit(&kw->kw_space_sleepers, 0,
+				      memory_order_relaxed);
 	}
 }
 
 static inline struct qshm_krec *qshm__rec_at(qshm_producer *p, uint64_t pos)
 {
 	return (struct qshm_krec *)(p->m.kdata + (pos & p->m.mask));
+}
+
+/* K1: MARK into the commit word at pos, the next record's: relaxed; C0 of
+ * the record before it (a release store, later in program order) orders it
+ * before any consumer can look at pos. */
+static inline void qshm__mark(qshm_producer *p, uint64_t pos)
+{
+	atomic_store_explicit(&qshm__rec_at(p, pos)->kr_commit, p->mark,
+			      memory_order_relaxed);
 }
 
 /* Length, type and flags (0) of a header in one 8-byte store. */
@@ -443,10 +472,14 @@ static int qshm__advance_head(qshm_producer *p, uint64_t limit)
 	p->head = h;
 	/* P1: announce that bytes below h may now be overwritten. seq_cst:
 	 * pairs with R5 in qshm__register() (a consumer registering now
-	 * either sees this head or is seen by the epoch check P2 below), and
-	 * as a release with V1 in the lossy read/validate paths. */
+	 * either sees this head or is seen by the epoch check P2 below). */
 	atomic_store_explicit(&p->m.kprod->kp_head_pos, h,
 			      memory_order_seq_cst);
+	/* P1f: the overwriting stores come after this release fence; pairs
+	 * with the acquire fence of V1/V2: a lossy reader that saw any
+	 * overwritten byte sees this head (or a later one). Without it a
+	 * weakly ordered CPU may make new bytes visible before the head. */
+	atomic_thread_fence(memory_order_release);
 	/* P2: consumers that registered since the last scan: rescan. */
 	uint32_t e = atomic_load_explicit(&p->m.kprod->kp_epoch,
 					  memory_order_seq_cst);
@@ -458,7 +491,8 @@ static int qshm__advance_head(qshm_producer *p, uint64_t limit)
 }
 
 /*
- * Makes the bytes below end - capacity reusable: commits a batch that would
+ * Makes the bytes below end - capacity reusable (end: the claim's end plus
+ * the next record's header, where its MARK goes): commits a batch that would
  * otherwise span the whole ring, waits for reliable consumers, moves the
  * head. Returns 0 or an error as qshm_producer_claim().
  */
@@ -521,15 +555,18 @@ static int qshm__claim_slow(qshm_producer *p, size_t len, uint16_t type,
 	off = w & p->m.mask;
 	pad = off + need > cap ? cap - off : 0;
 	end = w + pad + need;
+	/* The next record's header (its MARK) must be free too. */
+	uint64_t room = end + QSHM_REC_HDR;
 
-	/* Fast path: the bytes reused (below end - cap) are already free:
+	/* Fast path: the bytes reused (below room - cap) are already free:
 	 * below the head and the cached slowest consumer. Anything else
 	 * goes to qshm__make_room(), out of line, so this path keeps its
 	 * state in registers (stack spills wait behind ring stores). */
-	if (__builtin_expect(end > cap, 1) &&
-	    __builtin_expect(end - cap > p->head || end - cap > p->cached_min ||
-			     end - p->committed > cap, 0)) {
-		err = qshm__make_room(p, end, timeout_ns);
+	if (__builtin_expect(room > cap, 1) &&
+	    __builtin_expect(room - cap > p->head ||
+			     room - cap > p->cached_min ||
+			     room - p->committed > cap, 0)) {
+		err = qshm__make_room(p, room, timeout_ns);
 		if (err)
 			return err;
 	}
@@ -538,12 +575,16 @@ static int qshm__claim_slow(qshm_producer *p, size_t len, uint16_t type,
 	 * what limits a producer writing into lines a consumer just read.
 	 * Counts and sequence numbers are worked out at commit. */
 	if (pad) {
+		/* The pad's own commit word holds MARK already (K1 of the
+		 * claim before); the record after it starts a lap. */
 		qshm__hdr_write(qshm__rec_at(p, w), pad - QSHM_REC_HDR,
 				QSHM_TYPE_PAD);
 		w += pad;
+		qshm__mark(p, w);
 	}
 	struct qshm_krec *r = qshm__rec_at(p, w);
 	qshm__hdr_write(r, len, type);
+	qshm__mark(p, w + need);
 	p->last_pos = w;
 	p->claim_pos = w + need;
 	*payload = r + 1;
@@ -565,13 +606,15 @@ QSHM_EXPORT int qshm_producer_claim(qshm_producer *p, size_t len,
 	uint64_t need = qshm__rec_size(len);
 	uint64_t w = p->claim_pos;
 	uint64_t end = w + need;
+	uint64_t room = end + QSHM_REC_HDR; /* and the next header */
 	if (__builtin_expect((w & p->m.mask) + need > cap, 0) ||
-	    (end > cap && __builtin_expect(end - cap > p->head ||
-					   end - cap > p->cached_min ||
-					   end - p->committed > cap, 0)))
+	    (room > cap && __builtin_expect(room - cap > p->head ||
+					    room - cap > p->cached_min ||
+					    room - p->committed > cap, 0)))
 		return qshm__claim_slow(p, len, type, timeout_ns, payload);
 	struct qshm_krec *r = qshm__rec_at(p, w);
 	qshm__hdr_write(r, len, type);
+	qshm__mark(p, end);
 	p->last_pos = w;
 	p->claim_pos = end;
 	*payload = r + 1;
@@ -587,8 +630,72 @@ QSHM_EXPORT int qshm_producer_trim(qshm_producer *p, size_t len)
 	if (len == 0 || len > r->kr_len)
 		return qshm__fail(EINVAL, "trim to %zu bytes: claim has %u",
 				  len, r->kr_len);
+	if (r->kr_flags && len % r->kr_flags)
+		return qshm__fail(EINVAL, "trim to %zu bytes: not whole items "
+				  "of %u", len, r->kr_flags);
 	r->kr_len = (uint32_t)len;
 	p->claim_pos = p->last_pos + qshm__rec_size(len);
+	qshm__mark(p, p->claim_pos); /* K1 for the new end */
+	return 0;
+}
+
+/* C3: wakes every parked consumer and takes their parked flags (each
+ * taken flag subtracts its sleeper count once: a consumer that died parked
+ * costs this one wake, not one per commit forever). */
+__attribute__((noinline, cold))
+static void qshm__wake_data(qshm_producer *p)
+{
+	struct qshm_kwake *kw = p->m.kwake;
+
+	/* Release: a woken consumer that sees the new futex value also
+	 * sees C0/C1. */
+	uint32_t f = atomic_fetch_add_explicit(&kw->kw_data_futex, 1,
+					       memory_order_release);
+	qshm__futex_wake(&kw->kw_data_futex, INT_MAX);
+	p->wakes++;
+	atomic_store_explicit(&p->m.kstats->ks_wakes, p->wakes,
+			      memory_order_relaxed);
+	uint32_t hwm = atomic_load_explicit(&p->m.kprod->kp_slot_hwm,
+					    memory_order_relaxed);
+	if (hwm > p->m.max_consumers)
+		hwm = p->m.max_consumers;
+	/* Take the flags of every park this bump covers: those that read
+	 * the futex word before it (any value but the new one, f + 1): their
+	 * FUTEX_WAIT cannot sleep through the bump. A park that read f + 1
+	 * came after it and is left to its owner. */
+	for (uint32_t i = 0; i < hwm; i++) {
+		struct qshm_kslot *s = &p->m.kslots[i];
+		uint64_t x = atomic_load_explicit(&s->kc_parked,
+						  memory_order_seq_cst);
+		if (x && x != QSHM_PARKED(f + 1) &&
+		    atomic_compare_exchange_strong_explicit(
+			    &s->kc_parked, &x, 0, memory_order_seq_cst,
+			    memory_order_relaxed))
+			atomic_fetch_sub_explicit(&kw->kw_data_sleepers, 1,
+						  memory_order_seq_cst);
+	}
+}
+
+QSHM_EXPORT int qshm_producer_claim_batch(qshm_producer *p, uint32_t count,
+					  uint32_t item_len, uint16_t type,
+					  int64_t timeout_ns, void **items)
+{
+	if (count == 0 || item_len == 0 || item_len > UINT16_MAX)
+		return qshm__fail(EINVAL, "batch of %u items of %u bytes: "
+				  "need 1.. items of 1..65535 bytes", count,
+				  item_len);
+	uint64_t len = (uint64_t)count * item_len;
+	if (p && len > p->m.max_record)
+		return qshm__fail(QSHM_ETOOBIG, "ring '%s': batch of %llu "
+				  "bytes, maximum %llu", p->m.name,
+				  (unsigned long long)len,
+				  (unsigned long long)p->m.max_record);
+	int err = qshm_producer_claim(p, (size_t)len, type, timeout_ns, items);
+	if (err)
+		return err;
+	/* Our own header, claimed just now: the item length in its flags
+	 * field (format 2: 0 for a single message). */
+	((struct qshm_krec *)*items - 1)->kr_flags = (uint16_t)item_len;
 	return 0;
 }
 
@@ -633,23 +740,16 @@ QSHM_EXPORT int qshm_producer_commit(qshm_producer *p)
 			      memory_order_relaxed);
 	/* C1: publish the records; pairs with A2 (consumer's acquire load of
 	 * kp_write_pos): the record bytes written above are visible to a
-	 * consumer that sees the new position. */
-	atomic_store_explicit(&p->m.kprod->kp_write_pos, p->committed,
-			      memory_order_release);
-	/* C2: store-fence-check, the producer half of the no-lost-wake-up
-	 * rule; pairs with W1/W2 in the consumer's wait (sleeper count
-	 * incremented, full fence, write_pos re-checked). */
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&kw->kw_data_sleepers, memory_order_relaxed)) {
-		/* C3: release: a woken consumer that sees the new futex
-		 * value also sees C1. */
-		atomic_fetch_add_explicit(&kw->kw_data_futex, 1,
-					  memory_order_release);
-		qshm__futex_wake(&kw->kw_data_futex, INT_MAX);
-		p->wakes++;
-		atomic_store_explicit(&p->m.kstats->ks_wakes, p->wakes,
-				      memory_order_relaxed);
-	}
+	 * consumer that sees the new position. An exchange, seq_cst: with
+	 * the seq_cst load C2 it is the producer's half of the no-lost-wake-up
+	 * rule, paired with W1/W2 (count incremented, then write_pos
+	 * re-checked, all seq_cst): one locked instruction on x86 instead of
+	 * a store and a full fence. */
+	atomic_exchange_explicit(&p->m.kprod->kp_write_pos, p->committed,
+				 memory_order_seq_cst);
+	/* C2 */
+	if (atomic_load_explicit(&kw->kw_data_sleepers, memory_order_seq_cst))
+		qshm__wake_data(p);
 	return 0;
 }
 

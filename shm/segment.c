@@ -37,8 +37,17 @@ static void qshm__map_geometry(struct qshm_map *m)
 	m->kwake = (struct qshm_kwake *)(m->base + QSHM_OFF_WAKE);
 	m->kstats = (struct qshm_kstats *)(m->base + QSHM_OFF_STATS);
 	m->kslots = (struct qshm_kslot *)(m->base + QSHM_OFF_SLOTS);
-	m->kdata = m->base + qshm__off_data(m->max_consumers);
+	m->kmeta = (struct qshm_kmeta *)(m->base +
+					 qshm__off_meta(m->max_consumers));
+	m->kmeta_words = (_Atomic uint64_t *)(m->kmeta + 1);
+	m->kdata = m->base + qshm__off_data(m->max_consumers, m->meta_size);
 	m->mask = m->capacity - 1;
+}
+
+/* Also for the producer, which fills in the same fields at create. */
+void qshm__map_set_geometry(struct qshm_map *m)
+{
+	qshm__map_geometry(m);
 }
 
 /*
@@ -54,10 +63,11 @@ static int qshm__validate(const char *name, const struct qshm_kheader *h,
 				  "0x%016llx", name,
 				  (unsigned long long)h->kh_magic);
 	if (h->kh_format_major != QSHM_FORMAT_MAJOR)
-		return qshm__fail(QSHM_EVERSION, "ring '%s': library reads "
-				  "format %d.%d, segment is format %u.%u",
-				  name, QSHM_FORMAT_MAJOR, QSHM_FORMAT_MINOR,
-				  h->kh_format_major, h->kh_format_minor);
+		return qshm__fail(QSHM_EVERSION, "ring '%s' is format %u.%u; "
+				  "this library reads format %d.x (it writes "
+				  "%d.%d)", name, h->kh_format_major,
+				  h->kh_format_minor, QSHM_FORMAT_MAJOR,
+				  QSHM_FORMAT_MAJOR, QSHM_FORMAT_MINOR);
 	if (h->kh_layout != QSHM_LAYOUT_WORD)
 		return qshm__fail(QSHM_ELAYOUT, "ring '%s': layout word "
 				  "0x%08x, library 0x%08x", name,
@@ -81,10 +91,15 @@ static int qshm__validate(const char *name, const struct qshm_kheader *h,
 	if (nc == 0 || nc > QSHM_MAX_CONSUMERS)
 		return qshm__fail(QSHM_ECORRUPT, "ring '%s': %u consumer "
 				  "slots", name, nc);
-	uint64_t off_data = qshm__off_data(nc);
+	uint64_t msize = h->kh_meta_size;
+	if (msize > QSHM_META_MAX || (msize & (QSHM_CACHELINE - 1)))
+		return qshm__fail(QSHM_ECORRUPT, "ring '%s': descriptor size "
+				  "%llu", name, (unsigned long long)msize);
+	uint64_t off_data = qshm__off_data(nc, msize);
 	if (h->kh_off_prod != QSHM_OFF_PROD || h->kh_off_wake != QSHM_OFF_WAKE ||
 	    h->kh_off_stats != QSHM_OFF_STATS ||
-	    h->kh_off_slots != QSHM_OFF_SLOTS || h->kh_off_data != off_data)
+	    h->kh_off_slots != QSHM_OFF_SLOTS ||
+	    h->kh_off_meta != qshm__off_meta(nc) || h->kh_off_data != off_data)
 		return qshm__fail(QSHM_ECORRUPT, "ring '%s': offsets table "
 				  "does not match the format", name);
 	if (h->kh_seg_size != off_data + cap || h->kh_seg_size != size)
@@ -98,6 +113,7 @@ static int qshm__validate(const char *name, const struct qshm_kheader *h,
 	m->max_consumers = nc;
 	m->generation = h->kh_generation;
 	m->seq_key = h->kh_seq_key;
+	m->meta_size = msize;
 	m->creator_pid = h->kh_creator_pid;
 	m->creator_start = h->kh_creator_start;
 	return 0;
@@ -215,7 +231,8 @@ uint64_t qshm__scan_min(struct qshm_map *m, uint32_t *nreliable)
 		struct qshm_kslot *s = &m->kslots[i];
 		/* Acquire: pairs with the consumer's R3 (seq_cst store of
 		 * RELIABLE) so kc_read_pos written before it is seen. */
-		if (atomic_load_explicit(&s->kc_state, memory_order_acquire) !=
+		if (qshm__slot_state(atomic_load_explicit(
+			    &s->kc_word, memory_order_acquire)) !=
 		    QSHM_SLOT_RELIABLE)
 			continue;
 		uint64_t rp = atomic_load_explicit(&s->kc_read_pos,

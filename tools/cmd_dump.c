@@ -756,6 +756,9 @@ static void text_report(FILE *f, const char *name, const struct snap *sn,
 	fprintf(f, "  max record   %llu bytes\n",
 		(unsigned long long)in->max_record);
 	fprintf(f, "  slots        %u consumer slots\n", in->max_consumers);
+	fprintf(f, "  descriptor   %llu of %llu bytes\n",
+		(unsigned long long)in->meta_len,
+		(unsigned long long)in->meta_size);
 	snap_fmt_time(in->created_ns, when, sizeof(when));
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -859,6 +862,8 @@ static void json_report(FILE *f, const char *name, const struct snap *sn,
 	json_u64(&j, "capacity", in->capacity);
 	json_u64(&j, "max_record", in->max_record);
 	json_u64(&j, "max_consumers", in->max_consumers);
+	json_u64(&j, "descriptor_len", in->meta_len);
+	json_u64(&j, "descriptor_size", in->meta_size);
 	json_u64(&j, "created_ns", in->created_ns);
 	snap_fmt_time(in->created_ns, when, sizeof(when));
 	json_str(&j, "created", when);

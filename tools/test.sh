@@ -11,4 +11,5 @@ if [ ! -f "$build/build.ninja" ]; then
 fi
 ninja -C "$build"
 meson test -C "$build" --print-errorlogs --num-processes 2 \
-	--no-suite bench --no-suite bench-smoke --no-suite runtime-slow
+	--no-suite bench --no-suite bench-smoke --no-suite runtime-slow \
+	--no-suite ring-slow

@@ -61,11 +61,11 @@ extern "C" {
 
 /* Compile-time version of this header. */
 #define QSHM_VERSION_MAJOR 0
-#define QSHM_VERSION_MINOR 1
+#define QSHM_VERSION_MINOR 2
 #define QSHM_VERSION_PATCH 0
 
 /* Version of the segment format this library writes and reads. */
-#define QSHM_FORMAT_MAJOR 1
+#define QSHM_FORMAT_MAJOR 2
 #define QSHM_FORMAT_MINOR 0
 
 /* Library-specific error codes, returned negated, in their own band. */
@@ -112,7 +112,8 @@ struct qshm_create_opts {
 	uint32_t max_consumers; /* 1..1024; default 64 */
 	uint32_t mode;       /* permission bits; default 0600 */
 	uint32_t flags;      /* QSHM_CREATE_* */
-	uint32_t reserved;   /* must be 0 */
+	uint32_t meta_size;  /* descriptor bytes (qshm_producer_set_meta());
+				multiple of 64, at most 1 MiB; default 4096 */
 };
 
 /* Replace a stale ring of the same name (its creator is dead); the new ring
@@ -142,7 +143,9 @@ struct qshm_record {
 	const void *data; /* payload, 16-byte aligned, contiguous */
 	uint32_t len;     /* payload bytes, 1..max_record */
 	uint16_t type;    /* QSHM_TYPE_USER_MIN.. (producer's choice) */
-	uint16_t flags;   /* reserved, 0 */
+	uint16_t item_len; /* 0: one message; else the record holds
+			      len / item_len items of item_len bytes each,
+			      back to back (qshm_producer_claim_batch()) */
 	uint64_t seq;     /* sequence number, 0 for the first record */
 	uint64_t lost;    /* lossy: records lost just before this one */
 	uint64_t pos;     /* ring position of the record (for validation) */
@@ -210,6 +213,19 @@ int qshm_producer_claim(qshm_producer *p, size_t len, uint16_t type,
  * Lets a producer claim the maximum and fill less. Returns 0 or -EINVAL. */
 int qshm_producer_trim(qshm_producer *p, size_t len);
 
+/*
+ * Claims one record that holds COUNT items of ITEM_LEN bytes each, back to
+ * back from *items (item i at (char *)*items + i * item_len): many small
+ * messages for the cost of one (one header, one commit word, one read).
+ * Consumers read it as one record with item_len = ITEM_LEN. Commit as any
+ * claim. Trimming it keeps whole items.
+ * Errors: as qshm_producer_claim(); -EINVAL for count or item_len 0, or
+ * item_len above 65535; -QSHM_ETOOBIG when count * item_len is.
+ */
+int qshm_producer_claim_batch(qshm_producer *p, uint32_t count,
+			      uint32_t item_len, uint16_t type,
+			      int64_t timeout_ns, void **items);
+
 /* Publishes every claimed record (a release store of each record's commit
  * word, then one of the write position), and wakes
  * sleeping consumers (a syscall only if someone sleeps). Returns 0. */
@@ -252,6 +268,17 @@ int qshm_producer_stats(qshm_producer *p, struct qshm_producer_stats *st);
  * (index 0..15), for the producer to publish its own metrics; inspectors
  * read them. Returns NULL for a bad index. */
 uint64_t *qshm_producer_user_counter(qshm_producer *p, unsigned index);
+
+/*
+ * Publishes DATA (LEN bytes, at most the ring's meta_size) as the ring's
+ * descriptor: a blob any consumer can read at any moment with
+ * qshm_consumer_meta(), whatever the ring still holds (a run's
+ * description, for consumers that join mid-run). Replaces the previous
+ * blob; LEN 0 clears it. Readers never see a torn blob (seqlock). Not
+ * thread-safe against other calls on p. Makes no syscall.
+ * Errors: -EINVAL (NULL p, or NULL data with len > 0), -EMSGSIZE (too big).
+ */
+int qshm_producer_set_meta(qshm_producer *p, const void *data, size_t len);
 
 /*
  * Commits what is pending, marks the ring closed (consumers read what is
@@ -342,14 +369,28 @@ int qshm_consumer_stats(qshm_consumer *c, struct qshm_consumer_stats *st);
 int qshm_consumer_close(qshm_consumer *c);
 
 /*
+ * Copies the ring's descriptor (see qshm_producer_set_meta()) into BUF of
+ * SIZE bytes. Returns its length (0: none published; larger than SIZE: only
+ * SIZE bytes were copied, call again with a larger buffer) and, if VERSION
+ * is not NULL, a number that changes each time the producer publishes a
+ * new blob (even, from 2 on; 0 when none was ever published).
+ * Errors: -EINVAL (NULL c, or NULL buf with size > 0), -QSHM_ECORRUPT (the
+ * segment's descriptor is out of bounds), -EAGAIN (the producer kept
+ * rewriting it, or died while writing it, through 1000 tries).
+ */
+int qshm_consumer_meta(qshm_consumer *c, void *buf, size_t size,
+		       uint64_t *version);
+
+/*
  * Event-loop hooks (io_uring, or any loop that can wait on a futex word).
  * qshm_consumer_wait_prepare() announces c as a sleeper and fills in the
  * futex word to wait on and the value to wait while it holds. It returns 1
  * if the caller may sleep (FUTEX_WAIT on *word while it equals val, shared
  * futex, 32-bit), 0 if a record is already there (no sleep), or an error as
- * read(). After the sleep (or instead of it) the caller must call
- * qshm_consumer_wait_finish() exactly once (not needed after an error
- * return). Read-only consumers get -EPERM. While asleep, the caller should
+ * read(). Only after a return of 1 is c announced: the caller then calls
+ * qshm_consumer_wait_finish() once after the sleep (or instead of it);
+ * after 0 or an error nothing is held (a wait_finish() then, or a second
+ * one, does nothing). Read-only consumers get -EPERM. While asleep, the caller should
  * also watch qshm_consumer_producer_pid() (e.g. a pidfd) or wake up now and
  * then: a producer that dies cannot wake anyone.
  */
@@ -468,6 +509,8 @@ struct qshm_ring_info {
 	uint64_t generation;
 	uint64_t write_pos, oldest_pos;
 	uint32_t reliable_consumers, lossy_consumers;
+	uint64_t meta_size;     /* room for the descriptor, bytes */
+	uint64_t meta_len;      /* bytes of the current descriptor */
 };
 
 /*

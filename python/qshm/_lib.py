@@ -37,14 +37,14 @@ struct qshm_create_opts {
     uint32_t max_consumers;
     uint32_t mode;
     uint32_t flags;
-    uint32_t reserved;
+    uint32_t meta_size;
 };
 
 struct qshm_record {
     const void *data;
     uint32_t len;
     uint16_t type;
-    uint16_t flags;
+    uint16_t item_len;
     uint64_t seq;
     uint64_t lost;
     uint64_t pos;
@@ -74,6 +74,8 @@ struct qshm_ring_info {
     uint64_t generation;
     uint64_t write_pos, oldest_pos;
     uint32_t reliable_consumers, lossy_consumers;
+    uint64_t meta_size;
+    uint64_t meta_len;
 };
 
 int qshm_version(int *major, int *minor, int *patch);
@@ -223,8 +225,7 @@ int qshm_decoder_record(qshm_decoder *d, uint32_t type, uint64_t seq,
                         struct qshm_decoded *out);
 """
 
-# Format 2 rings' metadata blob (the run descriptor): bound when the loaded
-# libqshm has it; the package works without.
+# Format 2 rings' descriptor blob (the run descriptor), libqshm 0.2.
 META_CDEF = r"""
 int qshm_producer_set_meta(qshm_producer *p, const void *data, size_t len);
 int qshm_consumer_meta(qshm_consumer *c, void *buf, size_t size,

@@ -350,6 +350,25 @@ def encode_run_begin(*, name: str, nqubits: int, shots: int, seed: int,
     return bytes(ffi.buffer(buf, n))
 
 
+def encode_run_meta(*, run: int, begin_seq: int, end_seq: int | None,
+                    begin: bytes, status: int = 0,
+                    shots_done: int = 0) -> bytes:
+    """A run descriptor (the ring's metadata blob, docs/format.md): the
+    codec's encoder."""
+    h = ffi.new("struct qshm_run_meta *")
+    h.run = run
+    h.begin_seq = begin_seq
+    h.end_seq = SEQ_NONE if end_seq is None else end_seq
+    h.status = status
+    h.shots_done = shots_done
+    n = ccheck(rlib.qshm_run_meta_encode(h, begin, len(begin), ffi.NULL, 0),
+               "run descriptor")
+    buf = ffi.new("char[]", n)
+    ccheck(rlib.qshm_run_meta_encode(h, begin, len(begin), buf, n),
+           "run descriptor")
+    return bytes(ffi.buffer(buf, n))
+
+
 def encode_error(code: int, message: str) -> bytes:
     """An ERROR payload (the codec's encoder)."""
     b = message.encode()

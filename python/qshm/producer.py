@@ -110,6 +110,19 @@ class Producer:
         buf[:] = mv
         self.commit()
 
+    @property
+    def records(self) -> int:
+        """Records committed so far."""
+        st = ffi.new("struct qshm_producer_stats *")
+        check(lib.qshm_producer_stats(self._handle(), st))
+        return int(st.records)
+
+    def set_meta(self, data: bytes) -> None:
+        """Publishes ``data`` as the ring's descriptor blob, which any
+        consumer can read at any moment (``b""`` clears it)."""
+        check(lib.qshm_producer_set_meta(self._handle(), data, len(data)),
+              f"ring '{self.name}': descriptor")
+
     def wait_consumers(self, n: int, timeout: float | None = None) -> None:
         """Waits until at least n reliable consumers are attached."""
         check(lib.qshm_producer_wait_consumers(self._handle(), n,
@@ -143,8 +156,10 @@ class Producer:
 
 class RunWriter:
     """Writes one run into a producer's ring in the project's record format
-    (docs/format.md): RUN_BEGIN, SHOTS, PROBS / STATE, ERROR, RUN_END. The
-    RUN_BEGIN and ERROR payloads come from the results codec's encoders;
+    (docs/format.md): RUN_BEGIN, SHOTS, PROBS / STATE, ERROR, RUN_END, and
+    the ring's run descriptor (at RUN_BEGIN and RUN_END) for consumers that
+    join mid-run. The RUN_BEGIN, ERROR and descriptor payloads come from the
+    results codec's encoders;
     SHOTS and vector chunks are claimed in the ring and filled in place
     through the structs of qshm/format.h.
 
@@ -174,6 +189,14 @@ class RunWriter:
                                    registers=self.registers, options=options,
                                    run=run)
         self.p.publish(R.REC_RUN_BEGIN, begin, timeout=timeout)
+        # The run descriptor, so that consumers joining mid-run know the
+        # run (docs/format.md): published right after RUN_BEGIN, before
+        # any other record of the run.
+        self.run = run
+        self._begin = begin
+        self._begin_seq = self.p.records - 1
+        self.p.set_meta(R.encode_run_meta(run=run, begin_seq=self._begin_seq,
+                                          end_seq=None, begin=begin))
         self.per_record = R.shots_per_record(self.p.max_record, self.words)
         if self.per_record == 0:
             raise TooBig(f"ring '{self.p.name}': not even one shot of "
@@ -243,6 +266,10 @@ class RunWriter:
         e.elapsed_ns = time.monotonic_ns() - self._t0
         e.sim_ns = sim_ns
         self.p.commit()
+        self.p.set_meta(R.encode_run_meta(
+            run=self.run, begin_seq=self._begin_seq,
+            end_seq=self.p.records - 1, begin=self._begin, status=status,
+            shots_done=self.next_shot))
 
 
 def publish_run(name: str, *, shots: np.ndarray,

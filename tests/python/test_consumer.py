@@ -279,3 +279,61 @@ def test_lossy_consumer_of_a_fast_run_survives_overruns(rings: Rings) -> None:
     got = hist.counts()
     assert all(got[k] <= want[k] for k in got)
     assert pg.shots_seen >= hist.shots
+
+
+LATE = r"""
+import sys, numpy as np, qshm
+name = sys.argv[1]
+rng = np.random.default_rng(8)
+with qshm.Producer(name, capacity=16384) as p:
+    w = qshm.RunWriter(p, registers=[("a", 3), ("b", 2)], shots=500 * 64,
+                       nqubits=5, circuit="late.qasm")
+    for _ in range(200):                  # laps the ring: RUN_BEGIN is gone
+        w.shots(rng.integers(0, 32, size=64, dtype=np.uint64))
+    print("half", flush=True)
+    sys.stdin.readline()
+    for _ in range(300):
+        w.shots(rng.integers(0, 32, size=64, dtype=np.uint64))
+    w.end()
+    p.close()
+"""
+
+
+def test_late_join_knows_the_run_from_the_descriptor(rings: Rings) -> None:
+    """A consumer that attaches long after RUN_BEGIN was overwritten knows
+    the run from the ring's run descriptor (published by the Python
+    producer) and counts exactly the shots from where it joined."""
+    name = rings.name()
+    rng = np.random.default_rng(8)
+    shots = np.concatenate([rng.integers(0, 32, size=64, dtype=np.uint64)
+                            for _ in range(500)])
+    prod = rings.spawn(PY, "-c", LATE, name, stdin=subprocess.PIPE,
+                       stdout=subprocess.PIPE)
+    assert prod.stdout is not None
+    assert prod.stdout.readline() == b"half\n"
+    with qshm.Consumer(name) as c:
+        go(prod)
+        first = None
+        hist = None
+        for rec in c:
+            if first is None:
+                first = rec
+                assert rec.kind == "shots" and rec.run is not None
+                hist = qshm.Histogram(rec.run)
+            if rec.kind == "shots":
+                assert hist is not None
+                hist.add(rec.shots)
+        pg = c.progress
+        run = c.run
+    assert prod.wait(30) == 0
+    assert run is not None and run.name == "late.qasm"
+    assert [r.name for r in run.registers] == ["a", "b"]
+    assert not pg.from_begin and pg.ended and pg.status_name == "ok"
+    assert pg.first_shot is not None and 0 < pg.first_shot < 200 * 64
+    assert hist is not None and hist.shots == 500 * 64 - pg.first_shot
+    values, n = np.unique(shots[pg.first_shot:], return_counts=True)
+    want = {}
+    for v, k in zip(values.tolist(), n.tolist()):
+        s = format(v, "05b")
+        want[f"{s[:2]} {s[2:]}"] = k
+    assert hist.counts() == want

@@ -16,8 +16,9 @@ import qshm
 from conftest import Rings
 
 # Segment offsets (docs/protocol.md): format major at 8, capacity at 32;
-# with 64 consumer slots the data area starts at 12288.
-OFF_MAJOR, OFF_CAPACITY, OFF_DATA = 8, 32, 12288
+# with 64 consumer slots and the default 4 KiB descriptor the data area
+# starts at 16384.
+OFF_MAJOR, OFF_CAPACITY, OFF_DATA = 8, 32, 16384
 
 
 def closed_run(name: str) -> None:
@@ -51,7 +52,7 @@ def test_bad_capacity_is_corrupt(rings: Rings) -> None:
 def test_other_format_major_is_a_version_mismatch(rings: Rings) -> None:
     name = rings.name()
     closed_run(name)
-    poke(name, OFF_MAJOR, 2, 2)
+    poke(name, OFF_MAJOR, 1, 2)   # format 1, the one before
     with pytest.raises(qshm.VersionMismatch) as e:
         qshm.counts(name)
     assert name in str(e.value)

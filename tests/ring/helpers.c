@@ -397,9 +397,9 @@ int t_check_record(const char *who, const struct qshm_record *r,
 			bad = 1;
 		}
 	}
-	if (r->flags != 0) {
+	if (r->item_len != 0) {
 		fprintf(stderr, "%s: seq %llu: flags %u, expected 0\n", who,
-			(unsigned long long)seq, r->flags);
+			(unsigned long long)seq, r->item_len);
 		bad = 1;
 	}
 	if (r->data == NULL || ((uintptr_t)r->data & 15) != 0) {

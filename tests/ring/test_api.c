@@ -282,12 +282,14 @@ Test(ring_api, max_consumers_zero_takes_default_64)
 	qshm_producer_close(p, QSHM_CLOSE_UNLINK);
 }
 
-Test(ring_api, rejects_nonzero_reserved)
+Test(ring_api, rejects_bad_meta_size)
 {
-	struct qshm_create_opts o = { .reserved = 1 };
+	struct qshm_create_opts o = { .meta_size = 1 };
 	qshm_producer *p;
 	cr_expect_eq(create_with(&o, &p), -EINVAL);
-	o.reserved = 0x80000000u;
+	o.meta_size = 0x80000000u;
+	cr_expect_eq(create_with(&o, &p), -EINVAL);
+	o.meta_size = (1u << 20) + 64;
 	cr_expect_eq(create_with(&o, &p), -EINVAL);
 }
 

@@ -18,9 +18,9 @@ mkring() {
 mkring hdr
 "$RINGCTL" poke "$P-hdr" 32 12345 # capacity: not a power of two
 mkring rec
-"$RINGCTL" poke "$P-rec" 12288 0xfffffff0 4 # first record's length
+"$RINGCTL" poke "$P-rec" 16384 0xfffffff0 4 # first record's length
 mkring ver
-"$RINGCTL" poke "$P-ver" 8 2 2 # format major 2
+"$RINGCTL" poke "$P-ver" 8 1 2 # format major 1, the one before
 mkring cut
 truncate -s 6000 "/dev/shm/qshm.$P-cut"
 "$RINGCTL" junk "$P-junk" 8192
@@ -36,7 +36,7 @@ done
 expect_rc 0 "$QSHM" ls --json "$P-*"
 jcheck "$T/out" \
 	"{r['name']: r['state'] for r in d} == {'$P-hdr': 'corrupt', '$P-rec': 'closed', '$P-ver': 'version', '$P-cut': 'corrupt', '$P-junk': 'not-qshm', '$P-tiny': 'not-qshm', '$P-empty': 'creating', '$P-bad name': 'bad-name'}" \
-	"[r['format'] for r in d if r['name'] == '$P-ver'] == [{'major': 2, 'minor': 0}]" \
+	"[r['format'] for r in d if r['name'] == '$P-ver'] == [{'major': 1, 'minor': 0}]" \
 	"[r['size'] for r in d if r['name'] == '$P-junk'] == [8192]"
 expect_rc 0 "$QSHM" ls "$P-*"
 expect_grep "^$P-junk +not-qshm +8\\.0 KiB " "$T/out"
@@ -55,7 +55,7 @@ check_err() { # RING RC PATTERN
 	fi
 }
 check_err hdr 3 'capacity 12345 not a power of two'
-check_err ver 3 'library reads format 1\.0, segment is format 2\.0'
+check_err ver 3 "is format 1\.0; this library reads format 2\.x"
 check_err cut 3 "truncated|object has 6000"
 check_err junk 3 'not a qshm ring'
 check_err tiny 3 'too small for a qshm ring'
@@ -79,7 +79,7 @@ expect_grep "'$P-junk' \\(/dev/shm/qshm\\.$P-junk\\) is not a qshm ring; not rem
 expect_rc 3 "$QSHM" rm "$P-empty"
 expect_grep "still being created" "$T/err"
 expect_rc 3 "$QSHM" rm "$P-ver"
-expect_grep "format 2\\.0" "$T/err"
+expect_grep "format 1\\.0" "$T/err"
 expect_rc 3 "$QSHM" rm "$P-junk" "$P-hdr"
 [ -e "/dev/shm/qshm.$P-junk" ] || fail "refused object removed"
 [ ! -e "/dev/shm/qshm.$P-hdr" ] || fail "corrupt ring not removed"
