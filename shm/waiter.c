@@ -122,13 +122,9 @@ QSHM_EXPORT int qshm_waiter_arm(qshm_waiter *w)
 		return qshm__fail(ENOSYS, "the kernel lacks io_uring futex "
 				  "waits (Linux 6.7 or later)");
 	int err = qshm_consumer_wait_prepare(w->c, &word, &val);
-	if (err <= 0) {
-		/* 0: a record is there (finish, then read); < 0: the end
-		 * or an error, which read() reports. */
-		if (err == 0)
-			qshm_consumer_wait_finish(w->c);
-		return err < 0 ? err : 0;
-	}
+	if (err <= 0)
+		return err; /* 0: a record is there; < 0: the end or an error,
+			       which read() reports. Nothing is held. */
 	if (w->producer_gone) {
 		/* The pidfd said so: read() finds out the rest. */
 		qshm_consumer_wait_finish(w->c);

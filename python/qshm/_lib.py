@@ -88,6 +88,9 @@ int qshm_producer_create(const char *name, const struct qshm_create_opts *opts,
 int qshm_producer_claim(qshm_producer *p, size_t len, uint16_t type,
                         int64_t timeout_ns, void **payload);
 int qshm_producer_trim(qshm_producer *p, size_t len);
+int qshm_producer_claim_batch(qshm_producer *p, uint32_t count,
+                              uint32_t item_len, uint16_t type,
+                              int64_t timeout_ns, void **items);
 int qshm_producer_commit(qshm_producer *p);
 int qshm_producer_publish(qshm_producer *p, uint16_t type, const void *data,
                           size_t len, int64_t timeout_ns);

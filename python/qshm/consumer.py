@@ -54,7 +54,8 @@ class Record:
 
     __slots__ = ("type", "kind", "seq", "lost", "data", "first_shot",
                  "shots", "first", "total", "probs", "state", "run", "end",
-                 "error", "_consumer", "_pos", "_live", "_checked")
+                 "error", "item_len", "_consumer", "_pos", "_live",
+                 "_checked")
 
     def __init__(self, consumer: "Consumer", rtype: int, seq: int, lost: int,
                  pos: int, data: memoryview) -> None:
@@ -63,6 +64,9 @@ class Record:
         self.seq = seq
         self.lost = lost
         self.data = data
+        #: a batch record (qshm_producer_claim_batch()): bytes per item,
+        #: else 0
+        self.item_len = 0
         #: SHOTS: index of the first shot in the run
         self.first_shot: int = 0
         #: SHOTS: (n, words_per_shot) uint64 view
@@ -81,6 +85,13 @@ class Record:
         self._pos = pos
         self._live = True
         self._checked = False  # the caller asked valid()
+
+    @property
+    def items(self) -> np.ndarray:
+        """A batch record's items as a (count, item_len) uint8 array in
+        place (a plain record: one item of all its bytes)."""
+        n = self.item_len or len(self.data)
+        return np.frombuffer(self.data, dtype=np.uint8).reshape(-1, n)
 
     def valid(self) -> bool:
         """Lossy consumers: True if the record's bytes have been intact
@@ -435,6 +446,7 @@ class Consumer:
         data = memoryview(ffi.buffer(ffi.cast("char *", r.data), length))
         data = data.toreadonly()
         rec = Record(self, int(r.type), seq, int(r.lost), int(r.pos), data)
+        rec.item_len = int(r.item_len)
         src = r.data
         if not self.reliable:
             if self._scratch is None or len(self._scratch) * 8 < length:

@@ -93,6 +93,19 @@ class Producer:
         dt = np.dtype(dtype)
         return np.frombuffer(mv, dtype=dt, count=nbytes // dt.itemsize)
 
+    def claim_batch(self, count: int, item_len: int, type: int, *,
+                    timeout: float | None = None) -> np.ndarray:
+        """Claims one record holding ``count`` items of ``item_len`` bytes
+        (many small messages for the cost of one) and returns them as a
+        writable (count, item_len) uint8 array in the ring; consumers see
+        ``rec.item_len`` and ``rec.items``. Fill, then :meth:`commit`."""
+        out = ffi.new("void **")
+        check(lib.qshm_producer_claim_batch(self._handle(), count, item_len,
+                                            type, _ns(timeout), out),
+              f"ring '{self.name}': claim_batch")
+        buf = ffi.buffer(ffi.cast("char *", out[0]), count * item_len)
+        return np.frombuffer(buf, dtype=np.uint8).reshape(count, item_len)
+
     def trim(self, nbytes: int) -> None:
         """Shrinks the last uncommitted claim to ``nbytes``."""
         check(lib.qshm_producer_trim(self._handle(), nbytes),

@@ -127,3 +127,19 @@ def test_producer_close_ends_the_consumers_iteration(rings: Rings) -> None:
     p.close()
     assert [bytes(r.data)[0] for r in c] == [0, 1, 2]
     c.close()
+
+
+def test_batch_records(rings: Rings) -> None:
+    """claim_batch: many small messages in one record, read as items."""
+    name = rings.name()
+    with qshm.Producer(name) as p:
+        with qshm.Consumer(name) as c:
+            items = p.claim_batch(100, 24, 0x200)
+            assert items.shape == (100, 24) and items.flags.writeable
+            items[:] = np.arange(100, dtype=np.uint8)[:, None]
+            p.commit()
+            rec = c.read(timeout=1)
+            assert rec is not None and rec.item_len == 24
+            assert rec.items.shape == (100, 24)
+            assert (rec.items[:, 0] == np.arange(100)).all()
+            assert (rec.items == rec.items[:, :1]).all()
