@@ -257,10 +257,11 @@ class Consumer:
 
     @property
     def run(self) -> R.RunInfo | None:
-        """The current run's description (from its RUN_BEGIN). If no
-        record has been read yet, reads ahead to the first one (waiting up
-        to ``read_timeout``); None if the consumer joined mid-run and has
-        not seen a RUN_BEGIN yet."""
+        """The current run's description, from its RUN_BEGIN or, for a
+        consumer that joined mid-run, the ring's run descriptor. If no
+        record has been read yet, reads ahead to the first one of a run
+        (waiting up to ``read_timeout``; the iteration still returns it);
+        None if no run could be attributed (the ring ended first)."""
         if self._run is None and self._cur is None and \
                 self._pending is None and not self._ended:
             self.open()
