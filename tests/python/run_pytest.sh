@@ -5,6 +5,10 @@
 dir=$1
 shift
 PY=/usr/bin/python3
+if [ -n "${QSHM_PY_SKIP:-}" ]; then
+	echo "SKIP: $QSHM_PY_SKIP"
+	exit 77
+fi
 if [ ! -x "$PY" ]; then
 	echo "SKIP: $PY not found: the Python package's tests need Debian's python3"
 	exit 77
