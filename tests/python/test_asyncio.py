@@ -21,13 +21,13 @@ import sys, time, numpy as np, qshm
 name, seed, batches, interval = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
 rng = np.random.default_rng(seed)
 with qshm.Producer(name, capacity=65536) as p:
-    p.wait_consumers(1, 20)
+    p.wait_consumers(1, 60)
     w = qshm.RunWriter(p, registers=[("c", 5)], shots=64 * batches)
     for _ in range(batches):
         w.shots(rng.integers(0, 32, size=64, dtype=np.uint64))
         time.sleep(interval)
     w.end()
-    p.drain(20)
+    p.drain(60)
 """
 
 
@@ -48,7 +48,7 @@ def paced_counts(seed: int, batches: int) -> dict[str, int]:
 async def consume(name: str, started: asyncio.Event | None = None,
                   ended: asyncio.Event | None = None
                   ) -> tuple[dict[str, int], int]:
-    async with qshm.Consumer(name, timeout=20) as c:
+    async with qshm.Consumer(name, timeout=60) as c:
         hist = None
         async for rec in c:
             if started is not None and rec.kind == "shots":
@@ -132,7 +132,29 @@ async def test_three_rings_one_loop_timer_never_stalls(rings: Rings) -> None:
         seen.append(f"{stall * 1e3:.1f} ms (raw {raw * 1e3:.1f} ms)")
         if stall < 0.010:
             return
-    pytest.fail("the timer stalled in every run: " + ", ".join(seen))
+    # The control: the same ticker in a loop with nothing else to do. If
+    # the machine stalls that one as much, it is not the package's doing.
+    bare = await bare_ticker(2.0)
+    if bare >= 0.010:
+        pytest.skip(f"this machine stalls even a bare loop's timer by "
+                    f"{bare * 1e3:.1f} ms; with three rings: "
+                    + ", ".join(seen))
+    pytest.fail("the timer stalled in every run: " + ", ".join(seen)
+                + f"; a bare loop's timer: {bare * 1e3:.1f} ms")
+
+
+async def bare_ticker(seconds: float) -> float:
+    """The largest stall (less run-queue waits) of a 1 ms timer in a loop
+    with nothing else to do, over `seconds`."""
+    worst = 0.0
+    end = time.monotonic() + seconds
+    last, last_rq = time.monotonic(), runqueue_wait()
+    while last < end:
+        await asyncio.sleep(0.001)
+        now, rq = time.monotonic(), runqueue_wait()
+        worst = max(worst, now - last - 0.001 - (rq - last_rq))
+        last, last_rq = now, rq
+    return worst
 
 
 @pytest.mark.asyncio
@@ -208,7 +230,7 @@ async def test_producer_killed_while_waiting(rings: Rings) -> None:
                        stdout=subprocess.DEVNULL)
     n = 0
     with pytest.raises(qshm.ProducerDied):
-        async with qshm.Consumer(name, timeout=20) as c:
+        async with qshm.Consumer(name, timeout=60) as c:
             async for rec in c:
                 n += 1
                 if n == 5:

@@ -87,7 +87,7 @@ def test_publish_run_streams_to_a_waiting_consumer(rings: Rings) -> None:
               "dtype=np.uint64) % 5, registers=[('c', 3)], capacity=8192, "
               "wait_consumers=1, unlink=True)")
     prod = rings.spawn(PY, "-c", script, name)
-    got = qshm.counts(name, timeout=20)
+    got = qshm.counts(name, timeout=60)
     assert prod.wait(60) == 0
     assert got == {format(v, "03b"): 40000 for v in range(5)}
 
