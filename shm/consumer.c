@@ -18,13 +18,12 @@
 
 #include "internal.h"
 
-void qshm__unpark_slot(struct qshm_map *m, struct qshm_kslot *s)
+void qshm__unpark_slot(struct qshm_map *m, uint32_t i)
 {
-	/* U1: exactly one swap sees a park's non-zero flag (W3); that one
-	 * takes the sleeper count (W1) back. seq_cst like W1/W3. */
-	if (atomic_exchange_explicit(&s->kc_parked, 0, memory_order_seq_cst))
-		atomic_fetch_sub_explicit(&m->kwake->kw_data_sleepers, 1,
-					  memory_order_seq_cst);
+	/* U1: clearing is idempotent: whoever clears first, nothing is
+	 * counted twice. seq_cst like W1. */
+	atomic_fetch_and_explicit(&m->kparked[i / 64], ~(UINT64_C(1) << (i % 64)),
+				  memory_order_seq_cst);
 }
 
 /* Is the owner recorded in slot word w dead? kc_start is the owner's only
@@ -34,13 +33,17 @@ void qshm__unpark_slot(struct qshm_map *m, struct qshm_kslot *s)
 static int qshm__slot_owner_dead(struct qshm_kslot *s, uint64_t w)
 {
 	pid_t pid = qshm__slot_pid(w);
-	uint64_t start = atomic_load_explicit(&s->kc_start,
-					      memory_order_relaxed);
 
+	/* kc_start_gen first (acquire, pairs with T2), then kc_start: a
+	 * generation that matches then vouches for the start time read
+	 * after it. (Read the other way round, the start time could be the
+	 * previous owner's and a live attacher's slot would look dead.) */
 	if (qshm__slot_state(w) == QSHM_SLOT_CLAIMED &&
 	    atomic_load_explicit(&s->kc_start_gen, memory_order_acquire) !=
 		    (uint32_t)qshm__slot_gen(w))
 		return pid > 0 && kill(pid, 0) < 0 && errno == ESRCH;
+	uint64_t start = atomic_load_explicit(&s->kc_start,
+					      memory_order_relaxed);
 	return !qshm__proc_alive(pid, start);
 }
 
@@ -78,7 +81,7 @@ static int qshm__slot_take(qshm_consumer *c, uint32_t *idx)
 				    memory_order_relaxed))
 				continue;
 			/* A dead owner may have died parked. */
-			qshm__unpark_slot(m, s);
+			qshm__unpark_slot(m, i);
 			c->slot_word = nw;
 			*idx = i;
 			return 0;
@@ -137,6 +140,8 @@ static int qshm__register(qshm_consumer *c, uint32_t idx)
 	if (!atomic_compare_exchange_strong_explicit(&s->kc_word, &w, nw,
 						     memory_order_seq_cst,
 						     memory_order_relaxed))
+		/* Someone judged us dead (it cannot be: kill(2) saw us) and
+		 * took the slot: it is theirs now, leave it be. */
 		return qshm__fail(QSHM_ENOSLOT, "ring '%s': slot %u was "
 				  "taken over while this consumer registered",
 				  c->m.name, idx);
@@ -188,8 +193,8 @@ QSHM_EXPORT int qshm_consumer_attach(const char *name, unsigned flags,
 	c->ro_poll_ns = QSHM_RO_POLL_MIN_NS;
 	c->mode = QSHM_WAIT_SPIN_PARK;
 	c->spin_ns = QSHM_DEFAULT_SPIN_NS;
-	err = qshm__map_attach(name, !!(flags & QSHM_CONSUMER_READONLY),
-			       &c->m);
+	err = qshm__map_attach(name, (flags & QSHM_CONSUMER_READONLY) ?
+			       QSHM__MAP_READONLY : 0, &c->m);
 	if (err) {
 		free(c);
 		return err;
@@ -283,25 +288,21 @@ static int qshm__check_end(qshm_consumer *c, uint64_t now)
 	return 0;
 }
 
-/* W1/W3: announces c as a sleeper; returns the futex value to wait on.
- * Pairs with C2 in commit (store, full fence, check the count): see W2. */
+/* W0/W1: announces c as a sleeper; returns the futex value to wait on.
+ * Pairs with C2 in commit (C1 exchange, then the parked bits): see W2. */
 static uint32_t qshm__announce(qshm_consumer *c)
 {
-	struct qshm_kwake *kw = c->m.kwake;
+	uint32_t i = (uint32_t)c->slot;
 
-	/* W1 */
-	atomic_fetch_add_explicit(&kw->kw_data_sleepers, 1,
-				  memory_order_seq_cst);
-	uint32_t v = atomic_load_explicit(&kw->kw_data_futex,
+	/* W0: the futex value before the announcement: a waker that takes
+	 * our bit (C3) bumps the word after taking it, so the FUTEX_WAIT on
+	 * v cannot sleep through that bump. */
+	uint32_t v = atomic_load_explicit(&c->m.kwake->kw_data_futex,
 					  memory_order_seq_cst);
-	/* W3: the flag, naming v: whoever swaps it back to 0 (U1) takes back
-	 * the count W1 added, whether we wake, the producer wakes us (it
-	 * takes only flags its futex bump covers, C3), or we die and an
-	 * evictor or taker finds the slot. A process killed between W1 and
-	 * W3 leaves the count raised (a window of a few instructions, no
-	 * syscall in it). */
-	atomic_store_explicit(&c->m.kslots[c->slot].kc_parked, QSHM_PARKED(v),
-			      memory_order_seq_cst);
+	/* W1: one atomic operation: a process killed at any instruction
+	 * leaves either no bit or a bit the next wake takes. */
+	atomic_fetch_or_explicit(&c->m.kparked[i / 64], UINT64_C(1) << (i % 64),
+				 memory_order_seq_cst);
 	c->sleeping = 1;
 	return v;
 }
@@ -311,7 +312,7 @@ static void qshm__unannounce(qshm_consumer *c)
 	if (!c->sleeping)
 		return;
 	c->sleeping = 0;
-	qshm__unpark_slot(&c->m, &c->m.kslots[c->slot]);
+	qshm__unpark_slot(&c->m, (uint32_t)c->slot);
 }
 
 /* W2: after W1, is there anything to read? Either these seq_cst loads see
@@ -446,8 +447,11 @@ static int qshm__corrupt(qshm_consumer *c, const char *what, uint64_t pos,
 			  what, (unsigned long long)val);
 }
 
-QSHM_EXPORT int qshm_consumer_read(qshm_consumer *c, struct qshm_record *rec,
-				   int64_t timeout_ns)
+/* Everything qshm_consumer_read()'s fast path leaves: waiting, lossy
+ * validation, pads, records known only through kp_write_pos, errors. */
+__attribute__((noinline))
+static int qshm__read_slow(qshm_consumer *c, struct qshm_record *rec,
+			   int64_t timeout_ns)
 {
 	uint64_t deadline = 0, spin_end = 0;
 	int err;
@@ -601,6 +605,57 @@ static void qshm__wake_space(struct qshm_kwake *kw)
 	qshm__futex_wake(&kw->kw_space_futex, INT_MAX);
 }
 
+/*
+ * The fast path: a reliable consumer that knows the seq it expects finds
+ * that record's commit word (A4) and a header that passes every check.
+ * The same checks as the slow path, in fewer instructions: the word
+ * matched, so the seq is the expected one; a pad, a lossy consumer, an
+ * empty ring or anything odd goes to qshm__read_slow(), which says why.
+ */
+QSHM_EXPORT int qshm_consumer_read(qshm_consumer *c, struct qshm_record *rec,
+				   int64_t timeout_ns)
+{
+	if (__builtin_expect(!c || !rec || !c->have_seq || c->lossy, 0))
+		return qshm__read_slow(c, rec, timeout_ns);
+	uint64_t pos = c->pos;
+	uint64_t off = pos & c->m.mask;
+	const struct qshm_krec *kr = (const struct qshm_krec *)
+		(c->m.kdata + off);
+	/* A4: acquire, pairs with C0 (see qshm__read_slow). */
+	uint64_t word = atomic_load_explicit(&kr->kr_commit,
+					     memory_order_acquire);
+	if (__builtin_expect(word != (c->expected_seq ^ c->m.seq_key) ||
+			     (pos & (QSHM_REC_ALIGN - 1)), 0))
+		return qshm__read_slow(c, rec, timeout_ns);
+	/* Length, type and item length in one load; the segment is not
+	 * trusted, so each is checked before use. */
+	uint64_t hdr;
+	memcpy(&hdr, (const void *)kr, sizeof(hdr));
+	__asm__ __volatile__("" ::: "memory"); /* read once, here */
+	uint32_t len = (uint32_t)hdr;
+	uint16_t type = (uint16_t)(hdr >> 32);
+	uint16_t item_len = (uint16_t)(hdr >> 48);
+	uint64_t size = qshm__rec_size(len);
+	if (__builtin_expect(type < QSHM_TYPE_USER_MIN || len == 0 ||
+			     len > c->m.max_record ||
+			     off + size > c->m.capacity ||
+			     (item_len && len % item_len), 0))
+		return qshm__read_slow(c, rec, timeout_ns);
+	rec->data = (const void *)(kr + 1);
+	rec->len = len;
+	rec->type = type;
+	rec->item_len = item_len;
+	rec->seq = c->expected_seq;
+	rec->lost = 0;
+	rec->pos = pos;
+	c->expected_seq++;
+	c->records++;
+	c->pos = pos + size;
+	if (c->cached_wp < c->pos)
+		c->cached_wp = c->pos;
+	return 0;
+}
+
 QSHM_EXPORT int qshm_consumer_release(qshm_consumer *c)
 {
 	struct qshm_kslot *s;
@@ -718,7 +773,7 @@ QSHM_EXPORT int qshm_consumer_wait_prepare(qshm_consumer *c,
 				  c->m.name);
 	if (c->gone)
 		return c->gone;
-	/* W1..W3 as in qshm__park(); the caller does the sleeping. */
+	/* W0..W2 as in qshm__park(); the caller does the sleeping. */
 	*val = qshm__announce(c);
 	*word = (const uint32_t *)&c->m.kwake->kw_data_futex;
 	if (qshm__data_there(c)) {

@@ -44,6 +44,7 @@ struct qshm_map {
 	struct qshm_kwake *kwake;
 	struct qshm_kstats *kstats;
 	struct qshm_kslot *kslots;
+	_Atomic uint64_t *kparked;     /* QSHM_PARKED_WORDS of them */
 	struct qshm_kmeta *kmeta;
 	_Atomic uint64_t *kmeta_words; /* meta_size / 8 of them */
 	uint64_t meta_size;
@@ -58,6 +59,8 @@ struct qshm_map {
 	uint64_t creator_start;
 	char name[QSHM_NAME_MAX + 1];
 };
+
+#define QSHM_PEND 64
 
 struct qshm_producer {
 	struct qshm_map m;
@@ -74,6 +77,11 @@ struct qshm_producer {
 	 * segment (pos >> seg_shift), recorded at commit: lets the head jump
 	 * to a record boundary without walking old headers. */
 	uint64_t checkpoint[16];
+	/* Positions claimed since the last commit (a pad's with bit 0 set),
+	 * so commit stores the commit words without walking the headers (a
+	 * chain of dependent loads); npend > QSHM_PEND: walk instead. */
+	uint32_t npend;
+	uint64_t pend[QSHM_PEND];
 	uint64_t checkpoint_seg;
 	unsigned seg_shift;
 	uint64_t full_waits, wakes, evictions;
@@ -125,14 +133,17 @@ uint64_t qshm__deadline(int64_t timeout_ns);
 
 /* segment.c */
 int qshm__shm_path(const char *name, char *buf, size_t size);
-int qshm__map_attach(const char *name, int readonly, struct qshm_map *m);
+/* qshm__map_attach() modes */
+#define QSHM__MAP_READONLY  1 /* PROT_READ from an O_RDONLY descriptor */
+#define QSHM__MAP_ANY_OWNER 2 /* a look, not an attach: any owner */
+int qshm__map_attach(const char *name, int mode, struct qshm_map *m);
 void qshm__map_set_geometry(struct qshm_map *m);
 void qshm__map_release(struct qshm_map *m);
 uint64_t qshm__scan_min(struct qshm_map *m, uint32_t *nreliable);
 
-/* consumer.c: takes a slot's parked flag; subtracts its sleeper count if
- * it was set. For whoever evicts or takes over a slot. */
-void qshm__unpark_slot(struct qshm_map *m, struct qshm_kslot *s);
+/* consumer.c: clears slot i's parked bit (idempotent). For whoever evicts
+ * or takes over a slot. */
+void qshm__unpark_slot(struct qshm_map *m, uint32_t i);
 
 /* inspect.c */
 void qshm__info_from_map(struct qshm_map *m, struct qshm_ring_info *info);

@@ -19,7 +19,8 @@
  *	384    struct qshm_kwake       128   futex words, sleeper counts
  *	512    struct qshm_kstats      256   producer counters
  *	768    struct qshm_kslot[N]    128 each, N = max_consumers
- *	M      struct qshm_kmeta       64    M = 768 + 128 N: descriptor seqlock
+ *	K      parked bits, u64[16]    128   K = 768 + 128 N: sleeping consumers
+ *	M      struct qshm_kmeta       64    M = K + 128: descriptor seqlock
  *	M+64   descriptor bytes        meta_size (a multiple of 64)
  *	D      data, capacity bytes    D = round_up(M + 64 + meta_size, 4096)
  */
@@ -124,7 +125,8 @@ struct qshm_kheader {
 				     * words are seq ^ key */
 	uint64_t kh_off_meta;       /* 144 struct qshm_kmeta */
 	uint64_t kh_meta_size;      /* 152 descriptor bytes after it */
-	uint8_t kh_reserved[96];    /* 160 zero */
+	uint64_t kh_off_parked;     /* 160 parked bits */
+	uint8_t kh_reserved[88];    /* 168 zero */
 };
 
 struct qshm_kprod {
@@ -141,9 +143,10 @@ struct qshm_kprod {
 };
 
 struct qshm_kwake {
-	/* Consumers sleep on kw_data_futex waiting for records. */
+	/* Consumers sleep on kw_data_futex waiting for records; who sleeps
+	 * is in the parked bits (one per slot, after the slot table). */
 	_Atomic uint32_t kw_data_futex;    /*   0 */
-	_Atomic uint32_t kw_data_sleepers; /*   4 */
+	uint32_t kw_reserved;              /*   4 zero */
 	uint8_t kw_pad0[QSHM_CACHELINE - 8];
 	/* The producer sleeps on kw_space_futex waiting for space. */
 	_Atomic uint32_t kw_space_futex;   /*  64 */
@@ -177,18 +180,18 @@ struct qshm_kslot {
 	 * release; QSHM_SEQ_UNKNOWN until it knows (it started mid-ring and
 	 * has read nothing yet). Lag in records = ks_records - this. */
 	_Atomic uint64_t kc_next_seq;   /*  48 */
-	/* Non-zero while this consumer is counted in kw_data_sleepers:
-	 * QSHM_PARKED(v), v the data futex value it sleeps on. Whoever
-	 * swaps it back to 0 (the consumer, the waking producer, an
-	 * evictor or taker) subtracts that count, exactly once. */
-	_Atomic uint64_t kc_parked;     /*  56 */
 	/* Generation (of kc_word) whose claim wrote kc_start: tells a taker
 	 * whether kc_start belongs to a CLAIMED slot's current attacher. */
-	_Atomic uint32_t kc_start_gen;  /*  64 */
-	uint8_t kc_pad[QSHM_HOT_STRIDE - 68];
+	_Atomic uint32_t kc_start_gen;  /*  56 */
+	uint8_t kc_pad[QSHM_HOT_STRIDE - 60];
 };
 
-#define QSHM_PARKED(v) (UINT64_C(1) << 32 | (uint32_t)(v))
+/* Parked bits: bit i % 64 of word i / 64 is set while consumer slot i
+ * sleeps (or is about to) on kw_data_futex. One atomic operation sets or
+ * clears a bit, so a process killed at any instruction leaves no count
+ * behind; the waker takes the bits it wakes. Two lines of their own. */
+#define QSHM_PARKED_WORDS (QSHM_MAX_CONSUMERS / 64)
+#define QSHM_PARKED_SIZE  (QSHM_PARKED_WORDS * 8)
 
 /* The descriptor: a small blob the producer publishes for consumers that
  * attach at any moment (a run's description), under a seqlock. */
@@ -250,8 +253,9 @@ _Static_assert(offsetof(struct qshm_kslot, kc_word) == 24, "kc_word");
 _Static_assert(offsetof(struct qshm_kslot, kc_start) == 32, "kc_start");
 _Static_assert(offsetof(struct qshm_kslot, kc_attach_ns) == 40, "attach");
 _Static_assert(offsetof(struct qshm_kslot, kc_next_seq) == 48, "next_seq");
-_Static_assert(offsetof(struct qshm_kslot, kc_parked) == 56, "parked");
-_Static_assert(offsetof(struct qshm_kslot, kc_start_gen) == 64, "st_gen");
+_Static_assert(offsetof(struct qshm_kslot, kc_start_gen) == 56, "st_gen");
+_Static_assert(offsetof(struct qshm_kheader, kh_off_parked) == 160, "park");
+_Static_assert(QSHM_PARKED_SIZE == 2 * QSHM_CACHELINE, "parked bits");
 _Static_assert(sizeof(struct qshm_kmeta) == QSHM_CACHELINE, "kmeta size");
 _Static_assert(offsetof(struct qshm_kmeta, km_len) == 8, "km_len");
 _Static_assert(sizeof(struct qshm_krec) == QSHM_REC_HDR, "record header");
@@ -268,10 +272,15 @@ _Static_assert(QSHM_OFF_SLOTS == QSHM_OFF_STATS + sizeof(struct qshm_kstats),
 _Static_assert(sizeof(_Atomic uint32_t) == 4, "futex word");
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics lock-free");
 
-static inline uint64_t qshm__off_meta(uint32_t max_consumers)
+static inline uint64_t qshm__off_parked(uint32_t max_consumers)
 {
 	return QSHM_OFF_SLOTS +
 	       (uint64_t)max_consumers * sizeof(struct qshm_kslot);
+}
+
+static inline uint64_t qshm__off_meta(uint32_t max_consumers)
+{
+	return qshm__off_parked(max_consumers) + QSHM_PARKED_SIZE;
 }
 
 static inline uint64_t qshm__off_data(uint32_t max_consumers,

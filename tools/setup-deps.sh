@@ -8,7 +8,9 @@ pkgs=(meson ninja-build pkg-config gcc clang liburing-dev libcriterion-dev
       python3-cffi python3-pytest python3-pytest-asyncio python3-hypothesis
       python3-matplotlib python3-venv python3-setuptools python3-pip
       prometheus groff-base # tools tests: a real Prometheus; man page lint
-      gnuplot-nox) # qshm bench --plots
+      gnuplot-nox # qshm bench --plots
+      spin # tests/model: the ring protocol model checks
+      libfuzzer-14-dev) # tests/fuzz (with clang): -Dfuzz=true
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
