@@ -96,18 +96,13 @@ static uint64_t last_seq(struct publisher *pub)
 	return st.records - 1;
 }
 
-/* Publishes the descriptor in pub->meta, where the ring can carry one. */
+/* Publishes the descriptor in pub->meta as the ring's blob. */
 static int publish_meta(struct publisher *pub)
 {
-#ifdef QSHM_HAVE_RING_META
 	int err = qshm_producer_set_meta(pub->p, pub->meta, pub->meta_len);
-	/* A ring without room for it still carries the records. */
-	return err == -EMSGSIZE || err == -E2BIG || err == -QSHM_ETOOBIG ?
-		       0 : err;
-#else
-	(void)pub;
-	return 0;
-#endif
+	/* A ring made without room for it still carries the records; its
+	 * consumers need RUN_BEGIN to decode them. */
+	return err == -EMSGSIZE ? 0 : err;
 }
 
 int publisher_begin(struct publisher *pub, const struct qasm_circuit *c,

@@ -107,6 +107,8 @@ struct publish_run_opts {
 	const char *ring;         /* ring name (required) */
 	uint64_t capacity;        /* data bytes, a power of two; 0: 4 MiB */
 	uint32_t mode;            /* permission bits; 0: 0600 */
+	uint32_t chgrp;           /* give the ring to group gid */
+	uint32_t gid;
 	uint32_t probs;           /* also publish the final probabilities */
 	uint32_t state;           /* also publish the final state vector */
 	uint32_t unlink_after;    /* remove the ring when the run ended OK

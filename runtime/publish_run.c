@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jemalloc/jemalloc.h>
 
@@ -128,9 +129,27 @@ static int fill_state(void *ctx, uint64_t first, uint64_t count, void *dst)
 	return 0;
 }
 
+/* Room for the run descriptor: its header and RUN_BEGIN, in 64-byte
+ * units, at least the ring's default 4 KiB. */
+static uint32_t descriptor_size(const struct qasm_circuit *c)
+{
+	qshm_run *run;
+	const void *b;
+	size_t len = 0;
+
+	if (publisher_describe(c, 0, 0, 0, 0, &run) == 0) {
+		qshm_run_payload(run, &b, &len);
+		qshm_run_free(run);
+	}
+	len = (sizeof(struct qshm_run_meta) + len + 63) & ~(size_t)63;
+	if (len < 4096)
+		len = 4096;
+	return len > (1u << 20) ? 1u << 20 : (uint32_t)len;
+}
+
 /* Creates the ring, replacing a stale or closed one with a notice. */
-static int ring_create(const struct publish_run_opts *o, qshm_producer **p,
-		       struct rt_error *err)
+static int ring_create(const struct publish_run_opts *o, uint32_t meta_size,
+		       qshm_producer **p, struct rt_error *err)
 {
 	struct qshm_ring_info info;
 	struct qshm_create_opts co = {
@@ -138,6 +157,7 @@ static int ring_create(const struct publish_run_opts *o, qshm_producer **p,
 					  PUBLISH_DEFAULT_CAPACITY,
 		.mode = o->mode,
 		.flags = QSHM_CREATE_REPLACE_STALE,
+		.meta_size = meta_size,
 	};
 
 	if (qshm_ring_info(o->ring, &info) == 0) {
@@ -156,6 +176,20 @@ static int ring_create(const struct publish_run_opts *o, qshm_producer **p,
 		return rt_error_set(err, rc, "create ring '%s': %s", o->ring,
 				    qshm_last_error()[0] ? qshm_last_error() :
 				    qshm_strerror(rc));
+	if (o->chgrp) {
+		/* Before any record: readers in the group attach from the
+		 * start. The mode was set at creation (fchmod). */
+		char path[QSHM_NAME_MAX + 32];
+		snprintf(path, sizeof(path), "/dev/shm/qshm.%s", o->ring);
+		if (chown(path, (uid_t)-1, (gid_t)o->gid) < 0) {
+			rc = -errno;
+			qshm_producer_close(*p, QSHM_CLOSE_UNLINK);
+			*p = NULL;
+			return rt_error_set(err, rc, "ring '%s': give it to "
+					    "group %u: %s", o->ring, o->gid,
+					    strerror(-rc));
+		}
+	}
 	return 0;
 }
 
@@ -202,7 +236,7 @@ int publish_run(const struct qasm_circuit *c, struct sim_run *run,
 		*shots_done = 0;
 	if (!o || !o->ring)
 		return rt_error_set(err, -EINVAL, "publish_run: no ring name");
-	rc = ring_create(o, &p, err);
+	rc = ring_create(o, descriptor_size(c), &p, err);
 	if (rc)
 		return rc;
 	publisher_init(&st.pub, p, o->stop);

@@ -83,7 +83,6 @@ static void on_signal(int sig)
 /* Gives the decoder the ring's current run descriptor, if it has one. */
 static void hist_refresh_meta(struct hist *h)
 {
-#ifdef QSHM_HAVE_RING_META
 	for (int tries = 0; tries < 4; tries++) {
 		uint64_t version;
 		int n = qshm_consumer_meta(h->con, h->meta, h->meta_size,
@@ -106,9 +105,6 @@ static void hist_refresh_meta(struct hist *h)
 		h->meta = m;
 		h->meta_size = want;
 	}
-#else
-	(void)h;
-#endif
 }
 
 /* Prints one table line: the outcome's registers in columns of the given
@@ -267,9 +263,17 @@ static int hist_record(struct hist *h, const struct qshm_record *r,
 	h->last_seq = r->seq;
 	int err = qshm_decoder_record(h->dec, r->type, r->seq, data, len,
 				      &ev);
-	if (ev.new_run && h->counts) {
-		/* The run counted is over, its RUN_END not seen (lost). */
-		return 1;
+	if (ev.new_run) {
+		/* A run counted already: it is over, its RUN_END lost. */
+		if (h->counts)
+			return 1;
+		int e = qshm_counts_new(ev.words_per_shot, &h->counts);
+		if (e) {
+			fprintf(stderr, "qshm hist: %s\n",
+				qshm_results_last_error());
+			return e;
+		}
+		h->run = ev.run;
 	}
 	if (err < 0) {
 		fprintf(stderr, "qshm hist: %s: record %llu: %s\n", h->name,
@@ -278,15 +282,6 @@ static int hist_record(struct hist *h, const struct qshm_record *r,
 		if (h->counts)
 			h->bad_records++;
 		return 0;
-	}
-	if (ev.new_run) {
-		err = qshm_counts_new(ev.words_per_shot, &h->counts);
-		if (err) {
-			fprintf(stderr, "qshm hist: %s\n",
-				qshm_results_last_error());
-			return err;
-		}
-		h->run = ev.run;
 	}
 	switch (ev.kind) {
 	case QSHM_DECODED_SHOTS:

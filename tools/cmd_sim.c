@@ -11,6 +11,7 @@
  * 1 error (file, parse, simulation, ring), 2 usage, 130 stopped by a signal.
  */
 #include <errno.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -55,6 +56,10 @@ struct sim_opts {
 	uint64_t wait_consumers;
 	bool have_wait;
 	bool unlink_after;
+	bool keep;               /* --keep: the default, said explicitly */
+	uint32_t mode;           /* --mode: permission bits; 0: 0600 */
+	bool have_group;
+	gid_t gid;               /* --group */
 	bool quiet;              /* no progress on stderr */
 	uint64_t max_gates;      /* planning budget; 0: the default */
 };
@@ -64,12 +69,19 @@ static void sim_usage(FILE *f)
 	fputs("usage: qshm sim FILE [--shots N] [--seed S] [--batch N] --counts\n"
 	      "       qshm sim FILE [--shots N] [--seed S] --ring NAME "
 	      "[--capacity SIZE]\n"
-	      "                [--probs] [--state] [--wait-consumers K] "
-	      "[--unlink]\n"
+	      "                [--probs] [--state] [--wait-consumers K]\n"
+	      "                [--keep | --unlink] [--mode MODE] "
+	      "[--group GROUP]\n"
 	      "\n"
-	      "Simulate the OpenQASM 2.0 program FILE on a state vector.\n"
+	      "Simulate the OpenQASM 2.0 program FILE (- : standard input) on a "
+	      "state\n"
+	      "vector. The circuit must declare a classical register (the "
+	      "shots'\n"
+	      "outcomes); a circuit that never measures is simulated, with a "
+	      "warning\n"
+	      "that every shot reads all zeros.\n"
 	      "\n"
-	      "  --shots N           number of shots (default 1024)\n"
+	      "  --shots N           number of shots, at least 1 (default 1024)\n"
 	      "  --seed S            random seed, decimal or 0x hex; the same "
 	      "seed gives\n"
 	      "                      the same shots (default: a fresh seed each "
@@ -92,11 +104,36 @@ static void sim_usage(FILE *f)
 	      "                      by a space, sorted\n"
 	      "  --ring NAME         publish the run into the shared-memory ring "
 	      "NAME\n"
-	      "  --capacity SIZE     ring capacity in bytes (suffix K, M or G)\n"
+	      "                      (/dev/shm/qshm.NAME); consumers attach by "
+	      "name at\n"
+	      "                      any moment (qshm hist NAME)\n"
+	      "  --capacity SIZE     ring data bytes: a power of two from 4K, "
+	      "in bytes or\n"
+	      "                      with K, M or G (4M, 64K; default 4M)\n"
 	      "  --probs             also publish the final probabilities\n"
 	      "  --state             also publish the final state vector\n"
-	      "  --wait-consumers K  wait for K consumers before publishing\n"
-	      "  --unlink            remove the ring when the run ends\n"
+	      "  --wait-consumers K  create the ring, then wait until K "
+	      "reliable\n"
+	      "                      consumers have attached before the run "
+	      "starts, so\n"
+	      "                      they see it from its first shot (without "
+	      "it, the\n"
+	      "                      run starts at once and a consumer that "
+	      "attaches\n"
+	      "                      later joins it where it is)\n"
+	      "  --keep              leave the finished ring in /dev/shm, "
+	      "closed, for\n"
+	      "                      late readers (the default; `qshm rm NAME` "
+	      "or the\n"
+	      "                      next run of the same name removes it)\n"
+	      "  --unlink            remove the ring when the run ends, once "
+	      "reliable\n"
+	      "                      consumers have read it\n"
+	      "  --mode MODE         the ring's permission bits, octal (default "
+	      "0600;\n"
+	      "                      0640 lets a group read it)\n"
+	      "  --group GROUP       the ring's group (name or number; you must "
+	      "be in it)\n"
 	      "  --max-gates N       refuse a program whose gate definitions "
 	      "expand to\n"
 	      "                      more than N gate applications (default "
@@ -137,6 +174,10 @@ static bool parse_u64(const char *s, bool suffixes, uint64_t *out)
 		default: return false;
 		}
 		end++;
+		if (end[0] == 'i' && end[1] == 'B') /* 4MiB */
+			end += 2;
+		else if (end[0] == 'B')             /* 4MB, as 4M */
+			end++;
 	}
 	if (*end || v > UINT64_MAX / mul)
 		return false;
@@ -183,6 +224,10 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o)
 			if (!parse_u64(v, false, &o->shots))
 				return usage_error("--shots: '%s' is not a "
 						   "non-negative integer", v);
+			if (o->shots == 0)
+				return usage_error("--shots 0: nothing to "
+						   "simulate; give at least %s",
+						   "1");
 		} else if (opt_value(argc, argv, &i, "--seed", &v)) {
 			if (!v)
 				return usage_error("--seed needs a number%s", "");
@@ -217,10 +262,13 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o)
 		} else if (opt_value(argc, argv, &i, "--capacity", &v)) {
 			if (!v)
 				return usage_error("--capacity needs a size%s", "");
-			if (!parse_u64(v, true, &o->capacity) || o->capacity == 0)
+			if (!parse_u64(v, true, &o->capacity) ||
+			    o->capacity < 4096 ||
+			    (o->capacity & (o->capacity - 1)))
 				return usage_error("--capacity: '%s' is not a "
-						   "positive size (bytes, or with "
-						   "K, M, G)", v);
+						   "power of two from 4K (bytes, "
+						   "or with K, M, G: 64K, 4M)",
+						   v);
 		} else if (strcmp(a, "--probs") == 0) {
 			o->probs = true;
 		} else if (strcmp(a, "--state") == 0) {
@@ -244,6 +292,36 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o)
 						   "positive integer", v);
 		} else if (strcmp(a, "--unlink") == 0) {
 			o->unlink_after = true;
+		} else if (strcmp(a, "--keep") == 0) {
+			o->keep = true;
+		} else if (opt_value(argc, argv, &i, "--mode", &v)) {
+			char *end;
+			unsigned long m;
+			if (!v)
+				return usage_error("--mode needs octal permission "
+						   "bits%s", "");
+			errno = 0;
+			m = strtoul(v, &end, 8);
+			if (errno || end == v || *end || m > 0777 ||
+			    !(m & 0600))
+				return usage_error("--mode: '%s' is not octal "
+						   "permission bits the owner can "
+						   "read and write (e.g. 0640)",
+						   v);
+			o->mode = (uint32_t)m;
+		} else if (opt_value(argc, argv, &i, "--group", &v)) {
+			if (!v || !*v)
+				return usage_error("--group needs a group name "
+						   "or number%s", "");
+			struct group *g = getgrnam(v);
+			uint64_t n;
+			if (g)
+				o->gid = g->gr_gid;
+			else if (parse_u64(v, false, &n) && n < UINT32_MAX)
+				o->gid = (gid_t)n;
+			else
+				return usage_error("--group: no group '%s'", v);
+			o->have_group = true;
 		} else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
 			o->quiet = true;
 		} else if (a[0] == '-' && a[1] != '\0') {
@@ -258,13 +336,18 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o)
 	if (!o->file)
 		return usage_error("missing FILE: the OpenQASM 2.0 program to "
 				   "simulate%s", "");
+	if (o->keep && o->unlink_after)
+		return usage_error("--keep and --unlink: choose one%s", "");
 	if (o->ring && qshm_name_check(o->ring))
 		return usage_error("%s", qshm_last_error());
 	if (!o->ring) {
 		const char *needs = o->probs ? "--probs" : o->state ? "--state" :
 				    o->capacity ? "--capacity" :
 				    o->have_wait ? "--wait-consumers" :
-				    o->unlink_after ? "--unlink" : NULL;
+				    o->unlink_after ? "--unlink" :
+				    o->keep ? "--keep" :
+				    o->mode ? "--mode" :
+				    o->have_group ? "--group" : NULL;
 
 		if (needs)
 			return usage_error("%s only applies with --ring NAME",
@@ -354,6 +437,9 @@ static int sim_publish(const struct sim_opts *o,
 		.probs = o->probs,
 		.state = o->state,
 		.unlink_after = o->unlink_after,
+		.mode = o->mode,
+		.chgrp = o->have_group,
+		.gid = (uint32_t)o->gid,
 		.wait_consumers = o->have_wait ? (int32_t)o->wait_consumers : 0,
 		.stop = &sim_stop,
 		.counts = counts,
@@ -382,6 +468,78 @@ static int sim_publish(const struct sim_opts *o,
 	return SIM_EXIT_OK;
 }
 
+/* Largest circuit read from standard input. */
+#define SIM_STDIN_MAX (64u << 20)
+
+/* `qshm sim -`: the program from standard input, named "<stdin>" in
+ * messages (includes resolve against the working directory). */
+static int sim_parse_stdin(struct qasm_circuit **c, struct rt_error *err)
+{
+	size_t len = 0, cap = 1 << 16;
+	char *text = malloc(cap);
+
+	if (!text)
+		return rt_error_set(err, -ENOMEM, "qshm sim: out of memory");
+	for (;;) {
+		if (len == cap) {
+			if (cap >= SIM_STDIN_MAX) {
+				free(text);
+				return rt_error_set(err, -EFBIG, "qshm sim: "
+						    "<stdin>: more than %u "
+						    "bytes", SIM_STDIN_MAX);
+			}
+			char *t = realloc(text, cap * 2);
+			if (!t) {
+				free(text);
+				return rt_error_set(err, -ENOMEM,
+						    "qshm sim: out of memory");
+			}
+			text = t;
+			cap *= 2;
+		}
+		size_t n = fread(text + len, 1, cap - len, stdin);
+		len += n;
+		if (n == 0) {
+			if (ferror(stdin)) {
+				free(text);
+				return rt_error_set(err, -EIO, "qshm sim: "
+						    "reading <stdin>: %s",
+						    strerror(errno));
+			}
+			break;
+		}
+	}
+	int rc = qasm_parse_string("<stdin>", text, len, 0, c, err);
+	free(text);
+	return rc;
+}
+
+/*
+ * A circuit without classical registers has no outcome to count or
+ * publish: refused. One with registers that never measures is legal
+ * (every shot reads zeros): simulated, with a warning.
+ */
+static int sim_check_outcomes(const struct sim_opts *o,
+			      const struct qasm_circuit *c)
+{
+	const char *file = strcmp(o->file, "-") ? o->file : "<stdin>";
+
+	if (c->ncregs == 0) {
+		fprintf(stderr, "qshm sim: %s: the circuit declares no "
+			"classical register, so its shots have no outcome to "
+			"count or publish (add `creg c[N];` and `measure`)\n",
+			file);
+		return -1;
+	}
+	for (size_t i = 0; i < c->nops; i++)
+		if (c->ops[i].kind == QASM_OP_MEASURE)
+			return 0;
+	fprintf(stderr, "qshm sim: %s: warning: the circuit never measures: "
+		"every shot reads its classical registers as zeros\n",
+		file);
+	return 0;
+}
+
 int qshm_cmd_sim(int argc, char **argv)
 {
 	struct sim_opts o;
@@ -398,7 +556,11 @@ int qshm_cmd_sim(int argc, char **argv)
 		return rc < 0 ? SIM_EXIT_OK : rc;
 
 	popts.max_gates = o.max_gates;
-	if (qasm_parse_file_opts(o.file, &popts, &c, &err) < 0) {
+	if (strcmp(o.file, "-") == 0)
+		rc = sim_parse_stdin(&c, &err);
+	else
+		rc = qasm_parse_file_opts(o.file, &popts, &c, &err);
+	if (rc < 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		return SIM_EXIT_ERROR;
 	}
@@ -415,6 +577,9 @@ int qshm_cmd_sim(int argc, char **argv)
 		fprintf(stderr, "qshm sim: %s: %s\n", o.file, err.msg);
 		goto out;
 	}
+	/* After the plan: a circuit too large is said first. */
+	if (sim_check_outcomes(&o, c))
+		goto out;
 	if (o.counts) {
 		if (qshm_counts_new((uint32_t)sim_run_words_per_shot(run),
 				    &counts)) {

@@ -3,6 +3,7 @@
 # packages. Idempotent: does nothing when everything is there.
 set -euo pipefail
 pkgs=(meson ninja-build pkg-config gcc clang liburing-dev libcriterion-dev
+      g++ # results suite: the public headers compile as C++17
       libjemalloc-dev python3 python3-numpy libzmq3-dev
       # the Python package (python/), its tests, docs example, venv install
       python3-cffi python3-pytest python3-pytest-asyncio python3-hypothesis
