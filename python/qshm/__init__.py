@@ -74,6 +74,22 @@ def ring_info(name: str) -> dict[str, object]:
     }
 
 
+def allow_owner(user: str | int) -> None:
+    """Also trusts rings owned by ``user`` (a name or a uid): by default
+    libqshm attaches only to rings owned by this process's user or root.
+    Process-wide; call it before attaching."""
+    import pwd
+    from .errors import InvalidArgument, check
+    if isinstance(user, str) and not user.isdigit():
+        try:
+            uid = pwd.getpwnam(user).pw_uid
+        except KeyError:
+            raise InvalidArgument(f"no user '{user}'") from None
+    else:
+        uid = int(user)
+    check(_lib.qshm_allow_owner(uid), f"allow owner {user}")
+
+
 def unlink(name: str) -> None:
     """Removes ring ``name`` (whatever it holds)."""
     from .errors import check
@@ -85,7 +101,7 @@ __all__ = [
     "InvalidArgument", "NoSlot", "NotQshm", "Overrun", "Producer",
     "Progress", "ProducerDied", "QshmError", "Record", "Register", "RingExists",
     "RingNotFound", "RunEnd", "RunFailed", "RunInfo", "RunWriter",
-    "Timeout", "TooBig", "Unsupported", "VersionMismatch", "count_run",
+    "Timeout", "TooBig", "Unsupported", "VersionMismatch", "allow_owner", "count_run",
     "counts", "library_version", "publish_run", "ring_info", "unlink",
     "REC_RUN_BEGIN", "REC_SHOTS", "REC_PROBS", "REC_STATE", "REC_RUN_END",
     "REC_ERROR",

@@ -64,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
                    "(default 5)")
     h.add_argument("--top", type=int, default=16, metavar="N",
                    help="outcomes shown live (default 16)")
+    h.add_argument("--owner", metavar="USER",
+                   help="also trust rings owned by USER (by default only "
+                   "your own and root's are read)")
     return p
 
 
@@ -123,6 +126,13 @@ def hist(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_term)
     live = not args.json and err.isatty()
+    if args.owner:
+        from . import allow_owner
+        try:
+            allow_owner(args.owner)
+        except QshmError as e:
+            err.write(f"qshm hist: --owner: {e}\n")
+            return EXIT_USAGE
     try:
         c = Consumer(name, reliable=not args.lossy, timeout=args.wait,
                      newest=args.newest, overrun="skip",

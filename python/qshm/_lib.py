@@ -112,6 +112,7 @@ int qshm_consumer_producer_pid(qshm_consumer *c);
 int qshm_consumer_ring_info(qshm_consumer *c, struct qshm_ring_info *info);
 
 int qshm_ring_info(const char *name, struct qshm_ring_info *info);
+int qshm_allow_owner(long uid);
 int qshm_unlink(const char *name);
 
 int qshm_waiter_create(qshm_consumer *c, qshm_waiter **out);

@@ -26,6 +26,7 @@ def test_usage_errors() -> None:
     assert run("hist").returncode == 2
     assert run("hist", "x", "--top", "0").returncode == 2
     assert run("nonsense").returncode == 2
+    assert run("hist", "x", "--owner", "no-such-user-here").returncode == 2
 
 
 def test_missing_ring(rings: Rings) -> None:
