@@ -136,7 +136,7 @@ def hist(args: argparse.Namespace) -> int:
     try:
         c = Consumer(name, reliable=not args.lossy, timeout=args.wait,
                      newest=args.newest, overrun="skip",
-                     corrupt="skip").open()
+                     corrupt="skip", errors="yield").open()
     except QshmError as e:
         err.write(f"qshm hist: {e}\n")
         return EXIT_ERROR
@@ -164,6 +164,9 @@ def hist(args: argparse.Namespace) -> int:
                         h.apply(part)
                 elif rec.kind == "end":
                     end = rec.end
+                elif rec.kind == "error" and rec.error is not None:
+                    err.write(f"qshm hist: {name}: producer reports: "
+                              f"{rec.error[1]}\n")
                 if live and h is not None and time.monotonic() >= next_draw:
                     drawn = _draw(h, c, order, args.top, drawn)
                     next_draw = time.monotonic() + 0.2

@@ -130,6 +130,11 @@ class Consumer:
             ``"raise"`` (default) raises :class:`Corrupt`; ``"skip"`` skips
             it and counts it in ``bad_records`` (as ``qshm hist`` does). A
             damaged ring (segment or record header) always raises.
+        errors: an ERROR record (the producer reports a failure):
+            ``"raise"`` (default) raises :class:`RunFailed`; ``"yield"``
+            returns it as a record of kind ``"error"`` (``rec.error`` is
+            (code, text)) and goes on to the run's RUN_END, whose status
+            says how the run ended.
 
     Use it as a context manager (``with`` or ``async with``); iteration
     (``for`` or ``async for``) yields :class:`Record` objects and ends after
@@ -142,12 +147,16 @@ class Consumer:
                  timeout: float = 0.0, newest: bool = False,
                  read_timeout: float | None = None,
                  overrun: Literal["skip", "raise"] = "skip",
-                 corrupt: Literal["raise", "skip"] = "raise") -> None:
+                 corrupt: Literal["raise", "skip"] = "raise",
+                 errors: Literal["raise", "yield"] = "raise") -> None:
         if overrun not in ("skip", "raise"):
             raise ValueError("overrun must be 'skip' or 'raise'")
         if corrupt not in ("skip", "raise"):
             raise ValueError("corrupt must be 'raise' or 'skip'")
+        if errors not in ("raise", "yield"):
+            raise ValueError("errors must be 'raise' or 'yield'")
         self.corrupt = corrupt
+        self.errors = errors
         self._bad = 0
         self.name = name
         self.reliable = reliable
@@ -531,7 +540,7 @@ class Consumer:
         if rec.kind == "skip":
             lib.qshm_consumer_release(self._c)
             return None
-        if rec.kind == "error":
+        if rec.kind == "error" and self.errors == "raise":
             code, text = rec.error or (0, "")
             lib.qshm_consumer_release(self._c)
             raise RunFailed(f"ring '{self.name}': producer reports: {text}",
