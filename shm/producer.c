@@ -91,13 +91,25 @@ static int qshm__map_create(const char *name, const char *path,
 	uint64_t size = off_data + o->capacity;
 	int err;
 
+	int anon; /* built unnamed, linked to its name when ready */
+
 	memset(m, 0, sizeof(*m));
 	snprintf(m->name, sizeof(m->name), "%s", name);
-	m->fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
-			 (mode_t)o->mode);
-	if (m->fd < 0)
-		return -errno;
-	qshm__creator_mark(m->fd);
+	/* An unnamed object in /dev/shm (O_TMPFILE), built and published,
+	 * then given its name with linkat(): nobody can ever see it half
+	 * built, and a creator killed while building leaves nothing. Where
+	 * the kernel or filesystem cannot do that, the named O_EXCL create
+	 * with the creator's mark (an OFD lock) and pid, as before. */
+	m->fd = open("/dev/shm", O_TMPFILE | O_RDWR | O_CLOEXEC,
+		     (mode_t)o->mode);
+	anon = m->fd >= 0;
+	if (!anon) {
+		m->fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC,
+				 (mode_t)o->mode);
+		if (m->fd < 0)
+			return -errno;
+		qshm__creator_mark(m->fd);
+	}
 	/* The umask must not narrow what the caller asked for. */
 	if (fchmod(m->fd, (mode_t)o->mode) < 0 ||
 	    ftruncate(m->fd, (off_t)size) < 0) {
@@ -180,11 +192,26 @@ static int qshm__map_create(const char *name, const char *path,
 	 * Every field above is written before it. */
 	atomic_store_explicit(&h->kh_state, QSHM_KSTATE_READY,
 			      memory_order_release);
+	if (anon) {
+		char fdpath[64], dst[QSHM_NAME_MAX + 24];
+		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", m->fd);
+		snprintf(dst, sizeof(dst), "/dev/shm%s", path);
+		/* Atomic, and fails with EEXIST like O_EXCL: the caller
+		 * then replaces what holds the name, or gives up. */
+		if (linkat(AT_FDCWD, fdpath, AT_FDCWD, dst,
+			   AT_SYMLINK_FOLLOW) < 0) {
+			err = -errno;
+			qshm__map_release(m);
+			return err;
+		}
+		return 0;
+	}
 	qshm__creator_unmark(m->fd);
 	return 0;
 fail:
 	qshm__map_release(m);
-	shm_unlink(path);
+	if (!anon)
+		shm_unlink(path);
 	return err;
 }
 
