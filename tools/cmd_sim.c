@@ -26,6 +26,7 @@
 #include "publish.h"
 #include "qasm.h"
 #include "qshm/qshm.h"
+#include "rt_counts.h"
 #include "sim.h"
 #include "tools.h"
 
@@ -243,22 +244,13 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o)
 	return 0;
 }
 
-static int print_counts(const struct sim_counts *k,
-			const struct qasm_circuit *c)
+static int print_entries(const struct sim_count_entry *e, size_t n)
 {
-	struct sim_count_entry *e;
-	size_t n = sim_counts_size(k);
-
-	if (sim_counts_sorted(k, c, &e)) {
-		fputs("qshm sim: out of memory\n", stderr);
-		return SIM_EXIT_ERROR;
-	}
 	fputs("{\"counts\": {", stdout);
 	for (size_t i = 0; i < n; i++)
 		printf("%s\"%s\": %" PRIu64, i ? ", " : "", e[i].outcome,
 		       e[i].count);
 	fputs("}}\n", stdout);
-	free(e);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		perror("qshm sim: writing the counts");
 		return SIM_EXIT_ERROR;
@@ -266,6 +258,20 @@ static int print_counts(const struct sim_counts *k,
 	return SIM_EXIT_OK;
 }
 
+static int print_counts(const struct sim_counts *k,
+			const struct qasm_circuit *c)
+{
+	struct sim_count_entry *e;
+	int rc;
+
+	if (sim_counts_sorted(k, c, &e)) {
+		fputs("qshm sim: out of memory\n", stderr);
+		return SIM_EXIT_ERROR;
+	}
+	rc = print_entries(e, sim_counts_size(k));
+	free(e);
+	return rc;
+}
 
 /* ---- publishing into a ring (--ring) ---- */
 
@@ -556,7 +562,7 @@ int qshm_cmd_sim(int argc, char **argv)
 		fprintf(stderr, "qshm sim: %s: %s\n", o.file, err.msg);
 		goto out;
 	}
-	if (o.counts) {
+	if (o.counts && o.ring) {
 		counts = sim_counts_new(sim_run_words_per_shot(run));
 		if (!counts) {
 			fputs("qshm sim: out of memory\n", stderr);
@@ -570,7 +576,10 @@ int qshm_cmd_sim(int argc, char **argv)
 		status = rc;
 		goto out;
 	}
-	rc = sim_run_shots(run, o.shots, sim_counts_shots_fn, counts, &err);
+	/* The same counting as the service's (runtime/rt_counts.h). */
+	struct sim_count_entry *e;
+	size_t n;
+	rc = rt_counts_run(run, c, o.shots, NULL, NULL, &e, &n, &err);
 	if (rc) {
 		if (err.code)
 			fprintf(stderr, "qshm sim: %s: %s\n", o.file, err.msg);
@@ -579,7 +588,8 @@ int qshm_cmd_sim(int argc, char **argv)
 				strerror(rc < 0 ? -rc : rc));
 		goto out;
 	}
-	status = print_counts(counts, c);
+	status = print_entries(e, n);
+	free(e);
 out:
 	sim_counts_free(counts);
 	sim_run_destroy(run);

@@ -16,6 +16,8 @@ int qshm_cmd_ls(int argc, char **argv);
 int qshm_cmd_rm(int argc, char **argv);
 int qshm_cmd_stat(int argc, char **argv);
 int qshm_cmd_bench(int argc, char **argv);
+int qshm_cmd_serve(int argc, char **argv);
+int qshm_cmd_submit(int argc, char **argv);
 
 /* Prints "qshm CMD: message" and a hint to stderr; returns 2. */
 int tools_usage_error(const char *cmd, const char *fmt, ...)
