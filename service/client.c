@@ -545,6 +545,12 @@ int qshm_client_cancel(qshm_client *cl, uint64_t job)
 	return 0;
 }
 
+static int rep_stale(void *ctx, const struct qshm_ring_info *info)
+{
+	(void)ctx;
+	return info->state == QSHM_RING_STALE;
+}
+
 int qshm_client_close(qshm_client *cl)
 {
 	if (!cl)
@@ -553,6 +559,9 @@ int qshm_client_close(qshm_client *cl)
 		qshm_producer_close(cl->req, QSHM_CLOSE_UNLINK);
 	if (cl->rep)
 		qshm_consumer_close(cl->rep);
+	/* A dead service cannot remove the reply ring it made for us. */
+	if (cl->conn_err == -QSHM_ESERVICEDEAD)
+		qshm_ring_remove_if(cl->rep_name, rep_stale, NULL, NULL);
 	while (cl->njobs)
 		job_forget(cl, &cl->jobs[0]);
 	free(cl->jobs);
