@@ -27,6 +27,9 @@
 
 enum job_state { JOB_PENDING, JOB_DONE };
 
+/* How long wait() reads on the ring's own wait before it polls. */
+#define CLIENT_SHORT_WAIT_NS 2000000
+
 struct job_slot {
 	uint64_t job;
 	uint64_t deadline;      /* CLOCK_MONOTONIC ns; 0: none */
@@ -223,6 +226,23 @@ static int read_one(struct qshm_client *cl, int64_t timeout_ns)
 	qshm_consumer_release(cl->rep);
 	if (rc)
 		conn_over(cl, rc);
+	return rc;
+}
+
+/*
+ * After qshm_poll said the reply ring is ready. No record there means the
+ * poll saw the service's pidfd: the ring's own read would say so only at
+ * its next liveness check (up to 25 ms on), so look now. Every complete
+ * reply has been read (the read found none), so the service is over.
+ */
+static int read_after_poll(struct qshm_client *cl)
+{
+	struct qshm_ring_info ri;
+	int rc = read_one(cl, 0);
+
+	if (rc == -EAGAIN && qshm_ring_info(cl->rep_name, &ri) == 0 &&
+	    (ri.state == QSHM_RING_STALE || !ri.creator_alive))
+		return conn_over(cl, -QSHM_EPRODUCERDEAD);
 	return rc;
 }
 
@@ -508,7 +528,24 @@ int qshm_client_wait(qshm_client *cl, uint64_t job, int64_t timeout_ns,
 			return cfail(cl, -ETIMEDOUT, "job %llu: its deadline "
 				     "passed", (unsigned long long)job);
 		}
-		rc = read_one(cl, left);
+		/* A reply that comes soon is read on the ring's own wait
+		 * (spin, then futex); a longer wait goes through qshm_poll,
+		 * whose pidfd ends it the moment the service dies (the
+		 * ring's wait notices only at its next liveness check). */
+		if (left < 0 || left > CLIENT_SHORT_WAIT_NS) {
+			rc = read_one(cl, CLIENT_SHORT_WAIT_NS);
+			if (rc == -ETIMEDOUT && !cl->conn_err) {
+				struct qshm_pollitem it = { .c = cl->rep,
+							    .fd = -1 };
+				rc = qshm_poll(&it, 1, left);
+				if (rc == -ENOSYS)
+					rc = read_one(cl, left);
+				else if (rc >= 0)
+					rc = read_after_poll(cl);
+			}
+		} else {
+			rc = read_one(cl, left);
+		}
 		if (rc == -EINTR)
 			return cfail(cl, rc, "job %llu: interrupted",
 				     (unsigned long long)job);

@@ -122,9 +122,10 @@ static void ctr_add(struct svc *s, enum svc_counter i, int64_t d)
  * error. Takes cl->rep_lock; never svc.lock. A client that leaves its
  * ring full for SVC_REPLY_WAIT_NS loses the reply (its wait() times out).
  */
-static int reply(struct svc_client *cl, uint64_t job, int status,
-		 uint64_t shots, uint64_t sim_ns,
-		 const struct sim_count_entry *e, size_t n, const char *msg)
+static int reply_wait(struct svc_client *cl, int64_t wait_ns,
+		      uint64_t job, int status, uint64_t shots,
+		      uint64_t sim_ns, const struct sim_count_entry *e,
+		      size_t n, const char *msg)
 {
 	struct svc_result h = {
 		.major = SVC_WIRE_MAJOR, .minor = SVC_WIRE_MINOR,
@@ -142,13 +143,14 @@ static int reply(struct svc_client *cl, uint64_t job, int status,
 	size = svc_result_size((uint32_t)n, (uint32_t)olen, h.msg_len);
 	if (n > UINT32_MAX || olen > UINT32_MAX || size == 0 ||
 	    size > SVC_REPLY_MAX)
-		return reply(cl, job, -E2BIG, 0, 0, NULL, 0, "the counts do "
-			     "not fit in a reply record (2 MiB)");
+		return reply_wait(cl, wait_ns, job, -E2BIG, 0, 0, NULL, 0,
+				  "the counts do not fit in a reply record "
+				  "(2 MiB)");
 	h.nentries = (uint32_t)n;
 	h.outcome_len = (uint32_t)olen;
 	pthread_mutex_lock(&cl->rep_lock);
-	rc = qshm_producer_claim(cl->rep, size, SVC_REC_RESULT,
-				 SVC_REPLY_WAIT_NS, &buf);
+	rc = qshm_producer_claim(cl->rep, size, SVC_REC_RESULT, wait_ns,
+				 &buf);
 	if (rc == 0) {
 		p = buf;
 		memcpy(p, &h, sizeof(h));
@@ -162,6 +164,24 @@ static int reply(struct svc_client *cl, uint64_t job, int status,
 	}
 	pthread_mutex_unlock(&cl->rep_lock);
 	return rc;
+}
+
+/* From a worker: a client slow to read may hold it up to 1 s. */
+static int reply(struct svc_client *cl, uint64_t job, int status,
+		 uint64_t shots, uint64_t sim_ns,
+		 const struct sim_count_entry *e, size_t n, const char *msg)
+{
+	return reply_wait(cl, SVC_REPLY_WAIT_NS, job, status, shots, sim_ns,
+			  e, n, msg);
+}
+
+/* From the main thread: never waits, so a client that does not read its
+ * replies (and floods requests) cannot stall the others; the answer is
+ * dropped and the client's wait() times out. */
+static int reply_now(struct svc_client *cl, uint64_t job, int status,
+		     const char *msg)
+{
+	return reply_wait(cl, 0, job, status, 0, 0, NULL, 0, msg);
 }
 
 static void client_free(struct svc_client *cl)
@@ -344,7 +364,7 @@ static void refuse(struct svc *s, struct svc_client *cl, uint64_t job,
 	pthread_mutex_lock(&s->lock);
 	ctr_add(s, SVC_CTR_REFUSED, 1);
 	pthread_mutex_unlock(&s->lock);
-	reply(cl, job, status, 0, 0, NULL, 0, msg);
+	reply_now(cl, job, status, msg);
 }
 
 static void handle_run(struct svc *s, struct svc_client *cl,
@@ -369,8 +389,8 @@ static void handle_run(struct svc *s, struct svc_client *cl,
 		pthread_mutex_lock(&s->lock);
 		ctr_add(s, SVC_CTR_TIMEDOUT, 1);
 		pthread_mutex_unlock(&s->lock);
-		reply(cl, h.job, -ETIMEDOUT, 0, 0, NULL, 0, "job: its "
-		      "deadline passed before it was queued");
+		reply_now(cl, h.job, -ETIMEDOUT, "job: its deadline passed "
+			  "before it was queued");
 		return;
 	}
 	j = calloc(1, sizeof(*j));
@@ -458,8 +478,8 @@ static void handle_cancel(struct svc *s, struct svc_client *cl,
 	while (taken) {
 		struct svc_job *j = taken;
 		taken = j->next;
-		reply(cl, j->h.job, -ECANCELED, 0, 0, NULL, 0,
-		      "job: cancelled before it ran");
+		reply_now(cl, j->h.job, -ECANCELED, "job: cancelled before "
+			  "it ran");
 		pthread_mutex_lock(&s->lock);
 		cl->refs--;     /* main's own ref keeps it above 0 */
 		pthread_mutex_unlock(&s->lock);

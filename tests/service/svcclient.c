@@ -14,6 +14,9 @@
  *       (service with --workers 1 --queue 1) a 2^40-shot job, then a
  *       second: prints the second's error; cancels the first and prints
  *       its error
+ *   svcclient stats SERVICE
+ *       prints the service's metrics (control ring user counters 0..7):
+ *       queued running done failed timedout cancelled refused clients
  *   svcclient garbage SERVICE
  *       makes its own request ring by hand, writes malformed records and
  *       prints the status of each reply (one per line)
@@ -253,8 +256,26 @@ static int cmd_garbage(char **argv)
 	return sent == 6 ? 0 : 1;
 }
 
+static int cmd_stats(char **argv)
+{
+	struct qshm_ring_stats st;
+	qshm_consumer *c;
+
+	if (qshm_consumer_attach(argv[2], QSHM_CONSUMER_READONLY, &c))
+		return 1;
+	if (qshm_consumer_ring_stats(c, &st))
+		return 1;
+	for (int i = 0; i < 8; i++)
+		printf("%s%" PRIu64, i ? " " : "", st.user[i]);
+	printf("\n");
+	qshm_consumer_close(c);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && !strcmp(argv[1], "stats"))
+		return cmd_stats(argv);
 	if (argc >= 6 && !strcmp(argv[1], "multi"))
 		return cmd_multi(argc, argv);
 	if (argc == 5 && !strcmp(argv[1], "hang"))

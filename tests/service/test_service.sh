@@ -110,6 +110,11 @@ timeout 30 "$QSHM" submit "$P-a" "$Q/qft_n4.qasm" --shots 777 --seed 0x2a \
 	fail "qshm submit differs from qshm sim --counts"
 ok "qshm submit prints what qshm sim --counts prints"
 
+# metrics: 19 done, nothing queued, running, failed or refused, no client
+[ "$("$SVCCLIENT" stats "$P-a")" = "0 0 19 0 0 0 0 0" ] ||
+	fail "metrics after 19 jobs: $("$SVCCLIENT" stats "$P-a")"
+ok "metrics in the control ring: 19 done"
+
 # a bad circuit: its file:line:col message comes back, exit 1
 printf 'OPENQASM 2.0;\nqreg q[1];\nfoo q[0];\n' >"$T/bad.qasm"
 rc=0
@@ -137,6 +142,9 @@ while read -r file seed json; do
 done <"$T/beside.out"
 [ "$(wc -l <"$T/beside.out")" -eq ${#CIRCUITS[@]} ] || fail "client beside the garbage: missing results"
 kill -0 "$SVC" || fail "the service died of garbage"
+read -r _ _ done failed _ _ refused _ <<<"$("$SVCCLIENT" stats "$P-a")"
+[ "$done" -eq 25 ] && [ "$failed" -eq 2 ] && [ "$refused" -eq 6 ] ||
+	fail "metrics after garbage: $("$SVCCLIENT" stats "$P-a")"
 ok "6 malformed records get 6 QSHM_EREFUSED replies; another client is served meanwhile"
 
 # ---- a deadline that passes ----
