@@ -495,6 +495,9 @@ void bench_ipc_zmq_version(char *buf, size_t size);
 #define BENCH_GATE_N 4 /* 20, 22, 24, 26 qubits */
 extern const struct bench_measure bench_sim_gate[BENCH_GATE_N];
 extern const struct bench_measure bench_sim_shots;
+/* bench_service.c: a trivial job through qshm serve, and in-process */
+extern const struct bench_measure bench_svc_direct;
+extern const struct bench_measure bench_svc_serve;
 
 /* Message sizes of the throughput figures. */
 extern const size_t bench_tput_sizes[4];
