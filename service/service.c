@@ -52,7 +52,10 @@ struct svc_client {
 	qshm_producer *rep;          /* under rep_lock */
 	pthread_mutex_t rep_lock;
 	unsigned refs;               /* svc.lock: main's + one per job */
-	bool gone;                   /* svc.lock: its jobs are dropped */
+	atomic_bool gone;            /* set under svc.lock: its jobs are
+					dropped; relaxed reads elsewhere */
+	bool poked;                  /* main thread: the last poll said its
+					ring is ready */
 	struct svc_client *next;     /* main thread's list */
 };
 
@@ -159,7 +162,8 @@ static int reply_wait(struct svc_client *cl, int64_t wait_ns,
 			memcpy(p, &e[i].count, 8);
 		for (size_t i = 0; i < n; i++, p += olen)
 			memcpy(p, e[i].outcome, olen);
-		memcpy(p, msg, h.msg_len);
+		if (h.msg_len)
+			memcpy(p, msg, h.msg_len);
 		qshm_producer_commit(cl->rep);
 	}
 	pthread_mutex_unlock(&cl->rep_lock);
@@ -281,7 +285,8 @@ static void job_run(struct svc *s, struct svc_job *j)
 		err.msg[0] = '\0';
 	}
 done:
-	if (rc == -ECANCELED && j->cl->gone)
+	if (rc == -ECANCELED &&
+	    atomic_load_explicit(&j->cl->gone, memory_order_relaxed))
 		;       /* nobody to tell */
 	else if (rc == -ETIMEDOUT)
 		reply(j->cl, j->h.job, rc, 0, 0, NULL, 0, "job: its deadline "
@@ -328,7 +333,7 @@ static void *worker_main(void *arg)
 		s->nrunning++;
 		ctr_add(s, SVC_CTR_QUEUED, -1);
 		ctr_add(s, SVC_CTR_RUNNING, 1);
-		if (j->cl->gone)
+		if (atomic_load_explicit(&j->cl->gone, memory_order_relaxed))
 			atomic_store_explicit(&j->cancel, 1,
 					      memory_order_relaxed);
 		pthread_mutex_unlock(&s->lock);
@@ -503,7 +508,7 @@ static void client_drop(struct svc *s, struct svc_client *cl, int why)
 	*pp = cl->next;
 	s->nclients--;
 	pthread_mutex_lock(&s->lock);
-	cl->gone = true;
+	atomic_store_explicit(&cl->gone, true, memory_order_relaxed);
 	n = cancel_locked(s, cl, true, 0, &taken);
 	cl->refs -= n;
 	last = client_unref_locked(cl);
@@ -532,7 +537,10 @@ static int client_drain(struct svc *s, struct svc_client *cl)
 
 	while ((rc = qshm_consumer_read(cl->req, &r, 0)) == 0) {
 		n++;
-		if (r.item_len)
+		if (r.len > SVC_MAX_REQUEST)
+			refuse(s, cl, 0, -QSHM_EREFUSED, "request larger than "
+			       "the service's max_request");
+		else if (r.item_len)
 			refuse(s, cl, 0, -QSHM_EREFUSED, "batch records are "
 			       "not requests");
 		else if (r.type == SVC_REC_RUN)
@@ -544,6 +552,15 @@ static int client_drain(struct svc *s, struct svc_client *cl)
 			       "record type");
 		qshm_consumer_release(cl->req);
 	}
+	if (rc == -EAGAIN && n == 0 && cl->poked) {
+		/* The poll saw the client's pidfd, or a spurious wake: the
+		 * ring's read looks at the producer only every 25 ms. */
+		struct qshm_ring_info ri;
+		if (qshm_ring_info(cl->req_name, &ri) == 0 &&
+		    (ri.state == QSHM_RING_STALE || !ri.creator_alive))
+			rc = -QSHM_EPRODUCERDEAD;
+	}
+	cl->poked = false;
 	if (rc != -EAGAIN && rc != -EINTR) {
 		client_drop(s, cl, rc);
 		return n + 1;
@@ -738,6 +755,12 @@ static void wait_for_work(struct svc *s)
 		s->rescan = true;
 		return;
 	}
+	if (rc > 0) {
+		unsigned i = s->ino >= 0;
+		for (struct svc_client *cl = s->clients; cl && i < n;
+		     cl = cl->next, i++)
+			cl->poked = (items[i].revents & QSHM_POLL_DATA) != 0;
+	}
 	if (s->ino >= 0 && rc > 0 && (items[0].revents & QSHM_POLL_FD)) {
 		char buf[4096];
 		while (read(s->ino, buf, sizeof(buf)) > 0)
@@ -758,7 +781,8 @@ int svc_run(const struct svc_config *cfg)
 
 	if (!cfg->name || qshm_name_check(cfg->name) ||
 	    strlen(cfg->name) > SVC_NAME_MAX || !cfg->workers ||
-	    cfg->workers > 256 || !cfg->queue || !cfg->max_qubits)
+	    cfg->workers > 256 || !cfg->queue || !cfg->max_qubits ||
+	    cfg->max_clients > 256)
 		return -EINVAL;
 	pthread_mutex_init(&s.lock, NULL);
 	pthread_cond_init(&s.cond, NULL);

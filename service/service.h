@@ -16,7 +16,7 @@ struct svc_config {
 	unsigned workers;         /* simulation threads, 1..256 */
 	unsigned max_qubits;      /* larger circuits are refused (-EFBIG) */
 	unsigned queue;           /* jobs queued or running, at most */
-	unsigned max_clients;     /* connections, at most; 0: 256 */
+	unsigned max_clients;     /* connections, at most, 0..256; 0: 256 */
 	FILE *log;                /* one line per connection event; NULL */
 	volatile sig_atomic_t *stop; /* the loop ends when it becomes 1 */
 	/* Called once the service is ready for clients (may be NULL). */
