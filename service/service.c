@@ -56,6 +56,8 @@ struct svc_client {
 					dropped; relaxed reads elsewhere */
 	bool poked;                  /* main thread: the last poll said its
 					ring is ready */
+	uint64_t served;             /* svc.lock: svc.tick when a job of it
+					last started; 0: never */
 	struct svc_client *next;     /* main thread's list */
 };
 
@@ -76,6 +78,7 @@ struct svc {
 	struct svc_job *qhead, *qtail;   /* FIFO of queued jobs */
 	struct svc_job *running;         /* doubly linked */
 	unsigned nqueued, nrunning;
+	uint64_t tick;                   /* jobs started so far */
 	bool stopping;
 	struct svc_client *clients;
 	unsigned nclients;
@@ -307,6 +310,32 @@ counted:
 	qasm_circuit_free(c);
 }
 
+/*
+ * Fairness: round robin across clients. The next job is the oldest queued
+ * job of the client whose last job started longest ago (never: first), so
+ * one client's burst cannot hold back another client's jobs by more than
+ * one job per worker. Within a client, jobs start in the order sent.
+ * O(queue) per job, and the queue is at most --queue long.
+ */
+static struct svc_job *queue_take_fair_locked(struct svc *s)
+{
+	struct svc_job *best = NULL, *best_prev = NULL, *prev = NULL;
+
+	for (struct svc_job *j = s->qhead; j; prev = j, j = j->next)
+		if (!best || j->cl->served < best->cl->served) {
+			best = j;
+			best_prev = prev;
+		}
+	if (best_prev)
+		best_prev->next = best->next;
+	else
+		s->qhead = best->next;
+	if (s->qtail == best)
+		s->qtail = best_prev;
+	best->cl->served = ++s->tick;
+	return best;
+}
+
 static void *worker_main(void *arg)
 {
 	struct svc *s = arg;
@@ -320,10 +349,7 @@ static void *worker_main(void *arg)
 			pthread_cond_wait(&s->cond, &s->lock);
 		if (s->stopping)
 			break;
-		j = s->qhead;
-		s->qhead = j->next;
-		if (!s->qhead)
-			s->qtail = NULL;
+		j = queue_take_fair_locked(s);
 		s->nqueued--;
 		j->prev = NULL;
 		j->next = s->running;

@@ -14,6 +14,11 @@
  *       (service with --workers 1 --queue 1) a 2^40-shot job, then a
  *       second: prints the second's error; cancels the first and prints
  *       its error
+ *   svcclient fair SERVICE FILE READY GO GO2
+ *       submits four 2^40-shot jobs, creates READY, waits for the file
+ *       GO, cancels the first (running) one; waits for the file GO2
+ *       (the script makes it once another client's job was served),
+ *       then cancels the other three; prints each job's error
  *   svcclient stats SERVICE
  *       prints the service's metrics (control ring user counters 0..7):
  *       queued running done failed timedout cancelled refused clients
@@ -256,6 +261,35 @@ static int cmd_garbage(char **argv)
 	return sent == 6 ? 0 : 1;
 }
 
+static int cmd_fair(char **argv)
+{
+	qshm_client *cl = connect_or_die(argv[2]);
+	size_t len;
+	char *text = slurp(argv[3], &len);
+	uint64_t job[4];
+	struct qshm_job_result *res;
+	int fd;
+
+	for (int i = 0; i < 4; i++)
+		job[i] = submit_or_die(cl, text, (uint64_t)1 << 40, 1,
+				       QSHM_FOREVER);
+	fd = open(argv[4], O_CREAT | O_WRONLY, 0600);
+	close(fd);
+	for (int i = 0; i < 4; i++) {
+		const char *go = argv[i ? 6 : 5];
+		for (int k = 0; k < 600 && access(go, F_OK) != 0; k++)
+			usleep(50000);
+		if (qshm_client_cancel(cl, job[i]))
+			return 1;
+		printf("job%d %s\n", i, errname(qshm_client_wait(
+			cl, job[i], 20000000000, &res)));
+		fflush(stdout);
+	}
+	qshm_client_close(cl);
+	free(text);
+	return 0;
+}
+
 static int cmd_stats(char **argv)
 {
 	struct qshm_ring_stats st;
@@ -274,6 +308,8 @@ static int cmd_stats(char **argv)
 
 int main(int argc, char **argv)
 {
+	if (argc == 7 && !strcmp(argv[1], "fair"))
+		return cmd_fair(argv);
 	if (argc == 3 && !strcmp(argv[1], "stats"))
 		return cmd_stats(argv);
 	if (argc >= 6 && !strcmp(argv[1], "multi"))

@@ -166,20 +166,53 @@ out=$(timeout 30 "$SVCCLIENT" queue "$P-c" "$Q/bell_n4.qasm")
 [ "$out" = "$(printf 'second QSHM_EQUEUEFULL\nfirst ECANCELED')" ] || fail "queue/cancel: got '$out'"
 ok "a full queue gives QSHM_EQUEUEFULL; cancelling a running job gives ECANCELED"
 
+kill -TERM "$SVC"; wait "$SVC" || true
+serve f --workers 1 --queue 8
+
+# ---- fairness: round robin across clients ----
+# One worker. Client A queues four endless jobs; client B one small job.
+# When A's running job is cancelled, B's job (its client never served)
+# runs before A's next: B finishes while A's three jobs still wait. In
+# FIFO order B would wait behind an endless job until the 20 s timeout.
+"$SVCCLIENT" fair "$P-f" "$Q/bell_n4.qasm" "$T/fair.ready" "$T/fair.go" "$T/fair.go2" \
+	>"$T/fair.out" 2>"$T/fair.err" &
+A=$!
+BG_PIDS+=("$A")
+wait_file "$T/fair.ready"
+"$QSHM" submit "$P-f" "$Q/grover_n2.qasm" --shots 100 --seed 9 --timeout 20 \
+	>"$T/fairB.out" 2>"$T/fairB.err" &
+B=$!
+BG_PIDS+=("$B")
+i=0
+until [ "$("$SVCCLIENT" stats "$P-f" | cut -d' ' -f1-2)" = "4 1" ]; do
+	i=$((i + 1)); [ "$i" -le 200 ] || fail "fairness: B's job never queued"
+	sleep 0.05
+done
+touch "$T/fair.go"
+wait "$B" || fail "fairness: B's job not served before A's queued jobs: $(cat "$T/fairB.err")"
+[ "$(cat "$T/fairB.out")" = "$("$QSHM" sim "$Q/grover_n2.qasm" --shots 100 --seed 9 --counts)" ] ||
+	fail "fairness: wrong counts for B"
+read -r queued running _ <<<"$("$SVCCLIENT" stats "$P-f")"
+[ "$queued" -eq 2 ] && [ "$running" -eq 1 ] || fail "fairness: A's jobs not waiting: $queued queued, $running running"
+touch "$T/fair.go2"
+wait "$A" || fail "fairness: client A failed"
+[ "$(grep -c ECANCELED "$T/fair.out")" -eq 4 ] || fail "fairness: A's jobs: $(cat "$T/fair.out")"
+ok "round robin: another client's job runs before a client's queued backlog"
+
 # ---- a killed client: its job stops, its rings go, others are served ----
-"$SVCCLIENT" hang "$P-c" "$Q/bell_n4.qasm" "$T/hang.ready" >"$T/hang.out" 2>&1 &
+"$SVCCLIENT" hang "$P-f" "$Q/bell_n4.qasm" "$T/hang.ready" >"$T/hang.out" 2>&1 &
 H=$!
 BG_PIDS+=("$H")
 wait_file "$T/hang.ready"
 kill -KILL "$H"
 wait "$H" 2>/dev/null || true
 # one worker: this job runs only once the killed client's job has stopped
-timeout 30 "$QSHM" submit "$P-c" "$Q/grover_n2.qasm" --shots 100 --seed 3 >"$T/after.out" 2>"$T/after.err" ||
+timeout 30 "$QSHM" submit "$P-f" "$Q/grover_n2.qasm" --shots 100 --seed 3 >"$T/after.out" 2>"$T/after.err" ||
 	fail "no service after a client was killed: $(cat "$T/after.err")"
 [ "$(cat "$T/after.out")" = "$("$QSHM" sim "$Q/grover_n2.qasm" --shots 100 --seed 3 --counts)" ] ||
 	fail "wrong counts after a client was killed"
-no_rings "$P-c.[qr].$H-*"
-grep -q "client $H-0 left (QSHM_EPRODUCERDEAD" "$T/serve-c.err" || fail "service did not log the dead client"
+no_rings "$P-f.[qr].$H-*"
+grep -q "client $H-0 left (QSHM_EPRODUCERDEAD" "$T/serve-f.err" || fail "service did not log the dead client"
 ok "a killed client's running job is dropped, its rings removed, the next client served"
 kill -TERM "$SVC"; wait "$SVC" || true
 
