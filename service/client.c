@@ -538,7 +538,8 @@ int qshm_client_wait(qshm_client *cl, uint64_t job, int64_t timeout_ns,
 				struct qshm_pollitem it = { .c = cl->rep,
 							    .fd = -1 };
 				rc = qshm_poll(&it, 1, left);
-				if (rc == -ENOSYS)
+				if (rc < 0 && rc != -EINTR)
+					/* no io_uring futex waits here */
 					rc = read_one(cl, left);
 				else if (rc >= 0)
 					rc = read_after_poll(cl);

@@ -20,6 +20,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -86,6 +87,7 @@ struct svc {
 	size_t nignored;
 	int ino;                         /* inotify on /dev/shm, or -1 */
 	bool rescan;                     /* a name to retry */
+	unsigned naps;                   /* waits without qshm_poll */
 };
 
 static void svc_log(struct svc *s, const char *fmt, ...)
@@ -773,12 +775,24 @@ static void wait_for_work(struct svc *s)
 	for (struct svc_client *cl = s->clients;
 	     cl && n < sizeof(items) / sizeof(items[0]); cl = cl->next)
 		items[n++] = (struct qshm_pollitem){ .c = cl->req, .fd = -1 };
-	rc = n ? qshm_poll(items, n, s->rescan ? 5000000 : SVC_POLL_NS) :
-		 -EINVAL;
+	rc = n && !s->cfg->no_poll ?
+	     qshm_poll(items, n, s->rescan ? 5000000 : SVC_POLL_NS) : -ENOSYS;
 	if (rc < 0 && rc != -EINTR) {
-		/* No io_uring futex waits here: nap and look again. */
-		usleep(200);
-		s->rescan = true;
+		/* No io_uring futex waits here (Linux before 6.7, or
+		 * io_uring disabled): wait 1 ms on the inotify descriptor
+		 * alone, then read every ring again; rescan on an event, and
+		 * every 100 naps to be safe. */
+		struct pollfd pfd = { .fd = s->ino, .events = POLLIN };
+		if (s->ino >= 0 && poll(&pfd, 1, 1) > 0) {
+			char buf[4096];
+			while (read(s->ino, buf, sizeof(buf)) > 0)
+				;
+			s->rescan = true;
+		} else if (s->ino < 0) {
+			usleep(1000);
+		}
+		if (++s->naps % 100 == 0)
+			s->rescan = true;
 		return;
 	}
 	if (rc > 0) {

@@ -18,6 +18,8 @@ struct svc_config {
 	unsigned queue;           /* jobs queued or running, at most */
 	unsigned max_clients;     /* connections, at most, 0..256; 0: 256 */
 	FILE *log;                /* one line per connection event; NULL */
+	int no_poll;              /* wait as on kernels without io_uring
+				     futex waits (for tests) */
 	volatile sig_atomic_t *stop; /* the loop ends when it becomes 1 */
 	/* Called once the service is ready for clients (may be NULL). */
 	void (*ready)(void *ctx);

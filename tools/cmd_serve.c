@@ -8,6 +8,7 @@
  */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "service.h"
@@ -111,6 +112,8 @@ int qshm_cmd_serve(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* For tests: the waiting of kernels without io_uring futex waits. */
+	cfg.no_poll = getenv("QSHM_SERVE_NO_POLL") != NULL;
 	rc = svc_run(&cfg);
 	if (rc) {
 		fprintf(stderr, "qshm serve: %s: %s\n", cfg.name,

@@ -84,6 +84,7 @@ for f in "${CIRCUITS[@]}"; do [ -f "$f" ] || fail "missing circuit $f"; done
 
 # ---- N clients x M jobs: exactly the counts of qshm sim ----
 serve a --workers 2 --queue 64
+SVC_A=$SVC
 for k in 1 2 3; do
 	timeout 60 "$SVCCLIENT" multi "$P-a" 3000 $((k * 100)) "${CIRCUITS[@]}" \
 		>"$T/multi$k.out" 2>"$T/multi$k.err" &
@@ -146,6 +147,20 @@ read -r _ _ done failed _ _ refused _ <<<"$("$SVCCLIENT" stats "$P-a")"
 [ "$done" -eq 25 ] && [ "$failed" -eq 2 ] && [ "$refused" -eq 6 ] ||
 	fail "metrics after garbage: $("$SVCCLIENT" stats "$P-a")"
 ok "6 malformed records get 6 QSHM_EREFUSED replies; another client is served meanwhile"
+
+# ---- the waiting of kernels without io_uring futex waits ----
+QSHM_SERVE_NO_POLL=1 serve np --workers 2
+NP=$SVC
+timeout 60 "$SVCCLIENT" multi "$P-np" 400 55 "${CIRCUITS[@]}" >"$T/np.out" 2>"$T/np.err" ||
+	fail "client of the no-poll service failed: $(cat "$T/np.err")"
+while read -r file seed json; do
+	[ "$json" = "$("$QSHM" sim "$file" --shots 400 --seed "$seed" --counts)" ] ||
+		fail "no-poll service: wrong counts for $file"
+done <"$T/np.out"
+[ "$(wc -l <"$T/np.out")" -eq ${#CIRCUITS[@]} ] || fail "no-poll service: missing results"
+kill -TERM "$NP"; wait "$NP" || fail "no-poll service: bad exit"
+SVC=$SVC_A
+ok "without qshm_poll (as before Linux 6.7): ${#CIRCUITS[@]} jobs, right counts"
 
 # ---- a deadline that passes ----
 out=$(timeout 30 "$SVCCLIENT" deadline "$P-a" "$Q/bell_n4.qasm" 200)
