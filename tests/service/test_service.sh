@@ -260,3 +260,8 @@ timeout 30 "$QSHM" submit "$P-d" "$Q/bell_n4.qasm" --shots 10 --seed 1 >/dev/nul
 ok "a restarted service replaces the stale one and serves"
 kill -TERM "$SVC"; wait "$SVC" || true
 no_rings "$P-*"
+# sanitizer builds: no report in any process's output
+if grep -lE 'Sanitizer|runtime error:' "$T"/* 2>/dev/null; then
+	fail "a sanitizer reported an error (files above)"
+fi
+ok "no sanitizer report from any process"
