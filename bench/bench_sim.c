@@ -14,12 +14,17 @@
  *     code as `qshm sim --ring`), read by a consumer process that counts
  *     them and reads every word. Shots per second on the consumer's clock,
  *     from RUN_BEGIN to RUN_END of the timed run, after a warm-up run.
+ *   - sim.circ_NAME: whole circuits, fused against unfused (below).
  */
 #include "bench.h"
 #include "bench_suite.h"
 
 #include <errno.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <qshm/format.h>
@@ -301,4 +306,290 @@ const struct bench_measure bench_sim_shots = {
 	.nmetrics = 2,
 	.metrics = { "shots_per_s", "producer_shots_per_s" },
 	.run = bench_shots_run,
+};
+
+/* ------------------------------------------------------------------ */
+/* Whole circuits, fused against unfused                                */
+
+/*
+ * sim.circ_NAME: one circuit simulated and sampled for BENCH_CIRC_SHOTS
+ * shots in a child process (so that its peak resident memory is its own):
+ * first with the fused plan, then with one pass per gate (SIM_FLAG_NO_FUSE),
+ * back to back, same threads. Figures: seconds of each (run creation,
+ * simulation and shots; parsing excluded), their ratio, the passes over
+ * the state of each plan ("sweeps": steps that read and write the whole
+ * state, measurements included), the fused run's effective bandwidth
+ * (sweeps x 2 x state bytes / seconds: what the plain path would need to
+ * stream), and the child's peak RSS. Corpus circuits are read from
+ * $QSHM_QASM_DIR/medium, else the source tree's tests/qasm/medium;
+ * qft_N and random_N (depth 20: each layer u3 on every qubit, then cz on a
+ * random pairing) are generated here.
+ */
+#define BENCH_CIRC_SHOTS 1000
+#define BENCH_CIRC_SEED 20260102u
+
+#ifndef BENCH_QASM_DIR
+#define BENCH_QASM_DIR "tests/qasm"
+#endif
+
+struct bench_circ_arg {
+	const char *name;
+	unsigned unfused;     /* also run unfused */
+};
+
+static uint64_t bench_circ_rng = 0x243f6a8885a308d3ull;
+
+static uint64_t bench_circ_next(void)
+{
+	bench_circ_rng ^= bench_circ_rng << 13;
+	bench_circ_rng ^= bench_circ_rng >> 7;
+	bench_circ_rng ^= bench_circ_rng << 17;
+	return bench_circ_rng;
+}
+
+/* A generated circuit's source into a new buffer, or NULL. */
+static char *bench_circ_source(const char *name)
+{
+	unsigned n;
+	size_t cap, len = 0;
+	char *s;
+
+	if (sscanf(name, "qft_%u", &n) == 1 && n >= 2 && n <= 30) {
+		cap = 256 + (size_t)n * n * 48;
+		s = malloc(cap);
+		if (!s)
+			return NULL;
+		len += (size_t)snprintf(s + len, cap - len, "OPENQASM 2.0;\n"
+					"include \"qelib1.inc\";\nqreg q[%u];\n"
+					"creg c[%u];\n", n, n);
+		for (unsigned q = 0; q < n; q += 3)
+			len += (size_t)snprintf(s + len, cap - len, "x q[%u];\n", q);
+		for (unsigned i = n; i-- > 0;) {
+			len += (size_t)snprintf(s + len, cap - len, "h q[%u];\n", i);
+			for (unsigned j = i; j-- > 0;)
+				len += (size_t)snprintf(s + len, cap - len,
+					"cp(pi/%llu) q[%u],q[%u];\n",
+					1ull << (i - j), j, i);
+		}
+		for (unsigned q = 0; q < n / 2; q++)
+			len += (size_t)snprintf(s + len, cap - len,
+						"swap q[%u],q[%u];\n", q, n - 1 - q);
+		snprintf(s + len, cap - len, "measure q -> c;\n");
+		return s;
+	}
+	if (sscanf(name, "random_%u", &n) == 1 && n >= 2 && n <= 30) {
+		unsigned perm[30];
+
+		cap = 256 + (size_t)20 * n * 96;
+		s = malloc(cap);
+		if (!s)
+			return NULL;
+		bench_circ_rng = 0x243f6a8885a308d3ull ^ n;
+		len += (size_t)snprintf(s + len, cap - len, "OPENQASM 2.0;\n"
+					"include \"qelib1.inc\";\nqreg q[%u];\n"
+					"creg c[%u];\n", n, n);
+		for (int layer = 0; layer < 20; layer++) {
+			for (unsigned q = 0; q < n; q++)
+				len += (size_t)snprintf(s + len, cap - len,
+					"u3(%.6f,%.6f,%.6f) q[%u];\n",
+					(double)(bench_circ_next() % 6283) / 1000,
+					(double)(bench_circ_next() % 6283) / 1000,
+					(double)(bench_circ_next() % 6283) / 1000, q);
+			for (unsigned q = 0; q < n; q++)
+				perm[q] = q;
+			for (unsigned q = n; q > 1; q--) {
+				unsigned j = (unsigned)(bench_circ_next() % q), t;
+
+				t = perm[q - 1];
+				perm[q - 1] = perm[j];
+				perm[j] = t;
+			}
+			for (unsigned q = 0; q + 1 < n; q += 2)
+				len += (size_t)snprintf(s + len, cap - len,
+					"cz q[%u],q[%u];\n", perm[q], perm[q + 1]);
+		}
+		snprintf(s + len, cap - len, "measure q -> c;\n");
+		return s;
+	}
+	return NULL;
+}
+
+static int bench_circ_parse(const char *name, struct qasm_circuit **c,
+			    char *err)
+{
+	struct rt_error e;
+	char *src = bench_circ_source(name);
+	int rc;
+
+	rt_error_clear(&e);
+	if (src) {
+		rc = qasm_parse_string(name, src, strlen(src), 0, c, &e);
+		free(src);
+	} else {
+		const char *dir = getenv("QSHM_QASM_DIR");
+		char path[4096];
+
+		if (!dir || !*dir)
+			dir = BENCH_QASM_DIR;
+		snprintf(path, sizeof path, "%s/medium/%s.qasm", dir, name);
+		rc = qasm_parse_file(path, 0, c, &e);
+	}
+	if (rc < 0)
+		bench_errf(err, "%s", e.msg);
+	return rc;
+}
+
+static int bench_circ_discard(void *ctx, const uint64_t *bits, size_t n,
+			      size_t words)
+{
+	uint64_t *sink = ctx;
+
+	for (size_t i = 0; i < n * words; i++)
+		*sink ^= bits[i];
+	return 0;
+}
+
+/* One plan: seconds into *secs, sweeps into *sweeps. */
+static int bench_circ_once(const struct qasm_circuit *c, unsigned flags,
+			   double *secs, uint64_t *sweeps, char *err)
+{
+	struct sim_config scfg = SIM_CONFIG_INIT;
+	struct sim_plan_stats st;
+	struct sim_run *run = NULL;
+	struct rt_error e;
+	uint64_t t0, sink = 0;
+	int rc;
+
+	scfg.seed = BENCH_CIRC_SEED;
+	scfg.flags = flags;
+	rt_error_clear(&e);
+	t0 = bench_now_ns();
+	rc = sim_run_create(&run, c, &scfg, &e);
+	if (rc == 0)
+		rc = sim_run_shots(run, BENCH_CIRC_SHOTS, bench_circ_discard,
+				   &sink, &e);
+	*secs = (double)(bench_now_ns() - t0) / 1e9;
+	if (rc != 0) {
+		bench_errf(err, "%s", e.msg[0] ? e.msg : "the run failed");
+		sim_run_destroy(run);
+		return -1;
+	}
+	sim_run_plan_stats(run, &st);
+	*sweeps = st.sweeps;
+	sim_run_destroy(run);
+	return 0;
+}
+
+static int bench_circ_child(void *varg, struct bench_ctl *ctl)
+{
+	const struct bench_circ_arg *a = varg;
+	struct qasm_circuit *c = NULL;
+	struct rusage ru;
+	double s;
+	uint64_t sweeps;
+
+	if (bench_circ_parse(a->name, &c, ctl->err) < 0)
+		return -1;
+	if (bench_circ_once(c, 0, &s, &sweeps, ctl->err) < 0)
+		goto fail;
+	ctl->result[0] = s;
+	ctl->count[0] = sweeps;
+	ctl->result[2] = c->nqubits;
+	ctl->result[1] = 0;
+	ctl->count[1] = 0;
+	if (a->unfused) {
+		if (bench_circ_once(c, SIM_FLAG_NO_FUSE, &s, &sweeps,
+				    ctl->err) < 0)
+			goto fail;
+		ctl->result[1] = s;
+		ctl->count[1] = sweeps;
+	}
+	getrusage(RUSAGE_SELF, &ru);
+	ctl->count[2] = (uint64_t)ru.ru_maxrss;  /* KiB */
+	qasm_circuit_free(c);
+	return 0;
+fail:
+	qasm_circuit_free(c);
+	return -1;
+}
+
+static int bench_circ_run(const struct bench_measure *m,
+			  const struct bench_cfg *cfg, struct bench_out *out)
+{
+	const struct bench_circ_arg *a = m->arg;
+	struct bench_ctl *ctl = bench_ctl_new();
+	uint64_t avail = bench_mem_available();
+	uint64_t bytes = (uint64_t)16 << m->param;
+	pid_t pid;
+	int rc;
+
+	if (!ctl) {
+		bench_errf(out->err, "out of memory");
+		return -1;
+	}
+	if (cfg->quick && m->param > 20) {
+		bench_errf(out->err, "only in the full run");
+		bench_ctl_free(ctl);
+		return 1;
+	}
+	if (avail && avail < bytes + ((uint64_t)256 << 20)) {
+		bench_errf(out->err, "%llu qubits need %.1f GiB; %.1f GiB "
+			   "available", (unsigned long long)m->param,
+			   (double)bytes / (1 << 30), (double)avail / (1 << 30));
+		bench_ctl_free(ctl);
+		return 1;
+	}
+	pid = bench_spawn(-1, bench_circ_child, (void *)a, ctl);
+	if (pid < 0) {
+		bench_errf(out->err, "fork failed");
+		bench_ctl_free(ctl);
+		return -1;
+	}
+	rc = bench_reap(pid, ctl, cfg->quick ? 300 : 1200, out->err);
+	if (rc == 0) {
+		double qb = (double)((uint64_t)16 << (unsigned)ctl->result[2]);
+
+		out->v[0] = ctl->result[0];
+		out->v[1] = a->unfused ? ctl->result[1] : NAN;
+		out->v[2] = a->unfused && ctl->result[0] > 0
+				    ? ctl->result[1] / ctl->result[0] : NAN;
+		out->v[3] = (double)ctl->count[0];
+		out->v[4] = a->unfused ? (double)ctl->count[1] : NAN;
+		out->v[5] = ctl->result[0] > 0
+				    ? (double)ctl->count[0] * 2 * qb /
+				      ctl->result[0] / 1e9 : NAN;
+		out->v[6] = (double)ctl->count[2] / 1024;
+	}
+	bench_ctl_free(ctl);
+	return rc;
+}
+
+#define BENCH_CIRC(nm, lbl, nq, unf) {					\
+	.key = "sim.circ_" nm,						\
+	.label = lbl,							\
+	.group = "sim",							\
+	.transport = "sim",						\
+	.param = (nq),							\
+	.arg = &(const struct bench_circ_arg){ nm, (unf) },		\
+	.nmetrics = 7,							\
+	.metrics = { "fused_s", "unfused_s", "speedup", "sweeps",	\
+		     "sweeps_unfused", "GB_per_s", "peak_rss_MiB" },	\
+	.run = bench_circ_run,						\
+}
+
+const struct bench_measure bench_sim_circ_quick[BENCH_CIRC_QUICK_N] = {
+	BENCH_CIRC("qft_20", "qft, 20 qubits", 20, 1),
+	BENCH_CIRC("random_20", "random depth 20, 20 qubits", 20, 1),
+};
+
+/* bwt_n21 unfused takes minutes (over 100 s in one pass): fused only. */
+const struct bench_measure bench_sim_circ_full[BENCH_CIRC_FULL_N] = {
+	BENCH_CIRC("ising_n26", "ising_n26", 26, 1),
+	BENCH_CIRC("wstate_n27", "wstate_n27", 27, 1),
+	BENCH_CIRC("bwt_n21", "bwt_n21 (fused only)", 21, 0),
+	BENCH_CIRC("swap_test_n25", "swap_test_n25", 25, 1),
+	BENCH_CIRC("knn_n25", "knn_n25", 25, 1),
+	BENCH_CIRC("qft_24", "qft, 24 qubits", 24, 1),
+	BENCH_CIRC("random_24", "random depth 20, 24 qubits", 24, 1),
+	BENCH_CIRC("random_26", "random depth 20, 26 qubits", 26, 0),
 };

@@ -76,6 +76,10 @@ static size_t bench_list_build(enum bench_profile profile,
 	for (int g = 0; g < BENCH_GATE_N; g++)
 		BENCH_ADD(&bench_sim_gate[g]);
 	BENCH_ADD(&bench_sim_shots);
+	for (int c = 0; c < BENCH_CIRC_QUICK_N; c++)
+		BENCH_ADD(&bench_sim_circ_quick[c]);
+	for (int c = 0; c < BENCH_CIRC_FULL_N; c++)
+		BENCH_ADD(&bench_sim_circ_full[c]);
 #undef BENCH_ADD
 	return n;
 }
@@ -141,6 +145,18 @@ static const struct bench_target bench_targets_all[] = {
 	{ "shots20_rate", "shots/s from a 20-qubit state, in millions",
 	  "sim.shots_20", "shots_per_s", NULL, NULL, 1, 0, 1e-6, 0, 10,
 	  "an absolute figure: 10 M shots/s" },
+	{ "random24_fusion", "random 24 qubits depth 20: unfused s / fused s",
+	  "sim.circ_random_24", "unfused_s", "sim.circ_random_24", "fused_s",
+	  1, 0, 1, 0, 3, "issue 13: fused at most 1/3 of unfused" },
+	{ "ising26_s", "ising_n26, 1000 shots, seconds",
+	  "sim.circ_ising_n26", "fused_s", NULL, NULL, 1, 0, 1, 1, 4,
+	  "an absolute figure (issue 13)" },
+	{ "wstate27_s", "wstate_n27, 1000 shots, seconds",
+	  "sim.circ_wstate_n27", "fused_s", NULL, NULL, 1, 0, 1, 1, 5,
+	  "an absolute figure (issue 13)" },
+	{ "bwt21_s", "bwt_n21, 1000 shots, seconds",
+	  "sim.circ_bwt_n21", "fused_s", NULL, NULL, 1, 0, 1, 1, 10,
+	  "an absolute figure (issue 13)" },
 };
 
 /* ------------------------------------------------------------------ */
@@ -165,8 +181,8 @@ static void bench_usage(const char *prog, enum bench_profile profile,
 "(Unix stream socket, pipe, TCP loopback, ZeroMQ ipc://), each between two\n"
 "processes pinned to two CPUs, in one run: round-trip latency of 64 B\n"
 "messages, latency at a fixed offered rate, one-way throughput at 64 B to\n"
-"1 MiB, an idle consumer's CPU, and the simulator's gate bandwidth and\n"
-"shots per second into a ring.\n", f);
+"1 MiB, an idle consumer's CPU, the simulator's gate bandwidth,\n"
+"shots per second into a ring, and whole circuits fused against unfused.\n", f);
 	fputs(
 "Prints each figure with qshm's ratio to its baselines and every target of\n"
 "design.md as PASS or FALLS SHORT (reported, never asserted).\n"
@@ -621,7 +637,18 @@ static void bench_print_sim(const struct bench_run *run)
 		printf("  %-30s ", f->m->label);
 		if (bench_print_missing(f))
 			continue;
-		if (strncmp(f->m->key, "sim.gate_", 9) == 0) {
+		if (strncmp(f->m->key, "sim.circ_", 9) == 0) {
+			printf("%7.3g s fused", bench_fig_median(f, 0));
+			if (!isnan(bench_fig_median(f, 1)))
+				printf(", %.3g s unfused (x%.2f)",
+				       bench_fig_median(f, 1),
+				       bench_fig_median(f, 2));
+			printf("; %.0f sweeps", bench_fig_median(f, 3));
+			if (!isnan(bench_fig_median(f, 4)))
+				printf(" (unfused %.0f)", bench_fig_median(f, 4));
+			printf(", %.3g GB/s effective, peak RSS %.0f MiB\n",
+			       bench_fig_median(f, 5), bench_fig_median(f, 6));
+		} else if (strncmp(f->m->key, "sim.gate_", 9) == 0) {
 			snprintf(mm, sizeof mm, "%.3g-%.3g", bench_fig_min(f, 0),
 				 bench_fig_max(f, 0));
 			printf("%7.3g GB/s (%s) %8.3g ms/gate  %4.0f%% of "

@@ -114,13 +114,54 @@ struct qasm_circuit {
 /*
  * Parse the OpenQASM 2.0 file at @path into a new circuit (*@out).
  * @flags: QASM_PARSE_* (0 for normal use).
- * Returns 0, or -EINVAL (syntax or semantic error, unknown flag), -ENOENT and
- * other errno values (files), -ENOMEM; on error *@out is NULL and @err (may
+ * The file, and every file it includes, must be a regular file (a FIFO, a
+ * device or a directory is refused with -EINVAL, without blocking).
+ * Gate expansion is limited to QASM_DEFAULT_MAX_GATES gate applications.
+ * Returns 0, or -EINVAL (syntax or semantic error, unknown flag, not a
+ * regular file), -E2BIG (a limit), -ENOENT and other errno values (files),
+ * -ENOMEM; on error *@out is NULL and @err (may
  * be NULL) holds "file:line:col: error: ..." (or "file: error: ..." when no
  * position applies).
  */
 int qasm_parse_file(const char *path, unsigned flags,
 		    struct qasm_circuit **out, struct rt_error *err);
+
+/*
+ * Limits on the work a program may cause while it is parsed and planned.
+ * Every limit is checked as the work is done, so a hostile program is
+ * refused in time bounded by the limit, never after it.
+ */
+
+/* Expressions nest at most this deep (parentheses, unary signs, function
+ * calls, exponents; also the depth of the tree a long '+' chain builds). */
+#define QASM_MAX_EXPR_DEPTH 256
+
+/*
+ * Default limit on gate applications counted while planning: every U, CX
+ * and built-in gate applied while gate definitions are expanded (also those
+ * composed into a larger operation and never emitted on their own). The
+ * largest circuit of the test corpus plans 462001 (bwt_n21, expanded down to
+ * U and CX); 4 * 10^6 leaves room, and refusing that many takes at most a few
+ * seconds and, when every gate is emitted on its own, about 0.5 GiB.
+ */
+#define QASM_DEFAULT_MAX_GATES 4000000ull
+
+/* Options for qasm_parse_file_opts() / qasm_parse_string_opts(). */
+struct qasm_parse_opts {
+	unsigned flags;       /* QASM_PARSE_* */
+	uint64_t max_gates;   /* 0: QASM_DEFAULT_MAX_GATES */
+};
+
+/*
+ * Like qasm_parse_file() and qasm_parse_string(), with options (@o may be
+ * NULL: the defaults). A program that applies more than o->max_gates gates
+ * during expansion fails with -E2BIG and a message naming the statement.
+ */
+int qasm_parse_file_opts(const char *path, const struct qasm_parse_opts *o,
+			 struct qasm_circuit **out, struct rt_error *err);
+int qasm_parse_string_opts(const char *name, const char *text, size_t len,
+			   const struct qasm_parse_opts *o,
+			   struct qasm_circuit **out, struct rt_error *err);
 
 /*
  * Parse @len bytes of @text as the program named @name (used in messages and

@@ -215,6 +215,42 @@ static int emit_composed4(struct qasm_sink *out, const double *u,
 
 /* ---- expansion ---- */
 
+/*
+ * The budget: every gate application planned counts, composed or emitted,
+ * so that a program whose definitions double at each level (2^n gates from
+ * n lines) is refused after max_gates steps, not run for ever. Evaluating
+ * parameter expressions counts against a second budget, 16 nodes per gate,
+ * as a huge expression in a gate called many times is the same attack.
+ */
+#define EVALS_PER_GATE 16
+
+static int charge_gate(struct qasm_parser *P)
+{
+	if (++P->ngates <= P->max_gates)
+		return 0;
+	return rt_error_set(P->err, -E2BIG, "%s:%u:%u: error: gate expansion "
+			    "exceeds the limit of %llu gate applications (at "
+			    "'%s'); the limit is set by --max-gates "
+			    "(qasm_parse_opts.max_gates)", P->stmt_file,
+			    P->stmt_line, P->stmt_col,
+			    (unsigned long long)P->max_gates,
+			    P->stmt_gate ? P->stmt_gate : "?");
+}
+
+static int charge_evals(struct qasm_parser *P, uint32_t nodes)
+{
+	P->nevals += nodes;
+	if (P->nevals / EVALS_PER_GATE <= P->max_gates)
+		return 0;
+	return rt_error_set(P->err, -E2BIG, "%s:%u:%u: error: gate expansion "
+			    "evaluates more than %llu parameter expression "
+			    "nodes (at '%s'); the limit is %d times --max-gates "
+			    "(qasm_parse_opts.max_gates)", P->stmt_file,
+			    P->stmt_line, P->stmt_col,
+			    (unsigned long long)P->max_gates * EVALS_PER_GATE,
+			    P->stmt_gate ? P->stmt_gate : "?", EVALS_PER_GATE);
+}
+
 static int expand_error(struct qasm_parser *P, int rc)
 {
 	if (rc == -E2BIG)
@@ -284,14 +320,21 @@ static int expand(struct qasm_parser *P, struct qasm_sink *s,
 				    "definitions nested more than %d deep",
 				    P->stmt_file, P->stmt_line, P->stmt_col,
 				    QASM_MAX_GATE_DEPTH);
-	if (g->native && !(P->flags & QASM_PARSE_NO_NATIVE))
-		return expand_error(P, g->native(s, params, qubits));
+	if (g->native && !(P->flags & QASM_PARSE_NO_NATIVE)) {
+		rc = charge_gate(P);
+		return rc ? rc : expand_error(P, g->native(s, params, qubits));
+	}
 	if (!composing && g->nqubits <= 2 && !(P->flags & QASM_PARSE_NO_FUSE))
 		return compose(P, s, g, params, qubits, depth);
 
 	for (uint32_t i = 0; i < g->nbody; i++) {
 		const struct qasm_gcall *call = &g->body[i];
 
+		if (call->kind == 0)
+			continue;  /* a barrier */
+		rc = charge_evals(P, call->cost);
+		if (rc)
+			return rc;
 		for (uint16_t k = 0; k < call->nparams; k++) {
 			pv[k] = qasm_expr_eval(call->params[k], params);
 			if (!isfinite(pv[k]))
@@ -310,13 +353,18 @@ static int expand(struct qasm_parser *P, struct qasm_sink *s,
 			double m[8];
 
 			qasm_mat_u3(pv[0], pv[1], pv[2], m);
-			rc = expand_error(P, s->gate1(s, qa[0], 0, m));
+			rc = charge_gate(P);
+			if (!rc)
+				rc = expand_error(P, s->gate1(s, qa[0], 0, m));
 			break;
 		}
 		case GCALL_CX: {
 			static const double x[8] = { 0, 0, 1, 0, 1, 0, 0, 0 };
 
-			rc = expand_error(P, s->gate1(s, qa[1], 1ull << qa[0], x));
+			rc = charge_gate(P);
+			if (!rc)
+				rc = expand_error(P, s->gate1(s, qa[1],
+							      1ull << qa[0], x));
 			break;
 		}
 		default:
@@ -348,7 +396,10 @@ int qasm_apply_u(struct qasm_parser *P, const double *params, uint32_t q,
 		.base = { cs_gate1, cs_gate2 }, .c = P->c, .cond = cond,
 	};
 	double m[8];
+	int rc = charge_gate(P);
 
+	if (rc)
+		return rc;
 	qasm_mat_u3(params[0], params[1], params[2], m);
 	return expand_error(P, cs_gate1(&cs.base, q, 0, m));
 }
@@ -360,6 +411,9 @@ int qasm_apply_cx(struct qasm_parser *P, uint32_t c, uint32_t t,
 	struct circuit_sink cs = {
 		.base = { cs_gate1, cs_gate2 }, .c = P->c, .cond = cond,
 	};
+	int rc = charge_gate(P);
 
+	if (rc)
+		return rc;
 	return expand_error(P, cs_gate1(&cs.base, t, 1ull << c, x));
 }

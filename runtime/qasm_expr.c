@@ -11,6 +11,12 @@
  *   func    := sin | cos | tan | exp | ln | sqrt
  * Subtrees without parameters are folded to numbers as they are built, so a
  * top-level expression always comes back as one EXPR_NUM node.
+ *
+ * Depth is bounded twice over, so that neither the parser nor the evaluator
+ * can run out of stack on hostile input: the parser's recursion (every
+ * nesting passes through parse_unary) and the depth of each tree built
+ * (a long chain 'a+a+a+...' is parsed by a loop but is a deep tree) are
+ * both limited to QASM_MAX_EXPR_DEPTH, with a located error.
  */
 #include "qasm_internal.h"
 
@@ -45,6 +51,17 @@ double qasm_expr_eval(const struct qasm_expr *e, const double *params)
 	return NAN;
 }
 
+uint32_t qasm_expr_nodes(const struct qasm_expr *e)
+{
+	uint32_t n = 1;
+
+	if (e->a)
+		n += qasm_expr_nodes(e->a);
+	if (e->b)
+		n += qasm_expr_nodes(e->b);
+	return n;
+}
+
 static struct qasm_expr *node(struct qasm_parser *P, struct qasm_arena *a,
 			      uint8_t kind, struct qasm_expr *l,
 			      struct qasm_expr *r)
@@ -56,15 +73,23 @@ static struct qasm_expr *node(struct qasm_parser *P, struct qasm_arena *a,
 		return NULL;
 	}
 	e->kind = kind;
+	e->depth = (uint16_t)(1 + (r && r->depth > l->depth ? r->depth :
+				     l->depth));
 	e->param = 0;
 	e->val = 0;
 	e->a = l;
 	e->b = r;
+	if (e->depth > QASM_MAX_EXPR_DEPTH) {
+		qasm_perr(P, NULL, "expression nested deeper than %d",
+			  QASM_MAX_EXPR_DEPTH);
+		return NULL;
+	}
 	/* Fold constants: evaluating now gives the same bits as later. */
 	if (kind != EXPR_NUM && kind != EXPR_PARAM && l->kind == EXPR_NUM &&
 	    (!r || r->kind == EXPR_NUM)) {
 		e->val = qasm_expr_eval(e, NULL);
 		e->kind = EXPR_NUM;
+		e->depth = 1;
 		e->a = e->b = NULL;
 	}
 	return e;
@@ -81,6 +106,7 @@ static struct qasm_expr *number(struct qasm_parser *P, struct qasm_arena *a,
 	}
 	memset(e, 0, sizeof(*e));
 	e->kind = EXPR_NUM;
+	e->depth = 1;
 	e->val = v;
 	return e;
 }
@@ -220,8 +246,8 @@ static struct qasm_expr *parse_power(struct qasm_parser *P,
 	return node(P, a, EXPR_POW, base, ex);
 }
 
-static struct qasm_expr *parse_unary(struct qasm_parser *P,
-				     struct qasm_arena *a)
+static struct qasm_expr *parse_unary_nested(struct qasm_parser *P,
+					    struct qasm_arena *a)
 {
 	if (P->tok.kind == TOK_MINUS) {
 		struct qasm_expr *e;
@@ -235,6 +261,23 @@ static struct qasm_expr *parse_unary(struct qasm_parser *P,
 		return parse_unary(P, a);
 	}
 	return parse_power(P, a);
+}
+
+/* Every recursion of the expression grammar goes through here. */
+static struct qasm_expr *parse_unary(struct qasm_parser *P,
+				     struct qasm_arena *a)
+{
+	struct qasm_expr *e;
+
+	if (P->expr_depth >= QASM_MAX_EXPR_DEPTH) {
+		qasm_perr(P, NULL, "expression nested deeper than %d",
+			  QASM_MAX_EXPR_DEPTH);
+		return NULL;
+	}
+	P->expr_depth++;
+	e = parse_unary_nested(P, a);
+	P->expr_depth--;
+	return e;
 }
 
 static struct qasm_expr *parse_term(struct qasm_parser *P,

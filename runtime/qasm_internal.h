@@ -77,12 +77,15 @@ enum qasm_expr_kind {
 
 struct qasm_expr {
 	uint8_t kind;
+	uint16_t depth;           /* of the tree below (1 for a leaf) */
 	uint32_t param;           /* EXPR_PARAM: index of the gate parameter */
 	double val;               /* EXPR_NUM */
 	struct qasm_expr *a, *b;  /* operands */
 };
 
 double qasm_expr_eval(const struct qasm_expr *e, const double *params);
+/* Number of nodes of @e (its depth is bounded by QASM_MAX_EXPR_DEPTH). */
+uint32_t qasm_expr_nodes(const struct qasm_expr *e);
 
 /* ---- gate definitions ---- */
 
@@ -94,6 +97,7 @@ struct qasm_gate;
 struct qasm_gcall {
 	uint8_t kind;
 	uint16_t nparams, nargs;
+	uint32_t cost;                  /* expression nodes in params */
 	const struct qasm_gate *gate;   /* GCALL_GATE */
 	struct qasm_expr **params;
 	uint16_t *args;                 /* indices of the gate's qubit arguments */
@@ -158,6 +162,10 @@ struct qasm_parser {
 	struct qasm_symtab gates;
 	struct qasm_symtab regs;      /* value: struct qasm_reg_ref * */
 	unsigned include_depth;
+	unsigned expr_depth;          /* recursion of the expression parser */
+	uint64_t max_gates;           /* budget of gate applications */
+	uint64_t ngates;              /* applied so far while planning */
+	uint64_t nevals;              /* expression nodes evaluated so far */
 	bool qelib1_loaded;
 	/* while parsing a gate definition: */
 	const struct qasm_gate *defining;

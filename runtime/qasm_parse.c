@@ -440,6 +440,8 @@ static int parse_body_stmt(struct qasm_parser *P, struct qasm_gate *g,
 		return qasm_perr(P, NULL, "out of memory");
 	memcpy(call->params, params, nparams * sizeof(void *));
 	memcpy(call->args, args, nargs * sizeof(uint16_t));
+	for (uint16_t i = 0; i < nparams; i++)
+		call->cost += qasm_expr_nodes(params[i]);
 	return 0;
 }
 
@@ -897,13 +899,26 @@ static int parse_if(struct qasm_parser *P)
 	return parse_quantum_op(P, cond);
 }
 
-static int read_whole_file(const char *path, char **buf, size_t *len)
+/* Program files larger than this are refused (the largest circuits of the
+ * usual corpora are a few MiB). */
+#define QASM_MAX_FILE_SIZE ((off_t)1 << 30)
+
+/*
+ * Read a whole program file. Only regular files: the open cannot block (a
+ * FIFO opened O_NONBLOCK for reading returns at once) and a FIFO, device,
+ * socket or directory is refused with -EINVAL before anything is read, so
+ * `include "/dev/zero"` or a FIFO neither hangs nor reads as an empty file.
+ * Sets *@what to a description of a refused file's type.
+ */
+static int read_whole_file(const char *path, char **buf, size_t *len,
+			   const char **what)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	struct stat st;
 	char *b;
 	size_t got = 0;
 
+	*what = NULL;
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0) {
@@ -912,9 +927,18 @@ static int read_whole_file(const char *path, char **buf, size_t *len)
 		close(fd);
 		return e;
 	}
-	if (S_ISDIR(st.st_mode)) {
+	if (!S_ISREG(st.st_mode)) {
+		*what = S_ISDIR(st.st_mode) ? "a directory" :
+			S_ISFIFO(st.st_mode) ? "a FIFO" :
+			S_ISCHR(st.st_mode) ? "a character device" :
+			S_ISBLK(st.st_mode) ? "a block device" :
+			S_ISSOCK(st.st_mode) ? "a socket" : "not a regular file";
 		close(fd);
-		return -EISDIR;
+		return S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+	}
+	if (st.st_size > QASM_MAX_FILE_SIZE) {
+		close(fd);
+		return -EFBIG;
 	}
 	b = malloc((size_t)st.st_size + 1);
 	if (!b) {
@@ -942,10 +966,21 @@ static int read_whole_file(const char *path, char **buf, size_t *len)
 	return 0;
 }
 
+/* Why read_whole_file() failed, for messages. */
+static const char *read_error(int rc, const char *what)
+{
+	if (what)
+		return what;
+	if (rc == -EFBIG)
+		return "larger than 1 GiB";
+	return strerror(-rc);
+}
+
 static int parse_include(struct qasm_parser *P)
 {
 	struct qasm_token start = P->tok, path;
 	char *rel, *full, *buf;
+	const char *what;
 	size_t len;
 	int rc;
 
@@ -982,10 +1017,13 @@ static int parse_include(struct qasm_parser *P)
 		memcpy(full, cur, dlen);
 		strcpy(full + dlen, rel);
 	}
-	rc = read_whole_file(full, &buf, &len);
+	rc = read_whole_file(full, &buf, &len, &what);
+	if (rc && what)
+		return qasm_perr(P, &path, "include file '%s' (looked for '%s') "
+				 "is %s, not a regular file", rel, full, what);
 	if (rc)
 		return qasm_perr(P, &path, "cannot read include file '%s' (looked "
-				 "for '%s'): %s", rel, full, strerror(-rc));
+				 "for '%s'): %s", rel, full, read_error(rc, what));
 	rc = qasm_parse_source(P, full, buf, len, false, false);
 	free(buf);
 	return rc;
@@ -1091,10 +1129,11 @@ static uint64_t fnv1a64(const char *s, size_t n)
 
 /* Parse @text, which has a NUL at text[len]. */
 static int parse_buffer(const char *name, const char *text, size_t len,
-			unsigned flags, struct qasm_circuit **out,
-			struct rt_error *err)
+			const struct qasm_parse_opts *o,
+			struct qasm_circuit **out, struct rt_error *err)
 {
 	struct qasm_parser P;
+	unsigned flags = o->flags;
 	int rc;
 
 	if (flags & ~QASM_PARSE_FLAGS_ALL)
@@ -1103,6 +1142,7 @@ static int parse_buffer(const char *name, const char *text, size_t len,
 	memset(&P, 0, sizeof(P));
 	P.err = err;
 	P.flags = flags;
+	P.max_gates = o->max_gates ? o->max_gates : QASM_DEFAULT_MAX_GATES;
 	P.c = qasm_circuit_new(name);
 	P.arena = qasm_arena_new();
 	P.scratch = qasm_arena_new();
@@ -1130,10 +1170,11 @@ out:
 	return 0;
 }
 
-int qasm_parse_string(const char *name, const char *text, size_t len,
-		      unsigned flags, struct qasm_circuit **out,
-		      struct rt_error *err)
+int qasm_parse_string_opts(const char *name, const char *text, size_t len,
+			   const struct qasm_parse_opts *o,
+			   struct qasm_circuit **out, struct rt_error *err)
 {
+	static const struct qasm_parse_opts defaults;
 	struct rt_error local;
 	char *copy;
 	int rc;
@@ -1149,15 +1190,26 @@ int qasm_parse_string(const char *name, const char *text, size_t len,
 				    name);
 	memcpy(copy, text, len);
 	copy[len] = '\0';
-	rc = parse_buffer(name, copy, len, flags, out, err);
+	rc = parse_buffer(name, copy, len, o ? o : &defaults, out, err);
 	free(copy);
 	return rc;
 }
 
-int qasm_parse_file(const char *path, unsigned flags,
-		    struct qasm_circuit **out, struct rt_error *err)
+int qasm_parse_string(const char *name, const char *text, size_t len,
+		      unsigned flags, struct qasm_circuit **out,
+		      struct rt_error *err)
 {
+	struct qasm_parse_opts o = { .flags = flags };
+
+	return qasm_parse_string_opts(name, text, len, &o, out, err);
+}
+
+int qasm_parse_file_opts(const char *path, const struct qasm_parse_opts *o,
+			 struct qasm_circuit **out, struct rt_error *err)
+{
+	static const struct qasm_parse_opts defaults;
 	struct rt_error local;
+	const char *what;
 	char *buf;
 	size_t len;
 	int rc;
@@ -1165,11 +1217,23 @@ int qasm_parse_file(const char *path, unsigned flags,
 	*out = NULL;
 	rt_error_clear(err);
 	rt_error_clear(&local);
-	rc = read_whole_file(path, &buf, &len);
+	rc = read_whole_file(path, &buf, &len, &what);
+	if (rc && what)
+		return rt_error_set(err, rc, "%s: error: %s, not a regular "
+				    "file", path, what);
 	if (rc)
 		return rt_error_set(err, rc, "%s: error: cannot read the file: %s",
-				    path, strerror(-rc));
-	rc = parse_buffer(path, buf, len, flags, out, err ? err : &local);
+				    path, read_error(rc, what));
+	rc = parse_buffer(path, buf, len, o ? o : &defaults, out,
+			  err ? err : &local);
 	free(buf);
 	return rc;
+}
+
+int qasm_parse_file(const char *path, unsigned flags,
+		    struct qasm_circuit **out, struct rt_error *err)
+{
+	struct qasm_parse_opts o = { .flags = flags };
+
+	return qasm_parse_file_opts(path, &o, out, err);
 }

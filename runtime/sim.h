@@ -98,6 +98,7 @@ struct sim_state {
 	size_t namps;     /* 2^nqubits */
 	size_t bytes;     /* 16 * namps */
 	double *amps;     /* re, im pairs */
+	unsigned threads; /* threads of the passes over it (1 after create) */
 };
 
 /*
@@ -168,12 +169,24 @@ struct sim_config {
 	uint64_t tree_bytes;     /* memory for the branch tree's states;
 				    0: SIM_TREE_BYTES; SIM_TREE_NONE: none,
 				    every shot runs its branches itself */
-	unsigned flags;          /* none defined yet: must be 0 */
+	unsigned flags;          /* SIM_FLAG_* */
+	unsigned threads;        /* threads of the passes over the state;
+				    0: sim_threads_default() */
+	unsigned fuse_qubits;    /* most qubits of a fused dense block,
+				    1..5; 0: the default (4) */
 };
 
 #define SIM_TREE_BYTES ((uint64_t)256 << 20)
 #define SIM_TREE_NONE UINT64_MAX
-#define SIM_CONFIG_INIT { 0, 0, 0, 0, 0 }
+#define SIM_CONFIG_INIT { 0, 0, 0, 0, 0, 0, 0 }
+
+/* No gate fusion and no plan simplification: every gate is one pass. */
+#define SIM_FLAG_NO_FUSE 0x1u
+#define SIM_FLAGS_ALL SIM_FLAG_NO_FUSE
+
+/* Threads to use: QSHM_THREADS if set to a number in 1..1024, else the
+ * CPUs this process may run on (at least 1). */
+unsigned sim_threads_default(void);
 
 struct sim_run;
 
@@ -233,6 +246,17 @@ int sim_run_probs(struct sim_run *r, uint64_t first, size_t count,
 typedef int (*sim_outcome_fn)(void *ctx, const uint64_t *bits, size_t words,
 			      double prob);
 int sim_run_outcome_dist(struct sim_run *r, sim_outcome_fn fn, void *ctx);
+
+/* What planning made of the circuit (fusion, known qubits). */
+struct sim_plan_stats {
+	size_t gates;           /* gates in the circuit's operation list */
+	size_t steps;           /* steps of the plan */
+	size_t sweeps;          /* steps that pass over the state */
+	size_t blocks;          /* fused blocks among them */
+	size_t gates_dropped;   /* gates that never act */
+	size_t resets_dropped;  /* resets of qubits in a known state */
+};
+void sim_run_plan_stats(const struct sim_run *r, struct sim_plan_stats *st);
 
 /* ---- outcomes and counts (sim_counts.c) ---- */
 

@@ -68,4 +68,20 @@ static inline size_t sim_loop_base(const struct sim_loop *L, size_t o)
 	return x | (size_t)L->fixed;
 }
 
+/*
+ * The iterations [f0, f1) of the outer * inner ones, as runs: in each, @o
+ * is the outer iteration and the inner index goes from @j0 to @j1. Lets a
+ * pass split anywhere, also when outer is 1.
+ */
+#define SIM_LOOP_RUNS(L, f0, f1, o, j0, j1)				\
+	for (size_t o, j0, j1, f_ = (f0);				\
+	     f_ < (f1) && (o = f_ >> ((L)->hi - (L)->lo),		\
+			   j0 = f_ & ((L)->inner - 1),			\
+			   j1 = (L)->inner - j0 < (f1) - f_		\
+				? (L)->inner : j0 + ((f1) - f_), 1);	\
+	     f_ += j1 - j0)
+
+/* Iterations of a pass below which it stays on one thread. */
+#define SIM_PAR_MIN ((size_t)1 << 14)
+
 #endif

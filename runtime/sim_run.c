@@ -10,6 +10,7 @@
  * tree below); shots start from it.
  */
 #include "sim.h"
+#include "sim_plan.h"
 #include "sim_sample.h"
 
 #include <errno.h>
@@ -17,11 +18,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*
+ * Terminal measurements of more qubits than this are sampled from the
+ * state itself (struct sim_big), not from an alias table over their
+ * marginal, which would take 24 bytes per outcome.
+ */
+#define SIM_ALIAS_MAX_QUBITS 19
+
 /* At most this many nodes in the branch tree. */
 #define SIM_TREE_MAX_NODES 65536
 
 struct sim_node {
-	size_t pos;               /* random op it stops at; nops: a leaf */
+	size_t pos;               /* random step it stops at; nsteps: a leaf */
 	double p1;                /* probability of outcome 1 there */
 	double weight;            /* probability of reaching this node */
 	struct sim_state *state;  /* before op pos (a leaf: the final state) */
@@ -41,6 +49,8 @@ struct sim_run {
 	/* plan */
 	struct qasm_op *ops;       /* without the terminal measurements */
 	size_t nops;
+	struct sim_plan plan;      /* ops as steps: what runs */
+	size_t nsteps;
 	uint32_t mq[QASM_MAX_QUBITS]; /* distinct terminally measured qubits */
 	unsigned m;
 	struct sim_term *term;
@@ -58,6 +68,11 @@ struct sim_run {
 	size_t tree_nodes;
 	bool no_tree;              /* no room for two states */
 	const struct sim_state *last;  /* final state of the latest shot */
+	/* big final states (m > SIM_ALIAS_MAX_QUBITS) */
+	struct sim_big big;
+	bool big_ready;
+	size_t big_n, big_pos;         /* sampled shots in big.idx, next one */
+	struct sim_compress *cz;
 };
 
 static inline bool bit_get(const uint64_t *w, uint32_t k)
@@ -189,7 +204,7 @@ static void apply_outcome(struct sim_state *s, uint64_t *bits,
 }
 
 /*
- * Run ops [*pos, nops) on @s with classical bits @bits. Outcomes with a
+ * Run steps [*pos, nsteps) on @s with classical bits @bits. Outcomes with a
  * probability within SIM_PROB_EPS of 0 or 1 are certain. A random outcome
  * draws from @rng, or, if @rng is NULL, stops before the op: *pos is its
  * index and *p1 the probability of outcome 1. Returns true if it stopped.
@@ -200,19 +215,30 @@ static bool execute(const struct sim_run *r, struct sim_state *s,
 {
 	const struct qasm_circuit *c = r->c;
 
-	for (size_t i = *pos; i < r->nops; i++) {
-		const struct qasm_op *op = &r->ops[i];
+	for (size_t i = *pos; i < r->nsteps; i++) {
+		const struct sim_step *st = &r->plan.steps[i];
+		const struct qasm_op *op = &st->op;
 
+		if (st->kind == SIM_STEP_SETBIT) {
+			if (cond_holds(c, bits, op->cond))
+				bit_put(bits, op->clbit, st->value);
+			continue;
+		}
+		if (st->kind != SIM_STEP_OP) {
+			sim_apply_block(s, st, r->plan.mats);
+			continue;
+		}
 		if (!cond_holds(c, bits, op->cond))
 			continue;
 		switch (op->kind) {
 		case QASM_OP_GATE1:
-			sim_apply_gate1(s, op->q[0], op->ctrl,
-					qasm_op_matrix(c, op), op->shape);
+			sim_apply_gate1_r(s, op->q[0], op->ctrl, st->m,
+					  op->shape, st->rmask, st->rval);
 			break;
 		case QASM_OP_GATE2:
-			sim_apply_gate2(s, op->q[0], op->q[1], op->ctrl,
-					qasm_op_matrix(c, op), op->shape);
+			sim_apply_gate2_r(s, op->q[0], op->q[1], op->ctrl,
+					  st->m, op->shape, st->rmask,
+					  st->rval);
 			break;
 		case QASM_OP_MEASURE:
 		case QASM_OP_RESET: {
@@ -238,7 +264,7 @@ static bool execute(const struct sim_run *r, struct sim_state *s,
 			break;
 		}
 	}
-	*pos = r->nops;
+	*pos = r->nsteps;
 	return false;
 }
 
@@ -298,7 +324,7 @@ static void node_run(struct sim_run *r, struct sim_node *n, size_t pos)
 static struct sim_node *node_child(struct sim_run *r, struct sim_node *n,
 				   int outcome)
 {
-	const struct qasm_op *op = &r->ops[n->pos];
+	const struct qasm_op *op = &r->plan.steps[n->pos].op;
 	double p = outcome ? n->p1 : 1.0 - n->p1;
 	struct sim_state *s;
 	struct sim_node *ch;
@@ -313,6 +339,7 @@ static struct sim_node *node_child(struct sim_run *r, struct sim_node *n,
 		n->no_child[outcome] = true;
 		return NULL;
 	}
+	s->threads = r->cfg.threads;
 	sim_state_copy(s, n->state);
 	ch = node_new(r, s, n->bits, n->weight * p);
 	if (!ch) {
@@ -346,7 +373,7 @@ static int leaf_alias(struct sim_run *r, struct sim_node *n)
 
 	if (n->alias)
 		return 0;
-	if (n->alias_failed)
+	if (n->alias_failed || r->m > SIM_ALIAS_MAX_QUBITS)
 		return -ENOMEM;
 	rc = sim_marginal(n->state, r->mq, r->m, &marg);
 	if (rc == 0)
@@ -372,13 +399,13 @@ static void run_shot(struct sim_run *r, uint64_t *out)
 		execute(r, s, r->bits, &pos, NULL, &r->rng);
 		goto sample;
 	}
-	while (n->pos < r->nops) {
+	while (n->pos < r->nsteps) {
 		int outcome = sim_rng_uniform(&r->rng) < n->p1;
 		struct sim_node *ch = node_child(r, n, outcome);
 
 		if (!ch) {
 			/* Off the tree: finish in the scratch state. */
-			const struct qasm_op *op = &r->ops[n->pos];
+			const struct qasm_op *op = &r->plan.steps[n->pos].op;
 
 			s = r->work;
 			sim_state_copy(s, n->state);
@@ -411,6 +438,49 @@ sample:
 	memcpy(out, r->bits, r->words * sizeof(uint64_t));
 }
 
+static int big_prepare(struct sim_run *r)
+{
+	r->cz = sim_compress_new(r->c->nqubits, r->mq, r->m);
+	if (!r->cz || sim_big_init(&r->big, r->state) != 0)
+		return -ENOMEM;
+	r->big_ready = true;
+	r->big_n = r->big_pos = 0;
+	return 0;
+}
+
+/* Shots from the one big final state, in chunks of one walk each. */
+static int big_shots(struct sim_run *r, uint64_t nshots, sim_shots_fn fn,
+		     void *ctx)
+{
+	const size_t batch = r->cfg.batch_shots;
+	int rc;
+
+	r->last = r->state;
+	while (nshots) {
+		size_t n = nshots < batch ? (size_t)nshots : batch;
+
+		if (r->big_pos == r->big_n) {
+			r->big_n = nshots < SIM_BIG_CHUNK ? (size_t)nshots
+							  : SIM_BIG_CHUNK;
+			r->big_pos = 0;
+			sim_big_sample(&r->big, &r->rng, r->big_n);
+		}
+		if (n > r->big_n - r->big_pos)
+			n = r->big_n - r->big_pos;
+		for (size_t s = 0; s < n; s++)
+			sim_outtab_words(&r->outtab, r->root->bits,
+					 sim_compress_index(r->cz,
+						r->big.idx[r->big_pos + s]),
+					 r->batch + s * r->words);
+		r->big_pos += n;
+		rc = fn(ctx, r->batch, n, r->words);
+		if (rc)
+			return rc;
+		nshots -= n;
+	}
+	return 0;
+}
+
 static int prepare(struct sim_run *r, struct rt_error *err)
 {
 	uint64_t *zero;
@@ -426,7 +496,7 @@ static int prepare(struct sim_run *r, struct rt_error *err)
 	if (!r->root)
 		return rt_error_set(err, -ENOMEM, "error: out of memory");
 	node_run(r, r->root, 0);
-	if (r->root->pos < r->nops) {
+	if (r->root->pos < r->nsteps) {
 		/* Shots branch: they need a scratch state besides the root;
 		 * without room for one, each shot runs from the start. */
 		if (sim_state_check_fits(r->c->nqubits, 2,
@@ -436,6 +506,8 @@ static int prepare(struct sim_run *r, struct rt_error *err)
 			node_free(r, r->root);
 			r->root = NULL;
 			r->no_tree = true;
+		} else {
+			r->work->threads = r->cfg.threads;
 		}
 	}
 	return 0;
@@ -454,8 +526,14 @@ int sim_run_shots(struct sim_run *r, uint64_t nshots, sim_shots_fn fn,
 		return rc;
 	/* One final state for all: sample every shot from its table (without
 	 * memory for one, shots fall back to a pass over the state each). */
-	fixed = r->root && r->root->pos == r->nops && r->nterm == 0;
-	if (r->root && r->root->pos == r->nops && r->nterm &&
+	fixed = r->root && r->root->pos == r->nsteps && r->nterm == 0;
+	if (r->root && r->root->pos == r->nsteps && r->nterm &&
+	    r->m > SIM_ALIAS_MAX_QUBITS) {
+		if (!r->big_ready && big_prepare(r) != 0)
+			return rt_error_set(err, -ENOMEM, "error: out of memory");
+		return big_shots(r, nshots, fn, ctx);
+	}
+	if (r->root && r->root->pos == r->nsteps && r->nterm &&
 	    leaf_alias(r, r->root) == 0)
 		fixed = true;
 	while (nshots) {
@@ -491,9 +569,13 @@ int sim_run_create(struct sim_run **out, const struct qasm_circuit *c,
 
 	*out = NULL;
 	rt_error_clear(err);
-	if (cfg && cfg->flags)
+	if (cfg && (cfg->flags & ~SIM_FLAGS_ALL))
 		return rt_error_set(err, -EINVAL, "error: unknown simulator "
 				    "flags 0x%x", cfg->flags);
+	if (cfg && cfg->fuse_qubits > SIM_FUSE_MAX)
+		return rt_error_set(err, -EINVAL, "error: fused blocks of %u "
+				    "qubits: at most %d", cfg->fuse_qubits,
+				    SIM_FUSE_MAX);
 	rc = sim_state_check_fits(c->nqubits, 1, cfg ? cfg->max_state_bytes : 0,
 				  err);
 	if (rc)
@@ -508,12 +590,19 @@ int sim_run_create(struct sim_run **out, const struct qasm_circuit *c,
 		r->cfg.batch_shots = SIM_DEFAULT_BATCH;
 	if (!r->cfg.tree_bytes)
 		r->cfg.tree_bytes = SIM_TREE_BYTES;
+	if (!r->cfg.threads)
+		r->cfg.threads = sim_threads_default();
+	if (!r->cfg.fuse_qubits)
+		r->cfg.fuse_qubits = SIM_FUSE_DEFAULT;
 	sim_rng_seed(&r->rng, r->cfg.seed);
 	r->words = qasm_circuit_words_per_shot(c);
 	r->bits = calloc(r->words, sizeof(uint64_t));
 	r->batch = mallocx(r->cfg.batch_shots * r->words * sizeof(uint64_t),
 			   MALLOCX_ALIGN(64));
 	if (!r->bits || !r->batch || plan(r) ||
+	    sim_plan_build(&r->plan, c, r->ops, r->nops,
+			   (r->cfg.flags & SIM_FLAG_NO_FUSE) ? 0
+							     : r->cfg.fuse_qubits) ||
 	    sim_outtab_init(&r->outtab, r->words, r->m, r->term, r->nterm,
 			    r->term_mask)) {
 		sim_run_destroy(r);
@@ -525,6 +614,8 @@ int sim_run_create(struct sim_run **out, const struct qasm_circuit *c,
 		sim_run_destroy(r);
 		return rc;
 	}
+	r->nsteps = r->plan.nsteps;
+	r->state->threads = r->cfg.threads;
 	*out = r;
 	return 0;
 }
@@ -534,9 +625,12 @@ void sim_run_destroy(struct sim_run *r)
 	if (!r)
 		return;
 	node_free(r, r->root);
+	sim_big_free(&r->big);
+	free(r->cz);
 	sim_state_destroy(r->state);
 	sim_state_destroy(r->work);
 	free(r->ops);
+	sim_plan_free(&r->plan);
 	free(r->term);
 	free(r->term_mask);
 	sim_outtab_free(&r->outtab);
@@ -544,6 +638,18 @@ void sim_run_destroy(struct sim_run *r)
 	if (r->batch)
 		dallocx(r->batch, 0);
 	free(r);
+}
+
+void sim_run_plan_stats(const struct sim_run *r, struct sim_plan_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->gates = r->plan.ngates_in;
+	st->steps = r->plan.nsteps;
+	st->blocks = r->plan.nblocks;
+	st->gates_dropped = r->plan.ngates_dropped;
+	st->resets_dropped = r->plan.nresets_dropped;
+	for (size_t i = 0; i < r->plan.nsteps; i++)
+		st->sweeps += r->plan.steps[i].kind != SIM_STEP_SETBIT;
 }
 
 size_t sim_run_words_per_shot(const struct sim_run *r)
@@ -557,7 +663,7 @@ int sim_run_is_deterministic(struct sim_run *r)
 
 	if (rc)
 		return rc;
-	return r->root && r->root->pos == r->nops ? 1 : 0;
+	return r->root && r->root->pos == r->nsteps ? 1 : 0;
 }
 
 /* The state sim_run_final_state() describes, and its return code. */
@@ -641,7 +747,7 @@ static int dist_add(struct dist *d, const uint64_t *bits, double p)
 static int dist_walk(struct sim_run *r, struct sim_node *n, struct dist *d,
 		     uint64_t *words)
 {
-	if (n->pos < r->nops) {
+	if (n->pos < r->nsteps) {
 		for (int o = 0; o < 2; o++) {
 			struct sim_node *ch = node_child(r, n, o);
 			int rc;

@@ -10,18 +10,19 @@
  * one cache line.
  */
 #include "sim_sample.h"
+#include "sim_plan.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Index of basis state i among the measured qubits, via per-byte tables. */
-struct compress {
+struct sim_compress {
 	unsigned nchunks;
 	uint64_t t[(SIM_MAX_QUBITS + 7) / 8][256];
 };
 
-static void compress_init(struct compress *cz, unsigned nqubits,
+static void compress_init(struct sim_compress *cz, unsigned nqubits,
 			  const uint32_t *mq, unsigned m)
 {
 	cz->nchunks = (nqubits + 7) / 8;
@@ -35,7 +36,7 @@ static void compress_init(struct compress *cz, unsigned nqubits,
 	}
 }
 
-static inline uint64_t compress_index(const struct compress *cz, uint64_t i)
+static inline uint64_t compress_index(const struct sim_compress *cz, uint64_t i)
 {
 	uint64_t r = 0;
 
@@ -44,10 +45,25 @@ static inline uint64_t compress_index(const struct compress *cz, uint64_t i)
 	return r;
 }
 
+struct sim_compress *sim_compress_new(unsigned nqubits, const uint32_t *mq,
+				      unsigned m)
+{
+	struct sim_compress *cz = malloc(sizeof(*cz));
+
+	if (cz)
+		compress_init(cz, nqubits, mq, m);
+	return cz;
+}
+
+uint64_t sim_compress_index(const struct sim_compress *cz, uint64_t i)
+{
+	return compress_index(cz, i);
+}
+
 int sim_marginal(const struct sim_state *s, const uint32_t *mq, unsigned m,
 		 double **out)
 {
-	struct compress *cz;
+	struct sim_compress *cz;
 	double *marg;
 	const double *a = s->amps;
 
@@ -240,4 +256,174 @@ void sim_alias_sample(const struct sim_alias *al, struct sim_rng *rng,
 					 out + (s0 + b) * w);
 		}
 	}
+}
+
+/* ---- big states ---- */
+
+struct big_ctx {
+	struct sim_big *b;
+	double total;
+};
+
+static void big_sums(void *ctx, size_t b0, size_t b1)
+{
+	struct sim_big *b = ((struct big_ctx *)ctx)->b;
+	const double *a = b->s->amps;
+
+	for (size_t blk = b0; blk < b1; blk++) {
+		const double *p = a + 2 * blk * b->block_len;
+		double acc0 = 0, acc1 = 0;
+
+		for (size_t i = 0; i < 2 * b->block_len; i += 4) {
+			acc0 += p[i] * p[i] + p[i + 1] * p[i + 1];
+			acc1 += p[i + 2] * p[i + 2] + p[i + 3] * p[i + 3];
+		}
+		b->prefix[blk + 1] = acc0 + acc1;  /* the block's sum, for now */
+	}
+}
+
+int sim_big_init(struct sim_big *b, const struct sim_state *s)
+{
+	struct big_ctx ctx = { b, 0 };
+
+	memset(b, 0, sizeof(*b));
+	b->s = s;
+	b->block_len = s->namps < ((size_t)1 << SIM_BIG_BLOCK_LOG2)
+			       ? s->namps : (size_t)1 << SIM_BIG_BLOCK_LOG2;
+	if (b->block_len < 2)
+		b->block_len = 2;  /* a 1-qubit state: one block */
+	b->nblocks = s->namps / b->block_len;
+	b->prefix = malloc((b->nblocks + 1) * sizeof(double));
+	b->start = malloc((b->nblocks + 1) * sizeof(uint32_t));
+	b->u = malloc(SIM_BIG_CHUNK * sizeof(double));
+	b->order = malloc(SIM_BIG_CHUNK * sizeof(uint32_t));
+	b->blk = malloc(SIM_BIG_CHUNK * sizeof(uint32_t));
+	b->idx = malloc(SIM_BIG_CHUNK * sizeof(uint64_t));
+	if (!b->prefix || !b->start || !b->u || !b->order || !b->blk ||
+	    !b->idx) {
+		sim_big_free(b);
+		return -ENOMEM;
+	}
+	sim_par_for(s->threads, b->nblocks, 64, big_sums, &ctx);
+	/* In order, whatever the threads: the same sums every time. */
+	b->prefix[0] = 0;
+	for (size_t i = 0; i < b->nblocks; i++)
+		b->prefix[i + 1] += b->prefix[i];
+	return 0;
+}
+
+void sim_big_free(struct sim_big *b)
+{
+	free(b->prefix);
+	free(b->start);
+	free(b->u);
+	free(b->order);
+	free(b->blk);
+	free(b->idx);
+	memset(b, 0, sizeof(*b));
+}
+
+/* The block whose cumulative range holds @t (last non-empty one if none). */
+static size_t big_find(const struct sim_big *b, double t)
+{
+	size_t lo = 0, hi = b->nblocks;  /* prefix[lo] <= t < prefix[hi] */
+
+	if (!(t < b->prefix[hi])) {
+		while (hi > 0 && !(b->prefix[hi] > b->prefix[hi - 1]))
+			hi--;
+		return hi ? hi - 1 : 0;
+	}
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (b->prefix[mid] <= t)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int by_u(const void *x, const void *y, void *u)
+{
+	double a = ((const double *)u)[*(const uint32_t *)x];
+	double c = ((const double *)u)[*(const uint32_t *)y];
+
+	if (a != c)
+		return a < c ? -1 : 1;
+	/* Equal uniforms: by shot, so that the order is total. */
+	return *(const uint32_t *)x < *(const uint32_t *)y ? -1 : 1;
+}
+
+static void big_walk(void *ctx, size_t b0, size_t b1)
+{
+	struct sim_big *b = ((struct big_ctx *)ctx)->b;
+	const double total = ((struct big_ctx *)ctx)->total;
+	const double *a = b->s->amps;
+
+	for (size_t blk = b0; blk < b1; blk++) {
+		uint32_t k = b->start[blk], end = b->start[blk + 1];
+		size_t i = blk * b->block_len, stop = i + b->block_len;
+		double acc = b->prefix[blk];
+		uint64_t last = UINT64_MAX;
+
+		if (k == end)
+			continue;
+		/* The block's shots by uniform: usually a few. */
+		if (end - k > 16) {
+			qsort_r(b->order + k, end - k, sizeof(uint32_t), by_u,
+				b->u);
+		} else {
+			for (uint32_t x = k + 1; x < end; x++) {
+				uint32_t v = b->order[x], y = x;
+
+				while (y > k && b->u[b->order[y - 1]] > b->u[v]) {
+					b->order[y] = b->order[y - 1];
+					y--;
+				}
+				b->order[y] = v;
+			}
+		}
+		for (; i < stop && k < end; i++) {
+			double p = a[2 * i] * a[2 * i] + a[2 * i + 1] * a[2 * i + 1];
+
+			if (p == 0)
+				continue;
+			acc += p;
+			last = i;
+			while (k < end && b->u[b->order[k]] * total < acc)
+				b->idx[b->order[k++]] = i;
+		}
+		/* Rounding left some past the block's sum: its last possible
+		 * state (the block has one: its sum is above zero). */
+		if (last == UINT64_MAX)
+			for (i = blk * b->block_len; i < stop; i++)
+				if (a[2 * i] != 0 || a[2 * i + 1] != 0)
+					last = i;
+		if (last == UINT64_MAX)
+			last = blk * b->block_len;
+		for (; k < end; k++)
+			b->idx[b->order[k]] = last;
+	}
+}
+
+void sim_big_sample(struct sim_big *b, struct sim_rng *rng, size_t n)
+{
+	struct big_ctx ctx = { b, b->prefix[b->nblocks] };
+
+	memset(b->start, 0, (b->nblocks + 1) * sizeof(uint32_t));
+	for (size_t i = 0; i < n; i++) {
+		b->u[i] = sim_rng_uniform(rng);
+		b->blk[i] = (uint32_t)big_find(b, b->u[i] * ctx.total);
+		b->start[b->blk[i] + 1]++;
+	}
+	for (size_t i = 0; i < b->nblocks; i++)
+		b->start[i + 1] += b->start[i];
+	/* Counting sort: order[] by block, shots ascending within each. */
+	for (size_t i = 0; i < n; i++)
+		b->order[b->start[b->blk[i]]++] = (uint32_t)i;
+	for (size_t i = b->nblocks; i > 0; i--)
+		b->start[i] = b->start[i - 1];
+	b->start[0] = 0;
+	sim_par_for(b->s->threads, b->nblocks, 64, big_walk, &ctx);
 }

@@ -79,4 +79,44 @@ void sim_alias_free(struct sim_alias *al);
 void sim_alias_sample(const struct sim_alias *al, struct sim_rng *rng,
 		      uint64_t *out, size_t nshots);
 
+/*
+ * Sampling a big final state without a copy of it: a pass over the state
+ * sums its probabilities in fixed blocks (the cumulative sums of the
+ * blocks are kept: 8 bytes per SIM_BIG_BLOCK amplitudes); then each chunk
+ * of shots draws one uniform per shot, sorts the shots by block (a
+ * counting sort) and by uniform within each block, and walks the blocks
+ * that hold shots once, giving each shot the basis state where the
+ * running sum passes its uniform (the inverse of the distribution
+ * function, as sim_sample_index does for one shot). Blocks, and shots
+ * within them, are independent: the walk splits across the state's
+ * threads, and the outcome of a shot depends only on its uniform, not on
+ * the threads or on how shots are chunked.
+ */
+#define SIM_BIG_BLOCK_LOG2 12
+#define SIM_BIG_CHUNK ((size_t)1 << 20)   /* shots per walk */
+
+struct sim_big {
+	const struct sim_state *s;
+	size_t block_len, nblocks;
+	double *prefix;          /* nblocks + 1 cumulative block sums */
+	/* per chunk */
+	double *u;               /* SIM_BIG_CHUNK uniforms, by shot */
+	uint32_t *order;         /* shots sorted by block, then uniform */
+	uint32_t *start;         /* nblocks + 1: each block's first in order */
+	uint32_t *blk;           /* block of each shot */
+	uint64_t *idx;           /* basis state of each shot */
+};
+
+/* One pass over @s (its threads). Returns 0 or -ENOMEM. */
+int sim_big_init(struct sim_big *b, const struct sim_state *s);
+void sim_big_free(struct sim_big *b);
+/* Basis states of @n <= SIM_BIG_CHUNK shots into b->idx. */
+void sim_big_sample(struct sim_big *b, struct sim_rng *rng, size_t n);
+
+/* Marginal index of basis state @i (bit j: qubit mq[j]) for @m qubits. */
+struct sim_compress;
+struct sim_compress *sim_compress_new(unsigned nqubits, const uint32_t *mq,
+				      unsigned m);
+uint64_t sim_compress_index(const struct sim_compress *cz, uint64_t i);
+
 #endif

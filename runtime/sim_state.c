@@ -8,7 +8,9 @@
 
 #include <errno.h>
 #include <jemalloc/jemalloc.h>
+#include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -78,6 +80,7 @@ int sim_state_create(struct sim_state **out, unsigned nqubits,
 	s->nqubits = nqubits;
 	s->namps = (size_t)1 << nqubits;
 	s->bytes = s->namps * 16;
+	s->threads = 1;
 	if (s->bytes >= 2 * HUGE_PAGE) {
 		s->amps = mallocx(s->bytes, MALLOCX_ALIGN(HUGE_PAGE) | MALLOCX_ZERO);
 		/* A hint only: without transparent huge pages it fails. */
@@ -117,4 +120,26 @@ void sim_state_set_basis(struct sim_state *s, uint64_t index)
 void sim_state_copy(struct sim_state *dst, const struct sim_state *src)
 {
 	memcpy(dst->amps, src->amps, src->bytes);
+}
+
+unsigned sim_threads_default(void)
+{
+	const char *env = getenv("QSHM_THREADS");
+	cpu_set_t set;
+	int n;
+
+	if (env && *env) {
+		char *end;
+		unsigned long v = strtoul(env, &end, 10);
+
+		if (*end == '\0' && v >= 1 && v <= 1024)
+			return (unsigned)v;
+	}
+	if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+		n = CPU_COUNT(&set);
+		if (n >= 1)
+			return (unsigned)n;
+	}
+	n = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	return n >= 1 ? (unsigned)n : 1;
 }

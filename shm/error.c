@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "object.h"
 
 static _Thread_local char qshm__errbuf[512];
 
@@ -109,9 +110,12 @@ QSHM_EXPORT int qshm_name_check(const char *name)
 	if (n > QSHM_NAME_MAX)
 		return qshm__fail(EINVAL, "ring name is %zu bytes, at most %d",
 				  n, QSHM_NAME_MAX);
+	/* Names are quoted in messages: a terminal must never see the
+	 * raw bytes of an invalid one (escape sequences). */
+	char q[4 * 64 + 8];
 	if (name[0] == '.')
 		return qshm__fail(EINVAL, "ring name '%s' starts with '.'",
-				  name);
+				  qshm__quote(name, q, sizeof(q)));
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)name[i];
 		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
@@ -120,7 +124,8 @@ QSHM_EXPORT int qshm_name_check(const char *name)
 			continue;
 		return qshm__fail(EINVAL,
 				  "ring name '%s': character 0x%02x at %zu; "
-				  "allowed: A-Z a-z 0-9 . _ -", name, ch, i);
+				  "allowed: A-Z a-z 0-9 . _ -",
+				  qshm__quote(name, q, sizeof(q)), ch, i);
 	}
 	return 0;
 }

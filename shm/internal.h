@@ -60,6 +60,8 @@ struct qshm_map {
 	char name[QSHM_NAME_MAX + 1];
 };
 
+#define QSHM_PEND 64
+
 struct qshm_producer {
 	struct qshm_map m;
 	uint64_t claim_pos;   /* end of claimed records */
@@ -75,6 +77,11 @@ struct qshm_producer {
 	 * segment (pos >> seg_shift), recorded at commit: lets the head jump
 	 * to a record boundary without walking old headers. */
 	uint64_t checkpoint[16];
+	/* Positions claimed since the last commit (a pad's with bit 0 set),
+	 * so commit stores the commit words without walking the headers (a
+	 * chain of dependent loads); npend > QSHM_PEND: walk instead. */
+	uint32_t npend;
+	uint64_t pend[QSHM_PEND];
 	uint64_t checkpoint_seg;
 	unsigned seg_shift;
 	uint64_t full_waits, wakes, evictions;
@@ -126,7 +133,10 @@ uint64_t qshm__deadline(int64_t timeout_ns);
 
 /* segment.c */
 int qshm__shm_path(const char *name, char *buf, size_t size);
-int qshm__map_attach(const char *name, int readonly, struct qshm_map *m);
+/* qshm__map_attach() modes */
+#define QSHM__MAP_READONLY  1 /* PROT_READ from an O_RDONLY descriptor */
+#define QSHM__MAP_ANY_OWNER 2 /* a look, not an attach: any owner */
+int qshm__map_attach(const char *name, int mode, struct qshm_map *m);
 void qshm__map_set_geometry(struct qshm_map *m);
 void qshm__map_release(struct qshm_map *m);
 uint64_t qshm__scan_min(struct qshm_map *m, uint32_t *nreliable);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "object.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
@@ -96,6 +97,7 @@ static int qshm__map_create(const char *name, const char *path,
 			 (mode_t)o->mode);
 	if (m->fd < 0)
 		return -errno;
+	qshm__creator_mark(m->fd);
 	/* The umask must not narrow what the caller asked for. */
 	if (fchmod(m->fd, (mode_t)o->mode) < 0 ||
 	    ftruncate(m->fd, (off_t)size) < 0) {
@@ -116,6 +118,16 @@ static int qshm__map_create(const char *name, const char *path,
 	(void)madvise(m->base, size, MADV_POPULATE_WRITE);
 
 	struct qshm_kheader *h = (struct qshm_kheader *)m->base;
+	/* The creator first, so that an observer of a half-created object
+	 * can tell whether its creator still runs (segment.c, A-pid). P-pid:
+	 * release, pairs with A-pid's acquire: a pid seen means its start
+	 * time is there too. */
+	uint64_t start;
+	if (qshm__proc_start(getpid(), &start) < 0)
+		start = 0;
+	__atomic_store_n(&h->kh_creator_start, start, __ATOMIC_RELAXED);
+	__atomic_store_n(&h->kh_creator_pid, (int32_t)getpid(),
+			 __ATOMIC_RELEASE);
 	h->kh_magic = QSHM_MAGIC;
 	h->kh_format_major = QSHM_FORMAT_MAJOR;
 	h->kh_format_minor = QSHM_FORMAT_MINOR;
@@ -134,9 +146,6 @@ static int qshm__map_create(const char *name, const char *path,
 	h->kh_off_meta = qshm__off_meta(o->max_consumers);
 	h->kh_meta_size = o->meta_size;
 	h->kh_off_data = off_data;
-	h->kh_creator_pid = (int32_t)getpid();
-	if (qshm__proc_start(getpid(), &h->kh_creator_start) < 0)
-		h->kh_creator_start = 0;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	h->kh_created_ns = (uint64_t)ts.tv_sec * 1000000000u +
@@ -171,6 +180,7 @@ static int qshm__map_create(const char *name, const char *path,
 	 * Every field above is written before it. */
 	atomic_store_explicit(&h->kh_state, QSHM_KSTATE_READY,
 			      memory_order_release);
+	qshm__creator_unmark(m->fd);
 	return 0;
 fail:
 	qshm__map_release(m);
@@ -182,6 +192,9 @@ struct qshm__replace_ctx {
 	const char *name;
 	unsigned flags;
 };
+
+/* Generations read from an object being replaced are trusted below this. */
+#define QSHM__GEN_TRUST_MAX (UINT64_C(1) << 48)
 
 /* Policy for replacing whatever holds the name (under the lock). */
 static int qshm__may_replace(void *arg, const struct qshm_ring_info *info)
@@ -202,6 +215,10 @@ static int qshm__may_replace(void *arg, const struct qshm_ring_info *info)
 					  qshm_ring_state_name(info->state),
 					  info->creator_pid);
 		return 1;
+	case QSHM_RING_NOTQSHM:
+		return qshm__fail(EEXIST, "'%s' exists and is %s, not a qshm "
+				  "ring; not replaced", r->name,
+				  qshm__object_what(r->name));
 	default:
 		return qshm__fail(EEXIST, "'%s' exists and is %s; not "
 				  "replaced", r->name,
@@ -261,14 +278,18 @@ QSHM_EXPORT int qshm_producer_create(const char *name,
 			break;
 		uint64_t old_gen = 0;
 		err = qshm__replace_old(name, o.flags, &old_gen);
+		/* The old object may be anyone's forgery: its generation
+		 * is used only if it is small enough to count up from
+		 * (a huge one would wrap the new ring's to 0). */
 		if (err == 0)
-			gen = old_gen + 1;
+			gen = old_gen >= 1 && old_gen < QSHM__GEN_TRUST_MAX ?
+			      old_gen + 1 : 1;
 		else if (err != -EAGAIN || tries > 8)
 			break;
 	}
 	if (err) {
 		free(p);
-		if (err == -EEXIST)
+		if (err == -EEXIST && !qshm_last_error()[0])
 			return qshm__fail(EEXIST, "ring '%s' exists", name);
 		if (!qshm_last_error()[0])
 			return qshm__fail(-err, "create ring '%s'", name);
@@ -392,6 +413,11 @@ static int qshm__wait_space(qshm_producer *p, uint64_t need,
 		 * release forever. */
 		atomic_store_explicit(&kw->kw_space_sleepers, 1,
 				      memory_order_seq_cst);
+		/* S2: the rescan's loads are acquire, not seq_cst: this fence
+		 * makes them see every seq_cst exchange R1 that precedes it in
+		 * the total order (C11 7.17.3p10), so either R2 sees S1 or the
+		 * rescan sees the release. */
+		atomic_thread_fence(memory_order_seq_cst);
 		p->cached_min = qshm__scan_min(&p->m, NULL);
 		if (p->cached_min < need) {
 			uint64_t slice = QSHM_SLEEP_SLICE_NS;
@@ -410,6 +436,15 @@ static int qshm__wait_space(qshm_producer *p, uint64_t need,
 static inline struct qshm_krec *qshm__rec_at(qshm_producer *p, uint64_t pos)
 {
 	return (struct qshm_krec *)(p->m.kdata + (pos & p->m.mask));
+}
+
+/* Remembers a claimed position for commit (bit 0: a pad). */
+static inline void qshm__pend(qshm_producer *p, uint64_t pos)
+{
+	uint32_t n = p->npend;
+	if (__builtin_expect(n < QSHM_PEND, 1))
+		p->pend[n] = pos;
+	p->npend = n + 1;
 }
 
 /* K1: MARK into the commit word at pos, the next record's: relaxed; C0 of
@@ -583,12 +618,14 @@ static int qshm__claim_slow(qshm_producer *p, size_t len, uint16_t type,
 		 * claim before); the record after it starts a lap. */
 		qshm__hdr_write(qshm__rec_at(p, w), pad - QSHM_REC_HDR,
 				QSHM_TYPE_PAD);
+		qshm__pend(p, w | 1);
 		w += pad;
 		qshm__mark(p, w);
 	}
 	struct qshm_krec *r = qshm__rec_at(p, w);
 	qshm__hdr_write(r, len, type);
 	qshm__mark(p, w + need);
+	qshm__pend(p, w);
 	p->last_pos = w;
 	p->claim_pos = w + need;
 	*payload = r + 1;
@@ -619,6 +656,7 @@ QSHM_EXPORT int qshm_producer_claim(qshm_producer *p, size_t len,
 	struct qshm_krec *r = qshm__rec_at(p, w);
 	qshm__hdr_write(r, len, type);
 	qshm__mark(p, end);
+	qshm__pend(p, w);
 	p->last_pos = w;
 	p->claim_pos = end;
 	*payload = r + 1;
@@ -646,8 +684,11 @@ QSHM_EXPORT int qshm_producer_trim(qshm_producer *p, size_t len)
 /* Words of parked bits that cover the slots in use. */
 static inline uint32_t qshm__parked_words(struct qshm_map *m)
 {
+	/* seq_cst: part of C2. A relaxed load after the C1 exchange could
+	 * miss the mark a consumer raised (seq_cst, before its R3) and so
+	 * skip the word holding its bit. */
 	uint32_t hwm = atomic_load_explicit(&m->kprod->kp_slot_hwm,
-					    memory_order_relaxed);
+					    memory_order_seq_cst);
 	if (hwm > m->max_consumers)
 		hwm = m->max_consumers; /* shared: never trust it */
 	return (hwm + 63) / 64;
@@ -711,21 +752,44 @@ QSHM_EXPORT int qshm_producer_commit(qshm_producer *p)
 	 * record's header and payload, written before, are visible. Our own
 	 * headers, written by claim(): trusted without checks. */
 	uint64_t seq = p->commit_seq, bytes = 0, key = p->m.seq_key;
-	for (uint64_t pos = p->committed, end = p->claim_pos; pos < end;) {
-		struct qshm_krec *r = qshm__rec_at(p, pos);
-		uint32_t len = r->kr_len;
-		uint64_t seg = pos >> p->seg_shift;
-		if (seg != p->checkpoint_seg) { /* first record of a 1/16th */
-			p->checkpoint[seg & 15] = pos;
-			p->checkpoint_seg = seg;
+	uint32_t n = p->npend;
+	p->npend = 0;
+	if (__builtin_expect(n <= QSHM_PEND, 1)) {
+		/* The positions claim() remembered (the seg test records the
+		 * first record of each 1/16th of the ring for the head). */
+		for (uint32_t i = 0; i < n; i++) {
+			uint64_t pos = p->pend[i] & ~UINT64_C(1);
+			struct qshm_krec *r = qshm__rec_at(p, pos);
+			uint64_t seg = pos >> p->seg_shift;
+			if (seg != p->checkpoint_seg) {
+				p->checkpoint[seg & 15] = pos;
+				p->checkpoint_seg = seg;
+			}
+			atomic_store_explicit(&r->kr_commit, seq ^ key,
+					      memory_order_release);
+			if (!(p->pend[i] & 1)) {
+				seq++;
+				bytes += r->kr_len;
+			}
 		}
-		atomic_store_explicit(&r->kr_commit, seq ^ key,
-				      memory_order_release);
-		if (r->kr_type != QSHM_TYPE_PAD) {
-			seq++;
-			bytes += len;
+	} else {
+		/* A batch of more than QSHM_PEND claims: walk the headers. */
+		for (uint64_t pos = p->committed; pos < p->claim_pos;) {
+			struct qshm_krec *r = qshm__rec_at(p, pos);
+			uint32_t len = r->kr_len;
+			uint64_t seg = pos >> p->seg_shift;
+			if (seg != p->checkpoint_seg) {
+				p->checkpoint[seg & 15] = pos;
+				p->checkpoint_seg = seg;
+			}
+			atomic_store_explicit(&r->kr_commit, seq ^ key,
+					      memory_order_release);
+			if (r->kr_type != QSHM_TYPE_PAD) {
+				seq++;
+				bytes += len;
+			}
+			pos += qshm__rec_size(len);
 		}
-		pos += qshm__rec_size(len);
 	}
 	p->commit_seq = seq;
 	p->committed = p->claim_pos;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "object.h"
 
 int qshm__shm_path(const char *name, char *buf, size_t size)
 {
@@ -122,12 +123,15 @@ static int qshm__validate(const char *name, const struct qshm_kheader *h,
 	return 0;
 }
 
-/* Opens and maps NAME, validated. readonly maps PROT_READ from an O_RDONLY
- * descriptor, so an inspector cannot write even by mistake. */
-int qshm__map_attach(const char *name, int readonly, struct qshm_map *m)
+/* Opens and maps NAME, validated. QSHM__MAP_READONLY maps PROT_READ from an
+ * O_RDONLY descriptor, so an inspector cannot write even by mistake; the
+ * object must be a regular file (qshm__object_open) owned by a trusted
+ * user unless QSHM__MAP_ANY_OWNER (a look that reports, never trusts). */
+int qshm__map_attach(const char *name, int mode, struct qshm_map *m)
 {
 	char path[QSHM_NAME_MAX + 8];
 	struct stat st;
+	int readonly = mode & QSHM__MAP_READONLY;
 	int err;
 
 	memset(m, 0, sizeof(*m));
@@ -137,21 +141,27 @@ int qshm__map_attach(const char *name, int readonly, struct qshm_map *m)
 		return err;
 	snprintf(m->name, sizeof(m->name), "%s", name);
 
-	m->fd = shm_open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC, 0);
+	m->fd = qshm__object_open(name, path, readonly ? O_RDONLY : O_RDWR,
+				  &st);
 	if (m->fd < 0) {
-		err = errno;
-		if (err == ENOENT)
-			return qshm__fail(ENOENT, "no ring named '%s' "
-					  "(/dev/shm%s)", name, path);
-		return qshm__fail(err, "open ring '%s'", name);
+		err = m->fd;
+		m->fd = -1;
+		return err;
 	}
-	if (fstat(m->fd, &st) < 0) {
-		err = qshm__fail(errno, "fstat ring '%s'", name);
-		goto fail;
+	if (!(mode & QSHM__MAP_ANY_OWNER)) {
+		err = qshm__object_owner_ok(name, &st);
+		if (err)
+			goto fail;
 	}
 	if (st.st_size == 0) {
-		/* The creator has not sized it yet. */
-		err = qshm__fail(QSHM_ECREATING, "ring '%s' has size 0", name);
+		/* The creator has not sized it yet, or died before it did. */
+		if (qshm__creating_abandoned(m->fd, &st, 0, 0))
+			err = qshm__fail(QSHM_ESTALE, "ring '%s' has size 0 and "
+					 "no creator: it died while creating "
+					 "it", name);
+		else
+			err = qshm__fail(QSHM_ECREATING, "ring '%s' has size 0",
+					 name);
 		goto fail;
 	}
 	if ((uint64_t)st.st_size < QSHM_OFF_SLOTS + QSHM_PAGE) {
@@ -184,10 +194,28 @@ int qshm__map_attach(const char *name, int readonly, struct qshm_map *m)
 					      memory_order_acquire);
 	if (state != QSHM_KSTATE_READY) {
 		if (state == QSHM_KSTATE_CREATING &&
-		    (h->kh_magic == QSHM_MAGIC || h->kh_magic == 0))
-			err = qshm__fail(QSHM_ECREATING, "ring '%s' is still "
-					 "being created", name);
-		else
+		    (h->kh_magic == QSHM_MAGIC || h->kh_magic == 0)) {
+			/* A-pid: pairs with P-pid in qshm__map_create(). The
+			 * creator writes its pid first; 0 means not yet, or
+			 * that it died just before. */
+			int32_t pid = __atomic_load_n(&h->kh_creator_pid,
+						      __ATOMIC_ACQUIRE);
+			uint64_t start = __atomic_load_n(&h->kh_creator_start,
+							 __ATOMIC_RELAXED);
+			m->creator_pid = pid;
+			if (!qshm__creating_abandoned(m->fd, &st, pid, start))
+				err = qshm__fail(QSHM_ECREATING, "ring '%s' is "
+						 "still being created", name);
+			else if (pid > 0)
+				err = qshm__fail(QSHM_ESTALE, "ring '%s' was "
+						 "left half-created: its creator "
+						 "(pid %d) died while creating it",
+						 name, pid);
+			else
+				err = qshm__fail(QSHM_ESTALE, "ring '%s' was "
+						 "left half-created: its creator "
+						 "died while creating it", name);
+		} else
 			err = qshm__fail(QSHM_ENOTQSHM, "'%s' is not a qshm "
 					 "ring (state word 0x%08x)", name,
 					 state);
@@ -271,12 +299,19 @@ QSHM_EXPORT int qshm_ring_info(const char *name, struct qshm_ring_info *info)
 	if (!info)
 		return qshm__fail(EINVAL, "info is NULL");
 	memset(info, 0, sizeof(*info));
-	err = qshm__map_attach(name, 1, &m);
+	err = qshm__map_attach(name, QSHM__MAP_READONLY | QSHM__MAP_ANY_OWNER,
+			       &m);
 	switch (-err) {
 	case 0:
 		break;
 	case QSHM_ECREATING:
 		info->state = QSHM_RING_CREATING;
+		return 0;
+	case QSHM_ESTALE:
+		/* Half-created by a creator that died: stale, so that rm
+		 * --stale removes it and a new producer replaces it. */
+		info->state = QSHM_RING_STALE;
+		info->creator_pid = m.creator_pid;
 		return 0;
 	case QSHM_ENOTQSHM:
 		info->state = QSHM_RING_NOTQSHM;
@@ -287,8 +322,9 @@ QSHM_EXPORT int qshm_ring_info(const char *name, struct qshm_ring_info *info)
 		/* Read-only peek at the version fields, which every format
 		 * keeps at offset 8. */
 		char path[QSHM_NAME_MAX + 8];
+		struct stat st;
 		qshm__shm_path(name, path, sizeof(path));
-		int fd = shm_open(path, O_RDONLY | O_CLOEXEC, 0);
+		int fd = qshm__object_open(name, path, O_RDONLY, &st);
 		if (fd >= 0) {
 			uint16_t v[2];
 			if (pread(fd, v, sizeof(v), 8) == sizeof(v)) {
@@ -322,6 +358,42 @@ QSHM_EXPORT int qshm_unlink(const char *name)
 	return 0;
 }
 
+/*
+ * remove_if for a name held by something that is not a regular file (a
+ * symbolic link, a FIFO, a directory...): decide sees state not-qshm; the
+ * name is removed only if lstat() still finds the same object just before.
+ */
+static int qshm__remove_odd(const char *name, const char *path,
+			    qshm_remove_fn decide, void *ctx,
+			    struct qshm_ring_info *info_out)
+{
+	char dev_path[QSHM_NAME_MAX + 24];
+	struct qshm_ring_info info;
+	struct stat before, after;
+	int err;
+
+	snprintf(dev_path, sizeof(dev_path), "/dev/shm%s", path);
+	if (lstat(dev_path, &before) < 0)
+		return qshm__fail(errno, "ring '%s'%s", name,
+				  errno == ENOENT ? ": no such ring" : "");
+	memset(&info, 0, sizeof(info));
+	info.state = QSHM_RING_NOTQSHM;
+	info.size = S_ISREG(before.st_mode) ? (uint64_t)before.st_size : 0;
+	if (info_out)
+		*info_out = info;
+	err = decide(ctx, &info);
+	if (err <= 0)
+		return err;
+	if (lstat(dev_path, &after) < 0 || after.st_ino != before.st_ino ||
+	    after.st_dev != before.st_dev)
+		return qshm__fail(EAGAIN, "ring '%s' was replaced or removed "
+				  "while being looked at", name);
+	if ((S_ISDIR(after.st_mode) ? rmdir(dev_path) : unlink(dev_path)) < 0 &&
+	    errno != ENOENT)
+		return qshm__fail(errno, "remove '%s'", name);
+	return 1;
+}
+
 QSHM_EXPORT int qshm_ring_remove_if(const char *name, qshm_remove_fn decide,
 				    void *ctx, struct qshm_ring_info *info_out)
 {
@@ -335,11 +407,17 @@ QSHM_EXPORT int qshm_ring_remove_if(const char *name, qshm_remove_fn decide,
 	err = qshm__shm_path(name, path, sizeof(path));
 	if (err)
 		return err;
-	fd = shm_open(path, O_RDONLY | O_CLOEXEC, 0);
+	/* A symbolic link or a FIFO holding the name is not opened (that
+	 * could block or reach another file): it is looked at as not-qshm
+	 * without the lock, and removed by name if decide says so. */
+	fd = qshm__object_open(name, path, O_RDONLY, &st_fd);
+	if (fd == -QSHM_ENOTQSHM)
+		return qshm__remove_odd(name, path, decide, ctx, info_out);
 	if (fd < 0) {
-		err = errno;
-		return qshm__fail(err, "ring '%s'%s", name,
-				  err == ENOENT ? ": no such ring" : "");
+		if (fd == -ENOENT)
+			return qshm__fail(ENOENT, "ring '%s': no such ring",
+					  name);
+		return fd;
 	}
 	/* The lock qshm_producer_create() takes to replace a stale ring:
 	 * while held, nobody else replaces or removes this object. */

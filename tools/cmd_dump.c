@@ -45,6 +45,8 @@ static const char dump_usage[] =
 	"  --shots N         outcomes shown per SHOTS record (default 8)\n"
 	"  --top N           outcomes shown per PROBS/STATE record (default 8)\n"
 	"  --hex BYTES       bytes hexdumped per other record (default 64)\n"
+	"  --owner USER      also trust rings owned by USER (by default only\n"
+	"                    your own and root's are read)\n"
 	"  -h, --help        this text\n"
 	"\n"
 	"Exit status: 0 ok; 1 error (no such ring, permission, a corrupt\n"
@@ -1043,6 +1045,7 @@ int qshm_cmd_dump(int argc, char **argv)
 		{ "shots", required_argument, NULL, 's' },
 		{ "top", required_argument, NULL, 't' },
 		{ "hex", required_argument, NULL, 'x' },
+		{ "owner", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1078,6 +1081,10 @@ int qshm_cmd_dump(int argc, char **argv)
 			break;
 		case 'x':
 			if (parse_count("--hex", optarg, 1u << 30, &o.hex))
+				return SNAP_EXIT_USAGE;
+			break;
+		case 'o':
+			if (tools_allow_owner("dump", optarg))
 				return SNAP_EXIT_USAGE;
 			break;
 		case 'h': fputs(dump_usage, stdout); return SNAP_EXIT_OK;

@@ -30,6 +30,8 @@ static const char hist_usage[] =
 	"  --wait SEC     wait up to SEC seconds for the ring to appear\n"
 	"                 (default 5)\n"
 	"  --top N        outcomes shown live (default 16)\n"
+	"  --owner USER   also trust rings owned by USER (by default only\n"
+	"                 your own and root's are read)\n"
 	"  -h, --help     this text\n"
 	"\n"
 	"Exit status: 0 run complete; 1 error; 2 usage; 3 producer died or\n"
@@ -194,6 +196,7 @@ int qshm_cmd_hist(int argc, char **argv)
 		{ "newest", no_argument, NULL, 'n' },
 		{ "wait", required_argument, NULL, 'w' },
 		{ "top", required_argument, NULL, 't' },
+		{ "owner", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -219,6 +222,10 @@ int qshm_cmd_hist(int argc, char **argv)
 				return tools_usage_error("hist", "--top wants 1."
 							 ".1000, got '%s'",
 							 optarg);
+			break;
+		case 'o':
+			if (tools_allow_owner("hist", optarg))
+				return 2;
 			break;
 		case 'h': fputs(hist_usage, stdout); return 0;
 		default: fputs(hist_usage, stderr); return 2;

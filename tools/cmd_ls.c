@@ -57,7 +57,8 @@ static void ls_look(const char *name, struct ls_row *r)
 
 	memset(r, 0, sizeof(*r));
 	r->name = name;
-	if (stat(snap_shm_path(name, path, sizeof(path)), &st) == 0)
+	/* lstat: a symbolic link's target is not what holds the name. */
+	if (lstat(snap_shm_path(name, path, sizeof(path)), &st) == 0)
 		r->size = (uint64_t)st.st_size;
 	if (qshm_name_check(name)) {
 		r->state = "bad-name";
@@ -226,8 +227,10 @@ int qshm_cmd_ls(int argc, char **argv)
 		ls_text(rows, nrows, header);
 	for (int k = 0; k < npat; k++)
 		if (!matched[k]) {
+			char q[256];
+
 			fprintf(stderr, "qshm ls: no ring matches '%s'\n",
-				argv[optind + k]);
+				qshm_quote(argv[optind + k], q, sizeof(q)));
 			rc = SNAP_EXIT_ERROR;
 		}
 out:

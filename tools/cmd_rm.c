@@ -142,8 +142,10 @@ static int rm_one(const char *name, int stale_only, const struct rm_opts *o)
 	if (err) {
 		if (stale_only)
 			return SNAP_EXIT_OK;
-		fprintf(stderr, "qshm rm: '%s': %s\n", name,
-			qshm_last_error());
+		char q[256];
+
+		fprintf(stderr, "qshm rm: '%s': %s\n",
+			qshm_quote(name, q, sizeof(q)), qshm_last_error());
 		return SNAP_EXIT_USAGE;
 	}
 	if (o->dry) {

@@ -43,6 +43,9 @@ struct sim_opts {
 	uint64_t seed;
 	bool have_seed;
 	uint64_t batch;
+	uint64_t threads;        /* 0: QSHM_THREADS or the usable CPUs */
+	uint64_t fuse;           /* fused block size; 0: no fusion */
+	bool have_fuse;
 	bool counts;
 	/* ring publishing (see the marked place in qshm_cmd_sim) */
 	const char *ring;
@@ -53,6 +56,7 @@ struct sim_opts {
 	bool have_wait;
 	bool unlink_after;
 	bool quiet;              /* no progress on stderr */
+	uint64_t max_gates;      /* planning budget; 0: the default */
 };
 
 static void sim_usage(FILE *f)
@@ -71,6 +75,14 @@ static void sim_usage(FILE *f)
 	      "                      the same shots (default: a fresh seed each "
 	      "run)\n"
 	      "  --batch N           shots per batch (default 4096)\n"
+	      "  --threads N         threads of the simulator (default: "
+	      "QSHM_THREADS,\n"
+	      "                      else the CPUs this process may use); the "
+	      "shots\n"
+	      "                      do not depend on it\n"
+	      "  --fuse K            fuse gates into blocks of at most K "
+	      "qubits (1-5,\n"
+	      "                      default 4); 0: one pass per gate\n"
 	      "  --counts            print {\"counts\": {\"<outcome>\": n, ...}} "
 	      "on stdout;\n"
 	      "                      outcomes read c[n-1]...c[0] per register, "
@@ -85,6 +97,10 @@ static void sim_usage(FILE *f)
 	      "  --state             also publish the final state vector\n"
 	      "  --wait-consumers K  wait for K consumers before publishing\n"
 	      "  --unlink            remove the ring when the run ends\n"
+	      "  --max-gates N       refuse a program whose gate definitions "
+	      "expand to\n"
+	      "                      more than N gate applications (default "
+	      "4000000)\n"
 	      "  -q, --quiet         no progress line on a terminal\n"
 	      "  -h, --help          show this help\n"
 	      "\n"
@@ -181,6 +197,17 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o)
 			    o->batch > ((uint64_t)1 << 24))
 				return usage_error("--batch: '%s' is not an integer "
 						   "in [1, 16777216]", v);
+		} else if (opt_value(argc, argv, &i, "--threads", &v)) {
+			if (!v || !parse_u64(v, false, &o->threads) ||
+			    o->threads < 1 || o->threads > 1024)
+				return usage_error("--threads: '%s' is not an "
+						   "integer in [1, 1024]",
+						   v ? v : "");
+		} else if (opt_value(argc, argv, &i, "--fuse", &v)) {
+			if (!v || !parse_u64(v, false, &o->fuse) || o->fuse > 5)
+				return usage_error("--fuse: '%s' is not an "
+						   "integer in [0, 5]", v ? v : "");
+			o->have_fuse = true;
 		} else if (strcmp(a, "--counts") == 0) {
 			o->counts = true;
 		} else if (opt_value(argc, argv, &i, "--ring", &v)) {
@@ -207,6 +234,14 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o)
 				return usage_error("--wait-consumers: '%s' is not "
 						   "an integer in [0, 1024]", v);
 			o->have_wait = true;
+		} else if (opt_value(argc, argv, &i, "--max-gates", &v)) {
+			if (!v)
+				return usage_error("--max-gates needs a number%s",
+						   "");
+			if (!parse_u64(v, false, &o->max_gates) ||
+			    o->max_gates == 0)
+				return usage_error("--max-gates: '%s' is not a "
+						   "positive integer", v);
 		} else if (strcmp(a, "--unlink") == 0) {
 			o->unlink_after = true;
 		} else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
@@ -396,7 +431,10 @@ static int sim_ring_create(const struct sim_opts *o, qshm_producer **p)
 				qshm_ring_state_name(info.state), o->ring,
 				info.generation, info.creator_pid);
 	}
-	int err = qshm_producer_create(o->ring, &co, p);
+	int err;
+
+	tools_guard_ring(o->ring);
+	err = qshm_producer_create(o->ring, &co, p);
 	if (err) {
 		fprintf(stderr, "qshm sim: create ring '%s': %s\n", o->ring,
 			qshm_last_error()[0] ? qshm_last_error() :
@@ -543,6 +581,7 @@ int qshm_cmd_sim(int argc, char **argv)
 	struct sim_run *run = NULL;
 	struct sim_counts *counts = NULL;
 	struct sim_config cfg = SIM_CONFIG_INIT;
+	struct qasm_parse_opts popts = { .flags = 0 };
 	struct rt_error err;
 	int rc, status = SIM_EXIT_ERROR;
 
@@ -550,12 +589,18 @@ int qshm_cmd_sim(int argc, char **argv)
 	if (rc)
 		return rc < 0 ? SIM_EXIT_OK : rc;
 
-	if (qasm_parse_file(o.file, 0, &c, &err) < 0) {
+	popts.max_gates = o.max_gates;
+	if (qasm_parse_file_opts(o.file, &popts, &c, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		return SIM_EXIT_ERROR;
 	}
 	cfg.seed = o.seed;
 	cfg.batch_shots = (size_t)o.batch;
+	cfg.threads = (unsigned)o.threads;
+	if (o.have_fuse && o.fuse == 0)
+		cfg.flags |= SIM_FLAG_NO_FUSE;
+	else
+		cfg.fuse_qubits = (unsigned)o.fuse;
 	/* Plans the run and allocates the state, or says it cannot fit,
 	 * before any ring exists: nothing half-created is left behind. */
 	if (sim_run_create(&run, c, &cfg, &err) < 0) {

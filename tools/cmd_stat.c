@@ -48,6 +48,8 @@ static const char stat_usage[] =
 	"  --allow-remote      let --listen use a non-loopback address\n"
 	"  --duration SEC      with --listen: exit after SEC seconds\n"
 	"  --max-requests N    with --listen: exit after N responses\n"
+	"  --owner USER        also trust rings owned by USER (by default\n"
+	"                      only your own and root's are read)\n"
 	"  -h, --help          this text\n"
 	"\n"
 	"With --listen, rings that do not exist (yet) are reported with\n"
@@ -465,6 +467,7 @@ int qshm_cmd_stat(int argc, char **argv)
 		{ "allow-remote", no_argument, NULL, 'R' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "max-requests", required_argument, NULL, 'm' },
+		{ "owner", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -505,6 +508,10 @@ int qshm_cmd_stat(int argc, char **argv)
 				return tools_usage_error(
 					"stat", "--max-requests wants a count "
 					"> 0, got '%s'", optarg);
+			break;
+		case 'o':
+			if (tools_allow_owner("stat", optarg))
+				return SNAP_EXIT_USAGE;
 			break;
 		case 'h': fputs(stat_usage, stdout); return SNAP_EXIT_OK;
 		default: fputs(stat_usage, stderr); return SNAP_EXIT_USAGE;

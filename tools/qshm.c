@@ -65,8 +65,10 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (!strcmp(argv[1], cmds[i].name))
+		if (!strcmp(argv[1], cmds[i].name)) {
+			tools_guard_sigbus(cmds[i].name);
 			return cmds[i].fn(argc - 1, argv + 1);
+		}
 	fprintf(stderr, "qshm: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;

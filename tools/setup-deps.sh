@@ -5,7 +5,9 @@ set -euo pipefail
 pkgs=(meson ninja-build pkg-config gcc clang liburing-dev libcriterion-dev
       libjemalloc-dev python3 python3-numpy libzmq3-dev
       prometheus groff-base # tools tests: a real Prometheus; man page lint
-      gnuplot-nox) # qshm bench --plots
+      gnuplot-nox # qshm bench --plots
+      spin # tests/model: the ring protocol model checks
+      libfuzzer-14-dev) # tests/fuzz (with clang): -Dfuzz=true
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||

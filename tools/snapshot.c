@@ -77,6 +77,7 @@ int snap_exit_for(int err)
 	case QSHM_EVERSION:
 	case QSHM_ELAYOUT:
 	case QSHM_ECREATING:
+	case QSHM_ESTALE: /* left half-created by a dead creator */
 		return SNAP_EXIT_NOTRING;
 	}
 	return SNAP_EXIT_ERROR;
@@ -84,8 +85,10 @@ int snap_exit_for(int err)
 
 int snap_attach(const char *cmd, const char *name, qshm_consumer **out)
 {
-	int err = qshm_consumer_attach(name, QSHM_CONSUMER_READONLY, out);
+	int err;
 
+	tools_guard_ring(name);
+	err = qshm_consumer_attach(name, QSHM_CONSUMER_READONLY, out);
 	if (!err)
 		return 0;
 	const char *msg = qshm_last_error();

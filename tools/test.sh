@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds qshm and runs its test suite (all suites but the benchmarks').
+# Builds qshm and runs its test suite (all suites but the benchmarks' and
+# the slow ones: runtime-slow, torture).
 # Usage: tools/test.sh [BUILD_DIR] [extra meson setup options...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,4 +13,4 @@ fi
 ninja -C "$build"
 meson test -C "$build" --print-errorlogs --num-processes 2 \
 	--no-suite bench --no-suite bench-smoke --no-suite runtime-slow \
-	--no-suite ring-slow
+	--no-suite ring-slow --no-suite torture

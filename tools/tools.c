@@ -4,6 +4,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pwd.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "tools.h"
@@ -64,6 +68,7 @@ int tools_attach(const char *name, unsigned flags, double wait_s,
 	uint64_t deadline = tools_now_ns() + (uint64_t)(wait_s * 1e9);
 	int err;
 
+	tools_guard_ring(name);
 	for (;;) {
 		err = qshm_consumer_attach(name, flags, out);
 		if (err != -ENOENT && err != -QSHM_ECREATING)
@@ -73,9 +78,69 @@ int tools_attach(const char *name, unsigned flags, double wait_s,
 		struct timespec ts = { 0, 10 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
-	if (err)
-		fprintf(stderr, "qshm: attach '%s': %s\n", name,
+	if (err) {
+		char q[256];
+
+		fprintf(stderr, "qshm: attach '%s': %s\n",
+			qshm_quote(name, q, sizeof(q)),
 			qshm_last_error()[0] ? qshm_last_error() :
 			qshm_strerror(err));
+	}
 	return err;
+}
+
+static char sigbus_cmd[32] = "qshm";
+static char sigbus_msg[512] = "qshm: a shared-memory segment was truncated "
+			      "under us (SIGBUS); stopping\n";
+
+static void on_sigbus(int sig)
+{
+	/* Async-signal-safe: write() and _exit() only. */
+	ssize_t n = write(2, sigbus_msg, strlen(sigbus_msg));
+
+	(void)n;
+	(void)sig;
+	_exit(1);
+}
+
+void tools_guard_sigbus(const char *cmd)
+{
+	struct sigaction sa;
+
+	snprintf(sigbus_cmd, sizeof(sigbus_cmd), "qshm %s", cmd);
+	snprintf(sigbus_msg, sizeof(sigbus_msg), "%s: a shared-memory segment "
+		 "was truncated under us (SIGBUS); stopping\n", sigbus_cmd);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigbus;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, NULL);
+}
+
+void tools_guard_ring(const char *name)
+{
+	char q[256];
+
+	/* The message is swapped between accesses of the ring, never while
+	 * the handler can run for this ring: nothing maps it yet. */
+	snprintf(sigbus_msg, sizeof(sigbus_msg), "%s: segment '%s' was "
+		 "truncated under us (SIGBUS: its file was made smaller while "
+		 "mapped); stopping\n", sigbus_cmd,
+		 qshm_quote(name, q, sizeof(q)));
+}
+
+int tools_allow_owner(const char *cmd, const char *user)
+{
+	struct passwd *pw = getpwnam(user);
+	uint64_t uid;
+
+	if (pw) {
+		uid = pw->pw_uid;
+	} else if (tools_parse_u64(user, &uid) || uid >= UINT32_MAX) {
+		char q[128];
+
+		return tools_usage_error(cmd, "--owner: no user '%s'",
+					 qshm_quote(user, q, sizeof(q)));
+	}
+	qshm_allow_owner((long)uid);
+	return 0;
 }

@@ -31,4 +31,19 @@ uint64_t tools_now_ns(void);
 int tools_attach(const char *name, unsigned flags, double wait_s,
 		 qshm_consumer **out);
 
+/*
+ * A segment truncated under a mapping makes the next access to the lost
+ * pages raise SIGBUS. tools_guard_sigbus(CMD) (from main) turns that into a
+ * message on stderr and exit status 1 instead of a death by signal;
+ * tools_guard_ring(NAME) names the ring in the message ("segment NAME was
+ * truncated under us"). Both may be called again; NAME is copied.
+ */
+void tools_guard_sigbus(const char *cmd);
+void tools_guard_ring(const char *name);
+
+/* --owner USER: lets this process attach to rings owned by USER (a name or
+ * a numeric uid) as well as its own and root's (qshm_allow_owner()).
+ * Prints a usage error for cmd and returns 2 if USER is unknown. */
+int tools_allow_owner(const char *cmd, const char *user);
+
 #endif

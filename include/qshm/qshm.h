@@ -298,13 +298,28 @@ int qshm_producer_close(qshm_producer *p, unsigned flags);
  * record still in the ring, or at the next one published with
  * QSHM_CONSUMER_FROM_NEWEST. Every header field is checked against the
  * object's real size.
+ * The object must be a regular file (a FIFO, symbolic link or directory
+ * holding the name is refused without blocking: -QSHM_ENOTQSHM, saying what
+ * is there) owned by the caller's effective uid or by root, or by the
+ * owner allowed with qshm_allow_owner(): anyone who can write a ring can
+ * forge what it says.
  * Errors: -EINVAL (bad name or flags), -ENOENT (no such ring),
- * -QSHM_ECREATING (still being created: try again), -QSHM_ENOTQSHM (not a
- * qshm ring), -QSHM_EVERSION (both versions in qshm_last_error()),
- * -QSHM_ELAYOUT, -QSHM_ECORRUPT, -QSHM_ENOSLOT, -EACCES, -ENOMEM.
+ * -QSHM_ECREATING (still being created: try again), -QSHM_ESTALE (left
+ * half-created by a creator that died), -QSHM_ENOTQSHM (not a qshm ring),
+ * -QSHM_EVERSION (both versions in qshm_last_error()),
+ * -QSHM_ELAYOUT, -QSHM_ECORRUPT, -QSHM_ENOSLOT, -EACCES (no permission, or
+ * owned by an untrusted user), -ENOMEM.
  */
 int qshm_consumer_attach(const char *name, unsigned flags,
 			 qshm_consumer **out);
+
+/*
+ * Lets this process's consumers also attach to rings owned by user @uid
+ * (besides its own effective uid and root); -1 withdraws it. One owner at a
+ * time, process-wide; set it before attaching. Returns 0 or -EINVAL.
+ * qshm_ring_info() and the other looks by name report on any owner's ring.
+ */
+int qshm_allow_owner(long uid);
 
 /* How read() waits; spin_ns applies to QSHM_WAIT_SPIN_PARK (0: the
  * default, 50 us). Returns 0 or -EINVAL. */
@@ -488,8 +503,10 @@ int qshm_consumer_slots(qshm_consumer *c, struct qshm_slot_info *out,
 enum qshm_ring_state {
 	QSHM_RING_LIVE = 0,   /* creator alive */
 	QSHM_RING_CLOSED,     /* creator closed it cleanly */
-	QSHM_RING_STALE,      /* creator died without closing */
-	QSHM_RING_CREATING,   /* header not published yet */
+	QSHM_RING_STALE,      /* creator died without closing (also while
+				 creating: its pid is dead, or the object
+				 has not changed for 10 s) */
+	QSHM_RING_CREATING,   /* header not published yet, creator alive */
 	QSHM_RING_NOTQSHM,    /* not a qshm segment */
 	QSHM_RING_CORRUPT,    /* header fails validation */
 	QSHM_RING_VERSION,    /* another format version */
@@ -541,6 +558,14 @@ typedef int (*qshm_remove_fn)(void *ctx, const struct qshm_ring_info *info);
  */
 int qshm_ring_remove_if(const char *name, qshm_remove_fn decide, void *ctx,
 			struct qshm_ring_info *info_out);
+
+/*
+ * Copies @s into @buf (@size bytes, at least 8) fit for a terminal: bytes
+ * outside 0x20..0x7e as \xNN, quotes and backslashes escaped, cut with
+ * "..." if too long. For messages that show a name the caller did not
+ * check (an invalid ring name, an entry of /dev/shm). Returns @buf.
+ */
+const char *qshm_quote(const char *s, char *buf, size_t size);
 
 /* Name of the function's state as a word: "live", "stale", ... */
 const char *qshm_ring_state_name(enum qshm_ring_state s);

@@ -595,3 +595,38 @@ Test(ring_format2, batch_record_carries_its_items_and_checks_them)
 	qshm_consumer_close(c);
 	qshm_producer_close(p, QSHM_CLOSE_UNLINK);
 }
+
+/* Commit walks remembered claim positions, or the headers when a batch
+ * has more than it remembers: both give every record, pads included. */
+Test(ring_format2, large_and_small_batches_with_pads_commit_every_record)
+{
+	qshm_producer *p = t_create(t_ring, 1 << 16, 0, 0);
+	qshm_consumer *c;
+	cr_assert_eq(qshm_consumer_attach(t_ring, 0, &c), 0);
+	uint64_t s = 0, r = 0;
+	unsigned batches[] = { 1, 3, 64, 65, 200, 7, 129 };
+	for (int lap = 0; lap < 20; lap++)
+		for (unsigned b = 0; b < sizeof(batches) / sizeof(*batches);
+		     b++) {
+			for (unsigned k = 0; k < batches[b]; k++, s++)
+				cr_assert_eq(t_publish_seq(p, s, 200, 0, 0), 0,
+					     "seq %llu",
+					     (unsigned long long)s);
+			cr_assert_eq(qshm_producer_commit(p), 0);
+			struct qshm_record rec;
+			for (; r < s; r++) {
+				cr_assert_eq(qshm_consumer_read(c, &rec, 0), 0,
+					     "seq %llu",
+					     (unsigned long long)r);
+				cr_assert_eq(t_check_record("c", &rec, r, 200),
+					     0);
+			}
+			qshm_consumer_release(c);
+			cr_assert_eq(qshm_consumer_read(c, &rec, 0), -EAGAIN);
+		}
+	struct qshm_producer_stats st;
+	cr_assert_eq(qshm_producer_stats(p, &st), 0);
+	cr_expect_eq(st.records, s);
+	qshm_consumer_close(c);
+	qshm_producer_close(p, QSHM_CLOSE_UNLINK);
+}

@@ -153,6 +153,37 @@ Test(cmd_sim, bellCountsAreJsonSortedAndReproducible)
 	cr_expect_str_eq(r->out, first);
 }
 
+Test(cmd_sim, threadsAndFusionLeaveTheCountsAlone)
+{
+	struct result *r = run(bell, "--shots", "2000", "--seed", "11",
+			       "--counts", NULL);
+	char first[8192];
+
+	cr_assert_eq(r->status, 0, "%s", r->err);
+	strcpy(first, r->out);
+	r = run(bell, "--shots", "2000", "--seed", "11", "--threads", "2",
+		"--counts", NULL);
+	cr_expect_eq(r->status, 0, "%s", r->err);
+	cr_expect_str_eq(r->out, first);
+	r = run(bell, "--shots", "2000", "--seed", "11", "--threads=1",
+		"--fuse", "0", "--counts", NULL);
+	cr_expect_eq(r->status, 0, "%s", r->err);
+	cr_expect_str_eq(r->out, first);
+	setenv("QSHM_THREADS", "3", 1);
+	r = run(bell, "--shots", "2000", "--seed", "11", "--fuse", "5",
+		"--counts", NULL);
+	unsetenv("QSHM_THREADS");
+	cr_expect_eq(r->status, 0, "%s", r->err);
+	cr_expect_str_eq(r->out, first);
+	r = run(bell, "--threads", "0", "--counts", NULL);
+	cr_expect_eq(r->status, 2);
+	cr_expect(strstr(r->err, "--threads: '0' is not an integer in "
+			 "[1, 1024]") != NULL, "%s", r->err);
+	r = run(bell, "--fuse", "6", "--counts", NULL);
+	cr_expect_eq(r->status, 2);
+	cr_expect(strstr(r->err, "--fuse: '6'") != NULL, "%s", r->err);
+}
+
 Test(cmd_sim, outcomesFollowQiskitOrder)
 {
 	struct result *r = run(multi, "--shots", "400", "--seed", "1", "--counts",
@@ -283,4 +314,24 @@ Test(cmd_sim, simulatorErrorsAreReported)
 		 "2^n amplitudes of 16 bytes)\n", big);
 	cr_expect_str_eq(r->err, want);
 	unlink(big);
+}
+
+Test(cmd_sim, maxGatesBoundsThePlanning)
+{
+	struct result *r;
+	char want[1024];
+
+	r = run(bell, "--counts", "--shots", "8", "--max-gates", "2", NULL);
+	cr_expect_eq(r->status, 0, "%s", r->err);
+	r = run(bell, "--counts", "--max-gates", "1", NULL);
+	cr_expect_eq(r->status, 1);
+	snprintf(want, sizeof(want), "%s:6:1: error: gate expansion exceeds the "
+		 "limit of 1 gate applications (at 'cx'); the limit is set by "
+		 "--max-gates (qasm_parse_opts.max_gates)\n", bell);
+	cr_expect_str_eq(r->err, want);
+	cr_expect_str_eq(r->out, "");
+	r = run(bell, "--counts", "--max-gates", "0", NULL);
+	cr_expect_eq(r->status, 2);
+	cr_expect(strstr(r->err, "--max-gates: '0' is not a positive integer"),
+		  "%s", r->err);
 }

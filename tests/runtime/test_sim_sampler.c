@@ -240,9 +240,9 @@ Test(sim_sampler, sizeErrorsAreReportedBeforeAllocating)
 			 "more than the configured limit of 1.0 GiB");
 	cr_expect_null(r);
 	cfg.max_state_bytes = 0;
-	cfg.flags = 1;
+	cfg.flags = 0x100;
 	cr_expect_eq(sim_run_create(&r, c, &cfg, &err), -EINVAL);
-	cr_expect_str_eq(err.msg, "error: unknown simulator flags 0x1");
+	cr_expect_str_eq(err.msg, "error: unknown simulator flags 0x100");
 	qasm_circuit_free(c);
 }
 

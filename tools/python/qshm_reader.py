@@ -18,12 +18,17 @@ architectures use the C library.
 
     python3 tools/python/qshm_reader.py hist NAME    # counts as JSON
     python3 tools/python/qshm_reader.py info NAME    # header as JSON
+
+Only rings owned by you or root are read; add --owner USER (a name or a
+uid) after NAME to also trust that user's.
 """
 
 import json
 import mmap
 import os
 import platform
+import pwd
+import stat
 import struct
 import sys
 import time
@@ -60,18 +65,57 @@ def _proc_start(pid):
     return int(rest[19])
 
 
+def _kind_of(mode):
+    for test, what in ((stat.S_ISDIR, "a directory"),
+                       (stat.S_ISFIFO, "a FIFO"),
+                       (stat.S_ISLNK, "a symbolic link"),
+                       (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISREG, "a regular file")):
+        if test(mode):
+            return what
+    return "an object of unknown type"
+
+
+def _kind(path):
+    try:
+        return _kind_of(os.lstat(path).st_mode)
+    except OSError:
+        return None
+
+
 class Ring:
     """A read-only view of ring NAME."""
 
-    def __init__(self, name):
+    def __init__(self, name, owner=None):
         self.name = name
         path = "/dev/shm/qshm." + name
+        # /dev/shm is writable by everyone: what holds the name may be a
+        # FIFO (a plain open would block for ever), a symbolic link, or a
+        # ring forged by another user. Never block, never follow a link,
+        # only regular files, only trusted owners.
         try:
-            fd = os.open(path, os.O_RDONLY)
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW
+                         | os.O_NOCTTY | os.O_CLOEXEC)
         except FileNotFoundError:
-            raise RingError("no ring named '%s' (%s)" % (name, path))
+            raise RingError("no ring named %r (%s)" % (name, path))
+        except OSError as e:
+            what = _kind(path)
+            if what:
+                raise RingError("%r is %s, not a qshm ring" % (name, what))
+            raise RingError("open ring %r: %s" % (name, e.strerror))
         try:
-            size = os.fstat(fd).st_size
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise RingError("%r is %s, not a qshm ring"
+                                % (name, _kind_of(st.st_mode)))
+            if st.st_uid not in (os.geteuid(), 0, owner):
+                raise RingError("ring %r is owned by uid %d, not by uid %d "
+                                "or root: anyone who can write it may have "
+                                "forged its contents (--owner UID allows "
+                                "it)" % (name, st.st_uid, os.geteuid()))
+            size = st.st_size
             if size < OFF_SLOTS + 4096:
                 raise RingError("'%s' is %d bytes: not a qshm ring"
                                 % (name, size))
@@ -231,11 +275,23 @@ def hist(ring):
 
 
 def main(argv):
+    owner = None
+    if len(argv) == 5 and argv[3] == "--owner":
+        try:
+            owner = int(argv[4])
+        except ValueError:
+            try:
+                owner = pwd.getpwnam(argv[4]).pw_uid
+            except KeyError:
+                sys.stderr.write("qshm_reader: --owner: no user %r\n"
+                                 % argv[4])
+                return 2
+        argv = argv[:3]
     if len(argv) != 3 or argv[1] not in ("hist", "info"):
         sys.stderr.write(__doc__)
         return 2
     try:
-        ring = Ring(argv[2])
+        ring = Ring(argv[2], owner)
         if argv[1] == "info":
             print(json.dumps(ring.info()))
             return 0
@@ -245,6 +301,10 @@ def main(argv):
         return 1
     if lost:
         sys.stderr.write("qshm_reader: %d records lost\n" % lost)
+    if not done:
+        sys.stderr.write("qshm_reader: ring %r: the run ended without "
+                         "RUN_END (its producer died or stopped); counts "
+                         "are partial\n" % argv[2])
     print(json.dumps({"counts": dict(sorted(counts.items()))}))
     return 0 if done and not lost else 3
 

@@ -1,0 +1,108 @@
+/*
+ * sim_plan.h - private to the sim_*.c files: the execution plan of a run
+ * (sim_plan.c), the kernels of fused blocks (sim_block.c) and the thread
+ * split shared by the kernels (sim_par.c).
+ *
+ * A plan is the circuit's operation list turned into steps. Consecutive
+ * unconditional gates become blocks: a block acts on at most
+ * SIM_FUSE_MAX qubits with one dense 2^k x 2^k matrix (their product), or,
+ * when every gate in it is diagonal, on at most SIM_DIAG_MAX qubits with a
+ * table of 2^k phases; either way one sweep over the state. Products that
+ * are monomial (one non-zero per row: permutations with phases, as runs of
+ * x, cx, ccx, swap give) get a kernel that only moves amplitudes. A block
+ * of a single gate stays an operation and runs through the gate kernels.
+ *
+ * Blocks only ever hold gates on disjoint qubits while open, so they
+ * commute and may be closed in any order; a measurement, reset or
+ * conditional operation closes the open blocks that share a qubit with it
+ * and keeps its place. The planner also follows which qubits are in a
+ * known basis state (from |0...0>, through resets and permutation gates
+ * whose controls are known): gates controlled by a qubit known to be 0 are
+ * dropped, controls known to be 1 are removed, resets of qubits known to be
+ * |0> vanish (known |1>: an x), and measurements of known qubits become a
+ * constant bit. All of it is exact: amplitudes that the known values rule
+ * out are exactly zero in floating point as well.
+ */
+#ifndef QSHM_SIM_PLAN_H
+#define QSHM_SIM_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sim.h"
+
+#define SIM_FUSE_MAX 5       /* qubits of a dense block */
+#define SIM_DIAG_MAX 10      /* qubits of a diagonal block */
+#define SIM_FUSE_DEFAULT 4   /* dense block size unless configured */
+
+enum sim_step_kind {
+	SIM_STEP_OP = 1,     /* op: a gate, measurement or reset */
+	SIM_STEP_SETBIT,     /* op.clbit = value (a measurement of a known qubit) */
+	SIM_STEP_DENSE,      /* 2^k x 2^k matrix at mat */
+	SIM_STEP_MONO,       /* the same, one non-zero per row and column */
+	SIM_STEP_DIAG,       /* 2^k diagonal entries at mat */
+};
+
+struct sim_step {
+	uint8_t kind;
+	uint8_t k;                  /* blocks: number of qubits */
+	uint8_t value;              /* SETBIT */
+	uint32_t ngates;            /* gates of the circuit in this step */
+	uint32_t q[SIM_DIAG_MAX];   /* blocks: qubits, ascending */
+	size_t mat;                 /* blocks: offset in plan->mats, doubles */
+	struct qasm_op op;          /* OP, SETBIT (with the circuit's matrix) */
+	const double *m;            /* OP gates: the matrix */
+	/* Qubits outside the step in a known basis state when it runs, and
+	 * their values: amplitudes elsewhere are exactly zero, so gate steps
+	 * visit only those with these bits equal to rval. */
+	uint64_t rmask, rval;
+};
+
+struct sim_plan {
+	struct sim_step *steps;
+	size_t nsteps;
+	double *mats;               /* re, im pairs; row-major for dense */
+	size_t nmats, cap_mats;
+	/* what planning did */
+	size_t ngates_in;           /* gates in the operation list */
+	size_t ngates_dropped;      /* never act (a control known 0) */
+	size_t nresets_dropped;     /* resets of qubits known |0> */
+	size_t nblocks;             /* fused steps */
+};
+
+/*
+ * Plan the @nops operations @ops of @c (a run's list, terminal
+ * measurements taken out) for a state of c->nqubits. @fuse_max: the most
+ * qubits of a dense block (1..SIM_FUSE_MAX); 0: no fusion and no
+ * simplification, one step per operation. Returns 0 or -ENOMEM.
+ */
+int sim_plan_build(struct sim_plan *p, const struct qasm_circuit *c,
+		   const struct qasm_op *ops, size_t nops, unsigned fuse_max);
+void sim_plan_free(struct sim_plan *p);
+
+/* Gate kernels (sim_kernels.c) restricted to the amplitudes whose @rmask
+ * bits equal @rval (the others must be zero). */
+void sim_apply_gate1_r(struct sim_state *s, unsigned t, uint64_t ctrl,
+		       const double m[8], int shape, uint64_t rmask,
+		       uint64_t rval);
+void sim_apply_gate2_r(struct sim_state *s, unsigned q0, unsigned q1,
+		       uint64_t ctrl, const double m[32], int shape,
+		       uint64_t rmask, uint64_t rval);
+
+/* Apply a DENSE, MONO or DIAG step to @s (its threads, st->rmask). */
+void sim_apply_block(struct sim_state *s, const struct sim_step *st,
+		     const double *mats);
+
+/* ---- threads (sim_par.c) ---- */
+
+/*
+ * Call @fn(@ctx, begin, end) over a split of [0, @n) into at most
+ * @threads contiguous ranges, in parallel; all calls have returned when
+ * this returns. Serial when @threads <= 1 or @n < @min_split.
+ */
+typedef void (*sim_range_fn)(void *ctx, size_t begin, size_t end);
+void sim_par_for(unsigned threads, size_t n, size_t min_split,
+		 sim_range_fn fn, void *ctx);
+
+#endif

@@ -1,0 +1,174 @@
+/*
+ * fuzz_segment.c - libFuzzer target: attaching to and inspecting a hostile
+ * segment. The input is the whole image of a shared-memory object; it is
+ * written to /dev/shm/qshm.fuzz<pid> and then looked at the ways a consumer
+ * and the inspection tools do, through the public API only (so the target
+ * does not depend on the segment's internal layout):
+ *   qshm_ring_info(); qshm_consumer_attach() read-only, lossy and reliable,
+ *   then ring_info, ring_stats, consumer slots, reading (in place with
+ *   validation, and by copy) up to 64 records; a stale image is replaced by
+ *   a new producer (QSHM_CREATE_REPLACE_STALE); and the commands `qshm
+ *   dump` (text and JSON), `qshm stat --json` and `qshm ls --json` run on
+ *   it in-process, their output discarded.
+ * Every call must return (no wait: timeouts are 0), with no sanitizer
+ * report. Seeds come from gen_ring_seeds, which makes real rings.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "qshm/qshm.h"
+#include "tools.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+static char name[64], path[128];
+static int devnull = -1;
+
+static void remove_image(void)
+{
+	if (name[0])
+		unlink(path);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	snprintf(name, sizeof(name), "fuzz%ld", (long)getpid());
+	snprintf(path, sizeof(path), "/dev/shm/qshm.%s", name);
+	devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	atexit(remove_image);
+	return 0;
+}
+
+static int write_image(const uint8_t *data, size_t size)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		      0600);
+	size_t done = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (done < size) {
+		ssize_t n = write(fd, data + done, size - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			close(fd);
+			return -EIO;
+		}
+		done += (size_t)n;
+	}
+	close(fd);
+	return 0;
+}
+
+static void inspect(qshm_consumer *c)
+{
+	struct qshm_ring_info info;
+	struct qshm_ring_stats st;
+	struct qshm_slot_info slots[16];
+	struct qshm_consumer_stats cst;
+	struct qshm_record rec;
+	static uint8_t copy[1 << 16];
+	volatile uint8_t sink = 0;
+
+	(void)qshm_consumer_ring_info(c, &info);
+	(void)qshm_consumer_ring_stats(c, &st);
+	(void)qshm_consumer_slots(c, slots, 16);
+	for (int i = 0; i < 64; i++) {
+		int rc = i & 1 ? qshm_consumer_read_copy(c, copy, sizeof(copy),
+							 &rec, 0)
+			       : qshm_consumer_read(c, &rec, 0);
+
+		if (rc < 0)
+			break;
+		if (!(i & 1)) {
+			const uint8_t *p = rec.data;
+
+			/* Touch the payload as a reader would. */
+			for (uint32_t k = 0; k < rec.len; k += 64)
+				sink ^= p[k];
+			if (rec.len)
+				sink ^= p[rec.len - 1];
+			(void)qshm_consumer_validate(c, &rec);
+		}
+		(void)qshm_consumer_release(c);
+	}
+	(void)qshm_consumer_stats(c, &cst);
+	(void)sink;
+}
+
+/* Runs a qshm command in-process with its stdout discarded. */
+static void command(int (*fn)(int, char **), int argc, const char **args)
+{
+	char *argv[8];
+	int saved;
+
+	for (int i = 0; i < argc; i++)
+		argv[i] = (char *)args[i];
+	argv[argc] = NULL;
+	fflush(stdout);
+	saved = dup(1);
+	dup2(devnull, 1);
+	(void)fn(argc, argv);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const unsigned modes[] = {
+		QSHM_CONSUMER_READONLY,
+		QSHM_CONSUMER_LOSSY,
+		QSHM_CONSUMER_RELIABLE,
+		QSHM_CONSUMER_READONLY | QSHM_CONSUMER_FROM_NEWEST,
+	};
+	struct qshm_ring_info info;
+	qshm_consumer *c;
+	int rc;
+
+	if (size > (1u << 22) || write_image(data, size) < 0)
+		return 0;
+	rc = qshm_ring_info(name, &info);
+	for (unsigned m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+		/* Attaching as reliable or lossy writes into the image (a
+		 * slot): start each mode from the fuzzed bytes again. */
+		if (m && write_image(data, size) < 0)
+			break;
+		if (qshm_consumer_attach(name, modes[m], &c) == 0) {
+			inspect(c);
+			qshm_consumer_close(c);
+		}
+	}
+	if (write_image(data, size) == 0) {
+		const char *dump_text[] = { "dump", "-n", "16", name };
+		const char *dump_json[] = { "dump", "--json", "-n", "64",
+					    "--shots", "4", name };
+		const char *stat_json[] = { "stat", "--json", "-i", "0", name };
+		const char *ls_json[] = { "ls", "--json", name };
+
+		command(qshm_cmd_dump, 4, dump_text);
+		command(qshm_cmd_dump, 7, dump_json);
+		command(qshm_cmd_stat, 5, stat_json);
+		command(qshm_cmd_ls, 3, ls_json);
+	}
+	if (rc == 0 && info.state == QSHM_RING_STALE &&
+	    write_image(data, size) == 0) {
+		struct qshm_create_opts o = { .capacity = 4096,
+					      .flags = QSHM_CREATE_REPLACE_STALE };
+		qshm_producer *p;
+
+		if (qshm_producer_create(name, &o, &p) == 0)
+			qshm_producer_close(p, 0);
+	}
+	unlink(path);
+	return 0;
+}

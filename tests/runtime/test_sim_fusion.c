@@ -1,0 +1,467 @@
+/*
+ * test_sim_fusion.c - the fused plan against the plain one: random circuits
+ * of every qelib1 gate on 1 to 14 qubits, every block size, one and two
+ * threads, final states compared to 1e-12; circuits with measurements,
+ * resets and conditions compared by their exact outcome distributions;
+ * what the planner drops (resets of known qubits, gates with a control
+ * known 0); shots identical for a seed whatever the number of threads.
+ */
+#include "rt_test.h"
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+
+static uint64_t rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static double rangle(void)
+{
+	return (double)(rnd() >> 11) * 0x1.0p-53 * 8 - 4;
+}
+
+struct gdef {
+	const char *name;
+	unsigned nq, np;
+};
+
+/* Every gate of the built-in qelib1.inc. */
+static const struct gdef gates[] = {
+	{ "u3", 1, 3 }, { "u2", 1, 2 }, { "u1", 1, 1 }, { "cx", 2, 0 },
+	{ "id", 1, 0 }, { "u0", 1, 1 }, { "u", 1, 3 }, { "p", 1, 1 },
+	{ "x", 1, 0 }, { "y", 1, 0 }, { "z", 1, 0 }, { "h", 1, 0 },
+	{ "s", 1, 0 }, { "sdg", 1, 0 }, { "t", 1, 0 }, { "tdg", 1, 0 },
+	{ "rx", 1, 1 }, { "ry", 1, 1 }, { "rz", 1, 1 }, { "sx", 1, 0 },
+	{ "sxdg", 1, 0 }, { "cz", 2, 0 }, { "cy", 2, 0 }, { "swap", 2, 0 },
+	{ "ch", 2, 0 }, { "ccx", 3, 0 }, { "cswap", 3, 0 }, { "crx", 2, 1 },
+	{ "cry", 2, 1 }, { "crz", 2, 1 }, { "cu1", 2, 1 }, { "cp", 2, 1 },
+	{ "cu3", 2, 3 }, { "csx", 2, 0 }, { "cu", 2, 4 }, { "rxx", 2, 1 },
+	{ "rzz", 2, 1 }, { "ryy", 2, 1 }, { "rccx", 3, 0 }, { "rc3x", 4, 0 },
+	{ "c3x", 4, 0 }, { "c3sqrtx", 4, 0 }, { "c4x", 5, 0 },
+	{ "U", 1, 3 }, { "CX", 2, 0 },
+};
+#define NGATES (sizeof(gates) / sizeof(gates[0]))
+
+/* Append a random gate on distinct random qubits of @n to @buf. */
+static void add_gate(char *buf, size_t cap, unsigned n, int diag_only)
+{
+	const struct gdef *g;
+	unsigned qs[5];
+	size_t len = strlen(buf);
+
+	do {
+		g = &gates[rnd() % NGATES];
+		if (diag_only) {
+			static const char *const dg[] = { "rz", "u1", "p", "z",
+				"s", "t", "cz", "crz", "cp", "rzz", "cu1", "sdg" };
+
+			for (size_t i = 0; i < NGATES; i++)
+				if (strcmp(gates[i].name,
+					   dg[rnd() % (sizeof(dg) / sizeof(dg[0]))]) == 0) {
+					g = &gates[i];
+					break;
+				}
+		}
+	} while (g->nq > n);
+	for (unsigned i = 0; i < g->nq; i++) {
+		bool dup;
+
+		do {
+			qs[i] = (unsigned)(rnd() % n);
+			dup = false;
+			for (unsigned j = 0; j < i; j++)
+				dup |= qs[j] == qs[i];
+		} while (dup);
+	}
+	len += (size_t)snprintf(buf + len, cap - len, "%s", g->name);
+	for (unsigned i = 0; i < g->np; i++)
+		len += (size_t)snprintf(buf + len, cap - len, "%s%.17g",
+					i ? "," : "(", rangle());
+	if (g->np)
+		len += (size_t)snprintf(buf + len, cap - len, ")");
+	for (unsigned i = 0; i < g->nq; i++)
+		len += (size_t)snprintf(buf + len, cap - len, "%sq[%u]",
+					i ? "," : " ", qs[i]);
+	snprintf(buf + len, cap - len, ";\n");
+}
+
+static struct sim_run *run_new(const struct qasm_circuit *c, unsigned flags,
+			       unsigned fuse, unsigned threads, uint64_t seed)
+{
+	struct sim_config cfg = SIM_CONFIG_INIT;
+	struct sim_run *r;
+	struct rt_error err;
+
+	cfg.flags = flags;
+	cfg.fuse_qubits = fuse;
+	cfg.threads = threads;
+	cfg.seed = seed;
+	cr_assert_eq(sim_run_create(&r, c, &cfg, &err), 0, "%s", err.msg);
+	return r;
+}
+
+/* Largest |a_i - b_i| between the final states of two runs. */
+static double state_diff(struct sim_run *a, struct sim_run *b)
+{
+	const double *x, *y;
+	size_t nx, ny;
+	double worst = 0;
+
+	cr_assert_eq(sim_run_final_state(a, &x, &nx), 0);
+	cr_assert_eq(sim_run_final_state(b, &y, &ny), 0);
+	cr_assert_eq(nx, ny);
+	for (size_t i = 0; i < 2 * nx; i++)
+		worst = fmax(worst, fabs(x[i] - y[i]));
+	return worst;
+}
+
+/* Gates that keep basis states (the planner follows them). */
+static void add_classical_gate(char *buf, size_t cap, unsigned n)
+{
+	static const char *const g1[] = { "x", "z", "s", "t" };
+	size_t len = strlen(buf);
+	unsigned a = (unsigned)(rnd() % n), b = (a + 1 + (unsigned)(rnd() % (n - 1))) % n;
+	unsigned c = (b + 1) % n == a ? (b + 2) % n : (b + 1) % n;
+
+	switch (rnd() % 5) {
+	case 0:
+		snprintf(buf + len, cap - len, "%s q[%u];\n", g1[rnd() % 4], a);
+		break;
+	case 1:
+		snprintf(buf + len, cap - len, "cx q[%u],q[%u];\n", a, b);
+		break;
+	case 2:
+		snprintf(buf + len, cap - len, "swap q[%u],q[%u];\n", a, b);
+		break;
+	default:
+		if (n >= 3 && c != a && c != b)
+			snprintf(buf + len, cap - len, "ccx q[%u],q[%u],q[%u];\n",
+				 a, b, c);
+		else
+			snprintf(buf + len, cap - len, "x q[%u];\n", a);
+		break;
+	}
+}
+
+static void check_gates_circuit(unsigned n, unsigned ngates, int diag_only)
+{
+	size_t cap = 64 + ngates * 160;
+	char *src = malloc(cap);
+	struct qasm_circuit *c;
+
+	snprintf(src, cap, "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[%u];\n", n);
+	if (diag_only == 2 && n >= 2) {
+		/* Mostly basis-state-preserving gates, a few that are not:
+		 * many qubits stay known, sweeps are restricted. */
+		for (unsigned i = 0; i < ngates; i++) {
+			if (rnd() % 8 == 0)
+				add_gate(src, cap, n, 0);
+			else
+				add_classical_gate(src, cap, n);
+		}
+	} else {
+		/* A generic start: not a basis state. */
+		for (unsigned q = 0; q < n; q++) {
+			size_t len = strlen(src);
+
+			snprintf(src + len, cap - len,
+				 "u3(%.17g,%.17g,%.17g) q[%u];\n", rangle(),
+				 rangle(), rangle(), q);
+		}
+		for (unsigned i = 0; i < ngates; i++)
+			add_gate(src, cap, n, diag_only);
+	}
+	c = rt_parse(src);
+
+	struct sim_run *plain = run_new(c, SIM_FLAG_NO_FUSE, 0, 1, 1);
+
+	cr_assert_eq(sim_run_is_deterministic(plain), 1);
+	for (unsigned k = 1; k <= 5; k++)
+		for (unsigned th = 1; th <= 2; th++) {
+			struct sim_run *f = run_new(c, 0, k, th, 1);
+			struct sim_plan_stats st;
+			double d = state_diff(plain, f);
+
+			sim_run_plan_stats(f, &st);
+			cr_expect_leq(d, 1e-12, "%u qubits, %u gates, blocks of %u, "
+				      "%u threads: differs by %g\n%s", n, ngates,
+				      k, th, d, src);
+			if (k >= 2 && ngates >= 20 && n >= 2)
+				cr_expect_lt(st.sweeps, st.gates, "nothing fused");
+			sim_run_destroy(f);
+		}
+	sim_run_destroy(plain);
+	qasm_circuit_free(c);
+	free(src);
+}
+
+Test(sim_fusion, randomGateCircuitsMatchThePlainPath, .timeout = 120)
+{
+	for (unsigned n = 1; n <= 9; n++)
+		for (int rep = 0; rep < 6; rep++)
+			check_gates_circuit(n, 10 + 10 * (unsigned)rep, 0);
+}
+
+Test(sim_fusion, knownQubitsRestrictTheSweeps, .timeout = 120)
+{
+	for (unsigned n = 2; n <= 13; n++)
+		for (int rep = 0; rep < 3; rep++)
+			check_gates_circuit(n, 20 + 20 * (unsigned)rep, 2);
+}
+
+Test(sim_fusion, largerStatesSplitAcrossThreads, .timeout = 120)
+{
+	/* The plain path's gate kernels, split or not: the same bits. */
+	char src[16384];
+
+	snprintf(src, sizeof src, "OPENQASM 2.0;\ninclude \"qelib1.inc\";\n"
+		 "qreg q[17];\n");
+	for (unsigned q = 0; q < 17; q++)
+		add_gate(src, sizeof src, 17, 0);
+	for (int i = 0; i < 60; i++)
+		add_gate(src, sizeof src, 17, i % 3 == 0);
+
+	struct qasm_circuit *c = rt_parse(src);
+	struct sim_run *one = run_new(c, SIM_FLAG_NO_FUSE, 0, 1, 1);
+	struct sim_run *three = run_new(c, SIM_FLAG_NO_FUSE, 0, 3, 1);
+
+	cr_expect_eq(state_diff(one, three), 0, "%s", src);
+	sim_run_destroy(one);
+	sim_run_destroy(three);
+	qasm_circuit_free(c);
+
+	/* Large enough for the passes to split: 2^14 amplitudes. */
+	check_gates_circuit(14, 60, 0);
+	check_gates_circuit(13, 80, 0);
+}
+
+Test(sim_fusion, diagonalRunsBecomeDiagonalPasses, .timeout = 60)
+{
+	for (unsigned n = 3; n <= 12; n += 3)
+		check_gates_circuit(n, 60, 1);
+
+	/* Diagonal gates over 8 qubits: one pass beyond the dense limit. */
+	struct qasm_circuit *c = rt_parse(
+		"OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[10];\n"
+		"h q;\n"
+		"rz(0.1) q[0]; cz q[1],q[2]; t q[3]; crz(0.3) q[4],q[5];\n"
+		"rzz(0.7) q[6],q[7]; cp(0.2) q[0],q[7]; s q[5];\n");
+	struct sim_run *plain = run_new(c, SIM_FLAG_NO_FUSE, 0, 1, 1);
+	struct sim_run *f = run_new(c, 0, 4, 1, 1);
+	struct sim_plan_stats st;
+
+	sim_run_plan_stats(f, &st);
+	cr_expect_leq(state_diff(plain, f), 1e-12);
+	/* h on 10 qubits: 3 blocks of 4; then the diagonal block. */
+	cr_expect_leq(st.sweeps, 4, "%zu sweeps", st.sweeps);
+	sim_run_destroy(plain);
+	sim_run_destroy(f);
+	qasm_circuit_free(c);
+}
+
+/* ---- circuits with measurements, resets and conditions ---- */
+
+struct dist {
+	size_t n;
+	uint64_t bits[4096];
+	double p[4096];
+};
+
+static int collect(void *ctx, const uint64_t *bits, size_t words, double p)
+{
+	struct dist *d = ctx;
+
+	cr_assert_eq(words, 1);
+	cr_assert_lt(d->n, 4096);
+	d->bits[d->n] = bits[0];
+	d->p[d->n++] = p;
+	return 0;
+}
+
+static double dist_prob(const struct dist *d, uint64_t bits)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (d->bits[i] == bits)
+			return d->p[i];
+	return 0;
+}
+
+static void check_mid_circuit(unsigned n, unsigned nops)
+{
+	size_t cap = 256 + nops * 160;
+	char *src = malloc(cap);
+	static struct dist a, b;
+	struct qasm_circuit *c;
+
+	snprintf(src, cap, "OPENQASM 2.0;\ninclude \"qelib1.inc\";\n"
+		 "qreg q[%u];\ncreg c[%u];\n", n, n);
+	for (unsigned i = 0; i < nops; i++) {
+		size_t len = strlen(src);
+		unsigned q = (unsigned)(rnd() % n), kind = (unsigned)(rnd() % 10);
+
+		if (kind == 0)
+			snprintf(src + len, cap - len, "measure q[%u] -> c[%u];\n",
+				 q, (unsigned)(rnd() % n));
+		else if (kind == 1)
+			snprintf(src + len, cap - len, "reset q[%u];\n", q);
+		else if (kind == 2)
+			snprintf(src + len, cap - len, "if(c==%u) x q[%u];\n",
+				 (unsigned)(rnd() % 4), q);
+		else if (kind == 3)
+			snprintf(src + len, cap - len, "if(c==%u) ry(%.17g) q[%u];\n",
+				 (unsigned)(rnd() % 4), rangle(), q);
+		else
+			add_gate(src, cap, n, 0);
+	}
+	{
+		size_t len = strlen(src);
+
+		snprintf(src + len, cap - len, "measure q -> c;\n");
+	}
+	c = rt_parse(src);
+
+	struct sim_run *plain = run_new(c, SIM_FLAG_NO_FUSE, 0, 1, 7);
+
+	a.n = 0;
+	cr_assert_eq(sim_run_outcome_dist(plain, collect, &a), 0);
+	for (unsigned k = 2; k <= 5; k += 3) {
+		struct sim_run *f = run_new(c, 0, k, 2, 7);
+		double total = 0;
+
+		b.n = 0;
+		cr_assert_eq(sim_run_outcome_dist(f, collect, &b), 0);
+		for (size_t i = 0; i < a.n; i++) {
+			double pb = dist_prob(&b, a.bits[i]);
+
+			cr_expect_leq(fabs(a.p[i] - pb), 1e-12, "outcome %llx: "
+				      "%.17g against %.17g\n%s",
+				      (unsigned long long)a.bits[i], a.p[i], pb,
+				      src);
+		}
+		for (size_t i = 0; i < b.n; i++) {
+			total += b.p[i];
+			if (b.p[i] > 1e-12)
+				cr_expect_gt(dist_prob(&a, b.bits[i]), 0,
+					     "an outcome only the fused plan has");
+		}
+		cr_expect_leq(fabs(total - 1), 1e-9);
+		sim_run_destroy(f);
+	}
+	sim_run_destroy(plain);
+	qasm_circuit_free(c);
+	free(src);
+}
+
+Test(sim_fusion, midCircuitDistributionsMatchThePlainPath, .timeout = 120)
+{
+	for (unsigned n = 2; n <= 7; n++)
+		for (int rep = 0; rep < 4; rep++)
+			check_mid_circuit(n, 12 + 6 * (unsigned)rep);
+}
+
+Test(sim_fusion, knownQubitsAreSimplified)
+{
+	/* q[1] and q[2] stay in known basis states until the h. */
+	struct qasm_circuit *c = rt_parse(
+		"OPENQASM 2.0;\ninclude \"qelib1.inc\";\n"
+		"qreg q[4];\ncreg c[4];\n"
+		"h q[0];\n"
+		"reset q[1];\n"          /* |0>: dropped */
+		"x q[2];\n"
+		"cx q[1],q[3];\n"        /* control known 0: dropped */
+		"ccx q[2],q[0],q[3];\n"  /* control known 1: a cx */
+		"measure q[2] -> c[2];\n"/* known 1: a constant bit */
+		"reset q[2];\n"          /* known 1: an x */
+		"if(c==4) h q[1];\n"
+		"h q[2];\n"
+		"reset q[2];\n"          /* unknown: a real reset */
+		"measure q -> c;\n");
+	struct sim_run *plain = run_new(c, SIM_FLAG_NO_FUSE, 0, 1, 3);
+	struct sim_run *f = run_new(c, 0, 4, 1, 3);
+	struct sim_plan_stats st;
+
+	sim_run_plan_stats(f, &st);
+	cr_expect_eq(st.resets_dropped, 2);
+	cr_expect_eq(st.gates_dropped, 1);
+	{
+		static struct dist a, b;
+
+		a.n = b.n = 0;
+		cr_assert_eq(sim_run_outcome_dist(plain, collect, &a), 0);
+		cr_assert_eq(sim_run_outcome_dist(f, collect, &b), 0);
+		for (size_t i = 0; i < a.n; i++)
+			cr_expect_leq(fabs(a.p[i] - dist_prob(&b, a.bits[i])),
+				      1e-12);
+		/* c[2] was 1 before the condition, so h acts on q[1]:
+		 * q[0] (= q[3]) and q[1] random, q[2] reset to 0. */
+		cr_expect_eq(a.n, 4, "%zu outcomes", a.n);
+		cr_expect_eq(b.n, 4, "%zu outcomes", b.n);
+	}
+	sim_run_destroy(plain);
+	sim_run_destroy(f);
+	qasm_circuit_free(c);
+}
+
+/* ---- threads ---- */
+
+static uint64_t shots_hash;
+static size_t shots_seen;
+
+static int hash_shots(void *ctx, const uint64_t *bits, size_t nshots,
+		      size_t words)
+{
+	for (size_t i = 0; i < nshots * words; i++)
+		shots_hash = (shots_hash ^ bits[i]) * 0x100000001b3ull;
+	shots_seen += nshots;
+	(void)ctx;
+	return 0;
+}
+
+static uint64_t run_hash(const struct qasm_circuit *c, unsigned threads,
+			 uint64_t nshots)
+{
+	struct sim_run *r = run_new(c, 0, 0, threads, 12345);
+	struct rt_error err;
+
+	shots_hash = 0xcbf29ce484222325ull;
+	shots_seen = 0;
+	cr_assert_eq(sim_run_shots(r, nshots, hash_shots, NULL, &err), 0,
+		     "%s", err.msg);
+	cr_assert_eq(shots_seen, nshots);
+	sim_run_destroy(r);
+	return shots_hash;
+}
+
+Test(sim_fusion, shotsDoNotDependOnTheThreadCount, .timeout = 120)
+{
+	/* 16 qubits all measured (the big-state sampler), and a circuit with
+	 * a random mid-circuit outcome (branches). */
+	char src[8192];
+
+	snprintf(src, sizeof src, "OPENQASM 2.0;\ninclude \"qelib1.inc\";\n"
+		 "qreg q[16];\ncreg c[16];\n");
+	for (int i = 0; i < 60; i++)
+		add_gate(src, sizeof src, 16, 0);
+	strcat(src, "measure q -> c;\n");
+
+	struct qasm_circuit *c = rt_parse(src);
+	uint64_t h1 = run_hash(c, 1, 300000);
+
+	cr_expect_eq(run_hash(c, 2, 300000), h1);
+	cr_expect_eq(run_hash(c, 3, 300000), h1);
+	qasm_circuit_free(c);
+
+	c = rt_parse("OPENQASM 2.0;\ninclude \"qelib1.inc\";\n"
+		     "qreg q[14];\ncreg c[14];\n"
+		     "h q; ry(0.3) q[2]; cx q[0],q[5];\n"
+		     "measure q[0] -> c[0];\n"
+		     "if(c==1) x q[3];\n"
+		     "cp(0.4) q[3],q[7]; h q[3];\n"
+		     "measure q -> c;\n");
+	h1 = run_hash(c, 1, 20000);
+	cr_expect_eq(run_hash(c, 2, 20000), h1);
+	qasm_circuit_free(c);
+}
