@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,6 +46,7 @@
 #define SVC_REPLY_MAX (2u << 20)         /* reply record */
 #define SVC_REPLY_WAIT_NS 1000000000     /* a client that never reads */
 #define SVC_POLL_NS 100000000            /* rescan / stop check */
+#define SVC_CREATING_PATIENCE_MS 5000    /* a request ring being made */
 
 struct svc_client {
 	char id[SVC_ID_MAX + 1];
@@ -88,6 +90,7 @@ struct svc {
 	int ino;                         /* inotify on /dev/shm, or -1 */
 	bool rescan;                     /* a name to retry */
 	unsigned naps;                   /* waits without qshm_poll */
+	uint64_t last_scan;              /* CLOCK_MONOTONIC ns */
 };
 
 static void svc_log(struct svc *s, const char *fmt, ...)
@@ -618,6 +621,21 @@ static void ignore(struct svc *s, const char *name, const char *why)
 		s->nignored++;
 }
 
+/* Milliseconds since the object /dev/shm/qshm.NAME last changed. */
+static int64_t object_age_ms(const char *name)
+{
+	char path[QSHM_NAME_MAX + 24];
+	struct timespec now;
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/dev/shm/qshm.%s", name);
+	if (stat(path, &st) < 0)
+		return INT64_MAX;
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (int64_t)(now.tv_sec - st.st_mtim.tv_sec) * 1000 +
+	       (now.tv_nsec - st.st_mtim.tv_nsec) / 1000000;
+}
+
 static int decide_stale(void *ctx, const struct qshm_ring_info *info)
 {
 	(void)ctx;
@@ -649,8 +667,21 @@ static void client_add(struct svc *s, const char *id)
 		goto out;
 	}
 	if (rc == 0 && ri.state == QSHM_RING_STALE) {
-		/* A client that died before we saw it. */
-		qshm_ring_remove_if(cl->req_name, decide_stale, NULL, NULL);
+		/* A client that died before we saw it: removed when its pid
+		 * is known to be dead. Without a pid the object may be one
+		 * whose creator has not yet marked it (a creator preempted
+		 * between shm_open and its lock, on a loaded machine, looks
+		 * abandoned): look again for a while, never remove it. */
+		if (ri.creator_pid > 0 &&
+		    qshm_ring_remove_if(cl->req_name, decide_stale, NULL,
+					NULL) == 1)
+			svc_log(s, "removed '%s': its client (pid %d) died "
+				"before it was served", cl->req_name,
+				ri.creator_pid);
+		else if (object_age_ms(cl->req_name) < SVC_CREATING_PATIENCE_MS)
+			s->rescan = true;
+		else
+			ignore(s, cl->req_name, "left half-created");
 		goto out;
 	}
 	if (rc || ri.state != QSHM_RING_LIVE) {
@@ -711,6 +742,7 @@ static void scan(struct svc *s)
 	DIR *dir;
 
 	s->rescan = false;
+	s->last_scan = mono_ns();
 	plen = (size_t)snprintf(prefix, sizeof(prefix), "qshm.%s.q.",
 				s->cfg->name);
 	dir = opendir("/dev/shm");
@@ -864,7 +896,9 @@ int svc_run(const struct svc_config *cfg)
 			next = cl->next;
 			progress += client_drain(&s, cl);
 		}
-		if (s.rescan)
+		/* Also every 100 ms: readdir may miss a name created while
+		 * it runs, and a busy service never times out its poll. */
+		if (s.rescan || mono_ns() - s.last_scan > SVC_POLL_NS)
 			scan(&s);
 		if (!progress)
 			wait_for_work(&s);
