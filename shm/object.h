@@ -40,9 +40,11 @@ void qshm__creator_unmark(int fd);
  * was abandoned by a creator that died: nobody holds the creator's mark,
  * and its creator @pid (0: not written yet) is dead, or, with no pid, the
  * object has not changed for QSHM__CREATING_GRACE_MS (the time between a
- * creator's create and its mark is microseconds).
+ * creator's create and its mark is microseconds, but a loaded machine can
+ * preempt the creator in between for tens of milliseconds: 50 ms made
+ * attachers racing a live creator see it as dead).
  */
-#define QSHM__CREATING_GRACE_MS 50
+#define QSHM__CREATING_GRACE_MS 2000
 int qshm__creating_abandoned(int fd, const struct stat *st, int pid,
 			     unsigned long long start);
 

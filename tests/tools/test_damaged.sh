@@ -26,6 +26,9 @@ truncate -s 6000 "/dev/shm/qshm.$P-cut"
 "$RINGCTL" junk "$P-junk" 8192
 "$RINGCTL" junk "$P-tiny" 100
 "$RINGCTL" junk "$P-empty" 0
+# Size 0, nobody holds the creator's lock, untouched for longer than the
+# 2 s grace: abandoned by a creator that died.
+touch -d "@$(( $(date +%s) - 10 ))" "/dev/shm/qshm.$P-empty"
 printf 'x' >"/dev/shm/qshm.$P-bad name"
 
 for r in hdr rec ver cut junk tiny empty; do
