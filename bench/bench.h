@@ -41,7 +41,6 @@
 #define BENCH_MAX_METRICS 8
 #define BENCH_ERR_MAX     320
 
-struct bench_hooks; /* bench_suite.h */
 
 /* ------------------------------------------------------------------ */
 /* Configuration of one run                                             */
@@ -66,7 +65,6 @@ struct bench_cfg {
 	unsigned watchdog_s;     /* one repeat of one measurement, at most */
 	const char *json_path;   /* --json FILE, or NULL */
 	const char *plots_dir;   /* --plots DIR, or NULL */
-	const struct bench_hooks *hooks; /* from the qshm command; may be NULL */
 };
 
 /* The spin of QSHM_WAIT_SPIN_PARK: the library's documented default

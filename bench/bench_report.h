@@ -12,7 +12,7 @@
 #define BENCH_MAX_FIGS 64
 
 /*
- * A target of design.md: value = num / (den * den_scale) * scale, with
+ * A target of the design brief: value = num / (den * den_scale) * scale, with
  * num_const standing in for num when num is NULL, and den = 1 when den is
  * NULL (an absolute figure). at_most: value <= target passes; otherwise
  * value >= target does.

@@ -10,7 +10,7 @@
  *     GB/s: a copy reads and writes too).
  *   - sim.shots_20: shots of a 20-qubit circuit whose measurements are all
  *     terminal (so every shot is sampled from one final state), published
- *     into a ring by the qshm command's own publisher (the hook; the same
+ *     into a ring by the runtime's publisher (runtime/publish.c, the same
  *     code as `qshm sim --ring`), read by a consumer process that counts
  *     them and reads every word. Shots per second on the consumer's clock,
  *     from RUN_BEGIN to RUN_END of the timed run, after a warm-up run.
@@ -30,6 +30,7 @@
 #include <qshm/format.h>
 #include <qshm/qshm.h>
 
+#include "publish.h"
 #include "qasm.h"
 #include "sim.h"
 
@@ -198,7 +199,6 @@ out:
 static int bench_shots_run(const struct bench_measure *m,
 			   const struct bench_cfg *cfg, struct bench_out *out)
 {
-	const struct bench_hooks *hooks = cfg->hooks;
 	struct bench_shots_arg a;
 	struct bench_ctl *ctl = NULL;
 	struct qasm_circuit *circ = NULL;
@@ -207,16 +207,12 @@ static int bench_shots_run(const struct bench_measure *m,
 	struct qshm_create_opts opts;
 	struct rt_error err;
 	qshm_producer *p = NULL;
+	struct publisher pub = { 0 };
 	char path[128];
 	uint64_t t0, t1;
 	pid_t pid = -1;
 	int rc = -1, e;
 
-	if (!hooks || !hooks->sim_publish) {
-		bench_errf(out->err, "needs the publisher of the qshm command "
-			   "(run it as `qshm bench`)");
-		return 1;
-	}
 	memset(&a, 0, sizeof a);
 	memset(&opts, 0, sizeof opts);
 	bench_name(a.name, sizeof a.name, "shots");
@@ -259,13 +255,14 @@ static int bench_shots_run(const struct bench_measure *m,
 		goto out;
 	}
 	/* Warm-up run: simulates the circuit, builds the sampler. */
-	e = hooks->sim_publish(p, circ, run, cfg->sim_shots / 10 + 1,
-			       BENCH_SHOTS_SEED, out->err, BENCH_ERR_MAX);
+	publisher_init(&pub, p, NULL);
+	e = publisher_run_shots(&pub, circ, run, cfg->sim_shots / 10 + 1,
+				BENCH_SHOTS_SEED, out->err, BENCH_ERR_MAX);
 	if (e < 0)
 		goto out;
 	t0 = bench_now_ns();
-	e = hooks->sim_publish(p, circ, run, cfg->sim_shots, BENCH_SHOTS_SEED,
-			       out->err, BENCH_ERR_MAX);
+	e = publisher_run_shots(&pub, circ, run, cfg->sim_shots,
+				BENCH_SHOTS_SEED, out->err, BENCH_ERR_MAX);
 	t1 = bench_now_ns();
 	if (e < 0)
 		goto out;
@@ -290,6 +287,7 @@ out:
 	if (p)
 		qshm_producer_close(p, 0);
 	bench_shm_remove(path);
+	publisher_free(&pub);
 	sim_run_destroy(run);
 	qasm_circuit_free(circ);
 	bench_ctl_free(ctl);

@@ -2,7 +2,7 @@
 /*
  * bench_suite.c - runs the benchmark suite: picks the measurements of a
  * profile, runs them in interleaved passes, prints the tables with qshm's
- * ratio to each baseline and the targets of design.md as PASS or FALLS
+ * ratio to each baseline and the targets of the design brief as PASS or FALLS
  * SHORT (reported, never asserted), and hands the figures to the JSON
  * report and the plots (bench_report.c).
  */
@@ -85,7 +85,7 @@ static size_t bench_list_build(enum bench_profile profile,
 }
 
 /*
- * The targets of design.md ("How fast"). value = num / den of the same
+ * The targets of the design brief ("How fast"). value = num / den of the same
  * pass (den times den_scale), or num_const / den, or num alone (den NULL),
  * times scale; the median over passes is what the verdict uses.
  */
@@ -138,9 +138,9 @@ static const struct bench_target bench_targets_all[] = {
 	{ "gate26_vs_membw", "gate GB/s, 26 qubits / (2 x memcpy GB/s)",
 	  "sim.gate_26", "GB_per_s", "bw.memcpy", "GB_per_s", 2, 0, 1, 0, 0.5,
 	  "memory bandwidth: a copy reads and writes" },
-	{ "gate24_vs_quest", "QuEST 54 ms (design.md) / gate ms, 24 qubits",
+	{ "gate24_vs_quest", "QuEST 54 ms (design brief) / gate ms, 24 qubits",
 	  NULL, NULL, "sim.gate_24", "ms_per_gate", 1, 54.0, 1, 0, 1.5,
-	  "QuEST 4.1, one thread, as recorded in design.md: not measured "
+	  "QuEST 4.1, one thread, as recorded in the design brief: not measured "
 	  "in this run" },
 	{ "shots20_rate", "shots/s from a 20-qubit state, in millions",
 	  "sim.shots_20", "shots_per_s", NULL, NULL, 1, 0, 1e-6, 0, 10,
@@ -185,7 +185,7 @@ static void bench_usage(const char *prog, enum bench_profile profile,
 "shots per second into a ring, and whole circuits fused against unfused.\n", f);
 	fputs(
 "Prints each figure with qshm's ratio to its baselines and every target of\n"
-"design.md as PASS or FALLS SHORT (reported, never asserted).\n"
+"the design brief as PASS or FALLS SHORT (reported, never asserted).\n"
 "\n"
 "options:\n"
 "  -h, --help        this text\n"
@@ -670,7 +670,7 @@ static void bench_print_sim(const struct bench_run *run)
 
 static void bench_print_targets(const struct bench_run *run)
 {
-	printf("Targets of design.md (median of per-pass values)%9s %8s %15s  "
+	printf("Targets of the design brief (median of per-pass values)%2s %8s %15s  "
 	       "%-8s\n", "", "value", "min-max", "target");
 	for (size_t i = 0; i < run->ntargets; i++) {
 		const struct bench_target *t = &run->targets[i];
@@ -697,7 +697,7 @@ static void bench_print_targets(const struct bench_run *run)
 /* ------------------------------------------------------------------ */
 
 int bench_suite_main(const char *prog, enum bench_profile profile,
-		     const struct bench_hooks *hooks, int argc, char **argv)
+		     int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "help", no_argument, NULL, 'h' },
@@ -724,7 +724,6 @@ int bench_suite_main(const char *prog, enum bench_profile profile,
 	memset(&cfg, 0, sizeof cfg);
 	memset(&run, 0, sizeof run);
 	cfg.cpu_a = cfg.cpu_b = -1;
-	cfg.hooks = hooks;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":hqj:p:n:c:r:", opts, NULL)) != -1) {

@@ -11,22 +11,6 @@
 
 #include <qshm/qshm.h>
 
-struct qasm_circuit;
-struct sim_run;
-
-/* What the suite borrows from the program that runs it. */
-struct bench_hooks {
-	/*
-	 * Publishes shots more shots of run (circuit c) into p exactly as
-	 * `qshm sim --ring` does: RUN_BEGIN, SHOTS records filled in place,
-	 * RUN_END. Returns 0, or a negative code with a message in err.
-	 * NULL: the shots figure is not measured.
-	 */
-	int (*sim_publish)(qshm_producer *p, const struct qasm_circuit *c,
-			   struct sim_run *run, uint64_t shots, uint64_t seed,
-			   char *err, size_t errlen);
-};
-
 enum bench_profile {
 	BENCH_PROFILE_RING, /* the ring against the hardware floor */
 	BENCH_PROFILE_ALL,  /* everything: floors, alternatives, simulator */
@@ -39,6 +23,6 @@ enum bench_profile {
  * when a measurement failed or left something behind, 2 on a usage error.
  */
 int bench_suite_main(const char *prog, enum bench_profile profile,
-		     const struct bench_hooks *hooks, int argc, char **argv);
+		     int argc, char **argv);
 
 #endif /* QSHM_BENCH_SUITE_H */

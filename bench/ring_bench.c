@@ -10,6 +10,6 @@
 
 int main(int argc, char **argv)
 {
-	return bench_suite_main("qshm-ring-bench", BENCH_PROFILE_RING, NULL,
+	return bench_suite_main("qshm-ring-bench", BENCH_PROFILE_RING,
 				argc, argv);
 }

@@ -1,9 +1,12 @@
 /*
  * rt_counts.h - a run's counts, the one way every caller makes them.
  *
- * Internal to qshm (not installed). `qshm sim --counts` and the service
- * (`qshm serve`) both count through rt_counts_run(), so a circuit run with
- * the same seed gives the same counts whichever way it was asked for.
+ * Internal to qshm (not installed). The service (`qshm serve`) counts
+ * through rt_counts_run(): the same simulator run as `qshm sim --counts`
+ * with the same seed, so the same counts (tests/service checks them byte
+ * for byte). `qshm sim --counts` now counts with libqshmresults'
+ * qshm_counts; making this function use it too, so that there is one
+ * counting path again, is left to do.
  */
 #ifndef QSHM_RT_COUNTS_H
 #define QSHM_RT_COUNTS_H

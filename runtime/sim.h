@@ -31,6 +31,16 @@
  * Measurement or reset outcomes with probability below SIM_PROB_EPS are
  * treated as impossible.
  *
+ * Execution: the operations run as a plan (sim_plan.h): consecutive gates
+ * fused into blocks of up to sim_config.fuse_qubits qubits (one pass over
+ * the state each), diagonal runs into diagonal passes, resets and
+ * measurements of qubits in a known basis state dropped or made constant,
+ * and every pass restricted to the amplitudes that can be non-zero. Passes
+ * split across sim_config.threads threads; results do not depend on the
+ * thread count. Terminal measurements of more than 19 qubits are sampled
+ * from the state itself (no marginal or alias table of 2^m entries): one
+ * pass of block sums, then per 2^20 shots a sorted walk.
+ *
  * RNG: xoshiro256** (Blackman and Vigna), seeded from the 64-bit seed
  * through splitmix64; a run is deterministic for a given seed and
  * configuration, whatever the batch size.

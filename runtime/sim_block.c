@@ -16,7 +16,11 @@
  * index made from the low byte of the amplitude's index through a 256-entry
  * table and from the high bits once per 256 amplitudes.
  */
+#if defined(__clang__)
+#pragma clang fp contract(fast)
+#elif defined(__GNUC__)
 #pragma GCC optimize("fp-contract=fast")
+#endif
 
 #include "sim_plan.h"
 #include "sim_loop.h"
@@ -24,10 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef double vd2 __attribute__((vector_size(32), aligned(32), may_alias));
 typedef double vd4 __attribute__((vector_size(64), aligned(64), may_alias));
 typedef long long vl1 __attribute__((vector_size(16)));
-typedef long long vl2 __attribute__((vector_size(32)));
 typedef long long vl4 __attribute__((vector_size(64)));
 
 /* Groups per thread's range below which a pass stays on one thread. */
@@ -90,8 +92,23 @@ static size_t groups_setup(struct blk *B, const uint32_t *q, unsigned k,
 	return ((size_t)1 << B->nq) >> (B->nins + B->lw);
 }
 
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 #define CLONES __attribute__((target_clones("arch=x86-64-v4", \
 					     "arch=x86-64-v3", "default")))
+#else
+#define CLONES  /* other compilers: the build's own instruction set */
+#endif
+
+/* Lane permutations: gcc's and clang's spellings. */
+#ifdef __clang__
+#define SHUF2(v, a, b) __builtin_shufflevector(v, v, a, b)
+#define SHUF8(v, a, b, c, d, e, f, g, h) \
+	__builtin_shufflevector(v, v, a, b, c, d, e, f, g, h)
+#else
+#define SHUF2(v, a, b) __builtin_shuffle(v, (vl1){ a, b })
+#define SHUF8(v, a, b, c, d, e, f, g, h) \
+	__builtin_shuffle(v, (vl4){ a, b, c, d, e, f, g, h })
+#endif
 
 /* Dense 2^K x 2^K on groups of VT (one or more amplitudes per lane set). */
 #define DENSE_KERNEL(NAME, D, VT, SWAP, SIGN)				\
@@ -107,7 +124,7 @@ CLONES static void NAME(void *ctx, size_t g0, size_t g1)		\
 									\
 		for (int j = 0; j < D; j++) {				\
 			memcpy(&v[j], p + 2 * B->off[j], sizeof(VT));	\
-			w[j] = __builtin_shuffle(v[j], SWAP) * sgn;	\
+			w[j] = SWAP(v[j]) * sgn;			\
 		}							\
 		for (int i = 0; i < D; i++) {				\
 			const double *row = m + 2 * D * i;		\
@@ -121,11 +138,9 @@ CLONES static void NAME(void *ctx, size_t g0, size_t g1)		\
 	}								\
 }
 
-#define SW1 ((vl1){ 1, 0 })
-#define SW2 ((vl2){ 1, 0, 3, 2 })
-#define SW4 ((vl4){ 1, 0, 3, 2, 5, 4, 7, 6 })
+#define SW1(v) SHUF2(v, 1, 0)
+#define SW4(v) SHUF8(v, 1, 0, 3, 2, 5, 4, 7, 6)
 #define SG1 ((v2d){ -1, 1 })
-#define SG2 ((vd2){ -1, 1, -1, 1 })
 #define SG4 ((vd4){ -1, 1, -1, 1, -1, 1, -1, 1 })
 
 #define DENSE_SET(D)							\
@@ -161,9 +176,9 @@ static const sim_range_fn dense_fns[SIM_FUSE_MAX + 1][2] = {
  */
 #define LANE_XOR(dst, v, x) do {					\
 	switch (x) {							\
-	case 1: dst = __builtin_shuffle(v, (vl4){ 2, 3, 0, 1, 6, 7, 4, 5 }); break; \
-	case 2: dst = __builtin_shuffle(v, (vl4){ 4, 5, 6, 7, 0, 1, 2, 3 }); break; \
-	case 3: dst = __builtin_shuffle(v, (vl4){ 6, 7, 4, 5, 2, 3, 0, 1 }); break; \
+	case 1: dst = SHUF8(v, 2, 3, 0, 1, 6, 7, 4, 5); break;		\
+	case 2: dst = SHUF8(v, 4, 5, 6, 7, 0, 1, 2, 3); break;		\
+	case 3: dst = SHUF8(v, 6, 7, 4, 5, 2, 3, 0, 1); break;		\
 	default: dst = v; break;					\
 	}								\
 } while (0)
@@ -185,7 +200,7 @@ CLONES static void NAME(void *ctx, size_t g0, size_t g1)		\
 			memcpy(&v, p + 2 * B->off[j], sizeof(v));	\
 			for (int x = 0; x < NL; x++) {			\
 				LANE_XOR(P[j][x], v, (LM) == 2 ? 2 * x : x); \
-				Q[j][x] = __builtin_shuffle(P[j][x], SW4); \
+				Q[j][x] = SW4(P[j][x]);			\
 			}						\
 		}							\
 		for (int i = 0; i < DH; i++) {				\

@@ -7,15 +7,21 @@
  */
 #include "sim_plan.h"
 
+#ifdef _OPENMP
 #include <omp.h>
+#endif
 
 void sim_par_for(unsigned threads, size_t n, size_t min_split,
 		 sim_range_fn fn, void *ctx)
 {
+#ifndef _OPENMP
+	threads = 1;  /* built without OpenMP: one thread */
+#endif
 	if (threads <= 1 || n < min_split || n < 2) {
 		fn(ctx, 0, n);
 		return;
 	}
+#ifdef _OPENMP
 	if (threads > n)
 		threads = (unsigned)n;
 #pragma omp parallel num_threads(threads)
@@ -27,4 +33,5 @@ void sim_par_for(unsigned threads, size_t n, size_t min_split,
 
 		fn(ctx, b, e);
 	}
+#endif
 }

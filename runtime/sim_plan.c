@@ -106,7 +106,12 @@ static void emit_gate_op(struct planner *P, const struct pgate *g)
 
 static cplx mat_at(const double *m, int dim, int r, int c)
 {
-	return CMPLX(m[2 * (dim * r + c)], m[2 * (dim * r + c) + 1]);
+	cplx z;
+
+	/* Not CMPLX(): clang with glibc lacks it. */
+	__real__ z = m[2 * (dim * r + c)];
+	__imag__ z = m[2 * (dim * r + c) + 1];
+	return z;
 }
 
 /* Local bit mask of the qubits of @mask within the block's list @qs. */

@@ -63,13 +63,21 @@ int qshm__creating_abandoned(int fd, const struct stat *st, int pid,
 			    .l_start = 0, .l_len = 1 };
 	struct timespec now;
 
+	struct stat again;
+
 	if (fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
 		return 0;  /* the creator's mark: it is alive */
+	/* No mark now: but @st may be older than the creator's progress
+	 * (it may have sized, published and unmarked the object since). */
+	if (fstat(fd, &again) < 0 || again.st_size != st->st_size ||
+	    again.st_mtim.tv_sec != st->st_mtim.tv_sec ||
+	    again.st_mtim.tv_nsec != st->st_mtim.tv_nsec)
+		return 0;
 	if (pid > 0 && start != 0)
 		return !qshm__proc_alive(pid, start);
 	clock_gettime(CLOCK_REALTIME, &now);
-	long long age_ms = (long long)(now.tv_sec - st->st_mtim.tv_sec) * 1000 +
-			   (now.tv_nsec - st->st_mtim.tv_nsec) / 1000000;
+	long long age_ms = (long long)(now.tv_sec - again.st_mtim.tv_sec) * 1000 +
+			   (now.tv_nsec - again.st_mtim.tv_nsec) / 1000000;
 	return age_ms >= QSHM__CREATING_GRACE_MS;
 }
 

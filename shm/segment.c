@@ -203,7 +203,12 @@ int qshm__map_attach(const char *name, int mode, struct qshm_map *m)
 			uint64_t start = __atomic_load_n(&h->kh_creator_start,
 							 __ATOMIC_RELAXED);
 			m->creator_pid = pid;
-			if (!qshm__creating_abandoned(m->fd, &st, pid, start))
+			/* Acquire reload: a creator that published since
+			 * the first load is not a dead one (retry). */
+			if (!qshm__creating_abandoned(m->fd, &st, pid, start) ||
+			    atomic_load_explicit(&h->kh_state,
+						 memory_order_acquire) !=
+			    QSHM_KSTATE_CREATING)
 				err = qshm__fail(QSHM_ECREATING, "ring '%s' is "
 						 "still being created", name);
 			else if (pid > 0)

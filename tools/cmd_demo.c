@@ -47,7 +47,7 @@ static int demo_consume(const char *name, uint64_t n, size_t max)
 	uint64_t t0, last, now;
 	int err;
 
-	if (tools_attach(name, QSHM_CONSUMER_RELIABLE, 5, &c))
+	if (tools_attach("demo", name, QSHM_CONSUMER_RELIABLE, 5, &c))
 		return 1;
 	t0 = last = tools_now_ns();
 	for (;;) {
@@ -112,6 +112,7 @@ int qshm_cmd_demo(int argc, char **argv)
 	int ch;
 
 	optind = 1;
+	opterr = 0; /* our own message, in the common style */
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':
@@ -130,7 +131,10 @@ int qshm_cmd_demo(int argc, char **argv)
 							 "'%s'", optarg);
 			break;
 		case 'h': fputs(demo_usage, stdout); return 0;
-		default: fputs(demo_usage, stderr); return 2;
+		default:
+			return tools_usage_error("demo", "unknown option "
+						 "or missing value: '%s'",
+						 argv[optind - 1]);
 		}
 	}
 	if (optind != argc)

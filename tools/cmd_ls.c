@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 
 #include "json.h"
@@ -79,6 +80,28 @@ static void ls_look(const char *name, struct ls_row *r)
 		       r->info.state == QSHM_RING_STALE;
 }
 
+/* Time since realtime_ns as "42s", "17m", "5h" or "3d"; "-" unknown. */
+static void fmt_age(uint64_t realtime_ns, char *buf, size_t size)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	uint64_t t = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+
+	if (!realtime_ns || realtime_ns > t) {
+		snprintf(buf, size, "-");
+		return;
+	}
+	uint64_t s = (t - realtime_ns) / 1000000000u;
+	if (s < 60)
+		snprintf(buf, size, "%llus", (unsigned long long)s);
+	else if (s < 3600)
+		snprintf(buf, size, "%llum", (unsigned long long)(s / 60));
+	else if (s < 86400)
+		snprintf(buf, size, "%lluh", (unsigned long long)(s / 3600));
+	else
+		snprintf(buf, size, "%llud", (unsigned long long)(s / 86400));
+}
+
 static void ls_text(const struct ls_row *rows, int n, int header)
 {
 	int w = 4;
@@ -89,13 +112,13 @@ static void ls_text(const struct ls_row *rows, int n, int header)
 			w = l < 48 ? l : 48;
 	}
 	if (header)
-		printf("%-*s  %-10s %10s %6s %8s %-5s %4s %5s %4s  %s\n", w,
-		       "NAME", "STATE", "SIZE", "FORMAT", "PRODUCER", "ALIVE",
-		       "REL", "LOSSY", "GEN", "CREATED");
+		printf("%-*s  %-10s %10s %6s %8s %-5s %4s %5s %4s %5s  %s\n",
+		       w, "NAME", "STATE", "SIZE", "FORMAT", "PRODUCER",
+		       "ALIVE", "REL", "LOSSY", "GEN", "AGE", "CREATED");
 	for (int i = 0; i < n; i++) {
 		const struct ls_row *r = &rows[i];
 		char size[32], fmt[16] = "-", pid[16] = "-", created[40] = "-";
-		char rel[12] = "-", lossy[12] = "-", gen[24] = "-";
+		char rel[12] = "-", lossy[12] = "-", gen[24] = "-", age[24] = "-";
 		const char *alive = "-";
 
 		snap_fmt_bytes(r->size, size, sizeof(size));
@@ -113,6 +136,7 @@ static void ls_text(const struct ls_row *rows, int n, int header)
 				 (unsigned long long)r->info.generation);
 			snap_fmt_time(r->info.created_ns, created,
 				      sizeof(created));
+			fmt_age(r->info.created_ns, age, sizeof(age));
 		}
 		/* Names come from a directory listing: show controls as '?'
 		 * so a hostile name cannot drive the terminal. */
@@ -122,9 +146,9 @@ static void ls_text(const struct ls_row *rows, int n, int header)
 			shown[k++] = (unsigned char)*p >= 0x20 &&
 				     (unsigned char)*p < 0x7f ? *p : '?';
 		shown[k] = '\0';
-		printf("%-*s  %-10s %10s %6s %8s %-5s %4s %5s %4s  %s\n", w,
-		       shown, r->state, size, fmt, pid, alive, rel, lossy, gen,
-		       created);
+		printf("%-*s  %-10s %10s %6s %8s %-5s %4s %5s %4s %5s  %s\n",
+		       w, shown, r->state, size, fmt, pid, alive, rel, lossy,
+		       gen, age, created);
 	}
 }
 
@@ -183,12 +207,16 @@ int qshm_cmd_ls(int argc, char **argv)
 	int json = 0, header = 1, ch;
 
 	optind = 1;
+	opterr = 0; /* our own message, in the common style */
 	while ((ch = getopt_long(argc, argv, "Hh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'j': json = 1; break;
 		case 'H': header = 0; break;
 		case 'h': fputs(ls_usage, stdout); return SNAP_EXIT_OK;
-		default: fputs(ls_usage, stderr); return SNAP_EXIT_USAGE;
+		default:
+			return tools_usage_error("ls", "unknown option "
+						 "or missing value: '%s'",
+						 argv[optind - 1]);
 		}
 	}
 	char **names;

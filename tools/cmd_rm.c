@@ -229,6 +229,7 @@ int qshm_cmd_rm(int argc, char **argv)
 	int stale = 0, ch, rc = SNAP_EXIT_OK;
 
 	optind = 1;
+	opterr = 0; /* our own message, in the common style */
 	while ((ch = getopt_long(argc, argv, "fnqh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 's': stale = 1; break;
@@ -237,7 +238,10 @@ int qshm_cmd_rm(int argc, char **argv)
 		case 'n': o.dry = 1; break;
 		case 'q': o.quiet = 1; break;
 		case 'h': fputs(rm_usage, stdout); return SNAP_EXIT_OK;
-		default: fputs(rm_usage, stderr); return SNAP_EXIT_USAGE;
+		default:
+			return tools_usage_error("rm", "unknown option "
+						 "or missing value: '%s'",
+						 argv[optind - 1]);
 		}
 	}
 	if (!stale && optind == argc)

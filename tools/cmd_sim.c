@@ -11,6 +11,7 @@
  * 1 error (file, parse, simulation, ring), 2 usage, 130 stopped by a signal.
  */
 #include <errno.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -20,13 +21,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <jemalloc/jemalloc.h>
 #include <signal.h>
 
 #include "publish.h"
 #include "qasm.h"
 #include "qshm/qshm.h"
-#include "rt_counts.h"
+#include "qshm/results.h"
+#include "rt_error.h"
 #include "sim.h"
 #include "tools.h"
 
@@ -55,6 +56,10 @@ struct sim_opts {
 	uint64_t wait_consumers;
 	bool have_wait;
 	bool unlink_after;
+	bool keep;               /* --keep: the default, said explicitly */
+	uint32_t mode;           /* --mode: permission bits; 0: 0600 */
+	bool have_group;
+	gid_t gid;               /* --group */
 	bool quiet;              /* no progress on stderr */
 	uint64_t max_gates;      /* planning budget; 0: the default */
 };
@@ -64,12 +69,19 @@ static void sim_usage(FILE *f)
 	fputs("usage: qshm sim FILE [--shots N] [--seed S] [--batch N] --counts\n"
 	      "       qshm sim FILE [--shots N] [--seed S] --ring NAME "
 	      "[--capacity SIZE]\n"
-	      "                [--probs] [--state] [--wait-consumers K] "
-	      "[--unlink]\n"
+	      "                [--probs] [--state] [--wait-consumers K]\n"
+	      "                [--keep | --unlink] [--mode MODE] "
+	      "[--group GROUP]\n"
 	      "\n"
-	      "Simulate the OpenQASM 2.0 program FILE on a state vector.\n"
+	      "Simulate the OpenQASM 2.0 program FILE (- : standard input) on a "
+	      "state\n"
+	      "vector. The circuit must declare a classical register (the "
+	      "shots'\n"
+	      "outcomes); a circuit that never measures is simulated, with a "
+	      "warning\n"
+	      "that every shot reads all zeros.\n"
 	      "\n"
-	      "  --shots N           number of shots (default 1024)\n"
+	      "  --shots N           number of shots, at least 1 (default 1024)\n"
 	      "  --seed S            random seed, decimal or 0x hex; the same "
 	      "seed gives\n"
 	      "                      the same shots (default: a fresh seed each "
@@ -92,11 +104,36 @@ static void sim_usage(FILE *f)
 	      "                      by a space, sorted\n"
 	      "  --ring NAME         publish the run into the shared-memory ring "
 	      "NAME\n"
-	      "  --capacity SIZE     ring capacity in bytes (suffix K, M or G)\n"
+	      "                      (/dev/shm/qshm.NAME); consumers attach by "
+	      "name at\n"
+	      "                      any moment (qshm hist NAME)\n"
+	      "  --capacity SIZE     ring data bytes: a power of two from 4K, "
+	      "in bytes or\n"
+	      "                      with K, M or G (4M, 64K; default 4M)\n"
 	      "  --probs             also publish the final probabilities\n"
 	      "  --state             also publish the final state vector\n"
-	      "  --wait-consumers K  wait for K consumers before publishing\n"
-	      "  --unlink            remove the ring when the run ends\n"
+	      "  --wait-consumers K  create the ring, then wait until K "
+	      "reliable\n"
+	      "                      consumers have attached before the run "
+	      "starts, so\n"
+	      "                      they see it from its first shot (without "
+	      "it, the\n"
+	      "                      run starts at once and a consumer that "
+	      "attaches\n"
+	      "                      later joins it where it is)\n"
+	      "  --keep              leave the finished ring in /dev/shm, "
+	      "closed, for\n"
+	      "                      late readers (the default; `qshm rm NAME` "
+	      "or the\n"
+	      "                      next run of the same name removes it)\n"
+	      "  --unlink            remove the ring when the run ends, once "
+	      "reliable\n"
+	      "                      consumers have read it\n"
+	      "  --mode MODE         the ring's permission bits, octal (default "
+	      "0600;\n"
+	      "                      0640 lets a group read it)\n"
+	      "  --group GROUP       the ring's group (name or number; you must "
+	      "be in it)\n"
 	      "  --max-gates N       refuse a program whose gate definitions "
 	      "expand to\n"
 	      "                      more than N gate applications (default "
@@ -137,6 +174,10 @@ static bool parse_u64(const char *s, bool suffixes, uint64_t *out)
 		default: return false;
 		}
 		end++;
+		if (end[0] == 'i' && end[1] == 'B') /* 4MiB */
+			end += 2;
+		else if (end[0] == 'B')             /* 4MB, as 4M */
+			end++;
 	}
 	if (*end || v > UINT64_MAX / mul)
 		return false;
@@ -183,6 +224,10 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o)
 			if (!parse_u64(v, false, &o->shots))
 				return usage_error("--shots: '%s' is not a "
 						   "non-negative integer", v);
+			if (o->shots == 0)
+				return usage_error("--shots 0: nothing to "
+						   "simulate; give at least %s",
+						   "1");
 		} else if (opt_value(argc, argv, &i, "--seed", &v)) {
 			if (!v)
 				return usage_error("--seed needs a number%s", "");
@@ -217,10 +262,13 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o)
 		} else if (opt_value(argc, argv, &i, "--capacity", &v)) {
 			if (!v)
 				return usage_error("--capacity needs a size%s", "");
-			if (!parse_u64(v, true, &o->capacity) || o->capacity == 0)
+			if (!parse_u64(v, true, &o->capacity) ||
+			    o->capacity < 4096 ||
+			    (o->capacity & (o->capacity - 1)))
 				return usage_error("--capacity: '%s' is not a "
-						   "positive size (bytes, or with "
-						   "K, M, G)", v);
+						   "power of two from 4K (bytes, "
+						   "or with K, M, G: 64K, 4M)",
+						   v);
 		} else if (strcmp(a, "--probs") == 0) {
 			o->probs = true;
 		} else if (strcmp(a, "--state") == 0) {
@@ -244,6 +292,36 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o)
 						   "positive integer", v);
 		} else if (strcmp(a, "--unlink") == 0) {
 			o->unlink_after = true;
+		} else if (strcmp(a, "--keep") == 0) {
+			o->keep = true;
+		} else if (opt_value(argc, argv, &i, "--mode", &v)) {
+			char *end;
+			unsigned long m;
+			if (!v)
+				return usage_error("--mode needs octal permission "
+						   "bits%s", "");
+			errno = 0;
+			m = strtoul(v, &end, 8);
+			if (errno || end == v || *end || m > 0777 ||
+			    !(m & 0600))
+				return usage_error("--mode: '%s' is not octal "
+						   "permission bits the owner can "
+						   "read and write (e.g. 0640)",
+						   v);
+			o->mode = (uint32_t)m;
+		} else if (opt_value(argc, argv, &i, "--group", &v)) {
+			if (!v || !*v)
+				return usage_error("--group needs a group name "
+						   "or number%s", "");
+			struct group *g = getgrnam(v);
+			uint64_t n;
+			if (g)
+				o->gid = g->gr_gid;
+			else if (parse_u64(v, false, &n) && n < UINT32_MAX)
+				o->gid = (gid_t)n;
+			else
+				return usage_error("--group: no group '%s'", v);
+			o->have_group = true;
 		} else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
 			o->quiet = true;
 		} else if (a[0] == '-' && a[1] != '\0') {
@@ -258,13 +336,18 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o)
 	if (!o->file)
 		return usage_error("missing FILE: the OpenQASM 2.0 program to "
 				   "simulate%s", "");
+	if (o->keep && o->unlink_after)
+		return usage_error("--keep and --unlink: choose one%s", "");
 	if (o->ring && qshm_name_check(o->ring))
 		return usage_error("%s", qshm_last_error());
 	if (!o->ring) {
 		const char *needs = o->probs ? "--probs" : o->state ? "--state" :
 				    o->capacity ? "--capacity" :
 				    o->have_wait ? "--wait-consumers" :
-				    o->unlink_after ? "--unlink" : NULL;
+				    o->unlink_after ? "--unlink" :
+				    o->keep ? "--keep" :
+				    o->mode ? "--mode" :
+				    o->have_group ? "--group" : NULL;
 
 		if (needs)
 			return usage_error("%s only applies with --ring NAME",
@@ -279,13 +362,37 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o)
 	return 0;
 }
 
-static int print_entries(const struct sim_count_entry *e, size_t n)
+/* The simulator's shot callback, counting into the qshm_counts at ctx. */
+static int sim_count_shots(void *ctx, const uint64_t *bits, size_t n,
+			   size_t wps)
 {
+	qshm_counts *k = ctx;
+
+	if (wps != qshm_counts_words_per_shot(k))
+		return -EINVAL;
+	return qshm_counts_add(k, bits, n);
+}
+
+static int print_counts(const qshm_counts *k, const struct qasm_circuit *c,
+			uint64_t shots, uint64_t seed)
+{
+	struct qshm_count_entry *e;
+	qshm_run *run = NULL;
+	size_t n;
+
+	if (publisher_describe(c, shots, seed, 0, 0, &run) ||
+	    qshm_counts_list(k, run, QSHM_COUNTS_BY_OUTCOME, 0, &e, &n)) {
+		fprintf(stderr, "qshm sim: %s\n", qshm_results_last_error());
+		qshm_run_free(run);
+		return SIM_EXIT_ERROR;
+	}
 	fputs("{\"counts\": {", stdout);
 	for (size_t i = 0; i < n; i++)
 		printf("%s\"%s\": %" PRIu64, i ? ", " : "", e[i].outcome,
 		       e[i].count);
 	fputs("}}\n", stdout);
+	qshm_counts_list_free(e);
+	qshm_run_free(run);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		perror("qshm sim: writing the counts");
 		return SIM_EXIT_ERROR;
@@ -293,24 +400,8 @@ static int print_entries(const struct sim_count_entry *e, size_t n)
 	return SIM_EXIT_OK;
 }
 
-static int print_counts(const struct sim_counts *k,
-			const struct qasm_circuit *c)
-{
-	struct sim_count_entry *e;
-	int rc;
 
-	if (sim_counts_sorted(k, c, &e)) {
-		fputs("qshm sim: out of memory\n", stderr);
-		return SIM_EXIT_ERROR;
-	}
-	rc = print_entries(e, sim_counts_size(k));
-	free(e);
-	return rc;
-}
-
-/* ---- publishing into a ring (--ring) ---- */
-
-#define SIM_DEFAULT_CAPACITY (UINT64_C(4) << 20)
+/* ---- publishing into a ring (--ring): runtime/publish_run.c ---- */
 
 static volatile sig_atomic_t sim_stop;
 
@@ -320,258 +411,134 @@ static void sim_on_signal(int sig)
 	sim_stop = 1;
 }
 
-/* What the shot callback needs while a run streams into a ring. */
-struct sim_stream {
-	struct publisher pub;
-	struct sim_counts *counts;  /* --counts too, or NULL */
-	uint64_t *kshots;           /* user counter 3: shots published */
-	uint64_t *kmem;             /* user counters 0..2: jemalloc stats */
-	uint64_t shots, total;
-	uint64_t t0, next_report, next_mem;
-	int progress;               /* stderr is a terminal */
-};
-
-/* jemalloc's statistics into the ring's counters (docs/format.md). */
-static void sim_publish_memory(struct sim_stream *st)
+static void sim_progress(void *ctx, uint64_t shots, uint64_t total,
+			 uint64_t elapsed_ns, int last)
 {
-	static const char *const names[3] = {
-		"stats.allocated", "stats.active", "stats.resident",
-	};
-	uint64_t epoch = 1;
-	size_t sz = sizeof(epoch);
+	double s = (double)elapsed_ns / 1e9;
 
-	if (mallctl("epoch", &epoch, &sz, &epoch, sz))
-		return;
-	for (int i = 0; i < 3; i++) {
-		size_t v;
-		sz = sizeof(v);
-		if (!mallctl(names[i], &v, &sz, NULL, 0))
-			__atomic_store_n(&st->kmem[i], (uint64_t)v,
-					 __ATOMIC_RELAXED);
-	}
-}
-
-static void sim_progress(struct sim_stream *st, uint64_t now, int last)
-{
-	double s = (double)(now - st->t0) / 1e9;
+	(void)ctx;
 	fprintf(stderr, "\rqshm sim: %" PRIu64 " / %" PRIu64 " shots  "
-		"%.2f M shots/s%s", st->shots, st->total,
-		s > 0 ? (double)st->shots / s / 1e6 : 0.0,
-		last ? "\n" : "   ");
+		"%.2f M shots/s%s", shots, total,
+		s > 0 ? (double)shots / s / 1e6 : 0.0, last ? "\n" : "   ");
 }
 
-static int sim_stream_shots(void *ctx, const uint64_t *bits, size_t n,
-			    size_t wps)
+static void sim_notice(void *ctx, const char *msg)
 {
-	struct sim_stream *st = ctx;
-	int err;
-
-	if (sim_stop)
-		return -EINTR;
-	err = publisher_shots(&st->pub, bits, n, wps);
-	if (err)
-		return err;
-	if (st->counts && sim_counts_add(st->counts, bits, n))
-		return -ENOMEM;
-	st->shots += n;
-	/* Relaxed, plain-width stores: read by inspectors as snapshots. */
-	__atomic_store_n(st->kshots, st->shots, __ATOMIC_RELAXED);
-	uint64_t now = tools_now_ns();
-	if (now >= st->next_mem) {
-		sim_publish_memory(st);
-		st->next_mem = now + 100 * 1000 * 1000;
-	}
-	if (st->progress && now >= st->next_report) {
-		sim_progress(st, now, 0);
-		st->next_report = now + 200 * 1000 * 1000;
-	}
-	return 0;
+	fprintf(stderr, "qshm sim: %s: %s\n", (const char *)ctx, msg);
 }
 
-static int sim_fill_probs(void *ctx, uint64_t first, uint64_t count,
-			  void *dst)
+static int sim_publish(const struct sim_opts *o,
+		       const struct qasm_circuit *c, struct sim_run *run,
+		       qshm_counts *counts)
 {
-	int rc = sim_run_probs(ctx, first, (size_t)count, dst);
-	return rc < 0 ? rc : 0;
-}
-
-static int sim_fill_state(void *ctx, uint64_t first, uint64_t count,
-			  void *dst)
-{
-	const double *amps;
-	size_t namps;
-	int rc = sim_run_final_state(ctx, &amps, &namps);
-
-	if (rc < 0)
-		return rc;
-	memcpy(dst, amps + 2 * first, (size_t)count * 16);
-	return 0;
-}
-
-/* Creates the ring, replacing a stale or closed one with a notice. */
-static int sim_ring_create(const struct sim_opts *o, qshm_producer **p)
-{
-	struct qshm_ring_info info;
-	struct qshm_create_opts co = {
-		.capacity = o->capacity ? o->capacity : SIM_DEFAULT_CAPACITY,
-		.flags = QSHM_CREATE_REPLACE_STALE,
+	struct publish_run_opts po = {
+		.ring = o->ring,
+		.capacity = o->capacity,
+		.probs = o->probs,
+		.state = o->state,
+		.unlink_after = o->unlink_after,
+		.mode = o->mode,
+		.chgrp = o->have_group,
+		.gid = (uint32_t)o->gid,
+		.wait_consumers = o->have_wait ? (int32_t)o->wait_consumers : 0,
+		.stop = &sim_stop,
+		.counts = counts,
+		.progress = !o->quiet && isatty(STDERR_FILENO) ? sim_progress :
+								 NULL,
+		.notice = sim_notice,
+		.ctx = (void *)o->file,
 	};
+	struct rt_error err;
+	uint64_t done;
 
-	if (qshm_ring_info(o->ring, &info) == 0) {
-		if (info.state == QSHM_RING_LIVE) {
-			fprintf(stderr, "qshm sim: ring '%s' is in use: its "
-				"producer (pid %d) is alive\n", o->ring,
-				info.creator_pid);
-			return SIM_EXIT_ERROR;
-		}
-		if (info.state == QSHM_RING_STALE ||
-		    info.state == QSHM_RING_CLOSED)
-			fprintf(stderr, "qshm sim: replacing %s ring '%s' "
-				"(generation %" PRIu64 ", pid %d)\n",
-				qshm_ring_state_name(info.state), o->ring,
-				info.generation, info.creator_pid);
+	rt_error_clear(&err);
+	signal(SIGINT, sim_on_signal);
+	signal(SIGTERM, sim_on_signal);
+	tools_guard_ring(o->ring); /* SIGBUS on it: a message, exit 1 */
+	int rc = publish_run(c, run, o->shots, o->seed, &po, &done, &err);
+	if (rc == -EINTR && sim_stop) {
+		fprintf(stderr, "\nqshm sim: interrupted after %" PRIu64
+			" shots\n", done);
+		return 130;
 	}
-	int err;
-
-	tools_guard_ring(o->ring);
-	err = qshm_producer_create(o->ring, &co, p);
-	if (err) {
-		fprintf(stderr, "qshm sim: create ring '%s': %s\n", o->ring,
-			qshm_last_error()[0] ? qshm_last_error() :
-			qshm_strerror(err));
+	if (rc) {
+		fprintf(stderr, "qshm sim: %s: %s\n", o->file, err.msg);
 		return SIM_EXIT_ERROR;
 	}
 	return SIM_EXIT_OK;
 }
 
-static int sim_publish(const struct sim_opts *o,
-		       const struct qasm_circuit *c, struct sim_run *run,
-		       struct sim_counts *counts)
+/* Largest circuit read from standard input. */
+#define SIM_STDIN_MAX (64u << 20)
+
+/* `qshm sim -`: the program from standard input, named "<stdin>" in
+ * messages (includes resolve against the working directory). */
+static int sim_parse_stdin(const struct qasm_parse_opts *popts,
+			   struct qasm_circuit **c, struct rt_error *err)
 {
-	struct sim_stream st = { .counts = counts, .total = o->shots };
-	struct rt_error err;
-	qshm_producer *p;
-	uint32_t options = 0;
-	int rc, status = SIM_EXIT_ERROR;
-	uint64_t sim_ns = 0;
+	size_t len = 0, cap = 1 << 16;
+	char *text = malloc(cap);
 
-	rc = sim_ring_create(o, &p);
-	if (rc)
-		return rc;
-	signal(SIGINT, sim_on_signal);
-	signal(SIGTERM, sim_on_signal);
-	publisher_init(&st.pub, p, &sim_stop);
-	st.kmem = qshm_producer_user_counter(p, 0);
-	st.kshots = qshm_producer_user_counter(p, 3);
-	*qshm_producer_user_counter(p, 4) = o->shots;
-	*qshm_producer_user_counter(p, 5) = (uint64_t)16 << c->nqubits;
-	st.progress = !o->quiet && isatty(STDERR_FILENO);
-	sim_publish_memory(&st);
-
-	if (o->have_wait) {
-		while (!sim_stop && qshm_producer_wait_consumers(
-			       p, (int)o->wait_consumers,
-			       200 * 1000 * 1000) == -ETIMEDOUT)
-			;
-		if (sim_stop)
-			goto stopped;
-	}
-	if (o->probs)
-		options |= QSHM_RUN_PROBS;
-	if (o->state)
-		options |= QSHM_RUN_STATE;
-	if (!sim_run_is_deterministic(run))
-		options |= QSHM_RUN_PER_SHOT;
-	st.t0 = tools_now_ns();
-	rc = publisher_begin(&st.pub, c, o->shots, o->seed, options);
-	if (rc)
-		goto ring_error;
-
-	rc = sim_run_shots(run, o->shots, sim_stream_shots, &st, &err);
-	sim_ns = tools_now_ns() - st.t0;
-	if (rc == -EINTR && sim_stop)
-		goto stopped;
-	if (rc) {
-		char msg[2048];
-		snprintf(msg, sizeof(msg), "%s: %s", o->file,
-			 err.code ? err.msg : strerror(rc < 0 ? -rc : rc));
-		fprintf(stderr, "qshm sim: %s\n", msg);
-		publisher_error(&st.pub, rc < 0 ? rc : -rc, msg);
-		publisher_end(&st.pub, QSHM_RUN_FAILED,
-			      tools_now_ns() - st.t0, sim_ns);
-		goto close;
-	}
-	rc = publisher_flush(&st.pub);
-	if (!rc && (o->probs || o->state)) {
-		const double *amps;
-		size_t namps;
-		/* PROBS and STATE describe a final state shared by every
-		 * shot; a run with random mid-circuit outcomes has none. */
-		if (sim_run_final_state(run, &amps, &namps) != 0) {
-			fprintf(stderr, "qshm sim: %s: mid-circuit "
-				"measurements make the final state differ from "
-				"shot to shot: no PROBS/STATE published\n",
-				o->file);
-		} else {
-			if (o->probs)
-				rc = publisher_vector(&st.pub, QSHM_REC_PROBS,
-						      c->nqubits, 8,
-						      sim_fill_probs, run);
-			if (!rc && o->state)
-				rc = publisher_vector(&st.pub, QSHM_REC_STATE,
-						      c->nqubits, 16,
-						      sim_fill_state, run);
+	if (!text)
+		return rt_error_set(err, -ENOMEM, "qshm sim: out of memory");
+	for (;;) {
+		if (len == cap) {
+			if (cap >= SIM_STDIN_MAX) {
+				free(text);
+				return rt_error_set(err, -EFBIG, "qshm sim: "
+						    "<stdin>: more than %u "
+						    "bytes", SIM_STDIN_MAX);
+			}
+			char *t = realloc(text, cap * 2);
+			if (!t) {
+				free(text);
+				return rt_error_set(err, -ENOMEM,
+						    "qshm sim: out of memory");
+			}
+			text = t;
+			cap *= 2;
+		}
+		size_t n = fread(text + len, 1, cap - len, stdin);
+		len += n;
+		if (n == 0) {
+			if (ferror(stdin)) {
+				free(text);
+				return rt_error_set(err, -EIO, "qshm sim: "
+						    "reading <stdin>: %s",
+						    strerror(errno));
+			}
+			break;
 		}
 	}
-	if (rc == -EINTR && sim_stop)
-		goto stopped;
-	if (rc)
-		goto ring_error;
-	rc = publisher_end(&st.pub, QSHM_RUN_OK, tools_now_ns() - st.t0,
-			   sim_ns);
-	if (rc == -EINTR && sim_stop)
-		goto stopped;
-	if (rc)
-		goto ring_error;
-	sim_publish_memory(&st);
-	if (st.progress)
-		sim_progress(&st, tools_now_ns(), 1);
-	status = SIM_EXIT_OK;
-	goto close;
+	int rc = qasm_parse_string_opts("<stdin>", text, len, popts, c, err);
+	free(text);
+	return rc;
+}
 
-stopped:
-	fprintf(stderr, "\nqshm sim: interrupted after %" PRIu64 " shots\n",
-		st.shots);
-	/* Best effort, without waiting: readers learn the run stopped. */
-	publisher_init(&st.pub, p, NULL);
-	st.pub.next_shot = st.shots;
-	{
-		void *b;
-		if (qshm_producer_claim(p, sizeof(struct qshm_run_end),
-					QSHM_REC_RUN_END, 0, &b) == 0) {
-			struct qshm_run_end e = {
-				.status = QSHM_RUN_STOPPED,
-				.shots = st.shots,
-				.elapsed_ns = st.t0 ? tools_now_ns() - st.t0 : 0,
-				.sim_ns = sim_ns,
-			};
-			memcpy(b, &e, sizeof(e));
-		}
+/*
+ * A circuit without classical registers has no outcome to count or
+ * publish: refused. One with registers that never measures is legal
+ * (every shot reads zeros): simulated, with a warning.
+ */
+static int sim_check_outcomes(const struct sim_opts *o,
+			      const struct qasm_circuit *c)
+{
+	const char *file = strcmp(o->file, "-") ? o->file : "<stdin>";
+
+	if (c->ncregs == 0) {
+		fprintf(stderr, "qshm sim: %s: the circuit declares no "
+			"classical register, so its shots have no outcome to "
+			"count or publish (add `creg c[N];` and `measure`)\n",
+			file);
+		return -1;
 	}
-	status = 130;
-	goto close;
-ring_error:
-	fprintf(stderr, "qshm sim: ring '%s': %s\n", o->ring,
-		qshm_last_error()[0] ? qshm_last_error() : qshm_strerror(rc));
-close:
-	if (o->unlink_after && status == SIM_EXIT_OK) {
-		/* Let reliable consumers read the whole run first. */
-		while (!sim_stop && qshm_producer_drain(p, 200 * 1000 * 1000) ==
-					    -ETIMEDOUT)
-			;
-	}
-	qshm_producer_close(p, o->unlink_after ? QSHM_CLOSE_UNLINK : 0);
-	return status;
+	for (size_t i = 0; i < c->nops; i++)
+		if (c->ops[i].kind == QASM_OP_MEASURE)
+			return 0;
+	fprintf(stderr, "qshm sim: %s: warning: the circuit never measures: "
+		"every shot reads its classical registers as zeros\n",
+		file);
+	return 0;
 }
 
 int qshm_cmd_sim(int argc, char **argv)
@@ -579,7 +546,7 @@ int qshm_cmd_sim(int argc, char **argv)
 	struct sim_opts o;
 	struct qasm_circuit *c = NULL;
 	struct sim_run *run = NULL;
-	struct sim_counts *counts = NULL;
+	qshm_counts *counts = NULL;
 	struct sim_config cfg = SIM_CONFIG_INIT;
 	struct qasm_parse_opts popts = { .flags = 0 };
 	struct rt_error err;
@@ -590,7 +557,11 @@ int qshm_cmd_sim(int argc, char **argv)
 		return rc < 0 ? SIM_EXIT_OK : rc;
 
 	popts.max_gates = o.max_gates;
-	if (qasm_parse_file_opts(o.file, &popts, &c, &err) < 0) {
+	if (strcmp(o.file, "-") == 0)
+		rc = sim_parse_stdin(&popts, &c, &err);
+	else
+		rc = qasm_parse_file_opts(o.file, &popts, &c, &err);
+	if (rc < 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		return SIM_EXIT_ERROR;
 	}
@@ -607,9 +578,12 @@ int qshm_cmd_sim(int argc, char **argv)
 		fprintf(stderr, "qshm sim: %s: %s\n", o.file, err.msg);
 		goto out;
 	}
-	if (o.counts && o.ring) {
-		counts = sim_counts_new(sim_run_words_per_shot(run));
-		if (!counts) {
+	/* After the plan: a circuit too large is said first. */
+	if (sim_check_outcomes(&o, c))
+		goto out;
+	if (o.counts) {
+		if (qshm_counts_new((uint32_t)sim_run_words_per_shot(run),
+				    &counts)) {
 			fputs("qshm sim: out of memory\n", stderr);
 			goto out;
 		}
@@ -617,14 +591,11 @@ int qshm_cmd_sim(int argc, char **argv)
 	if (o.ring) {
 		rc = sim_publish(&o, c, run, counts);
 		if (rc == SIM_EXIT_OK && counts)
-			rc = print_counts(counts, c);
+			rc = print_counts(counts, c, o.shots, o.seed);
 		status = rc;
 		goto out;
 	}
-	/* The same counting as the service's (runtime/rt_counts.h). */
-	struct sim_count_entry *e;
-	size_t n;
-	rc = rt_counts_run(run, c, o.shots, NULL, NULL, &e, &n, &err);
+	rc = sim_run_shots(run, o.shots, sim_count_shots, counts, &err);
 	if (rc) {
 		if (err.code)
 			fprintf(stderr, "qshm sim: %s: %s\n", o.file, err.msg);
@@ -633,10 +604,9 @@ int qshm_cmd_sim(int argc, char **argv)
 				strerror(rc < 0 ? -rc : rc));
 		goto out;
 	}
-	status = print_entries(e, n);
-	free(e);
+	status = print_counts(counts, c, o.shots, o.seed);
 out:
-	sim_counts_free(counts);
+	qshm_counts_free(counts);
 	sim_run_destroy(run);
 	qasm_circuit_free(c);
 	return status;

@@ -475,6 +475,7 @@ int qshm_cmd_stat(int argc, char **argv)
 	int ch, rc = SNAP_EXIT_OK;
 
 	optind = 1;
+	opterr = 0; /* our own message, in the common style */
 	while ((ch = getopt_long(argc, argv, "i:c:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'i':
@@ -514,7 +515,10 @@ int qshm_cmd_stat(int argc, char **argv)
 				return SNAP_EXIT_USAGE;
 			break;
 		case 'h': fputs(stat_usage, stdout); return SNAP_EXIT_OK;
-		default: fputs(stat_usage, stderr); return SNAP_EXIT_USAGE;
+		default:
+			return tools_usage_error("stat", "unknown option "
+						 "or missing value: '%s'",
+						 argv[optind - 1]);
 		}
 	}
 	if (o.all == (optind < argc))

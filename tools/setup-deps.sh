@@ -3,6 +3,7 @@
 # packages. Idempotent: does nothing when everything is there.
 set -euo pipefail
 pkgs=(meson ninja-build pkg-config gcc clang liburing-dev libcriterion-dev
+      g++ # results suite: the public headers compile as C++17
       libjemalloc-dev python3 python3-numpy libzmq3-dev
       prometheus groff-base # tools tests: a real Prometheus; man page lint
       gnuplot-nox # qshm bench --plots

@@ -20,7 +20,7 @@ int tools_usage_error(const char *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n(see 'qshm %s --help')\n", cmd);
+	fprintf(stderr, "\nTry 'qshm %s --help'.\n", cmd);
 	return 2;
 }
 
@@ -62,11 +62,11 @@ uint64_t tools_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-int tools_attach(const char *name, unsigned flags, double wait_s,
-		 qshm_consumer **out)
+int tools_attach(const char *cmd, const char *name, unsigned flags,
+		 double wait_s, qshm_consumer **out)
 {
 	uint64_t deadline = tools_now_ns() + (uint64_t)(wait_s * 1e9);
-	int err;
+	int err, said = 0;
 
 	tools_guard_ring(name);
 	for (;;) {
@@ -75,13 +75,21 @@ int tools_attach(const char *name, unsigned flags, double wait_s,
 			break;
 		if (tools_now_ns() >= deadline)
 			break;
+		if (!said++) {
+			char q[256];
+			fprintf(stderr, "qshm %s: ring '%s' %s; waiting up to "
+				"%g s for it (--wait)\n", cmd,
+				qshm_quote(name, q, sizeof(q)),
+				err == -ENOENT ? "does not exist yet" :
+				"is being created", wait_s);
+		}
 		struct timespec ts = { 0, 10 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
 	if (err) {
 		char q[256];
 
-		fprintf(stderr, "qshm: attach '%s': %s\n",
+		fprintf(stderr, "qshm %s: attach '%s': %s\n", cmd,
 			qshm_quote(name, q, sizeof(q)),
 			qshm_last_error()[0] ? qshm_last_error() :
 			qshm_strerror(err));

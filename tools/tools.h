@@ -19,7 +19,8 @@ int qshm_cmd_bench(int argc, char **argv);
 int qshm_cmd_serve(int argc, char **argv);
 int qshm_cmd_submit(int argc, char **argv);
 
-/* Prints "qshm CMD: message" and a hint to stderr; returns 2. */
+/* Prints "qshm CMD: message" and "Try 'qshm CMD --help'." to stderr;
+ * returns 2, the usage exit status of every subcommand. */
 int tools_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int tools_parse_double(const char *s, double *out);
@@ -27,9 +28,10 @@ int tools_parse_u64(const char *s, uint64_t *out);
 uint64_t tools_now_ns(void);
 
 /* Attaches to NAME, waiting up to wait_s seconds for it to appear or
- * finish being created. Prints the error (with context) on failure. */
-int tools_attach(const char *name, unsigned flags, double wait_s,
-		 qshm_consumer **out);
+ * finish being created (and saying so once on stderr). Prints the error
+ * (with context, as "qshm CMD: ...") on failure. */
+int tools_attach(const char *cmd, const char *name, unsigned flags,
+		 double wait_s, qshm_consumer **out);
 
 /*
  * A segment truncated under a mapping makes the next access to the lost

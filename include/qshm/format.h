@@ -47,7 +47,8 @@ struct qshm_run_begin {
 	uint32_t name_off;     /* 48 circuit name (file name) */
 	uint32_t name_len;     /* 52 */
 	uint32_t creg_off;     /* 56 first struct qshm_creg */
-	uint32_t reserved;     /* 60 0 */
+	uint32_t run;          /* 60 run counter in this ring: 1, 2, ...;
+				     0 from producers that do not count */
 };
 
 /* A classical register, in declaration order. Its bit i is global clbit
@@ -102,13 +103,46 @@ struct qshm_run_error {
 	uint32_t len; /* 4 bytes of text at 8 */
 };
 
-_Static_assert(sizeof(struct qshm_run_begin) == 64, "run_begin");
-_Static_assert(offsetof(struct qshm_run_begin, nclbits) == 32, "nclbits");
-_Static_assert(offsetof(struct qshm_run_begin, creg_off) == 56, "creg_off");
-_Static_assert(sizeof(struct qshm_creg) == 16, "creg");
-_Static_assert(sizeof(struct qshm_shots) == 16, "shots");
-_Static_assert(sizeof(struct qshm_chunk) == 32, "chunk");
-_Static_assert(sizeof(struct qshm_run_end) == 32, "run_end");
-_Static_assert(sizeof(struct qshm_run_error) == 8, "error");
+/*
+ * The run descriptor: what a producer publishes as the ring's metadata blob
+ * (qshm_producer_set_meta(), format 2 rings) at each RUN_BEGIN and again at
+ * RUN_END, so that a consumer joining at any moment knows the run without
+ * RUN_BEGIN still being in the ring. Records with begin_seq <= seq <=
+ * end_seq belong to this run. Followed at 48 by the run's RUN_BEGIN payload
+ * (begin_len bytes), byte for byte.
+ */
+#define QSHM_RUN_META_MAGIC 0x4e555251u /* "QRUN" */
+#define QSHM_SEQ_NONE UINT64_MAX        /* end_seq while the run goes on */
+
+struct qshm_run_meta {
+	uint32_t magic;      /*  0 QSHM_RUN_META_MAGIC */
+	uint32_t version;    /*  4 QSHM_RESULTS_VERSION */
+	uint64_t run;        /*  8 run counter, as RUN_BEGIN's run */
+	uint64_t begin_seq;  /* 16 ring seq of the run's RUN_BEGIN record */
+	uint64_t end_seq;    /* 24 ring seq of its RUN_END, or QSHM_SEQ_NONE */
+	uint32_t begin_len;  /* 32 bytes of RUN_BEGIN payload at 48 */
+	uint32_t status;     /* 36 RUN_END status once ended, else 0 */
+	uint64_t shots_done; /* 40 shots delivered, once ended, else 0 */
+};
+
+/* The layouts above are the wire format: pinned (C11 and C++). */
+#ifdef __cplusplus
+#define QSHM_FORMAT_ASSERT(e, m) static_assert(e, m)
+#else
+#define QSHM_FORMAT_ASSERT(e, m) _Static_assert(e, m)
+#endif
+QSHM_FORMAT_ASSERT(sizeof(struct qshm_run_begin) == 64, "run_begin");
+QSHM_FORMAT_ASSERT(offsetof(struct qshm_run_begin, nclbits) == 32, "nclbits");
+QSHM_FORMAT_ASSERT(offsetof(struct qshm_run_begin, creg_off) == 56,
+		   "creg_off");
+QSHM_FORMAT_ASSERT(offsetof(struct qshm_run_begin, run) == 60, "run");
+QSHM_FORMAT_ASSERT(sizeof(struct qshm_creg) == 16, "creg");
+QSHM_FORMAT_ASSERT(sizeof(struct qshm_shots) == 16, "shots");
+QSHM_FORMAT_ASSERT(sizeof(struct qshm_chunk) == 32, "chunk");
+QSHM_FORMAT_ASSERT(sizeof(struct qshm_run_end) == 32, "run_end");
+QSHM_FORMAT_ASSERT(sizeof(struct qshm_run_error) == 8, "error");
+QSHM_FORMAT_ASSERT(sizeof(struct qshm_run_meta) == 48, "run_meta");
+QSHM_FORMAT_ASSERT(offsetof(struct qshm_run_meta, begin_len) == 32,
+		   "begin_len");
 
 #endif /* QSHM_FORMAT_H */

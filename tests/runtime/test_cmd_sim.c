@@ -202,9 +202,12 @@ Test(cmd_sim, defaultShotsAndZeroShots)
 
 	cr_assert_eq(r->status, 0, "%s", r->err);
 	cr_expect_eq(count_of(r->out, "00") + count_of(r->out, "11"), 1024);
+	/* Zero shots is nothing to do: a usage error, not empty counts. */
 	r = run(bell, "--counts", "--shots", "0", NULL);
-	cr_expect_eq(r->status, 0);
-	cr_expect_str_eq(r->out, "{\"counts\": {}}\n");
+	cr_expect_eq(r->status, 2);
+	cr_expect_str_eq(r->out, "");
+	cr_expect_str_eq(r->err, "qshm sim: --shots 0: nothing to simulate; "
+			 "give at least 1\nTry 'qshm sim --help'.\n");
 }
 
 Test(cmd_sim, usageErrorsExitTwo)
@@ -224,8 +227,10 @@ Test(cmd_sim, usageErrorsExitTwo)
 		  "16777216]" },
 		{ "F", "--frobnicate", NULL, "unknown option '--frobnicate'" },
 		{ "F", "--probs", NULL, "--probs only applies with --ring NAME" },
-		{ "F", "--capacity", "12Q", "--capacity: '12Q' is not a positive "
-		  "size (bytes, or with K, M, G)" },
+		{ "F", "--capacity", "12Q", "--capacity: '12Q' is not a power "
+		  "of two from 4K (bytes, or with K, M, G: 64K, 4M)" },
+		{ "F", "--capacity", "3M", "--capacity: '3M' is not a power "
+		  "of two from 4K (bytes, or with K, M, G: 64K, 4M)" },
 		{ "F", NULL, NULL, "nothing to do: give --counts (or --ring "
 		  "NAME)" },
 		{ "F", "G", NULL, "unexpected argument 'G' (one FILE only)" },

@@ -55,3 +55,35 @@ jcheck "$T/out" \
 	"d['rings'][0]['run']['shots_published'] == 1000" \
 	"d['rings'][0]['memory']['allocated'] > 0"
 ok "stat shows the counters sim publishes (memory, shots)"
+
+# The CLI as a newcomer meets it (issue: --shots 0, circuits without
+# outcomes, stdin, --capacity, --keep/--unlink, --mode, usage style).
+expect_rc 2 "$QSHM" sim "$CIRCUIT" --shots 0 --counts
+expect_grep "^qshm sim: --shots 0: nothing to simulate" "$T/err"
+expect_grep "^Try 'qshm sim --help'.$" "$T/err"
+expect_rc 2 "$QSHM" sim "$CIRCUIT" --ring "$P-cap" --capacity 3M
+expect_grep "power of two" "$T/err"
+expect_rc 2 "$QSHM" sim "$CIRCUIT" --ring "$P-cap" --keep --unlink
+printf 'OPENQASM 2.0;\nqreg q[2];\n' >"$T/nocreg.qasm"
+expect_rc 1 "$QSHM" sim "$T/nocreg.qasm" --counts
+expect_grep "declares no classical register" "$T/err"
+printf 'OPENQASM 2.0;\nqreg q[2];\ncreg c[2];\n' >"$T/nomeasure.qasm"
+expect_rc 0 "$QSHM" sim "$T/nomeasure.qasm" --counts --shots 5
+expect_grep "never measures" "$T/err"
+expect_grep '^\{"counts": \{"00": 5\}\}$' "$T/out"
+ok "sim refuses --shots 0 and circuits without registers, explains ones that never measure"
+
+want=$(timeout 30 "$QSHM" sim "$CIRCUIT" --shots 500 --seed 3 --counts)
+got=$(timeout 30 "$QSHM" sim - --shots 500 --seed 3 --counts <"$CIRCUIT")
+[ -n "$want" ] && [ "$got" = "$want" ] || fail "sim - (stdin) gave '$got', want '$want'"
+ok "sim - reads the circuit from standard input"
+
+expect_rc 0 "$QSHM" sim "$CIRCUIT" --shots 100 --ring "$P-mode" \
+	--capacity 64KiB --mode 0640 --group "$(id -g)" -q
+[ "$(stat -c '%a %g' "/dev/shm/qshm.$P-mode")" = "640 $(id -g)" ] ||
+	fail "ring mode/group: $(stat -c '%a %g' "/dev/shm/qshm.$P-mode")"
+expect_rc 0 "$QSHM" ls "$P-mode"
+expect_grep " 80.0 KiB .* [0-9]+s  " "$T/out"
+expect_rc 0 "$QSHM" sim "$CIRCUIT" --shots 100 --ring "$P-unl" --unlink -q
+[ ! -e "/dev/shm/qshm.$P-unl" ] || fail "--unlink left the ring"
+ok "sim --mode/--group set the ring's permissions, --capacity 64KiB, --unlink removes it, ls shows size and age"
