@@ -5,6 +5,9 @@ set -euo pipefail
 pkgs=(meson ninja-build pkg-config gcc clang liburing-dev libcriterion-dev
       g++ # results suite: the public headers compile as C++17
       libjemalloc-dev python3 python3-numpy libzmq3-dev
+      # the Python package (python/), its tests, docs example, venv install
+      python3-cffi python3-pytest python3-pytest-asyncio python3-hypothesis
+      python3-matplotlib python3-venv python3-setuptools python3-pip
       prometheus groff-base # tools tests: a real Prometheus; man page lint
       gnuplot-nox # qshm bench --plots
       spin # tests/model: the ring protocol model checks

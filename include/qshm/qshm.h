@@ -570,6 +570,55 @@ const char *qshm_quote(const char *s, char *buf, size_t size);
 /* Name of the function's state as a word: "live", "stale", ... */
 const char *qshm_ring_state_name(enum qshm_ring_state s);
 
+
+/* ------------------------------------------------------------------ */
+/* A pollable waiter, for event loops (asyncio, libuv, epoll)           */
+
+typedef struct qshm_waiter qshm_waiter;
+
+/*
+ * Creates a waiter for consumer c (reliable or lossy): a file descriptor,
+ * qshm_waiter_fd(), that an event loop watches for input (POLLIN). It
+ * becomes readable when an armed wait ends: a record may be there, the
+ * ring was closed, or the producer died (a poll on its pidfd). One
+ * io_uring instance per waiter; c must outlive it.
+ * Errors: -EINVAL, -EPERM (a read-only consumer), -ENOMEM, or -errno from
+ * io_uring setup.
+ */
+int qshm_waiter_create(qshm_consumer *c, qshm_waiter **out);
+
+/* The descriptor to watch, or -EINVAL. */
+int qshm_waiter_fd(const qshm_waiter *w);
+
+/*
+ * Arms the waiter: returns 1 when armed (wait until the descriptor is
+ * readable, then call qshm_waiter_disarm()), 0 when there is no need to
+ * wait (read with timeout 0: a record is there, or the stream ended), or a
+ * negative error as qshm_consumer_read() (-QSHM_ECLOSED, ...), -EINVAL
+ * (already armed), -ENOSYS (a kernel without io_uring futex waits, before
+ * Linux 6.7). Wake-ups may be spurious: read with timeout 0 and arm again
+ * on -EAGAIN. Release what was read before arming: a reliable producer may
+ * be waiting for that space.
+ */
+int qshm_waiter_arm(qshm_waiter *w);
+
+/*
+ * Ends an armed wait, whether the descriptor became readable or the
+ * caller gave up (timeout, cancellation): cancels the futex wait if it is
+ * still queued and consumes the completions, so the descriptor is no
+ * longer readable. A no-op when not armed. Returns 0.
+ */
+int qshm_waiter_disarm(qshm_waiter *w);
+
+/* Disarms and frees w (the consumer stays attached). Returns 0. */
+int qshm_waiter_close(qshm_waiter *w);
+
+/* The address and size of c's mapping of the segment: record payloads lie
+ * inside it (for zero-copy checks and language bindings). Returns 0 or
+ * -EINVAL. */
+int qshm_consumer_mapping(qshm_consumer *c, const void **base,
+			  uint64_t *size);
+
 #ifdef __cplusplus
 }
 #endif

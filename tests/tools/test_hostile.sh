@@ -6,12 +6,19 @@
 # A symbolic link: ls --json and stat --json agree on its state, nothing
 # follows it, rm --force removes the link and not its target. A file that
 # is not a ring: sim says what holds the name. A ring owned by another user
-# (as root only): hist, dump, stat and the Python reader refuse it, naming
-# the owner, unless --owner allows that user. Invalid names are quoted.
+# (as root only): hist, dump, stat and the Python package's hist refuse it,
+# naming the owner, unless --owner allows that user. Invalid names are
+# quoted. (The environment names the build for the package: PYTHONPATH,
+# QSHM_BUILD_DIR.)
 . "$(dirname "$0")/common.sh"
 
-READER=$(dirname "$0")/../../tools/python/qshm_reader.py
 BELL=$QASM_DIR/small/bell_n4.qasm
+# python3 -m qshm: in a sanitizer build the interpreter needs the runtimes
+# preloaded to load the instrumented libraries (QSHM_PY_PRELOAD).
+PYQSHM=("$PY" -m qshm)
+[ -z "${QSHM_PY_PRELOAD:-}" ] ||
+	PYQSHM=(env "LD_PRELOAD=$QSHM_PY_PRELOAD" ASAN_OPTIONS=detect_leaks=0
+		"$PY" -m qshm)
 ESC=$(printf '\033')
 
 # ---- a FIFO ----
@@ -33,7 +40,7 @@ expect_rc 1 "$QSHM" hist --wait 0 "$F"
 expect_grep "'$F' is a FIFO, not a qshm ring" "$T/err"
 expect_rc 1 "$QSHM" sim "$BELL" --shots 4 --ring "$F"
 expect_grep "'$F' exists and is a FIFO, not a qshm ring; not replaced" "$T/err"
-expect_rc 1 "$PY" "$READER" hist "$F"
+expect_rc 1 "${PYQSHM[@]}" hist "$F"
 expect_grep "'$F' is a FIFO, not a qshm ring" "$T/err"
 expect_rc 0 "$QSHM" rm --stale "$P-*"
 [ -p "/dev/shm/qshm.$F" ] || fail "rm --stale removed the FIFO"
@@ -107,7 +114,7 @@ expect_rc 3 "$QSHM" dump "$R"
 expect_grep "truncated to 4096 bytes" "$T/err"
 ok "a ring truncated under a run: sim and hist end with a message, not a signal"
 
-# ---- the Python reader says why it stops when its producer dies ----
+# ---- the Python package's hist says why it stops when its producer dies ----
 R="$P-pydead"
 bg "$T/pyd-sim" "$QSHM" sim "$BELL" --shots 4000000000 --ring "$R" --quiet
 SIM=$BG
@@ -116,14 +123,14 @@ for _ in $(seq 100); do
 	sleep 0.05
 done
 sleep 0.3
-bg "$T/pyd-reader" "$PY" "$READER" hist "$R"
+bg "$T/pyd-reader" "${PYQSHM[@]}" hist "$R"
 READ=$BG
 sleep 0.5
 kill -KILL "$SIM"
 wait "$READ" && rc=0 || rc=$?
-[ "$rc" -eq 3 ] || fail "the Python reader exited $rc after its producer died, expected 3"
-expect_grep "ring '$R': the run ended without RUN_END" "$T/pyd-reader.err"
-ok "the Python reader exits 3 with a message when its producer dies"
+[ "$rc" -eq 3 ] || fail "python3 -m qshm hist exited $rc after its producer died, expected 3"
+expect_grep "qshm hist: $R: producer \\(pid $SIM\\) died before the run ended" "$T/pyd-reader.err"
+ok "python3 -m qshm hist exits 3 with a message when its producer dies"
 
 # ---- a ring owned by someone else ----
 if [ "$(id -u)" -ne 0 ]; then
@@ -138,14 +145,14 @@ expect_rc 1 "$QSHM" hist --json --wait 0 "$O"
 expect_grep "ring '$O' is owned by uid 65534" "$T/err"
 expect_rc 1 "$QSHM" dump "$O"
 expect_grep "ring '$O' is owned by uid 65534" "$T/err"
-expect_rc 1 "$PY" "$READER" hist "$O"
+expect_rc 1 "${PYQSHM[@]}" hist "$O"
 expect_grep "ring '$O' is owned by uid 65534" "$T/err"
 expect_rc 0 "$QSHM" ls --json "$O"
 jcheck "$T/out" "[r['state'] for r in d] == ['closed']"
 expect_rc 0 "$QSHM" hist --json --wait 0 --owner 65534 "$O"
 jcheck "$T/out" "sum(d['counts'].values()) == 32"
 expect_rc 0 "$QSHM" dump --owner 65534 "$O"
-expect_rc 0 "$PY" "$READER" hist "$O" --owner 65534
+expect_rc 0 "${PYQSHM[@]}" hist --json "$O" --owner 65534
 jcheck "$T/out" "sum(d['counts'].values()) == 32"
 expect_rc 2 "$QSHM" hist --owner no-such-user-here "$O"
 ok "another user's ring is refused, naming the owner, unless --owner allows it"
