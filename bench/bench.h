@@ -497,6 +497,9 @@ extern const struct bench_measure bench_sim_shots;
 #define BENCH_CIRC_FULL_N 8  /* corpus circuits, qft_24, random_24, 26 */
 extern const struct bench_measure bench_sim_circ_quick[BENCH_CIRC_QUICK_N];
 extern const struct bench_measure bench_sim_circ_full[BENCH_CIRC_FULL_N];
+/* bench_service.c: a trivial job through qshm serve, and in-process */
+extern const struct bench_measure bench_svc_direct;
+extern const struct bench_measure bench_svc_serve;
 
 /* Message sizes of the throughput figures. */
 extern const size_t bench_tput_sizes[4];

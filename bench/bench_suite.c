@@ -53,6 +53,8 @@ static size_t bench_list_build(enum bench_profile profile,
 	BENCH_ADD(&bench_qshm_block_rt);
 	for (int t = 0; t < BENCH_IPC_N; t++)
 		BENCH_ADD(&bench_ipc_rt[t]);
+	BENCH_ADD(&bench_svc_direct);
+	BENCH_ADD(&bench_svc_serve);
 	BENCH_ADD(&bench_cacheline_rate);
 	BENCH_ADD(&bench_qshm_rate[0]);
 	BENCH_ADD(&bench_qshm_rate[1]);

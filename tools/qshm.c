@@ -25,6 +25,12 @@ static const struct {
 	{ "rm", qshm_cmd_rm, "remove a ring (or every stale one)" },
 	{ "stat", qshm_cmd_stat, "rates, lag, losses, memory; Prometheus "
 	  "metrics" },
+#ifdef QSHM_HAVE_SERVE
+	{ "serve", qshm_cmd_serve, "a simulator service clients reach "
+	  "through shared memory" },
+#endif
+	{ "submit", qshm_cmd_submit, "run a circuit on a service, print its "
+	  "counts" },
 #ifdef QSHM_HAVE_BENCH
 	{ "bench", qshm_cmd_bench, "benchmark suite: qshm against the "
 	  "hardware floor, sockets, pipes, TCP, ZeroMQ" },

@@ -16,6 +16,8 @@ int qshm_cmd_ls(int argc, char **argv);
 int qshm_cmd_rm(int argc, char **argv);
 int qshm_cmd_stat(int argc, char **argv);
 int qshm_cmd_bench(int argc, char **argv);
+int qshm_cmd_serve(int argc, char **argv);
+int qshm_cmd_submit(int argc, char **argv);
 
 /* Prints "qshm CMD: message" and "Try 'qshm CMD --help'." to stderr;
  * returns 2, the usage exit status of every subcommand. */

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * service.h - the loop of `qshm serve` (docs/service.md), as a library
+ * call so that the CLI and the benchmarks run the same service.
+ *
+ * Internal to qshm (not installed): clients use qshm/client.h.
+ */
+#ifndef QSHM_SERVICE_H
+#define QSHM_SERVICE_H
+
+#include <signal.h>
+#include <stdio.h>
+
+struct svc_config {
+	const char *name;         /* the service's name (its control ring) */
+	unsigned workers;         /* simulation threads, 1..256 */
+	unsigned max_qubits;      /* larger circuits are refused (-EFBIG) */
+	unsigned queue;           /* jobs queued or running, at most */
+	unsigned max_clients;     /* connections, at most, 0..256; 0: 256 */
+	FILE *log;                /* one line per connection event; NULL */
+	int no_poll;              /* wait as on kernels without io_uring
+				     futex waits (for tests) */
+	volatile sig_atomic_t *stop; /* the loop ends when it becomes 1 */
+	/* Called once the service is ready for clients (may be NULL). */
+	void (*ready)(void *ctx);
+	void *ready_ctx;
+};
+
+/* Metrics: user counters of the control ring (qshm stat NAME). */
+enum svc_counter {
+	SVC_CTR_QUEUED = 0,   /* jobs waiting now */
+	SVC_CTR_RUNNING,      /* jobs running now */
+	SVC_CTR_DONE,         /* jobs that returned counts */
+	SVC_CTR_FAILED,       /* jobs that returned another error */
+	SVC_CTR_TIMEDOUT,     /* jobs dropped at their deadline */
+	SVC_CTR_CANCELLED,    /* jobs cancelled (by the client, or its end) */
+	SVC_CTR_REFUSED,      /* malformed requests and full-queue refusals */
+	SVC_CTR_CLIENTS,      /* clients connected now */
+	SVC_CTR_COUNT
+};
+
+/*
+ * Runs service cfg->name until *cfg->stop: creates the control ring (a
+ * stale one of a dead service is replaced), serves clients, and at the
+ * end closes every ring it made (clients then get QSHM_ESERVICEGONE).
+ * Returns 0 after a stop, or a negative error when it cannot start
+ * (-EEXIST: a live service has the name), with a message on cfg->log.
+ */
+int svc_run(const struct svc_config *cfg);
+
+#endif

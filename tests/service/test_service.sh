@@ -1,0 +1,267 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# test_service.sh - `qshm serve` with real client processes:
+#   counts of N clients x M jobs equal `qshm sim --counts` for the same
+#   circuits and seeds; garbage in one request ring earns that client
+#   QSHM_EREFUSED replies while another is served; a passed deadline gives
+#   ETIMEDOUT; a full queue QSHM_EQUEUEFULL and cancel ECANCELED; a killed
+#   client's running job is dropped (its rings removed) and the service
+#   serves the next; a killed service gives every waiting client
+#   QSHM_ESERVICEDEAD and a restarted one serves again; SIGTERM stops it
+#   cleanly.
+# Every ring is named ts<pid>-..., removed on exit, failure included.
+set -euo pipefail
+
+: "${QSHM:?}" "${SVCCLIENT:?}" "${QASM_DIR:?}"
+P="ts$$"
+T=$(mktemp -d "${TMPDIR:-/tmp}/qshm-svc-test.XXXXXX")
+BG_PIDS=()
+
+cleanup() {
+	local rc=$?
+	for pid in "${BG_PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+	for pid in "${BG_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+	rm -f /dev/shm/qshm."$P"-* 2>/dev/null || true
+	if [ "$rc" -ne 0 ]; then
+		for f in "$T"/*; do
+			[ -f "$f" ] || continue
+			echo "=== $f" >&2
+			head -c 3000 "$f" >&2 || true
+		done
+	fi
+	rm -rf "$T"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+ok() { echo "ok: $*"; }
+
+# serve NAME ARGS...: starts `qshm serve`, pid in $SVC, waits until ready.
+serve() {
+	local name=$1
+	shift
+	"$QSHM" serve "$P-$name" "$@" >"$T/serve-$name.out" \
+		2>"$T/serve-$name.err" &
+	SVC=$!
+	BG_PIDS+=("$SVC")
+	wait_for "$T/serve-$name.err" "serving"
+}
+
+wait_for() {
+	local f=$1 pat=$2 i=0
+	while ! grep -qE -- "$pat" "$f" 2>/dev/null; do
+		i=$((i + 1))
+		[ "$i" -le 200 ] || fail "timed out waiting for '$pat' in $f"
+		sleep 0.05
+	done
+}
+
+wait_file() {
+	local i=0
+	while [ ! -e "$1" ]; do
+		i=$((i + 1))
+		[ "$i" -le 200 ] || fail "timed out waiting for $1"
+		sleep 0.05
+	done
+}
+
+# no_rings PATTERN: no /dev/shm/qshm.PATTERN (waits up to 10 s).
+no_rings() {
+	local i=0
+	while compgen -G "/dev/shm/qshm.$1" >/dev/null; do
+		i=$((i + 1))
+		[ "$i" -le 200 ] || { ls /dev/shm >&2; fail "rings left: $1"; }
+		sleep 0.05
+	done
+}
+
+Q="$QASM_DIR/small"
+CIRCUITS=("$Q/bell_n4.qasm" "$Q/adder_n4.qasm" "$Q/qft_n4.qasm"
+	  "$Q/grover_n2.qasm" "$Q/ipea_n2.qasm" "$Q/qec_sm_n5.qasm")
+for f in "${CIRCUITS[@]}"; do [ -f "$f" ] || fail "missing circuit $f"; done
+
+# ---- N clients x M jobs: exactly the counts of qshm sim ----
+serve a --workers 2 --queue 64
+SVC_A=$SVC
+for k in 1 2 3; do
+	timeout 60 "$SVCCLIENT" multi "$P-a" 3000 $((k * 100)) "${CIRCUITS[@]}" \
+		>"$T/multi$k.out" 2>"$T/multi$k.err" &
+	BG_PIDS+=($!)
+	eval "M$k=$!"
+done
+for k in 1 2 3; do
+	eval "wait \$M$k" || fail "client $k failed: $(cat "$T/multi$k.err")"
+done
+n=0
+for k in 1 2 3; do
+	while read -r file seed json; do
+		want=$("$QSHM" sim "$file" --shots 3000 --seed "$seed" --counts)
+		[ "$json" = "$want" ] || fail "counts of $file seed $seed: service '$json', sim '$want'"
+		n=$((n + 1))
+	done <"$T/multi$k.out"
+done
+[ "$n" -eq $((3 * ${#CIRCUITS[@]})) ] || fail "$n results, expected $((3 * ${#CIRCUITS[@]}))"
+ok "3 clients x ${#CIRCUITS[@]} jobs in flight: counts equal qshm sim --counts ($n results)"
+
+timeout 30 "$QSHM" submit "$P-a" "$Q/qft_n4.qasm" --shots 777 --seed 0x2a \
+	>"$T/submit.out" 2>"$T/submit.err" || fail "qshm submit failed"
+[ "$(cat "$T/submit.out")" = "$("$QSHM" sim "$Q/qft_n4.qasm" --shots 777 --seed 0x2a --counts)" ] ||
+	fail "qshm submit differs from qshm sim --counts"
+ok "qshm submit prints what qshm sim --counts prints"
+
+# metrics: 19 done, nothing queued, running, failed or refused, no client
+[ "$("$SVCCLIENT" stats "$P-a")" = "0 0 19 0 0 0 0 0" ] ||
+	fail "metrics after 19 jobs: $("$SVCCLIENT" stats "$P-a")"
+ok "metrics in the control ring: 19 done"
+
+# a bad circuit: its file:line:col message comes back, exit 1
+printf 'OPENQASM 2.0;\nqreg q[1];\nfoo q[0];\n' >"$T/bad.qasm"
+rc=0
+timeout 30 "$QSHM" submit "$P-a" "$T/bad.qasm" --shots 5 >"$T/bad.out" 2>"$T/bad.err" || rc=$?
+[ "$rc" -eq 1 ] || fail "bad circuit: exit $rc, expected 1"
+grep -qE 'job:3:1: error' "$T/bad.err" || fail "bad circuit: no job:3:1 message: $(cat "$T/bad.err")"
+printf 'OPENQASM 2.0;\ninclude "/etc/passwd";\nqreg q[1];\n' >"$T/incl.qasm"
+rc=0
+timeout 30 "$QSHM" submit "$P-a" "$T/incl.qasm" --shots 5 >"$T/incl.out" 2>"$T/incl.err" || rc=$?
+[ "$rc" -eq 1 ] && grep -q 'only .include' "$T/incl.err" || fail "include of a file was not refused: $(cat "$T/incl.err")"
+ok "a bad circuit and an include of a file are refused with a message"
+
+# ---- garbage in one request ring; another client served meanwhile ----
+timeout 60 "$SVCCLIENT" multi "$P-a" 500 7 "${CIRCUITS[@]}" >"$T/beside.out" 2>"$T/beside.err" &
+BESIDE=$!
+BG_PIDS+=("$BESIDE")
+timeout 30 "$SVCCLIENT" garbage "$P-a" >"$T/garbage.out" 2>"$T/garbage.err" ||
+	fail "garbage client could not send its records"
+[ "$(grep -c '^reply QSHM_EREFUSED' "$T/garbage.out")" -eq 6 ] ||
+	fail "expected 6 QSHM_EREFUSED replies: $(cat "$T/garbage.out")"
+wait "$BESIDE" || fail "client beside the garbage failed"
+while read -r file seed json; do
+	[ "$json" = "$("$QSHM" sim "$file" --shots 500 --seed "$seed" --counts)" ] ||
+		fail "client beside the garbage: wrong counts for $file"
+done <"$T/beside.out"
+[ "$(wc -l <"$T/beside.out")" -eq ${#CIRCUITS[@]} ] || fail "client beside the garbage: missing results"
+kill -0 "$SVC" || fail "the service died of garbage"
+read -r _ _ done failed _ _ refused _ <<<"$("$SVCCLIENT" stats "$P-a")"
+[ "$done" -eq 25 ] && [ "$failed" -eq 2 ] && [ "$refused" -eq 6 ] ||
+	fail "metrics after garbage: $("$SVCCLIENT" stats "$P-a")"
+ok "6 malformed records get 6 QSHM_EREFUSED replies; another client is served meanwhile"
+
+# ---- the waiting of kernels without io_uring futex waits ----
+QSHM_SERVE_NO_POLL=1 serve np --workers 2
+NP=$SVC
+timeout 60 "$SVCCLIENT" multi "$P-np" 400 55 "${CIRCUITS[@]}" >"$T/np.out" 2>"$T/np.err" ||
+	fail "client of the no-poll service failed: $(cat "$T/np.err")"
+while read -r file seed json; do
+	[ "$json" = "$("$QSHM" sim "$file" --shots 400 --seed "$seed" --counts)" ] ||
+		fail "no-poll service: wrong counts for $file"
+done <"$T/np.out"
+[ "$(wc -l <"$T/np.out")" -eq ${#CIRCUITS[@]} ] || fail "no-poll service: missing results"
+kill -TERM "$NP"; wait "$NP" || fail "no-poll service: bad exit"
+SVC=$SVC_A
+ok "without qshm_poll (as before Linux 6.7): ${#CIRCUITS[@]} jobs, right counts"
+
+# ---- a deadline that passes ----
+out=$(timeout 30 "$SVCCLIENT" deadline "$P-a" "$Q/bell_n4.qasm" 200)
+[ "$out" = ETIMEDOUT ] || fail "deadline: got '$out'"
+ok "a job past its 200 ms deadline gives ETIMEDOUT"
+
+# ---- SIGTERM: a clean stop, every ring removed ----
+kill -TERM "$SVC"
+rc=0
+wait "$SVC" || rc=$?
+[ "$rc" -eq 0 ] || fail "serve exited $rc on SIGTERM"
+no_rings "$P-a*"
+ok "SIGTERM stops the service with status 0 and removes its rings"
+
+# ---- a full queue, then cancel ----
+serve c --workers 1 --queue 1
+out=$(timeout 30 "$SVCCLIENT" queue "$P-c" "$Q/bell_n4.qasm")
+[ "$out" = "$(printf 'second QSHM_EQUEUEFULL\nfirst ECANCELED')" ] || fail "queue/cancel: got '$out'"
+ok "a full queue gives QSHM_EQUEUEFULL; cancelling a running job gives ECANCELED"
+
+kill -TERM "$SVC"; wait "$SVC" || true
+serve f --workers 1 --queue 8
+
+# ---- fairness: round robin across clients ----
+# One worker. Client A queues four endless jobs; client B one small job.
+# When A's running job is cancelled, B's job (its client never served)
+# runs before A's next: B finishes while A's three jobs still wait. In
+# FIFO order B would wait behind an endless job until the 20 s timeout.
+"$SVCCLIENT" fair "$P-f" "$Q/bell_n4.qasm" "$T/fair.ready" "$T/fair.go" "$T/fair.go2" \
+	>"$T/fair.out" 2>"$T/fair.err" &
+A=$!
+BG_PIDS+=("$A")
+wait_file "$T/fair.ready"
+"$QSHM" submit "$P-f" "$Q/grover_n2.qasm" --shots 100 --seed 9 --timeout 20 \
+	>"$T/fairB.out" 2>"$T/fairB.err" &
+B=$!
+BG_PIDS+=("$B")
+i=0
+until [ "$("$SVCCLIENT" stats "$P-f" | cut -d' ' -f1-2)" = "4 1" ]; do
+	i=$((i + 1)); [ "$i" -le 200 ] || fail "fairness: B's job never queued"
+	sleep 0.05
+done
+touch "$T/fair.go"
+wait "$B" || fail "fairness: B's job not served before A's queued jobs: $(cat "$T/fairB.err")"
+[ "$(cat "$T/fairB.out")" = "$("$QSHM" sim "$Q/grover_n2.qasm" --shots 100 --seed 9 --counts)" ] ||
+	fail "fairness: wrong counts for B"
+read -r queued running _ <<<"$("$SVCCLIENT" stats "$P-f")"
+[ "$queued" -eq 2 ] && [ "$running" -eq 1 ] || fail "fairness: A's jobs not waiting: $queued queued, $running running"
+touch "$T/fair.go2"
+wait "$A" || fail "fairness: client A failed"
+[ "$(grep -c ECANCELED "$T/fair.out")" -eq 4 ] || fail "fairness: A's jobs: $(cat "$T/fair.out")"
+ok "round robin: another client's job runs before a client's queued backlog"
+
+# ---- a killed client: its job stops, its rings go, others are served ----
+"$SVCCLIENT" hang "$P-f" "$Q/bell_n4.qasm" "$T/hang.ready" >"$T/hang.out" 2>&1 &
+H=$!
+BG_PIDS+=("$H")
+wait_file "$T/hang.ready"
+kill -KILL "$H"
+wait "$H" 2>/dev/null || true
+# one worker: this job runs only once the killed client's job has stopped
+timeout 30 "$QSHM" submit "$P-f" "$Q/grover_n2.qasm" --shots 100 --seed 3 >"$T/after.out" 2>"$T/after.err" ||
+	fail "no service after a client was killed: $(cat "$T/after.err")"
+[ "$(cat "$T/after.out")" = "$("$QSHM" sim "$Q/grover_n2.qasm" --shots 100 --seed 3 --counts)" ] ||
+	fail "wrong counts after a client was killed"
+no_rings "$P-f.[qr].$H-*"
+grep -q "client $H-0 left (QSHM_EPRODUCERDEAD" "$T/serve-f.err" || fail "service did not log the dead client"
+ok "a killed client's running job is dropped, its rings removed, the next client served"
+kill -TERM "$SVC"; wait "$SVC" || true
+
+# ---- a killed service: every waiting client gets QSHM_ESERVICEDEAD ----
+serve d --workers 3
+for k in 1 2 3; do
+	"$SVCCLIENT" hang "$P-d" "$Q/bell_n4.qasm" "$T/d$k.ready" >"$T/d$k.out" 2>"$T/d$k.err" &
+	BG_PIDS+=($!)
+	eval "D$k=$!"
+done
+for k in 1 2 3; do wait_file "$T/d$k.ready"; done
+sleep 0.2
+t0=$(date +%s%6N)
+kill -KILL "$SVC"
+for k in 1 2 3; do
+	eval "timeout 10 tail --pid=\$D$k -f /dev/null" || fail "client $k still waits after the service died"
+done
+worst=0
+for k in 1 2 3; do
+	read -r word code t <"$T/d$k.out" || fail "client $k printed nothing"
+	[ "$code" = QSHM_ESERVICEDEAD ] || fail "client $k: $code, expected QSHM_ESERVICEDEAD"
+	d=$((t - t0))
+	[ "$d" -gt "$worst" ] && worst=$d
+done
+no_rings "$P-d.r.*"
+ok "a killed service: 3 waiting clients get QSHM_ESERVICEDEAD (slowest ${worst} us after kill -9, loaded machine; not asserted); reply rings removed"
+serve d --workers 1
+timeout 30 "$QSHM" submit "$P-d" "$Q/bell_n4.qasm" --shots 10 --seed 1 >/dev/null 2>"$T/restart.err" ||
+	fail "restarted service does not serve: $(cat "$T/restart.err")"
+ok "a restarted service replaces the stale one and serves"
+kill -TERM "$SVC"; wait "$SVC" || true
+no_rings "$P-*"
+# sanitizer builds: no report in any process's output
+if grep -lE 'Sanitizer|runtime error:' "$T"/* 2>/dev/null; then
+	fail "a sanitizer reported an error (files above)"
+fi
+ok "no sanitizer report from any process"
