@@ -12,7 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "results.h"
+#include <qshm/format.h>
+#include <qshm/results.h>
 
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
@@ -28,47 +29,46 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void shots(const void *p, size_t len, const struct results_run *run)
+static void shots(const void *p, size_t len, const qshm_run *run)
 {
-	const uint64_t *bits;
-	uint32_t count;
-	char err[256];
-	size_t need = (size_t)run->hdr.nclbits + run->hdr.ncregs + 1;
+	struct qshm_shots_view v;
+	size_t need = qshm_run_outcome_size(run);
 	char *out;
 
-	if (results_shots_check(p, len, run, &bits, &count, err, sizeof(err)))
+	if (qshm_shots_decode(p, len, run, &v))
 		return;
-	out = malloc(need);
+	out = malloc(need ? need : 1);
 	if (!out)
 		return;
-	for (uint32_t i = 0; i < count && i < 256; i++)
-		(void)results_outcome(run, bits + (size_t)i *
-				      run->hdr.words_per_shot, out, need);
+	for (uint32_t i = 0; i < v.count && i < 256; i++)
+		(void)qshm_run_outcome(run, v.words + (size_t)i *
+				       v.words_per_shot, v.words_per_shot,
+				       out, need);
+	qshm_counts *k;
+	if (qshm_counts_new(v.words_per_shot, &k) == 0) {
+		(void)qshm_counts_add_shots(k, &v);
+		qshm_counts_free(k);
+	}
 	free(out);
 }
 
-static void chunk(const void *p, size_t len, int is_state)
+static void chunk(const void *p, size_t len, uint32_t type)
 {
-	struct qshm_chunk ch;
-	const uint8_t *elems;
-	struct results_top top[8];
-	char err[256], basis[65];
-	size_t n;
+	struct qshm_vector_view v;
+	struct qshm_vector_top top[8];
+	char basis[65];
 
-	if (results_chunk_check(p, len, is_state ? 16 : 8, &ch, &elems, err,
-				sizeof(err)))
+	if (qshm_vector_decode(type, p, len, &v))
 		return;
-	n = results_chunk_top(&ch, elems, is_state, top, 8);
-	for (size_t i = 0; i < n; i++)
-		results_basis_string(top[i].index, ch.nqubits <= 64 ?
-				     ch.nqubits : 64, basis, sizeof(basis));
+	int n = qshm_vector_top(&v, top, 8);
+	for (int i = 0; i < n; i++)
+		qshm_basis_string(top[i].index, v.nqubits <= 64 ? v.nqubits : 64,
+				  basis, sizeof(basis));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct results_run run;
-	int have_run = 0;
-	char err[256];
+	qshm_run *run = NULL;
 
 	while (size >= 4) {
 		uint16_t type = (uint16_t)(data[0] | data[1] << 8);
@@ -91,26 +91,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size -= len;
 		switch (type) {
 		case QSHM_REC_RUN_BEGIN:
-			if (have_run)
-				results_run_free(&run);
-			have_run = results_run_decode(p, len, &run, err,
-						      sizeof(err)) == 0;
+			qshm_run_free(run);
+			run = NULL;
+			if (qshm_run_decode(p, len, &run))
+				run = NULL;
 			break;
 		case QSHM_REC_SHOTS:
-			if (have_run)
-				shots(p, len, &run);
+			if (run)
+				shots(p, len, run);
 			break;
 		case QSHM_REC_PROBS:
 		case QSHM_REC_STATE:
-			chunk(p, len, type == QSHM_REC_STATE);
+			chunk(p, len, type);
 			break;
+		case QSHM_REC_RUN_END: {
+			struct qshm_run_end e;
+			(void)qshm_run_end_decode(p, len, &e);
+			break;
+		}
+		case QSHM_REC_ERROR: {
+			struct qshm_error_view e;
+			(void)qshm_error_decode(p, len, &e);
+			break;
+		}
 		default:
 			break;
 		}
 		ASAN_UNPOISON(p, cap);
 		free(p);
 	}
-	if (have_run)
-		results_run_free(&run);
+	qshm_run_free(run);
 	return 0;
 }
