@@ -316,8 +316,8 @@ static void qshm__unannounce(qshm_consumer *c)
 }
 
 /* W2: after W1, is there anything to read? Either these seq_cst loads see
- * the producer's C0/C1, or its C2 (full fence, then the sleeper count) sees
- * W1 and it bumps the futex word (C3), so a FUTEX_WAIT on the value read
+ * the producer's C0/C1, or its C2 (after the C1 exchange, a load of the
+ * parked bits) sees W1 and it bumps the futex word (C3), so a FUTEX_WAIT on the value read
  * in W1 returns at once. (Close, C4, bumps the word unconditionally.) */
 static int qshm__data_there(qshm_consumer *c)
 {

@@ -16,7 +16,7 @@
  *
  *	0      struct qshm_kheader     256   immutable once published
  *	256    struct qshm_kprod       128   written by the producer only
- *	384    struct qshm_kwake       128   futex words, sleeper counts
+ *	384    struct qshm_kwake       128   futex words, space flag
  *	512    struct qshm_kstats      256   producer counters
  *	768    struct qshm_kslot[N]    128 each, N = max_consumers
  *	K      parked bits, u64[16]    128   K = 768 + 128 N: sleeping consumers
