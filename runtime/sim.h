@@ -184,15 +184,24 @@ struct sim_config {
 				    0: sim_threads_default() */
 	unsigned fuse_qubits;    /* most qubits of a fused dense block,
 				    1..5; 0: the default (4) */
+	unsigned chunk_qubits;   /* cache blocking: runs of steps local to
+				    chunks of 2^chunk_qubits amplitudes go
+				    chunk by chunk, 2..30; 0: the default
+				    (SIM_CHUNK_DEFAULT) */
 };
 
 #define SIM_TREE_BYTES ((uint64_t)256 << 20)
 #define SIM_TREE_NONE UINT64_MAX
-#define SIM_CONFIG_INIT { 0, 0, 0, 0, 0, 0, 0 }
+#define SIM_CONFIG_INIT { 0, 0, 0, 0, 0, 0, 0, 0 }
 
 /* No gate fusion and no plan simplification: every gate is one pass. */
 #define SIM_FLAG_NO_FUSE 0x1u
-#define SIM_FLAGS_ALL SIM_FLAG_NO_FUSE
+/* No cache blocking: every step is its own pass over the state. */
+#define SIM_FLAG_NO_BLOCKING 0x2u
+#define SIM_FLAGS_ALL (SIM_FLAG_NO_FUSE | SIM_FLAG_NO_BLOCKING)
+
+/* 2^15 amplitudes of 16 bytes: 512 KiB, half of a 1 MiB L2 cache. */
+#define SIM_CHUNK_DEFAULT 15
 
 /* Threads to use: QSHM_THREADS if set to a number in 1..1024, else the
  * CPUs this process may run on (at least 1). */
@@ -261,7 +270,10 @@ int sim_run_outcome_dist(struct sim_run *r, sim_outcome_fn fn, void *ctx);
 struct sim_plan_stats {
 	size_t gates;           /* gates in the circuit's operation list */
 	size_t steps;           /* steps of the plan */
-	size_t sweeps;          /* steps that pass over the state */
+	size_t sweeps;          /* passes over the whole state: steps outside
+				   blocked runs, plus one per blocked run */
+	size_t blocked_runs;    /* runs of steps executed chunk by chunk */
+	size_t blocked_steps;   /* steps inside them */
 	size_t blocks;          /* fused blocks among them */
 	size_t gates_dropped;   /* gates that never act */
 	size_t resets_dropped;  /* resets of qubits in a known state */

@@ -22,6 +22,19 @@
  * |0> vanish (known |1>: an x), and measurements of known qubits become a
  * constant bit. All of it is exact: amplitudes that the known values rule
  * out are exactly zero in floating point as well.
+ *
+ * Cache blocking: with the state cut into chunks of 2^L amplitudes (L the
+ * plan's chunk_bits, a chunk half an L2 cache), a step is chunk-local when
+ * every amplitude it mixes lies in one chunk: gates and dense or monomial
+ * blocks whose targets are all below qubit L (controls may be anywhere: in
+ * a chunk a high control is a constant), and every diagonal step (on a
+ * chunk its high qubits are constants, leaving a diagonal on the low
+ * ones). A run of consecutive chunk-local steps is marked on its first
+ * step (chunk_len) and executes chunk by chunk (sim_apply_chunked): every
+ * step of the run on one chunk while it sits in the cache, then the next
+ * chunk. One sweep of memory for the whole run; each amplitude goes
+ * through the same arithmetic as in separate passes, so the results are
+ * identical.
  */
 #ifndef QSHM_SIM_PLAN_H
 #define QSHM_SIM_PLAN_H
@@ -57,6 +70,9 @@ struct sim_step {
 	 * their values: amplitudes elsewhere are exactly zero, so gate steps
 	 * visit only those with these bits equal to rval. */
 	uint64_t rmask, rval;
+	/* The first step of a blocked run: steps in the run, this one
+	 * included (0 or 1: not blocked). */
+	uint32_t chunk_len;
 };
 
 struct sim_plan {
@@ -69,16 +85,22 @@ struct sim_plan {
 	size_t ngates_dropped;      /* never act (a control known 0) */
 	size_t nresets_dropped;     /* resets of qubits known |0> */
 	size_t nblocks;             /* fused steps */
+	unsigned chunk_bits;        /* L: chunks of 2^L amplitudes */
+	size_t nruns;               /* blocked runs (chunk_len >= 2) */
+	size_t nrun_steps;          /* steps inside them */
 };
 
 /*
  * Plan the @nops operations @ops of @c (a run's list, terminal
  * measurements taken out) for a state of c->nqubits. @fuse_max: the most
  * qubits of a dense block (1..SIM_FUSE_MAX); 0: no fusion and no
- * simplification, one step per operation. Returns 0 or -ENOMEM.
+ * simplification, one step per operation. @chunk_bits: L of the cache
+ * blocking (2..30); 0, or L + 2 > the state's qubits: none. Returns 0 or
+ * -ENOMEM.
  */
 int sim_plan_build(struct sim_plan *p, const struct qasm_circuit *c,
-		   const struct qasm_op *ops, size_t nops, unsigned fuse_max);
+		   const struct qasm_op *ops, size_t nops, unsigned fuse_max,
+		   unsigned chunk_bits);
 void sim_plan_free(struct sim_plan *p);
 
 /* Gate kernels (sim_kernels.c) restricted to the amplitudes whose @rmask
@@ -93,6 +115,14 @@ void sim_apply_gate2_r(struct sim_state *s, unsigned q0, unsigned q1,
 /* Apply a DENSE, MONO or DIAG step to @s (its threads, st->rmask). */
 void sim_apply_block(struct sim_state *s, const struct sim_step *st,
 		     const double *mats);
+
+/*
+ * Run the @n steps from @st (a blocked run: all chunk-local for chunks of
+ * 2^@chunk_bits amplitudes) chunk by chunk (sim_chunk.c); chunks split
+ * across the state's threads.
+ */
+void sim_apply_chunked(struct sim_state *s, const struct sim_step *st,
+		       size_t n, const double *mats, unsigned chunk_bits);
 
 /* ---- threads (sim_par.c) ---- */
 

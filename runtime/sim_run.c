@@ -224,6 +224,13 @@ static bool execute(const struct sim_run *r, struct sim_state *s,
 				bit_put(bits, op->clbit, st->value);
 			continue;
 		}
+		if (st->chunk_len >= 2) {
+			/* A blocked run: only gates, no outcome inside. */
+			sim_apply_chunked(s, st, st->chunk_len, r->plan.mats,
+					  r->plan.chunk_bits);
+			i += st->chunk_len - 1;
+			continue;
+		}
 		if (st->kind != SIM_STEP_OP) {
 			sim_apply_block(s, st, r->plan.mats);
 			continue;
@@ -572,6 +579,11 @@ int sim_run_create(struct sim_run **out, const struct qasm_circuit *c,
 	if (cfg && (cfg->flags & ~SIM_FLAGS_ALL))
 		return rt_error_set(err, -EINVAL, "error: unknown simulator "
 				    "flags 0x%x", cfg->flags);
+	if (cfg && cfg->chunk_qubits && (cfg->chunk_qubits < 2 ||
+					 cfg->chunk_qubits > 30))
+		return rt_error_set(err, -EINVAL, "error: chunks of 2^%u "
+				    "amplitudes: the exponent must be 2..30",
+				    cfg->chunk_qubits);
 	if (cfg && cfg->fuse_qubits > SIM_FUSE_MAX)
 		return rt_error_set(err, -EINVAL, "error: fused blocks of %u "
 				    "qubits: at most %d", cfg->fuse_qubits,
@@ -594,6 +606,8 @@ int sim_run_create(struct sim_run **out, const struct qasm_circuit *c,
 		r->cfg.threads = sim_threads_default();
 	if (!r->cfg.fuse_qubits)
 		r->cfg.fuse_qubits = SIM_FUSE_DEFAULT;
+	if (!r->cfg.chunk_qubits)
+		r->cfg.chunk_qubits = SIM_CHUNK_DEFAULT;
 	sim_rng_seed(&r->rng, r->cfg.seed);
 	r->words = qasm_circuit_words_per_shot(c);
 	r->bits = calloc(r->words, sizeof(uint64_t));
@@ -602,7 +616,9 @@ int sim_run_create(struct sim_run **out, const struct qasm_circuit *c,
 	if (!r->bits || !r->batch || plan(r) ||
 	    sim_plan_build(&r->plan, c, r->ops, r->nops,
 			   (r->cfg.flags & SIM_FLAG_NO_FUSE) ? 0
-							     : r->cfg.fuse_qubits) ||
+							     : r->cfg.fuse_qubits,
+			   (r->cfg.flags & SIM_FLAG_NO_BLOCKING)
+				   ? 0 : r->cfg.chunk_qubits) ||
 	    sim_outtab_init(&r->outtab, r->words, r->m, r->term, r->nterm,
 			    r->term_mask)) {
 		sim_run_destroy(r);
@@ -648,8 +664,18 @@ void sim_run_plan_stats(const struct sim_run *r, struct sim_plan_stats *st)
 	st->blocks = r->plan.nblocks;
 	st->gates_dropped = r->plan.ngates_dropped;
 	st->resets_dropped = r->plan.nresets_dropped;
-	for (size_t i = 0; i < r->plan.nsteps; i++)
-		st->sweeps += r->plan.steps[i].kind != SIM_STEP_SETBIT;
+	st->blocked_runs = r->plan.nruns;
+	st->blocked_steps = r->plan.nrun_steps;
+	for (size_t i = 0; i < r->plan.nsteps; i++) {
+		const struct sim_step *s = &r->plan.steps[i];
+
+		if (s->chunk_len >= 2) {
+			st->sweeps++;  /* the whole run: one pass */
+			i += s->chunk_len - 1;
+		} else {
+			st->sweeps += s->kind != SIM_STEP_SETBIT;
+		}
+	}
 }
 
 size_t sim_run_words_per_shot(const struct sim_run *r)
