@@ -52,6 +52,7 @@
 #ifndef QSHM_SIM_H
 #define QSHM_SIM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -106,9 +107,10 @@ uint64_t sim_rng_below(struct sim_rng *r, uint64_t n);
 struct sim_state {
 	unsigned nqubits;
 	size_t namps;     /* 2^nqubits */
-	size_t bytes;     /* 16 * namps */
-	double *amps;     /* re, im pairs */
+	size_t bytes;     /* 16 * namps (8 * namps single) */
+	double *amps;     /* re, im pairs (floats when single) */
 	unsigned threads; /* threads of the passes over it (1 after create) */
+	unsigned single;  /* 1: single precision, amplitudes are float pairs */
 };
 
 /*
@@ -118,6 +120,9 @@ struct sim_state {
  */
 int sim_state_check_fits(unsigned nqubits, unsigned copies,
 			 uint64_t max_bytes, struct rt_error *err);
+/* The same for states of @single precision (8 bytes per amplitude). */
+int sim_state_check_fits_prec(unsigned nqubits, unsigned copies, bool single,
+			      uint64_t max_bytes, struct rt_error *err);
 
 /*
  * Allocate a state of @nqubits in |0...0>. Returns 0, -EFBIG (too big, see
@@ -125,10 +130,28 @@ int sim_state_check_fits(unsigned nqubits, unsigned copies,
  */
 int sim_state_create(struct sim_state **out, unsigned nqubits,
 		     uint64_t max_bytes, struct rt_error *err);
+/* The same in @single precision (amplitudes as float pairs) or double. */
+int sim_state_create_prec(struct sim_state **out, unsigned nqubits,
+			  bool single, uint64_t max_bytes,
+			  struct rt_error *err);
 void sim_state_destroy(struct sim_state *s);
 /* Set to the basis state |index>. */
 void sim_state_set_basis(struct sim_state *s, uint64_t index);
-/* dst = src (same number of qubits). */
+/* Amplitude @i = re + i im (rounded to float in a single state). */
+void sim_state_set_amp(struct sim_state *s, uint64_t i, double re, double im);
+/* Amplitude @i's re and im, as doubles. */
+static inline void sim_state_amp(const struct sim_state *s, uint64_t i,
+				 double *re, double *im)
+{
+	if (s->single) {
+		*re = ((const float *)(const void *)s->amps)[2 * i];
+		*im = ((const float *)(const void *)s->amps)[2 * i + 1];
+	} else {
+		*re = s->amps[2 * i];
+		*im = s->amps[2 * i + 1];
+	}
+}
+/* dst = src (same number of qubits and precision). */
 void sim_state_copy(struct sim_state *dst, const struct sim_state *src);
 
 /* ---- kernels (sim_kernels.c): each touches the state once ---- */
@@ -198,7 +221,12 @@ struct sim_config {
 #define SIM_FLAG_NO_FUSE 0x1u
 /* No cache blocking: every step is its own pass over the state. */
 #define SIM_FLAG_NO_BLOCKING 0x2u
-#define SIM_FLAGS_ALL (SIM_FLAG_NO_FUSE | SIM_FLAG_NO_BLOCKING)
+/* Single precision: amplitudes as float pairs, half the memory and the
+ * traffic; each gate rounds to float (relative error about 6e-8 per
+ * amplitude and pass), sums and sampling stay in double. */
+#define SIM_FLAG_SINGLE 0x4u
+#define SIM_FLAGS_ALL (SIM_FLAG_NO_FUSE | SIM_FLAG_NO_BLOCKING | \
+		       SIM_FLAG_SINGLE)
 
 /* 2^15 amplitudes of 16 bytes: 512 KiB, half of a 1 MiB L2 cache. */
 #define SIM_CHUNK_DEFAULT 15
@@ -238,7 +266,9 @@ int sim_run_is_deterministic(struct sim_run *r);
 
 /*
  * The final state before the terminal measurements: *@amps gets 2 * *@namps
- * doubles (re, im), valid until the next call on @r. Returns 0 when the
+ * doubles (re, im), valid until the next call on @r (a single-precision
+ * run widens its state into a buffer of the double state's size, made at
+ * the first call; -ENOMEM without memory for it). Returns 0 when the
  * state is the same for every shot; 1 when it is the state of the most
  * recent shot's trajectory (circuits with random mid-circuit outcomes);
  * -EAGAIN if such a circuit has run no shot yet.

@@ -88,10 +88,11 @@ static void chunk_range(void *arg, size_t c0, size_t c1)
 
 	v.nqubits = C->L;
 	v.namps = (size_t)1 << C->L;
-	v.bytes = 16 * v.namps;
+	v.bytes = C->s->bytes >> (C->s->nqubits - C->L);
 	v.threads = 1;
+	v.single = C->s->single;
 	for (size_t c = c0; c < c1; c++) {
-		v.amps = C->s->amps + 2 * (c << C->L);
+		v.amps = (double *)(void *)((char *)C->s->amps + c * v.bytes);
 		for (size_t i = 0; i < C->n; i++)
 			chunk_step(&v, &C->st[i], C->mats, (uint64_t)c << C->L,
 				   low);

@@ -73,6 +73,8 @@ struct sim_run {
 	bool big_ready;
 	size_t big_n, big_pos;         /* sampled shots in big.idx, next one */
 	struct sim_compress *cz;
+	double *wide;                  /* a single state in double, for
+					  sim_run_final_state; NULL until then */
 };
 
 static inline bool bit_get(const uint64_t *w, uint32_t k)
@@ -341,8 +343,8 @@ static struct sim_node *node_child(struct sim_run *r, struct sim_node *n,
 	if (r->cfg.tree_bytes == SIM_TREE_NONE ||
 	    r->tree_bytes + r->state->bytes > r->cfg.tree_bytes ||
 	    r->tree_nodes >= SIM_TREE_MAX_NODES ||
-	    sim_state_create(&s, r->c->nqubits, r->cfg.max_state_bytes,
-			     NULL) != 0) {
+	    sim_state_create_prec(&s, r->c->nqubits, r->state->single,
+				  r->cfg.max_state_bytes, NULL) != 0) {
 		n->no_child[outcome] = true;
 		return NULL;
 	}
@@ -506,10 +508,13 @@ static int prepare(struct sim_run *r, struct rt_error *err)
 	if (r->root->pos < r->nsteps) {
 		/* Shots branch: they need a scratch state besides the root;
 		 * without room for one, each shot runs from the start. */
-		if (sim_state_check_fits(r->c->nqubits, 2,
-					 r->cfg.max_state_bytes, NULL) != 0 ||
-		    sim_state_create(&r->work, r->c->nqubits,
-				     r->cfg.max_state_bytes, NULL) != 0) {
+		if (sim_state_check_fits_prec(r->c->nqubits, 2,
+					      r->state->single,
+					      r->cfg.max_state_bytes,
+					      NULL) != 0 ||
+		    sim_state_create_prec(&r->work, r->c->nqubits,
+					  r->state->single,
+					  r->cfg.max_state_bytes, NULL) != 0) {
 			node_free(r, r->root);
 			r->root = NULL;
 			r->no_tree = true;
@@ -588,8 +593,9 @@ int sim_run_create(struct sim_run **out, const struct qasm_circuit *c,
 		return rt_error_set(err, -EINVAL, "error: fused blocks of %u "
 				    "qubits: at most %d", cfg->fuse_qubits,
 				    SIM_FUSE_MAX);
-	rc = sim_state_check_fits(c->nqubits, 1, cfg ? cfg->max_state_bytes : 0,
-				  err);
+	rc = sim_state_check_fits_prec(c->nqubits, 1,
+				       cfg && (cfg->flags & SIM_FLAG_SINGLE),
+				       cfg ? cfg->max_state_bytes : 0, err);
 	if (rc)
 		return rc;
 	r = calloc(1, sizeof(*r));
@@ -624,8 +630,9 @@ int sim_run_create(struct sim_run **out, const struct qasm_circuit *c,
 		sim_run_destroy(r);
 		return rt_error_set(err, -ENOMEM, "error: out of memory");
 	}
-	rc = sim_state_create(&r->state, c->nqubits, r->cfg.max_state_bytes,
-			      err);
+	rc = sim_state_create_prec(&r->state, c->nqubits,
+				   (r->cfg.flags & SIM_FLAG_SINGLE) != 0,
+				   r->cfg.max_state_bytes, err);
 	if (rc) {
 		sim_run_destroy(r);
 		return rc;
@@ -651,6 +658,8 @@ void sim_run_destroy(struct sim_run *r)
 	free(r->term_mask);
 	sim_outtab_free(&r->outtab);
 	free(r->bits);
+	if (r->wide)
+		dallocx(r->wide, 0);
 	if (r->batch)
 		dallocx(r->batch, 0);
 	free(r);
@@ -717,7 +726,19 @@ int sim_run_final_state(struct sim_run *r, const double **amps,
 
 	if (rc < 0)
 		return rc;
-	*amps = s->amps;
+	if (s->single) {
+		/* Widened into a buffer of the double state's size, made
+		 * once: only for callers that want the amplitudes. */
+		if (!r->wide)
+			r->wide = mallocx(16 * s->namps, MALLOCX_ALIGN(64));
+		if (!r->wide)
+			return -ENOMEM;
+		for (size_t i = 0; i < s->namps; i++)
+			sim_state_amp(s, i, &r->wide[2 * i], &r->wide[2 * i + 1]);
+		*amps = r->wide;
+	} else {
+		*amps = s->amps;
+	}
 	*namps = s->namps;
 	return rc;
 }
@@ -733,9 +754,10 @@ int sim_run_probs(struct sim_run *r, uint64_t first, size_t count,
 	if (first > s->namps || count > s->namps - first)
 		return -EINVAL;
 	for (size_t i = 0; i < count; i++) {
-		const double *a = s->amps + 2 * (first + i);
+		double re, im;
 
-		out[i] = a[0] * a[0] + a[1] * a[1];
+		sim_state_amp(s, first + i, &re, &im);
+		out[i] = re * re + im * im;
 	}
 	return rc;
 }

@@ -36,6 +36,15 @@ static void compress_init(struct sim_compress *cz, unsigned nqubits,
 	}
 }
 
+/* |a_i|^2 in double, whatever the state's precision. */
+static inline double amp_prob(const struct sim_state *s, size_t i)
+{
+	double re, im;
+
+	sim_state_amp(s, i, &re, &im);
+	return re * re + im * im;
+}
+
 static inline uint64_t compress_index(const struct sim_compress *cz, uint64_t i)
 {
 	uint64_t r = 0;
@@ -65,7 +74,6 @@ int sim_marginal(const struct sim_state *s, const uint32_t *mq, unsigned m,
 {
 	struct sim_compress *cz;
 	double *marg;
-	const double *a = s->amps;
 
 	*out = NULL;
 	marg = calloc((size_t)1 << m, sizeof(double));
@@ -77,7 +85,7 @@ int sim_marginal(const struct sim_state *s, const uint32_t *mq, unsigned m,
 	}
 	compress_init(cz, s->nqubits, mq, m);
 	for (size_t i = 0; i < s->namps; i++) {
-		double p = a[2 * i] * a[2 * i] + a[2 * i + 1] * a[2 * i + 1];
+		double p = amp_prob(s, i);
 
 		if (p != 0)
 			marg[compress_index(cz, i)] += p;
@@ -268,15 +276,27 @@ struct big_ctx {
 static void big_sums(void *ctx, size_t b0, size_t b1)
 {
 	struct sim_big *b = ((struct big_ctx *)ctx)->b;
-	const double *a = b->s->amps;
 
 	for (size_t blk = b0; blk < b1; blk++) {
-		const double *p = a + 2 * blk * b->block_len;
 		double acc0 = 0, acc1 = 0;
 
-		for (size_t i = 0; i < 2 * b->block_len; i += 4) {
-			acc0 += p[i] * p[i] + p[i + 1] * p[i + 1];
-			acc1 += p[i + 2] * p[i + 2] + p[i + 3] * p[i + 3];
+		if (b->s->single) {
+			const float *p = (const float *)(const void *)b->s->amps +
+					 2 * blk * b->block_len;
+
+			for (size_t i = 0; i < 2 * b->block_len; i += 4) {
+				acc0 += (double)p[i] * p[i] +
+					(double)p[i + 1] * p[i + 1];
+				acc1 += (double)p[i + 2] * p[i + 2] +
+					(double)p[i + 3] * p[i + 3];
+			}
+		} else {
+			const double *p = b->s->amps + 2 * blk * b->block_len;
+
+			for (size_t i = 0; i < 2 * b->block_len; i += 4) {
+				acc0 += p[i] * p[i] + p[i + 1] * p[i + 1];
+				acc1 += p[i + 2] * p[i + 2] + p[i + 3] * p[i + 3];
+			}
 		}
 		b->prefix[blk + 1] = acc0 + acc1;  /* the block's sum, for now */
 	}
@@ -359,7 +379,7 @@ static void big_walk(void *ctx, size_t b0, size_t b1)
 {
 	struct sim_big *b = ((struct big_ctx *)ctx)->b;
 	const double total = ((struct big_ctx *)ctx)->total;
-	const double *a = b->s->amps;
+	const struct sim_state *s = b->s;
 
 	for (size_t blk = b0; blk < b1; blk++) {
 		uint32_t k = b->start[blk], end = b->start[blk + 1];
@@ -385,7 +405,7 @@ static void big_walk(void *ctx, size_t b0, size_t b1)
 			}
 		}
 		for (; i < stop && k < end; i++) {
-			double p = a[2 * i] * a[2 * i] + a[2 * i + 1] * a[2 * i + 1];
+			double p = amp_prob(s, i);
 
 			if (p == 0)
 				continue;
@@ -398,7 +418,7 @@ static void big_walk(void *ctx, size_t b0, size_t b1)
 		 * state (the block has one: its sum is above zero). */
 		if (last == UINT64_MAX)
 			for (i = blk * b->block_len; i < stop; i++)
-				if (a[2 * i] != 0 || a[2 * i + 1] != 0)
+				if (amp_prob(s, i) != 0)
 					last = i;
 		if (last == UINT64_MAX)
 			last = blk * b->block_len;

@@ -49,6 +49,7 @@ struct sim_opts {
 	bool have_fuse;
 	uint64_t chunk;          /* cache blocking: chunks of 2^chunk */
 	bool have_chunk;
+	bool single;             /* --precision single */
 	bool counts;
 	/* ring publishing (see the marked place in qshm_cmd_sim) */
 	const char *ring;
@@ -103,6 +104,11 @@ static void sim_usage(FILE *f)
 	      "sweep of the\n"
 	      "                      state per run (2-30, default 15); 0: "
 	      "no blocking\n"
+	      "  --precision P       double (the default) or single: float "
+	      "amplitudes,\n"
+	      "                      half the memory and traffic, about 7 "
+	      "significant\n"
+	      "                      digits (docs/simulator.md)\n"
 	      "  --counts            print {\"counts\": {\"<outcome>\": n, ...}} "
 	      "on stdout;\n"
 	      "                      outcomes read c[n-1]...c[0] per register, "
@@ -261,6 +267,14 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o)
 				return usage_error("--fuse: '%s' is not an "
 						   "integer in [0, 5]", v ? v : "");
 			o->have_fuse = true;
+		} else if (opt_value(argc, argv, &i, "--precision", &v)) {
+			if (v && strcmp(v, "single") == 0)
+				o->single = true;
+			else if (v && strcmp(v, "double") == 0)
+				o->single = false;
+			else
+				return usage_error("--precision: '%s' is not "
+						   "single or double", v ? v : "");
 		} else if (opt_value(argc, argv, &i, "--chunk", &v)) {
 			if (!v || !parse_u64(v, false, &o->chunk) ||
 			    o->chunk == 1 || o->chunk > 30)
@@ -587,6 +601,8 @@ int qshm_cmd_sim(int argc, char **argv)
 		cfg.flags |= SIM_FLAG_NO_FUSE;
 	else
 		cfg.fuse_qubits = (unsigned)o.fuse;
+	if (o.single)
+		cfg.flags |= SIM_FLAG_SINGLE;
 	if (o.have_chunk && o.chunk == 0)
 		cfg.flags |= SIM_FLAG_NO_BLOCKING;
 	else

@@ -190,6 +190,14 @@ Test(cmd_sim, threadsAndFusionLeaveTheCountsAlone)
 		"--counts", NULL);
 	cr_expect_eq(r->status, 0, "%s", r->err);
 	cr_expect_str_eq(r->out, first);
+	r = run(bell, "--shots", "2000", "--seed", "11", "--precision",
+		"single", "--counts", NULL);
+	cr_expect_eq(r->status, 0, "%s", r->err);
+	cr_expect(strstr(r->out, "\"counts\"") != NULL, "%s", r->out);
+	r = run(bell, "--precision", "half", "--counts", NULL);
+	cr_expect_eq(r->status, 2);
+	cr_expect(strstr(r->err, "--precision: 'half' is not single or "
+			 "double") != NULL, "%s", r->err);
 	r = run(bell, "--chunk", "1", "--counts", NULL);
 	cr_expect_eq(r->status, 2);
 	cr_expect(strstr(r->err, "--chunk: '1'") != NULL, "%s", r->err);
