@@ -225,8 +225,10 @@ struct sim_config {
  * traffic; each gate rounds to float (relative error about 6e-8 per
  * amplitude and pass), sums and sampling stay in double. */
 #define SIM_FLAG_SINGLE 0x4u
+/* Cache blocking without swap passes (qubits keep their places). */
+#define SIM_FLAG_NO_REMAP 0x8u
 #define SIM_FLAGS_ALL (SIM_FLAG_NO_FUSE | SIM_FLAG_NO_BLOCKING | \
-		       SIM_FLAG_SINGLE)
+		       SIM_FLAG_SINGLE | SIM_FLAG_NO_REMAP)
 
 /* 2^15 amplitudes of 16 bytes: 512 KiB, half of a 1 MiB L2 cache. */
 #define SIM_CHUNK_DEFAULT 15
@@ -304,6 +306,7 @@ struct sim_plan_stats {
 				   blocked runs, plus one per blocked run */
 	size_t blocked_runs;    /* runs of steps executed chunk by chunk */
 	size_t blocked_steps;   /* steps inside them */
+	size_t swap_passes;     /* passes that renumber qubits for blocking */
 	size_t blocks;          /* fused blocks among them */
 	size_t gates_dropped;   /* gates that never act */
 	size_t resets_dropped;  /* resets of qubits in a known state */

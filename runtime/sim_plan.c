@@ -690,9 +690,18 @@ static void restrict_pass(struct sim_plan *p, unsigned nq)
 	}
 }
 
+/* Known low qubits beyond which a step stays out of blocked runs. */
+#define SIM_CHUNK_MAX_KNOWN 6
+
 /* Whether step @st mixes only amplitudes within chunks of 2^@L. */
 static bool step_chunk_local(const struct sim_step *st, unsigned L)
 {
+	/* A step restricted by known qubits to a few amplitudes of each
+	 * chunk would pay its set-up once per chunk for little work: it
+	 * runs alone (a short pass). */
+	if (__builtin_popcountll(st->rmask & (((uint64_t)1 << L) - 1)) >=
+	    SIM_CHUNK_MAX_KNOWN)
+		return false;
 	switch (st->kind) {
 	case SIM_STEP_DIAG:
 		return true;
@@ -733,9 +742,11 @@ static void chunk_pass(struct sim_plan *p, unsigned nq, unsigned L)
 	}
 }
 
-int sim_plan_build(struct sim_plan *p, const struct qasm_circuit *c,
-		   const struct qasm_op *ops, size_t nops, unsigned fuse_max,
-		   unsigned chunk_bits)
+/* One fused plan; @keep_local: fusion keeps chunk-local blocks local
+ * (may_join), for chunks of 2^chunk_bits. */
+static int plan_fused(struct sim_plan *p, const struct qasm_circuit *c,
+		      const struct qasm_op *ops, size_t nops, unsigned fuse_max,
+		      unsigned chunk_bits, bool remap, bool keep_local)
 {
 	struct planner P;
 
@@ -768,7 +779,7 @@ int sim_plan_build(struct sim_plan *p, const struct qasm_circuit *c,
 	P.known = c->nqubits >= 64 ? ~(uint64_t)0
 				   : ((uint64_t)1 << c->nqubits) - 1;
 	P.val = 0;
-	if (chunk_bits >= 2 && chunk_bits + 2 <= c->nqubits)
+	if (keep_local && chunk_bits >= 2 && chunk_bits + 2 <= c->nqubits)
 		P.lowmask = ((uint64_t)1 << chunk_bits) - 1;
 	P.ob = calloc(P.nq, sizeof(*P.ob));
 	if (!P.ob) {
@@ -781,6 +792,8 @@ int sim_plan_build(struct sim_plan *p, const struct qasm_circuit *c,
 		close_all(&P);
 	if (!P.err)
 		restrict_pass(p, c->nqubits);
+	if (!P.err && chunk_bits && remap)
+		P.err = sim_plan_remap(p, c->nqubits, chunk_bits);
 	if (!P.err && chunk_bits)
 		chunk_pass(p, c->nqubits, chunk_bits);
 	for (unsigned i = 0; i < P.nq; i++)
@@ -789,6 +802,43 @@ int sim_plan_build(struct sim_plan *p, const struct qasm_circuit *c,
 	if (P.err) {
 		sim_plan_free(p);
 		return P.err;
+	}
+	return 0;
+}
+
+/* Passes over the state of a plan whose blocked runs are marked. */
+static size_t plan_sweeps(const struct sim_plan *p)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->nsteps; i++)
+		n += p->steps[i].kind != SIM_STEP_SETBIT;
+	return n - p->nrun_steps + p->nruns;
+}
+
+int sim_plan_build(struct sim_plan *p, const struct qasm_circuit *c,
+		   const struct qasm_op *ops, size_t nops, unsigned fuse_max,
+		   unsigned chunk_bits, bool remap)
+{
+	struct sim_plan alt;
+	int rc;
+
+	if (fuse_max == 0 || !chunk_bits)
+		return plan_fused(p, c, ops, nops, fuse_max, 0, false, false);
+	/* Fusion that keeps local blocks local helps where the low work
+	 * forms long runs and costs sweeps where it does not (it splits
+	 * blocks): both are planned, the one with fewer sweeps runs. */
+	rc = plan_fused(p, c, ops, nops, fuse_max, chunk_bits, remap, true);
+	if (rc)
+		return rc;
+	if (plan_fused(&alt, c, ops, nops, fuse_max, chunk_bits, remap,
+		       false) != 0)
+		return 0;  /* no memory for the other: this one will do */
+	if (plan_sweeps(&alt) < plan_sweeps(p)) {
+		sim_plan_free(p);
+		*p = alt;
+	} else {
+		sim_plan_free(&alt);
 	}
 	return 0;
 }

@@ -33,8 +33,9 @@
  * step (chunk_len) and executes chunk by chunk (sim_apply_chunked): every
  * step of the run on one chunk while it sits in the cache, then the next
  * chunk. One sweep of memory for the whole run; each amplitude goes
- * through the same arithmetic as in separate passes, so the results are
- * identical.
+ * through the same arithmetic as in separate passes. Before the runs are
+ * marked, swap passes may renumber the qubits so that work on high qubits
+ * becomes chunk-local too (sim_remap.c).
  */
 #ifndef QSHM_SIM_PLAN_H
 #define QSHM_SIM_PLAN_H
@@ -55,7 +56,11 @@ enum sim_step_kind {
 	SIM_STEP_DENSE,      /* 2^k x 2^k matrix at mat */
 	SIM_STEP_MONO,       /* the same, one non-zero per row and column */
 	SIM_STEP_DIAG,       /* 2^k diagonal entries at mat */
+	SIM_STEP_PERM,       /* swap pass: exchange the index bits of physical
+				qubits q[i] and q[k/2 + i], i < k/2 */
 };
+
+#define SIM_PERM_PAIRS 5     /* pairs of qubits of one swap pass */
 
 struct sim_step {
 	uint8_t kind;
@@ -88,6 +93,7 @@ struct sim_plan {
 	unsigned chunk_bits;        /* L: chunks of 2^L amplitudes */
 	size_t nruns;               /* blocked runs (chunk_len >= 2) */
 	size_t nrun_steps;          /* steps inside them */
+	size_t nperms;              /* swap passes (sim_remap.c) */
 };
 
 /*
@@ -100,7 +106,18 @@ struct sim_plan {
  */
 int sim_plan_build(struct sim_plan *p, const struct qasm_circuit *c,
 		   const struct qasm_op *ops, size_t nops, unsigned fuse_max,
-		   unsigned chunk_bits);
+		   unsigned chunk_bits, bool remap);
+
+/*
+ * Qubit remapping (sim_remap.c): rewrite the steps of @p (a fused plan
+ * of @nq qubits) in physical qubits with swap passes that make more of it
+ * local to chunks of 2^@L amplitudes, and swap passes at the end back to
+ * the identity; kept only if the plan then has fewer sweeps. Before the
+ * blocked runs are marked. Returns 0 or -ENOMEM (the plan unchanged).
+ */
+int sim_plan_remap(struct sim_plan *p, unsigned nq, unsigned L);
+/* Apply a SIM_STEP_PERM step to @s (its threads). */
+void sim_apply_perm(struct sim_state *s, const struct sim_step *st);
 void sim_plan_free(struct sim_plan *p);
 
 /* Gate kernels (sim_kernels.c) restricted to the amplitudes whose @rmask

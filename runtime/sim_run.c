@@ -233,6 +233,10 @@ static bool execute(const struct sim_run *r, struct sim_state *s,
 			i += st->chunk_len - 1;
 			continue;
 		}
+		if (st->kind == SIM_STEP_PERM) {
+			sim_apply_perm(s, st);
+			continue;
+		}
 		if (st->kind != SIM_STEP_OP) {
 			sim_apply_block(s, st, r->plan.mats);
 			continue;
@@ -624,7 +628,8 @@ int sim_run_create(struct sim_run **out, const struct qasm_circuit *c,
 			   (r->cfg.flags & SIM_FLAG_NO_FUSE) ? 0
 							     : r->cfg.fuse_qubits,
 			   (r->cfg.flags & SIM_FLAG_NO_BLOCKING)
-				   ? 0 : r->cfg.chunk_qubits) ||
+				   ? 0 : r->cfg.chunk_qubits,
+			   !(r->cfg.flags & SIM_FLAG_NO_REMAP)) ||
 	    sim_outtab_init(&r->outtab, r->words, r->m, r->term, r->nterm,
 			    r->term_mask)) {
 		sim_run_destroy(r);
@@ -675,6 +680,7 @@ void sim_run_plan_stats(const struct sim_run *r, struct sim_plan_stats *st)
 	st->resets_dropped = r->plan.nresets_dropped;
 	st->blocked_runs = r->plan.nruns;
 	st->blocked_steps = r->plan.nrun_steps;
+	st->swap_passes = r->plan.nperms;
 	for (size_t i = 0; i < r->plan.nsteps; i++) {
 		const struct sim_step *s = &r->plan.steps[i];
 

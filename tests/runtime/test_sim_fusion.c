@@ -7,8 +7,9 @@
  * known 0); shots identical for a seed whatever the number of threads.
  * Cache blocking (runs of chunk-local steps executed chunk by chunk, with
  * chunks made small here so that small states have many): states within
- * 1e-12 of the unblocked fused plan and of the plain path, fewer sweeps,
- * the same outcome distributions and the same shots.
+ * 1e-12 of the unblocked fused plan and of the plain path, with and
+ * without swap passes (qubit remapping), never more sweeps, the same
+ * outcome distributions and the same shots.
  */
 #include <errno.h>
 
@@ -488,6 +489,8 @@ Test(sim_fusion, shotsDoNotDependOnTheThreadCount, .timeout = 120)
  * qubits below @L only, so that blocked runs form) against the plain path
  * and the unblocked fused plan, with chunks of 2^@L amplitudes.
  */
+static size_t swaps_seen;  /* swap passes in the plans checked */
+
 static void check_blocked_circuit(unsigned n, unsigned L, unsigned ngates,
 				  unsigned lowfrac)
 {
@@ -529,11 +532,29 @@ static void check_blocked_circuit(unsigned n, unsigned L, unsigned ngates,
 				      "%g\n%s", n, L, k, th, d, src);
 			cr_expect_leq(state_diff(unblocked, b), 1e-12);
 			cr_expect_eq(su.blocked_runs, 0);
-			/* Gates only: every step is a sweep, but a blocked
-			 * run of them is one. */
+			swaps_seen += st.swap_passes;
+			if (k == 4 && th == 2) {
+				/* Blocking with the qubits in place. */
+				struct sim_run *nr = run_new_chunk(c,
+					SIM_FLAG_NO_REMAP, k, th, 1, L);
+				struct sim_plan_stats sn;
+
+				sim_run_plan_stats(nr, &sn);
+				cr_expect_eq(sn.swap_passes, 0);
+				cr_expect_leq(state_diff(plain, nr), 1e-12,
+					      "no remap\n%s", src);
+				/* Remapping is kept only when it saves. */
+				cr_expect_leq(st.sweeps, sn.sweeps);
+				sim_run_destroy(nr);
+			}
+			/* Gates and swap passes only: every step is a
+			 * sweep, but a blocked run of them is one. */
 			cr_expect_eq(st.sweeps + st.blocked_steps,
 				     st.steps + st.blocked_runs,
 				     "every blocked run is one sweep");
+			if (k == 4)  /* the unblocked plan's block size */
+				cr_expect_leq(st.sweeps, su.sweeps, "blocking "
+					      "added sweeps");
 			sim_run_destroy(b);
 		}
 	sim_run_destroy(unblocked);
@@ -549,6 +570,11 @@ Test(sim_fusion, blockedRunsMatchUnblockedAndPlain, .timeout = 180)
 			check_blocked_circuit(n, L, 60, 5);
 	/* Large enough that every chunk range splits across threads. */
 	check_blocked_circuit(15, 6, 80, 6);
+	/* Gates on any qubit: swap passes bring them below L. */
+	for (unsigned n = 8; n <= 12; n += 2)
+		for (int rep = 0; rep < 3; rep++)
+			check_blocked_circuit(n, n - 3, 60, 0);
+	cr_expect_gt(swaps_seen, 0, "no plan had a swap pass");
 }
 
 Test(sim_fusion, blockingCountsOneSweepPerRun, .timeout = 60)
