@@ -364,15 +364,49 @@ static size_t big_find(const struct sim_big *b, double t)
 	return lo;
 }
 
-static int by_u(const void *x, const void *y, void *u)
-{
-	double a = ((const double *)u)[*(const uint32_t *)x];
-	double c = ((const double *)u)[*(const uint32_t *)y];
+/*
+ * A block that holds many shots: its running sums once (the same sums, in
+ * the same order, as the walk below), then each shot's state by binary
+ * search: the first state whose running sum passes the shot's uniform,
+ * exactly what the walk would give it, without sorting the shots.
+ */
+#define BIG_SEARCH_MIN 32
 
-	if (a != c)
-		return a < c ? -1 : 1;
-	/* Equal uniforms: by shot, so that the order is total. */
-	return *(const uint32_t *)x < *(const uint32_t *)y ? -1 : 1;
+static void big_search(struct sim_big *b, size_t blk, uint32_t k,
+		       uint32_t end, double total)
+{
+	double cum[(size_t)1 << SIM_BIG_BLOCK_LOG2];
+	const size_t first = blk * b->block_len;
+	double acc = b->prefix[blk];
+	size_t n = b->block_len, last = SIZE_MAX;
+
+	for (size_t i = 0; i < n; i++) {
+		double p = amp_prob(b->s, first + i);
+
+		if (p != 0) {
+			acc += p;
+			last = i;
+		}
+		cum[i] = acc;
+	}
+	for (; k < end; k++) {
+		const uint32_t shot = b->order[k];
+		const double t = b->u[shot] * total;
+		size_t lo = 0, hi = n;   /* first i with cum[i] > t */
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (cum[mid] > t)
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		/* Past the block's sum (rounding): its last possible state. */
+		if (lo == n || last == SIZE_MAX || lo > last)
+			lo = last == SIZE_MAX ? 0 : last;
+		b->idx[shot] = first + lo;
+	}
 }
 
 static void big_walk(void *ctx, size_t b0, size_t b1)
@@ -389,20 +423,19 @@ static void big_walk(void *ctx, size_t b0, size_t b1)
 
 		if (k == end)
 			continue;
-		/* The block's shots by uniform: usually a few. */
-		if (end - k > 16) {
-			qsort_r(b->order + k, end - k, sizeof(uint32_t), by_u,
-				b->u);
-		} else {
-			for (uint32_t x = k + 1; x < end; x++) {
-				uint32_t v = b->order[x], y = x;
+		if (end - k > BIG_SEARCH_MIN) {
+			big_search(b, blk, k, end, total);
+			continue;
+		}
+		/* The block's few shots by uniform (insertion sort). */
+		for (uint32_t x = k + 1; x < end; x++) {
+			uint32_t v = b->order[x], y = x;
 
-				while (y > k && b->u[b->order[y - 1]] > b->u[v]) {
-					b->order[y] = b->order[y - 1];
-					y--;
-				}
-				b->order[y] = v;
+			while (y > k && b->u[b->order[y - 1]] > b->u[v]) {
+				b->order[y] = b->order[y - 1];
+				y--;
 			}
+			b->order[y] = v;
 		}
 		for (; i < stop && k < end; i++) {
 			double p = amp_prob(s, i);
