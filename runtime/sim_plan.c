@@ -690,18 +690,8 @@ static void restrict_pass(struct sim_plan *p, unsigned nq)
 	}
 }
 
-/* Known low qubits beyond which a step stays out of blocked runs. */
-#define SIM_CHUNK_MAX_KNOWN 6
-
-/* Whether step @st mixes only amplitudes within chunks of 2^@L. */
-static bool step_chunk_local(const struct sim_step *st, unsigned L)
+bool sim_step_chunk_local(const struct sim_step *st, unsigned L)
 {
-	/* A step restricted by known qubits to a few amplitudes of each
-	 * chunk would pay its set-up once per chunk for little work: it
-	 * runs alone (a short pass). */
-	if (__builtin_popcountll(st->rmask & (((uint64_t)1 << L) - 1)) >=
-	    SIM_CHUNK_MAX_KNOWN)
-		return false;
 	switch (st->kind) {
 	case SIM_STEP_DIAG:
 		return true;
@@ -731,7 +721,7 @@ static void chunk_pass(struct sim_plan *p, unsigned nq, unsigned L)
 		size_t j = i;
 
 		while (j < p->nsteps && j - i < UINT32_MAX &&
-		       step_chunk_local(&p->steps[j], L))
+		       sim_step_chunk_local(&p->steps[j], L))
 			j++;
 		if (j - i >= 2) {
 			p->steps[i].chunk_len = (uint32_t)(j - i);

@@ -108,6 +108,10 @@ int sim_plan_build(struct sim_plan *p, const struct qasm_circuit *c,
 		   const struct qasm_op *ops, size_t nops, unsigned fuse_max,
 		   unsigned chunk_bits, bool remap);
 
+/* Whether step @st mixes only amplitudes within chunks of 2^@L (its
+ * qubits as the step names them). */
+bool sim_step_chunk_local(const struct sim_step *st, unsigned L);
+
 /*
  * Qubit remapping (sim_remap.c): rewrite the steps of @p (a fused plan
  * of @nq qubits) in physical qubits with swap passes that make more of it

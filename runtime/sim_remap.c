@@ -246,14 +246,11 @@ static int try_window(struct remap *R, size_t i)
 /* Sweeps of @n steps once blocked runs are marked (chunks of 2^L). */
 static size_t count_sweeps(const struct sim_step *st, size_t n, unsigned L)
 {
-	const uint64_t low = ((uint64_t)1 << L) - 1;
 	size_t sweeps = 0;
 	bool in_run = false;
 
 	for (size_t i = 0; i < n; i++) {
-		bool local = gate_step(&st[i]) &&
-			     (st[i].kind == SIM_STEP_DIAG ||
-			      !(step_targets(&st[i]) & ~low));
+		bool local = sim_step_chunk_local(&st[i], L);
 
 		if (st[i].kind == SIM_STEP_SETBIT) {
 			in_run = false;

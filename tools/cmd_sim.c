@@ -108,7 +108,7 @@ static void sim_usage(FILE *f)
 	      "amplitudes,\n"
 	      "                      half the memory and traffic, about 7 "
 	      "significant\n"
-	      "                      digits (docs/simulator.md)\n"
+	      "                      digits (runtime/README.md)\n"
 	      "  --counts            print {\"counts\": {\"<outcome>\": n, ...}} "
 	      "on stdout;\n"
 	      "                      outcomes read c[n-1]...c[0] per register, "
