@@ -35,9 +35,13 @@
  * fused into blocks of up to sim_config.fuse_qubits qubits (one pass over
  * the state each), diagonal runs into diagonal passes, resets and
  * measurements of qubits in a known basis state dropped or made constant,
- * and every pass restricted to the amplitudes that can be non-zero. Passes
- * split across sim_config.threads threads; results do not depend on the
- * thread count. Terminal measurements of more than 19 qubits are sampled
+ * and every pass restricted to the amplitudes that can be non-zero. Runs
+ * of steps that each stay within chunks of 2^sim_config.chunk_qubits
+ * amplitudes execute chunk by chunk (cache blocking: one sweep of memory
+ * per run), with swap passes that renumber qubits where that makes more
+ * of the plan chunk-local. Passes split across sim_config.threads
+ * threads; results do not depend on the thread count. SIM_FLAG_SINGLE
+ * keeps the amplitudes in float (half the memory). Terminal measurements of more than 19 qubits are sampled
  * from the state itself (no marginal or alias table of 2^m entries): one
  * pass of block sums, then per 2^20 shots a sorted walk.
  *
@@ -46,8 +50,9 @@
  * configuration, whatever the batch size.
  *
  * State layout: amplitude of basis state i (qubit k = bit k of i) at
- * amps[2i] (real) and amps[2i+1] (imaginary), 64-byte aligned, allocated
- * with jemalloc's mallocx.
+ * amps[2i] (real) and amps[2i+1] (imaginary), doubles (floats in a single
+ * state: sim_state_amp() reads either), 64-byte aligned, allocated with
+ * jemalloc's mallocx.
  */
 #ifndef QSHM_SIM_H
 #define QSHM_SIM_H
@@ -210,7 +215,8 @@ struct sim_config {
 	unsigned chunk_qubits;   /* cache blocking: runs of steps local to
 				    chunks of 2^chunk_qubits amplitudes go
 				    chunk by chunk, 2..30; 0: the default
-				    (SIM_CHUNK_DEFAULT) */
+				    (SIM_CHUNK_DEFAULT, from
+				    SIM_CHUNK_MIN_QUBITS qubits) */
 };
 
 #define SIM_TREE_BYTES ((uint64_t)256 << 20)
@@ -232,6 +238,9 @@ struct sim_config {
 
 /* 2^15 amplitudes of 16 bytes: 512 KiB, half of a 1 MiB L2 cache. */
 #define SIM_CHUNK_DEFAULT 15
+/* With the default chunks, states of fewer qubits (128 MiB in double)
+ * run unblocked; an explicit chunk_qubits blocks any state. */
+#define SIM_CHUNK_MIN_QUBITS 23
 
 /* Threads to use: QSHM_THREADS if set to a number in 1..1024, else the
  * CPUs this process may run on (at least 1). */
