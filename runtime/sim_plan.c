@@ -796,16 +796,6 @@ static int plan_fused(struct sim_plan *p, const struct qasm_circuit *c,
 	return 0;
 }
 
-/* Passes over the state of a plan whose blocked runs are marked. */
-static size_t plan_sweeps(const struct sim_plan *p)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < p->nsteps; i++)
-		n += p->steps[i].kind != SIM_STEP_SETBIT;
-	return n - p->nrun_steps + p->nruns;
-}
-
 int sim_plan_build(struct sim_plan *p, const struct qasm_circuit *c,
 		   const struct qasm_op *ops, size_t nops, unsigned fuse_max,
 		   unsigned chunk_bits, bool remap)
@@ -817,14 +807,15 @@ int sim_plan_build(struct sim_plan *p, const struct qasm_circuit *c,
 		return plan_fused(p, c, ops, nops, fuse_max, 0, false, false);
 	/* Fusion that keeps local blocks local helps where the low work
 	 * forms long runs and costs sweeps where it does not (it splits
-	 * blocks): both are planned, the one with fewer sweeps runs. */
+	 * blocks): both are planned, the cheaper (sim_plan_cost) runs. */
 	rc = plan_fused(p, c, ops, nops, fuse_max, chunk_bits, remap, true);
 	if (rc)
 		return rc;
 	if (plan_fused(&alt, c, ops, nops, fuse_max, chunk_bits, remap,
 		       false) != 0)
 		return 0;  /* no memory for the other: this one will do */
-	if (plan_sweeps(&alt) < plan_sweeps(p)) {
+	if (sim_plan_cost(alt.steps, alt.nsteps, chunk_bits) <
+	    sim_plan_cost(p->steps, p->nsteps, chunk_bits)) {
 		sim_plan_free(p);
 		*p = alt;
 	} else {

@@ -120,6 +120,15 @@ bool sim_step_chunk_local(const struct sim_step *st, unsigned L);
  * blocked runs are marked. Returns 0 or -ENOMEM (the plan unchanged).
  */
 int sim_plan_remap(struct sim_plan *p, unsigned nq, unsigned L);
+/*
+ * What @n steps cost in sweeps of the state once the blocked runs for
+ * chunks of 2^@L are marked (@L 0: none): a step restricted by known
+ * qubits costs the fraction of the state it visits, a blocked run the sum
+ * of its steps' fractions up to one, a swap pass SIM_PERM_COST (one
+ * sweep: it reads and writes every amplitude once).
+ */
+#define SIM_PERM_COST 1.0
+double sim_plan_cost(const struct sim_step *st, size_t n, unsigned L);
 /* Apply a SIM_STEP_PERM step to @s (its threads). */
 void sim_apply_perm(struct sim_state *s, const struct sim_step *st);
 void sim_plan_free(struct sim_plan *p);

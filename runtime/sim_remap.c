@@ -10,7 +10,9 @@
  * under the current map, it looks at the window of gate steps from there
  * (up to the next measurement, reset or condition) whose targets fit below
  * the chunk bits together, at most SIM_PERM_PAIRS of them above; if the
- * window holds at least three steps that are not chunk-local, one swap
+ * window's steps that are not chunk-local cost enough sweeps (a step
+ * restricted by known qubits to a fraction of the state costs that
+ * fraction; a swap pass SIM_PERM_COST), one swap
  * pass (a SIM_STEP_PERM: exchange the index bits of up to SIM_PERM_PAIRS
  * pairs of physical qubits, one sweep) brings the window's high targets
  * onto low qubits that the window does not use, and the window becomes
@@ -18,7 +20,7 @@
  * sorted again, their matrices permuted to match). Swap passes at the end
  * restore the identity, so that measurements that read the final state,
  * the final state and the probabilities see logical qubits. The new plan
- * is kept only if it has fewer sweeps than the old one.
+ * is kept only if it costs fewer sweeps than the old one (sim_plan_cost).
  */
 #include "sim_plan.h"
 
@@ -60,6 +62,12 @@ static uint64_t step_targets(const struct sim_step *st)
 			t |= (uint64_t)1 << st->op.q[1];
 	}
 	return t;
+}
+
+/* The fraction of the state a step visits: known qubits restrict it. */
+static double step_share(const struct sim_step *st)
+{
+	return 1.0 / (double)((uint64_t)1 << __builtin_popcountll(st->rmask));
 }
 
 static uint64_t map_mask(const struct remap *R, uint64_t m)
@@ -212,7 +220,7 @@ static int try_window(struct remap *R, size_t i)
 {
 	const struct sim_plan *p = R->p;
 	uint64_t T = 0;
-	unsigned nonlocal = 0;
+	double nonlocal = 0;   /* the sweeps they cost now */
 	uint32_t a[SIM_PERM_PAIRS], b[SIM_PERM_PAIRS];
 	unsigned m = 0;
 
@@ -224,9 +232,10 @@ static int try_window(struct remap *R, size_t i)
 		    (unsigned)__builtin_popcountll(U & ~R->low) > SIM_PERM_PAIRS)
 			break;
 		T = U;
-		nonlocal += (t & ~R->low) != 0;
+		if (t & ~R->low)
+			nonlocal += step_share(&p->steps[j]);
 	}
-	if (nonlocal < 3)
+	if (nonlocal < SIM_PERM_COST + 2)
 		return 0;  /* a swap pass and a run would not save a sweep */
 	/* High targets onto the highest low qubits the window leaves free
 	 * (the lowest ones stay: the kernels' vector lanes are there). */
@@ -243,24 +252,29 @@ static int try_window(struct remap *R, size_t i)
 	return emit_perm(R, a, b, m);
 }
 
-/* Sweeps of @n steps once blocked runs are marked (chunks of 2^L). */
-static size_t count_sweeps(const struct sim_step *st, size_t n, unsigned L)
+double sim_plan_cost(const struct sim_step *st, size_t n, unsigned L)
 {
-	size_t sweeps = 0;
-	bool in_run = false;
+	double cost = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		bool local = sim_step_chunk_local(&st[i], L);
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		double run = 0;
 
-		if (st[i].kind == SIM_STEP_SETBIT) {
-			in_run = false;
+		while (j < n && L && sim_step_chunk_local(&st[j], L))
+			run += step_share(&st[j++]);
+		if (j - i >= 2) {
+			cost += run < 1 ? run : 1;  /* a blocked run */
+			i = j;
 			continue;
 		}
-		if (!local || !in_run)
-			sweeps++;
-		in_run = local;
+		j = i + 1;
+		if (st[i].kind == SIM_STEP_PERM)
+			cost += SIM_PERM_COST;
+		else if (st[i].kind != SIM_STEP_SETBIT)
+			cost += step_share(&st[i]);
+		i = j;
 	}
-	return sweeps;
+	return cost;
 }
 
 int sim_plan_remap(struct sim_plan *p, unsigned nq, unsigned L)
@@ -308,7 +322,8 @@ int sim_plan_remap(struct sim_plan *p, unsigned nq, unsigned L)
 		rc = emit_perm(&R, a, b, m);
 	}
 	if (rc == 0 && R.nout &&
-	    count_sweeps(R.out, R.nout, L) < count_sweeps(p->steps, p->nsteps, L)) {
+	    sim_plan_cost(R.out, R.nout, L) <
+	    sim_plan_cost(p->steps, p->nsteps, L)) {
 		free(p->steps);
 		p->steps = R.out;
 		p->nsteps = R.nout;
