@@ -98,6 +98,8 @@ struct qshm_consumer {
 	uint64_t overrun_pos; /* last record counted lost by validate */
 	uint64_t next_check_ns; /* when to look at the producer's liveness */
 	unsigned empty_polls;
+	int poll_word;        /* this wait spins on the commit word */
+	uint64_t run_mark;    /* records at the start of the last wait */
 	uint64_t last_now;    /* clock at the last look, while waiting */
 	int gone;             /* 0, or the terminal error once seen */
 	int sleeping;         /* between wait_prepare and wait_finish */
