@@ -14,6 +14,8 @@
  *   C4 attach to NAME.r.ID and check its creator is the service's pid.
  */
 #include <errno.h>
+#include <math.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -23,9 +25,10 @@
 #include <unistd.h>
 
 #include "qshm/client.h"
+#include "qshm/results.h"
 #include "svc_wire.h"
 
-enum job_state { JOB_PENDING, JOB_DONE };
+enum job_state { JOB_PENDING, JOB_ASSEMBLING, JOB_DONE };
 
 /* How long wait() reads on the ring's own wait before it polls. */
 #define CLIENT_SHORT_WAIT_NS 2000000
@@ -36,7 +39,31 @@ struct job_slot {
 	int state;              /* enum job_state */
 	int status;             /* JOB_DONE: 0 or the job's error */
 	char *msg;              /* JOB_DONE with an error: the service's */
-	struct qshm_job_result *res;
+	bool copy;              /* QSHM_WANT_COPY */
+	bool in_ring;           /* some array points into the reply ring */
+	bool handed;            /* its view was given to the caller */
+	uint32_t left;          /* records still to come (assembling) */
+	uint32_t got;           /* QSHM_WANT_* bits received */
+	uint64_t shots_filled, probs_filled, state_filled;
+	struct qshm_job_view v;
+	/* memory of the view */
+	qshm_run *run;
+	struct qshm_count_entry *list;   /* libqshmresults' list */
+	struct qshm_job_entry *entries;
+	uint64_t *shots_mem;
+	double *probs_mem, *state_mem, *expect_mem;
+	uint64_t *masks_mem;
+};
+
+/* A registered circuit. */
+struct circ {
+	uint64_t id;
+	int state;              /* JOB_PENDING until REGISTERED, JOB_DONE */
+	int status;
+	char *msg;
+	char *names;            /* nparams NUL-terminated names */
+	const char **name_v;
+	struct qshm_circuit_info info;
 };
 
 struct qshm_client {
@@ -45,10 +72,19 @@ struct qshm_client {
 	struct svc_info info;
 	qshm_producer *req;
 	qshm_consumer *rep;
-	uint64_t next_job;
+	uint64_t rep_capacity;
+	uint64_t next_job, next_circuit;
 	int conn_err;           /* sticky: the connection is over */
-	struct job_slot *jobs;
+	struct job_slot **jobs;
 	size_t njobs, cap_jobs;
+	struct job_slot *asm_slot;   /* the job whose records come now */
+	bool asm_skip;               /* ... of a job forgotten: skipped */
+	uint32_t skip_left;
+	struct job_slot *held;       /* its records are held in the ring */
+	struct circ *circs;
+	size_t ncircs, cap_circs;
+	qshm_waiter *waiter;
+	bool armed;
 	char err[SVC_MSG_MAX + 256];
 };
 
@@ -127,16 +163,55 @@ const char *qshm_client_error(const qshm_client *cl)
 static struct job_slot *job_find(struct qshm_client *cl, uint64_t job)
 {
 	for (size_t i = 0; i < cl->njobs; i++)
-		if (cl->jobs[i].job == job)
-			return &cl->jobs[i];
+		if (cl->jobs[i]->job == job)
+			return cl->jobs[i];
 	return NULL;
+}
+
+static void slot_free_arrays(struct job_slot *s)
+{
+	qshm_run_free(s->run);
+	qshm_counts_list_free(s->list);
+	free(s->entries);
+	free(s->shots_mem);
+	free(s->probs_mem);
+	free(s->state_mem);
+	free(s->expect_mem);
+	free(s->masks_mem);
+	s->run = NULL;
+	s->list = NULL;
+	s->entries = NULL;
+	s->shots_mem = s->masks_mem = NULL;
+	s->probs_mem = s->state_mem = s->expect_mem = NULL;
+}
+
+/* Lets go of the records a job holds in the ring, if it does. */
+static void unhold(struct qshm_client *cl, struct job_slot *s)
+{
+	if (cl->held == s) {
+		qshm_consumer_release(cl->rep);
+		cl->held = NULL;
+	}
+	if (cl->asm_slot == s) {
+		/* Forgotten while its records come: skip the rest. */
+		cl->asm_slot = NULL;
+		cl->asm_skip = true;
+		cl->skip_left = s->left;
+		qshm_consumer_release(cl->rep);
+	}
 }
 
 static void job_forget(struct qshm_client *cl, struct job_slot *s)
 {
+	unhold(cl, s);
 	free(s->msg);
-	qshm_job_result_free(s->res);
-	*s = cl->jobs[--cl->njobs];
+	slot_free_arrays(s);
+	for (size_t i = 0; i < cl->njobs; i++)
+		if (cl->jobs[i] == s) {
+			cl->jobs[i] = cl->jobs[--cl->njobs];
+			break;
+		}
+	free(s);
 }
 
 /* The connection ended (error from reading the reply ring). */
@@ -154,62 +229,357 @@ static int conn_over(struct qshm_client *cl, int err)
 	return err;
 }
 
-/* A result record into its job's slot. */
-static int take_result(struct qshm_client *cl, const struct qshm_record *r)
+static struct circ *circ_find(struct qshm_client *cl, uint64_t id)
 {
-	struct svc_result_view v;
-	struct job_slot *s;
+	for (size_t i = 0; i < cl->ncircs; i++)
+		if (cl->circs[i].id == id)
+			return &cl->circs[i];
+	return NULL;
+}
+
+static void circ_drop(struct qshm_client *cl, struct circ *c)
+{
+	free(c->msg);
+	free(c->names);
+	free(c->name_v);
+	*c = cl->circs[--cl->ncircs];
+}
+
+/* A REGISTERED reply. */
+static int take_registered(struct qshm_client *cl, const struct qshm_record *r)
+{
+	struct svc_registered_view v;
+	struct circ *c;
 	char why[256];
 	int rc;
 
-	if (r->type != SVC_REC_RESULT || r->item_len)
-		return cfail(cl, -EPROTO, "service '%s': reply of type 0x%x",
-			     cl->name, r->type);
-	rc = svc_result_decode(r->data, r->len, &v, why, sizeof(why));
+	rc = svc_registered_decode(r->data, r->len, &v, why, sizeof(why));
 	if (rc)
 		return cfail(cl, -EPROTO, "service '%s': %s", cl->name, why);
-	s = job_find(cl, v.h.job);
-	if (!s || s->state == JOB_DONE) {
-		/* A job forgotten (deadline passed), or a refusal of a
-		 * record that had no job id: keep the message. */
-		if (v.h.status)
-			cfail(cl, v.h.status, "service '%s': job %llu: %.*s",
-			      cl->name, (unsigned long long)v.h.job,
-			      (int)v.h.msg_len, v.msg);
+	c = circ_find(cl, v.h.circuit);
+	if (!c || c->state == JOB_DONE)
 		return 0;
-	}
-	s->state = JOB_DONE;
-	s->status = v.h.status;
+	c->state = JOB_DONE;
+	c->status = v.h.status;
 	if (v.h.status) {
-		s->msg = strndup(v.msg, v.h.msg_len);
+		c->msg = strndup(v.msg, v.h.msg_len);
 		return 0;
 	}
-	size_t slen = (size_t)v.h.outcome_len + 1;
-	struct qshm_job_result *res = malloc(sizeof(*res) +
-		v.h.nentries * (sizeof(struct qshm_job_entry) + slen));
-	if (!res) {
-		s->status = -ENOMEM;
+	c->names = malloc(v.h.names_len ? v.h.names_len : 1);
+	c->name_v = calloc(v.h.nparams ? v.h.nparams : 1, sizeof(char *));
+	if (!c->names || !c->name_v) {
+		c->status = -ENOMEM;
 		return 0;
 	}
-	res->job = v.h.job;
-	res->shots = v.h.shots;
-	res->sim_ns = v.h.sim_ns;
-	res->n = v.h.nentries;
-	res->entries = (struct qshm_job_entry *)(res + 1);
-	char *str = (char *)(res->entries + res->n);
-	for (size_t i = 0; i < res->n; i++) {
-		memcpy(str, v.outcomes + i * v.h.outcome_len, slen - 1);
-		str[slen - 1] = '\0';
-		res->entries[i].outcome = str;
-		res->entries[i].count = v.counts[i];
-		str += slen;
+	memcpy(c->names, v.names, v.h.names_len);
+	for (uint32_t i = 0, off = 0; i < v.h.nparams; i++) {
+		c->name_v[i] = c->names + off;
+		off += (uint32_t)strlen(c->names + off) + 1;
 	}
-	s->res = res;
+	c->info.nqubits = v.h.nqubits;
+	c->info.nclbits = v.h.nclbits;
+	c->info.nparams = v.h.nparams;
+	c->info.param_names = c->name_v;
 	return 0;
 }
 
-/* Reads one reply (waiting up to timeout_ns); 0, -EAGAIN, -ETIMEDOUT or
- * the connection's end. */
+/* Copies what a slot reads in place into its own memory (before the
+ * records it points into are released). */
+static int spill(struct job_slot *s)
+{
+	struct qshm_job_view *v = &s->v;
+
+	if (!s->in_ring)
+		return 0;
+	if (v->in_place & QSHM_WANT_SHOTS) {
+		size_t n = v->shots * v->words_per_shot * 8;
+		if (!(s->shots_mem = malloc(n ? n : 1)))
+			return -ENOMEM;
+		memcpy(s->shots_mem, v->shot_words, n);
+		v->shot_words = s->shots_mem;
+	}
+	if (v->in_place & QSHM_WANT_PROBS) {
+		if (!(s->probs_mem = malloc(v->nprobs * 8)))
+			return -ENOMEM;
+		memcpy(s->probs_mem, v->probs, v->nprobs * 8);
+		v->probs = s->probs_mem;
+	}
+	if (v->in_place & QSHM_WANT_STATE) {
+		if (!(s->state_mem = malloc(v->namps * 16)))
+			return -ENOMEM;
+		memcpy(s->state_mem, v->state, v->namps * 16);
+		v->state = s->state_mem;
+	}
+	v->in_place = 0;
+	s->in_ring = false;
+	return 0;
+}
+
+/* The counts record, listed as `qshm sim --counts` lists them. */
+static int take_counts(struct qshm_client *cl, struct job_slot *s,
+		       const struct qshm_record *r)
+{
+	struct svc_counts_hdr h;
+	const uint64_t *words, *counts;
+	qshm_counts *k = NULL;
+	size_t n;
+	char why[256];
+	int rc;
+
+	rc = svc_counts_decode(r->data, r->len, &h, &words, &counts, why,
+			       sizeof(why));
+	if (rc == 0 && h.words_per_shot != s->v.words_per_shot)
+		rc = -EPROTO;
+	if (rc)
+		return cfail(cl, -EPROTO, "service '%s': job %llu: %s",
+			     cl->name, (unsigned long long)s->job,
+			     rc == -EPROTO ? why : "counts of another width");
+	rc = qshm_counts_new(h.words_per_shot, &k);
+	for (uint64_t i = 0; rc == 0 && i < h.n; i++)
+		rc = qshm_counts_add_n(k, words + i * h.words_per_shot,
+				       counts[i]);
+	if (rc == 0)
+		rc = qshm_counts_list(k, s->run, QSHM_COUNTS_BY_OUTCOME, 0,
+				      &s->list, &n);
+	qshm_counts_free(k);
+	if (rc == 0 && !(s->entries = malloc((n ? n : 1) *
+					     sizeof(*s->entries))))
+		rc = -ENOMEM;
+	if (rc)
+		return cfail(cl, rc == -ENOMEM ? -ENOMEM : -EPROTO, "service "
+			     "'%s': job %llu: counts: %s", cl->name,
+			     (unsigned long long)s->job,
+			     qshm_results_last_error());
+	for (size_t i = 0; i < n; i++) {
+		s->entries[i].outcome = s->list[i].outcome;
+		s->entries[i].count = s->list[i].count;
+	}
+	s->v.counts = s->entries;
+	s->v.ncounts = n;
+	return 0;
+}
+
+/* A PROBS or STATE chunk, in order, in place when it is the whole
+ * vector. */
+static int take_vector(struct qshm_client *cl, struct job_slot *s,
+		       const struct qshm_record *r, bool in_place)
+{
+	struct qshm_vector_view vv;
+	bool probs = r->type == QSHM_REC_PROBS;
+	uint64_t *filled = probs ? &s->probs_filled : &s->state_filled;
+	double **mem = probs ? &s->probs_mem : &s->state_mem;
+	size_t elem = probs ? 8 : 16;
+	uint64_t total = (uint64_t)1 << s->v.nqubits;
+
+	if (qshm_vector_decode(r->type, r->data, r->len, &vv) ||
+	    vv.total != total || vv.first != *filled)
+		return cfail(cl, -EPROTO, "service '%s': job %llu: a %s record "
+			     "out of place: %s", cl->name,
+			     (unsigned long long)s->job, probs ? "PROBS" :
+			     "STATE", qshm_results_last_error());
+	if (in_place && vv.first == 0 && vv.count == total) {
+		s->in_ring = true;
+		s->v.in_place |= probs ? QSHM_WANT_PROBS : QSHM_WANT_STATE;
+		if (probs)
+			s->v.probs = vv.values;
+		else
+			s->v.state = vv.values;
+	} else {
+		if (!*mem && !(*mem = malloc(total * elem)))
+			return cfail(cl, -ENOMEM, "out of memory for job %llu",
+				     (unsigned long long)s->job);
+		memcpy((char *)*mem + vv.first * elem, vv.values,
+		       vv.count * elem);
+		if (probs)
+			s->v.probs = *mem;
+		else
+			s->v.state = *mem;
+	}
+	*filled += vv.count;
+	if (probs)
+		s->v.nprobs = total;
+	else
+		s->v.namps = total;
+	if (*filled == total)
+		s->got |= probs ? QSHM_WANT_PROBS : QSHM_WANT_STATE;
+	return 0;
+}
+
+static int take_shots(struct qshm_client *cl, struct job_slot *s,
+		      const struct qshm_record *r, bool in_place)
+{
+	struct qshm_shots_view sv;
+	size_t wps = s->v.words_per_shot;
+
+	if (qshm_shots_decode(r->data, r->len, s->run, &sv) ||
+	    sv.first_shot != s->shots_filled)
+		return cfail(cl, -EPROTO, "service '%s': job %llu: a SHOTS "
+			     "record out of place: %s", cl->name,
+			     (unsigned long long)s->job,
+			     qshm_results_last_error());
+	if (in_place && sv.first_shot == 0 && sv.count == s->v.shots) {
+		s->in_ring = true;
+		s->v.in_place |= QSHM_WANT_SHOTS;
+		s->v.shot_words = sv.words;
+	} else {
+		if (!s->shots_mem &&
+		    !(s->shots_mem = malloc(s->v.shots * wps * 8 + 8)))
+			return cfail(cl, -ENOMEM, "out of memory for job %llu",
+				     (unsigned long long)s->job);
+		memcpy(s->shots_mem + sv.first_shot * wps, sv.words,
+		       (size_t)sv.count * wps * 8);
+		s->v.shot_words = s->shots_mem;
+	}
+	s->shots_filled += sv.count;
+	if (s->shots_filled == s->v.shots)
+		s->got |= QSHM_WANT_SHOTS;
+	return 0;
+}
+
+/* One record of the job being assembled. */
+static int take_part(struct qshm_client *cl, struct job_slot *s,
+		     const struct qshm_record *r, bool in_place)
+{
+	int rc = 0;
+
+	if (r->item_len)
+		return cfail(cl, -EPROTO, "service '%s': a batch record",
+			     cl->name);
+	switch (r->type) {
+	case QSHM_REC_RUN_BEGIN:
+		if (s->run || qshm_run_decode(r->data, r->len, &s->run))
+			return cfail(cl, -EPROTO, "service '%s': job %llu: "
+				     "RUN_BEGIN: %s", cl->name,
+				     (unsigned long long)s->job,
+				     qshm_results_last_error());
+		s->v.run = s->run;
+		s->v.words_per_shot = qshm_run_words_per_shot(s->run);
+		return 0;
+	case SVC_REC_COUNTS:
+		if (!s->run || s->v.counts)
+			break;
+		rc = take_counts(cl, s, r);
+		if (rc == 0)
+			s->got |= QSHM_WANT_COUNTS;
+		return rc;
+	case QSHM_REC_SHOTS:
+		if (!s->run)
+			break;
+		return take_shots(cl, s, r, in_place);
+	case QSHM_REC_PROBS:
+	case QSHM_REC_STATE:
+		return take_vector(cl, s, r, in_place);
+	case SVC_REC_EXPECT: {
+		uint32_t n;
+		const uint64_t *m;
+		const double *x;
+		char why[256];
+
+		if (s->v.expect ||
+		    svc_expect_decode(r->data, r->len, &n, &m, &x, why,
+				      sizeof(why)))
+			break;
+		s->masks_mem = malloc(8ull * n + 8);
+		s->expect_mem = malloc(8ull * n + 8);
+		if (!s->masks_mem || !s->expect_mem)
+			return cfail(cl, -ENOMEM, "out of memory");
+		memcpy(s->masks_mem, m, 8ull * n);
+		memcpy(s->expect_mem, x, 8ull * n);
+		s->v.nexpect = n;
+		s->v.expect_masks = s->masks_mem;
+		s->v.expect = s->expect_mem;
+		s->got |= QSHM_WANT_EXPECT;
+		return 0;
+	}
+	case QSHM_REC_RUN_END:
+		return 0;
+	}
+	return cfail(cl, -EPROTO, "service '%s': job %llu: record of type "
+		     "0x%x out of place", cl->name, (unsigned long long)s->job,
+		     r->type);
+}
+
+/* The job's records are all there (or it failed on the way). */
+static void job_complete(struct qshm_client *cl, struct job_slot *s, int rc)
+{
+	cl->asm_slot = NULL;
+	s->state = JOB_DONE;
+	if (rc == 0 && (s->got & s->v.want) != s->v.want)
+		rc = cfail(cl, -EPROTO, "service '%s': job %llu: reply lacks "
+			   "records (want 0x%x, got 0x%x)", cl->name,
+			   (unsigned long long)s->job, s->v.want, s->got);
+	if (rc) {
+		s->status = rc;
+		s->msg = strdup(cl->err);
+		slot_free_arrays(s);
+		s->in_ring = false;
+		memset(&s->v, 0, sizeof(s->v));
+	}
+	if (s->in_ring)
+		cl->held = s;           /* released with the view */
+	else
+		qshm_consumer_release(cl->rep);
+}
+
+/* A JOB header: the job's slot starts taking its records. */
+static int take_job_hdr(struct qshm_client *cl, const struct qshm_record *r)
+{
+	struct svc_job_hdr h;
+	struct job_slot *s;
+	const char *msg;
+	char why[256];
+	int rc;
+
+	rc = svc_job_hdr_decode(r->data, r->len, &h, &msg, why, sizeof(why));
+	if (rc)
+		return cfail(cl, -EPROTO, "service '%s': %s", cl->name, why);
+	s = job_find(cl, h.job);
+	if (!s || s->state != JOB_PENDING) {
+		/* A job forgotten (deadline passed), or a refusal of a
+		 * record that had no job id: keep the message, skip its
+		 * records. */
+		if (h.status)
+			cfail(cl, h.status, "service '%s': job %llu: %.*s",
+			      cl->name, (unsigned long long)h.job,
+			      (int)h.msg_len, msg);
+		cl->asm_skip = h.nrecords > 0;
+		cl->skip_left = h.nrecords;
+		qshm_consumer_release(cl->rep);
+		return 0;
+	}
+	if (h.status || h.nrecords == 0) {
+		s->state = JOB_DONE;
+		s->status = h.status ? h.status : -EPROTO;
+		s->msg = strndup(msg, h.msg_len);
+		qshm_consumer_release(cl->rep);
+		return 0;
+	}
+	memset(&s->v, 0, sizeof(s->v));
+	s->v.job = h.job;
+	s->v.shots = h.shots;
+	s->v.sim_ns = h.sim_ns;
+	s->v.want = h.want;
+	s->v.nqubits = h.nqubits;
+	s->left = h.nrecords;
+	s->state = JOB_ASSEMBLING;
+	cl->asm_slot = s;
+	/* In place: when the caller may get the records where they are
+	 * (nothing else held, all of them fit the ring together) and an
+	 * array comes at all. Else copy, releasing as we go. */
+	s->in_ring = false;
+	if (!s->copy && !cl->held && h.bytes <= cl->rep_capacity / 2 &&
+	    (h.want & (QSHM_WANT_SHOTS | QSHM_WANT_PROBS | QSHM_WANT_STATE)))
+		s->handed = false;
+	else
+		s->copy = true;
+	if (s->copy)
+		qshm_consumer_release(cl->rep);
+	return 0;
+}
+
+/* Reads one reply (waiting up to timeout_ns); 0, -EAGAIN, -ETIMEDOUT,
+ * -EBUSY (a view held in place blocks the ring) or the connection's
+ * end. */
 static int read_one(struct qshm_client *cl, int64_t timeout_ns)
 {
 	struct qshm_record r;
@@ -217,13 +587,53 @@ static int read_one(struct qshm_client *cl, int64_t timeout_ns)
 
 	if (cl->conn_err)
 		return cl->conn_err;
+	if (cl->held) {
+		if (cl->held->handed)
+			return cfail(cl, -EBUSY, "job %llu's view is held in "
+				     "place: release it first",
+				     (unsigned long long)cl->held->job);
+		/* Not given out yet: copy it, and read on. */
+		if (spill(cl->held))
+			return cfail(cl, -ENOMEM, "out of memory");
+		qshm_consumer_release(cl->rep);
+		cl->held = NULL;
+	}
 	rc = qshm_consumer_read(cl->rep, &r, timeout_ns);
 	if (rc == -EAGAIN || rc == -ETIMEDOUT || rc == -EINTR)
 		return rc;
 	if (rc)
 		return conn_over(cl, rc);
-	rc = take_result(cl, &r);
-	qshm_consumer_release(cl->rep);
+	if (r.type == SVC_REC_JOB || r.type == SVC_REC_REGISTERED) {
+		/* A job cut short (the service gave up writing it). */
+		if (cl->asm_slot) {
+			struct job_slot *s = cl->asm_slot;
+			spill(s);
+			job_complete(cl, s, cfail(cl, -EIO, "job %llu: its "
+					    "reply was cut short",
+					    (unsigned long long)s->job));
+		}
+		cl->asm_skip = false;
+		rc = r.type == SVC_REC_JOB ? take_job_hdr(cl, &r)
+					    : take_registered(cl, &r);
+		if (r.type == SVC_REC_REGISTERED)
+			qshm_consumer_release(cl->rep);
+	} else if (cl->asm_slot) {
+		struct job_slot *s = cl->asm_slot;
+		rc = take_part(cl, s, &r, !s->copy);
+		if (s->copy)
+			qshm_consumer_release(cl->rep);
+		if (rc || --s->left == 0)
+			job_complete(cl, s, rc);
+		rc = 0;         /* a bad job fails, the connection goes on */
+	} else if (cl->asm_skip) {
+		qshm_consumer_release(cl->rep);
+		if (--cl->skip_left == 0)
+			cl->asm_skip = false;
+	} else {
+		qshm_consumer_release(cl->rep);
+		rc = cfail(cl, -EPROTO, "service '%s': reply of type 0x%x "
+			   "out of place", cl->name, r.type);
+	}
 	if (rc)
 		conn_over(cl, rc);
 	return rc;
@@ -246,18 +656,58 @@ static int read_after_poll(struct qshm_client *cl)
 	return rc;
 }
 
+/* Arms the event-loop descriptor, if there is one, unless a view held in
+ * place stops reading (then view_release() arms it). */
+static void arm(struct qshm_client *cl)
+{
+	if (!cl->waiter || cl->armed || cl->conn_err ||
+	    (cl->held && cl->held->handed))
+		return;
+	for (int tries = 0; tries < 1000; tries++) {
+		int rc = qshm_waiter_arm(cl->waiter);
+		if (rc == 1) {
+			cl->armed = true;
+			return;
+		}
+		if (rc < 0)
+			return;
+		/* Something is there already: read it, arm again. */
+		rc = read_one(cl, 0);
+		if (rc && rc != -EAGAIN) {
+			/* make the descriptor readable for the caller */
+			if (qshm_waiter_arm(cl->waiter) == 1)
+				cl->armed = true;
+			return;
+		}
+	}
+}
+
 int qshm_client_process(qshm_client *cl)
 {
 	int rc, ready = 0;
 
 	if (!cl)
 		return -EINVAL;
+	if (cl->waiter && cl->armed) {
+		qshm_waiter_disarm(cl->waiter);
+		cl->armed = false;
+	}
 	while ((rc = read_one(cl, 0)) == 0)
 		;
-	if (rc != -EAGAIN && rc != -ETIMEDOUT && rc != -EINTR && !cl->njobs)
+	if (rc == -EAGAIN && cl->waiter) {
+		struct qshm_ring_info ri;
+		/* The descriptor may have woken for the service's death. */
+		if (qshm_ring_info(cl->rep_name, &ri) == 0 &&
+		    (ri.state == QSHM_RING_STALE || !ri.creator_alive) &&
+		    read_one(cl, 0) == -EAGAIN)
+			conn_over(cl, -QSHM_EPRODUCERDEAD);
+	}
+	arm(cl);
+	if (rc != -EAGAIN && rc != -ETIMEDOUT && rc != -EINTR &&
+	    rc != -EBUSY && !cl->njobs)
 		return rc;
 	for (size_t i = 0; i < cl->njobs; i++)
-		ready += cl->jobs[i].state == JOB_DONE;
+		ready += cl->jobs[i]->state == JOB_DONE;
 	/* Jobs still pending when the service is gone are ready too: their
 	 * wait() reports how the connection ended. */
 	if (cl->conn_err)
@@ -282,6 +732,32 @@ int qshm_client_pollitem(qshm_client *cl, struct qshm_pollitem *item)
 	item->fd = -1;
 	item->revents = 0;
 	return 0;
+}
+
+int qshm_client_fd(qshm_client *cl)
+{
+	int rc;
+
+	if (!cl)
+		return -EINVAL;
+	if (!cl->waiter) {
+		rc = qshm_waiter_create(cl->rep, &cl->waiter);
+		if (rc)
+			return cfail(cl, rc, "no pollable descriptor: %s",
+				     lib_msg(rc));
+		rc = qshm_waiter_arm(cl->waiter);
+		if (rc == -ENOSYS) {
+			qshm_waiter_close(cl->waiter);
+			cl->waiter = NULL;
+			return cfail(cl, rc, "no pollable descriptor: this "
+				     "kernel has no io_uring futex waits");
+		}
+		if (rc == 1)
+			cl->armed = true;
+		else
+			arm(cl);
+	}
+	return qshm_waiter_fd(cl->waiter);
 }
 
 /* C1: the control ring says which service runs under NAME. */
@@ -402,6 +878,16 @@ int qshm_client_connect(const char *name, int64_t timeout_ns,
 			   qshm_consumer_producer_pid(cl->rep), cl->info.pid);
 		goto fail;
 	}
+	{
+		struct qshm_ring_info ri;
+		rc = qshm_consumer_ring_info(cl->rep, &ri);
+		if (rc) {
+			cfail(cl, rc, "reply ring '%s': %s", cl->rep_name,
+			      lib_msg(rc));
+			goto fail;
+		}
+		cl->rep_capacity = ri.capacity;
+	}
 	*out = cl;
 	return 0;
 fail:
@@ -411,78 +897,206 @@ fail:
 	return rc;
 }
 
-int qshm_client_submit(qshm_client *cl, const char *qasm, size_t len,
-		       const struct qshm_job_spec *spec, uint64_t *job)
+/* A new slot for a job about to be sent. */
+static struct job_slot *slot_new(struct qshm_client *cl)
+{
+	struct job_slot *s;
+
+	if (cl->njobs == cl->cap_jobs) {
+		size_t cap = cl->cap_jobs ? 2 * cl->cap_jobs : 16;
+		struct job_slot **j = realloc(cl->jobs, cap * sizeof(*j));
+		if (!j)
+			return NULL;
+		cl->jobs = j;
+		cl->cap_jobs = cap;
+	}
+	s = calloc(1, sizeof(*s));
+	return s;
+}
+
+/* Claims a request record, waiting for room up to end (0: forever). */
+static int claim_req(struct qshm_client *cl, size_t size, uint16_t type,
+		     uint64_t end, void **buf)
+{
+	/* A full request ring means the service is behind: wait for it up
+	 * to the deadline (a dead service is evicted by nobody, but holds
+	 * no space either: its consumer slot dies with it). */
+	int rc = qshm_producer_claim(cl->req, size, type,
+				     end ? left_until(end) : QSHM_FOREVER,
+				     buf);
+	if (rc)
+		return cfail(cl, rc, "submit to '%s': %s", cl->name,
+			     lib_msg(rc));
+	return 0;
+}
+
+static int submit_any(qshm_client *cl, uint64_t circuit, const char *qasm,
+		      size_t len, const struct qshm_run_spec *spec,
+		      uint64_t *job)
 {
 	struct svc_run_req h;
 	struct job_slot *s;
+	uint32_t want;
+	size_t size;
+	char *p;
 	void *buf;
 	int rc;
 
 	if (!cl)
 		return -EINVAL;
-	if (!qasm || !len || !spec || !job || spec->flags ||
-	    spec->reserved || spec->shots == 0 || spec->shots > SVC_MAX_SHOTS)
+	want = spec ? (spec->want ? spec->want : QSHM_WANT_COUNTS) : 0;
+	if (!spec || !job || (want & ~(SVC_WANT_MASK | QSHM_WANT_COPY)) ||
+	    spec->reserved || spec->shots > SVC_MAX_SHOTS ||
+	    (spec->shots == 0 &&
+	     (want & (QSHM_WANT_COUNTS | QSHM_WANT_SHOTS))) ||
+	    (spec->nparams && !spec->params) ||
+	    spec->nparams > SVC_MAX_PARAMS ||
+	    (spec->nexpect && !spec->expect) ||
+	    spec->nexpect > SVC_MAX_EXPECT ||
+	    (spec->nexpect && !(want & QSHM_WANT_EXPECT)) ||
+	    (!circuit && (!qasm || !len)) || len > UINT32_MAX)
 		return cfail(cl, -EINVAL, "submit: bad arguments (shots "
-			     "1..2^40, text non-empty, flags 0)");
-	if (len > cl->info.max_request - sizeof(h))
-		return cfail(cl, -QSHM_ETOOBIG, "submit: %zu bytes of circuit, "
-			     "service '%s' takes at most %zu", len, cl->name,
-			     cl->info.max_request - sizeof(h));
+			     "1..2^40, or 0 without counts and shots; text "
+			     "non-empty; known want bits; params and expect "
+			     "pointers with their counts)");
+	for (uint32_t i = 0; i < spec->nparams; i++)
+		if (!isfinite(spec->params[i]))
+			return cfail(cl, -EINVAL, "submit: parameter %u is "
+				     "not a finite number", i);
+	if (circuit) {
+		struct circ *c = circ_find(cl, circuit);
+		if (!c || c->state != JOB_DONE)
+			return cfail(cl, -EINVAL, "submit: no circuit %llu "
+				     "registered on this client",
+				     (unsigned long long)circuit);
+		if (spec->nparams != c->info.nparams)
+			return cfail(cl, -EINVAL, "submit: %u values for "
+				     "circuit %llu, which has %u parameters",
+				     spec->nparams,
+				     (unsigned long long)circuit,
+				     c->info.nparams);
+	}
+	size = svc_run_req_size((uint32_t)len, spec->nparams, spec->nexpect);
+	if (size == 0 || size > cl->info.max_request)
+		return cfail(cl, -QSHM_ETOOBIG, "submit: a %zu-byte request, "
+			     "service '%s' takes at most %u", size, cl->name,
+			     cl->info.max_request);
 	qshm_client_process(cl);
 	if (cl->conn_err)
 		return cl->conn_err;
-	if (cl->njobs == cl->cap_jobs) {
-		size_t cap = cl->cap_jobs ? 2 * cl->cap_jobs : 16;
-		struct job_slot *j = realloc(cl->jobs, cap * sizeof(*j));
-		if (!j)
-			return -ENOMEM;
-		cl->jobs = j;
-		cl->cap_jobs = cap;
-	}
+	s = slot_new(cl);
+	if (!s)
+		return -ENOMEM;
 	memset(&h, 0, sizeof(h));
 	h.major = SVC_WIRE_MAJOR;
 	h.minor = SVC_WIRE_MINOR;
-	h.want = SVC_WANT_COUNTS;
+	h.want = want & SVC_WANT_MASK;
 	h.job = cl->next_job;
 	h.shots = spec->shots;
 	h.seed = spec->seed;
 	h.deadline_ns = end_of(spec->deadline_ns);
+	h.circuit = circuit;
 	h.qasm_len = (uint32_t)len;
-	/* A full request ring means the service is behind: wait for it up
-	 * to the deadline (a dead service is evicted by nobody, but holds
-	 * no space either: its consumer slot dies with it). */
-	rc = qshm_producer_claim(cl->req, sizeof(h) + len, SVC_REC_RUN,
-				 h.deadline_ns ? left_until(h.deadline_ns) :
-				 QSHM_FOREVER, &buf);
-	if (rc)
-		return cfail(cl, rc, "submit to '%s': %s", cl->name,
-			     lib_msg(rc));
-	memcpy(buf, &h, sizeof(h));
-	memcpy((char *)buf + sizeof(h), qasm, len);
+	h.nparams = spec->nparams;
+	h.nexpect = spec->nexpect;
+	rc = claim_req(cl, size, SVC_REC_RUN, h.deadline_ns, &buf);
+	if (rc) {
+		free(s);
+		return rc;
+	}
+	p = buf;
+	memcpy(p, &h, sizeof(h));
+	p += sizeof(h);
+	if (len) {
+		memcpy(p, qasm, len);
+		memset(p + len, 0, ((len + 7) & ~(size_t)7) - len);
+		p += (len + 7) & ~(size_t)7;
+	}
+	memcpy(p, spec->params, 8ull * spec->nparams);
+	p += 8ull * spec->nparams;
+	if (spec->nexpect)
+		memcpy(p, spec->expect, 8ull * spec->nexpect);
 	qshm_producer_commit(cl->req);
-	s = &cl->jobs[cl->njobs++];
-	memset(s, 0, sizeof(*s));
 	s->job = cl->next_job++;
 	s->deadline = h.deadline_ns;
 	s->state = JOB_PENDING;
+	s->copy = (want & QSHM_WANT_COPY) != 0;
+	cl->jobs[cl->njobs++] = s;
 	*job = s->job;
 	return 0;
 }
 
-int qshm_client_wait(qshm_client *cl, uint64_t job, int64_t timeout_ns,
-		     struct qshm_job_result **out)
+int qshm_client_submit(qshm_client *cl, const char *qasm, size_t len,
+		       const struct qshm_job_spec *spec, uint64_t *job)
+{
+	struct qshm_run_spec rs;
+
+	if (!cl)
+		return -EINVAL;
+	if (!spec || spec->flags || spec->reserved || spec->shots == 0)
+		return cfail(cl, -EINVAL, "submit: bad arguments (shots "
+			     "1..2^40, text non-empty, flags 0)");
+	memset(&rs, 0, sizeof(rs));
+	rs.shots = spec->shots;
+	rs.seed = spec->seed;
+	rs.deadline_ns = spec->deadline_ns;
+	rs.want = QSHM_WANT_COUNTS | QSHM_WANT_COPY;
+	return submit_any(cl, 0, qasm, len, &rs, job);
+}
+
+int qshm_client_submit_qasm(qshm_client *cl, const char *qasm, size_t len,
+			    const struct qshm_run_spec *spec, uint64_t *job)
+{
+	return submit_any(cl, 0, qasm, len, spec, job);
+}
+
+int qshm_client_submit_circuit(qshm_client *cl, uint64_t circuit,
+			       const struct qshm_run_spec *spec,
+			       uint64_t *job)
+{
+	if (!circuit)
+		return cl ? cfail(cl, -EINVAL, "submit: circuit 0") : -EINVAL;
+	return submit_any(cl, circuit, NULL, 0, spec, job);
+}
+
+/* One wait for a reply: the ring's own wait for a short time, then
+ * qshm_poll (whose pidfd ends it the moment the service dies). */
+static int wait_reply(struct qshm_client *cl, int64_t left)
+{
+	int rc;
+
+	if (left < 0 || left > CLIENT_SHORT_WAIT_NS) {
+		rc = read_one(cl, CLIENT_SHORT_WAIT_NS);
+		if (rc == -ETIMEDOUT && !cl->conn_err) {
+			struct qshm_pollitem it = { .c = cl->rep, .fd = -1 };
+			rc = qshm_poll(&it, 1, left);
+			if (rc < 0 && rc != -EINTR)
+				/* no io_uring futex waits here */
+				rc = read_one(cl, left);
+			else if (rc >= 0)
+				rc = read_after_poll(cl);
+		}
+	} else {
+		rc = read_one(cl, left);
+	}
+	return rc;
+}
+
+/* Waits until job's slot is done; 0 with *out, or an error (the slot is
+ * forgotten unless the error is wait's own timeout, -EINTR or -EBUSY). */
+static int wait_slot(struct qshm_client *cl, uint64_t job,
+		     int64_t timeout_ns, struct job_slot **out)
 {
 	struct job_slot *s;
 	uint64_t end;
 	int rc;
 
-	if (!cl || !out)
-		return -EINVAL;
-	*out = NULL;
 	s = job_find(cl, job);
 	if (!s)
 		return cfail(cl, -EINVAL, "no job %llu on this client",
+			     (unsigned long long)job);
+	if (s->handed)
+		return cfail(cl, -EINVAL, "job %llu: its view is out",
 			     (unsigned long long)job);
 	end = end_of(timeout_ns);
 	for (;;) {
@@ -492,15 +1106,14 @@ int qshm_client_wait(qshm_client *cl, uint64_t job, int64_t timeout_ns,
 		if (s->state == JOB_DONE) {
 			rc = s->status;
 			if (rc == 0) {
-				*out = s->res;
-				s->res = NULL;
-			} else {
-				cfail(cl, rc, "job %llu: %s%s%s",
-				      (unsigned long long)job,
-				      qshm_client_strerror(rc),
-				      s->msg && *s->msg ? ": " : "",
-				      s->msg ? s->msg : "");
+				*out = s;
+				return 0;
 			}
+			cfail(cl, rc, "job %llu: %s%s%s",
+			      (unsigned long long)job,
+			      qshm_client_strerror(rc),
+			      s->msg && *s->msg ? ": " : "",
+			      s->msg ? s->msg : "");
 			job_forget(cl, s);
 			return rc;
 		}
@@ -512,48 +1125,100 @@ int qshm_client_wait(qshm_client *cl, uint64_t job, int64_t timeout_ns,
 			stop = s->deadline;
 		left = left_until(stop);
 		if (left == 0) {
-			if (stop != s->deadline) {
-				/* wait's own timeout: the job stays. */
-				qshm_client_process(cl);
-				if (s->state == JOB_DONE || cl->conn_err)
-					continue;
-				return cfail(cl, -ETIMEDOUT, "job %llu: not "
-					     "done yet", (unsigned long long)job);
-			}
-			/* The deadline: the service drops the job too. */
 			qshm_client_process(cl);
 			if (s->state == JOB_DONE || cl->conn_err)
 				continue;
+			if (stop != s->deadline)  /* wait's own timeout */
+				return cfail(cl, -ETIMEDOUT, "job %llu: not "
+					     "done yet", (unsigned long long)job);
+			/* The deadline: the service drops the job too. */
 			job_forget(cl, s);
 			return cfail(cl, -ETIMEDOUT, "job %llu: its deadline "
 				     "passed", (unsigned long long)job);
 		}
-		/* A reply that comes soon is read on the ring's own wait
-		 * (spin, then futex); a longer wait goes through qshm_poll,
-		 * whose pidfd ends it the moment the service dies (the
-		 * ring's wait notices only at its next liveness check). */
-		if (left < 0 || left > CLIENT_SHORT_WAIT_NS) {
-			rc = read_one(cl, CLIENT_SHORT_WAIT_NS);
-			if (rc == -ETIMEDOUT && !cl->conn_err) {
-				struct qshm_pollitem it = { .c = cl->rep,
-							    .fd = -1 };
-				rc = qshm_poll(&it, 1, left);
-				if (rc < 0 && rc != -EINTR)
-					/* no io_uring futex waits here */
-					rc = read_one(cl, left);
-				else if (rc >= 0)
-					rc = read_after_poll(cl);
-			}
-		} else {
-			rc = read_one(cl, left);
-		}
+		rc = wait_reply(cl, left);
 		if (rc == -EINTR)
 			return cfail(cl, rc, "job %llu: interrupted",
 				     (unsigned long long)job);
+		if (rc == -EBUSY)
+			return rc;
 		/* -ETIMEDOUT/-EAGAIN: the loop checks the clocks again;
 		 * a connection's end is in conn_err. */
-		s = job_find(cl, job);
 	}
+}
+
+int qshm_client_wait(qshm_client *cl, uint64_t job, int64_t timeout_ns,
+		     struct qshm_job_result **out)
+{
+	struct qshm_job_result *res;
+	struct job_slot *s;
+	size_t len = 0;
+	char *str;
+	int rc;
+
+	if (!cl || !out)
+		return -EINVAL;
+	*out = NULL;
+	rc = wait_slot(cl, job, timeout_ns, &s);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < s->v.ncounts; i++)
+		len += strlen(s->v.counts[i].outcome) + 1;
+	res = malloc(sizeof(*res) + s->v.ncounts * sizeof(*res->entries) +
+		     len);
+	if (!res) {
+		job_forget(cl, s);
+		return cfail(cl, -ENOMEM, "out of memory");
+	}
+	res->job = job;
+	res->shots = s->v.shots;
+	res->sim_ns = s->v.sim_ns;
+	res->n = s->v.ncounts;
+	res->entries = (struct qshm_job_entry *)(res + 1);
+	str = (char *)(res->entries + res->n);
+	for (size_t i = 0; i < res->n; i++) {
+		size_t l = strlen(s->v.counts[i].outcome) + 1;
+		memcpy(str, s->v.counts[i].outcome, l);
+		res->entries[i].outcome = str;
+		res->entries[i].count = s->v.counts[i].count;
+		str += l;
+	}
+	job_forget(cl, s);
+	arm(cl);
+	*out = res;
+	return 0;
+}
+
+int qshm_client_wait_view(qshm_client *cl, uint64_t job, int64_t timeout_ns,
+			  const struct qshm_job_view **out)
+{
+	struct job_slot *s;
+	int rc;
+
+	if (!cl || !out)
+		return -EINVAL;
+	*out = NULL;
+	rc = wait_slot(cl, job, timeout_ns, &s);
+	if (rc)
+		return rc;
+	s->handed = true;
+	*out = &s->v;
+	return 0;
+}
+
+int qshm_client_view_release(qshm_client *cl, const struct qshm_job_view *v)
+{
+	if (!v)
+		return 0;
+	if (!cl)
+		return -EINVAL;
+	for (size_t i = 0; i < cl->njobs; i++)
+		if (&cl->jobs[i]->v == v && cl->jobs[i]->handed) {
+			job_forget(cl, cl->jobs[i]);
+			arm(cl);
+			return 0;
+		}
+	return -EINVAL;
 }
 
 void qshm_job_result_free(struct qshm_job_result *r)
@@ -583,6 +1248,116 @@ int qshm_client_cancel(qshm_client *cl, uint64_t job)
 	return 0;
 }
 
+int qshm_client_register(qshm_client *cl, const char *qasm, size_t len,
+			 int64_t timeout_ns, uint64_t *circuit)
+{
+	struct svc_register_req h = {
+		.major = SVC_WIRE_MAJOR, .minor = SVC_WIRE_MINOR,
+	};
+	uint64_t end = end_of(timeout_ns);
+	struct circ *c;
+	void *buf;
+	int rc;
+
+	if (!cl)
+		return -EINVAL;
+	if (!qasm || !len || !circuit)
+		return cfail(cl, -EINVAL, "register: empty text");
+	if (len > cl->info.max_request - sizeof(h))
+		return cfail(cl, -QSHM_ETOOBIG, "register: %zu bytes of "
+			     "circuit, service '%s' takes at most %zu", len,
+			     cl->name, cl->info.max_request - sizeof(h));
+	qshm_client_process(cl);
+	if (cl->conn_err)
+		return cl->conn_err;
+	if (cl->ncircs == cl->cap_circs) {
+		size_t cap = cl->cap_circs ? 2 * cl->cap_circs : 8;
+		struct circ *v = realloc(cl->circs, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		cl->circs = v;
+		cl->cap_circs = cap;
+	}
+	h.qasm_len = (uint32_t)len;
+	h.circuit = ++cl->next_circuit;
+	rc = claim_req(cl, sizeof(h) + len, SVC_REC_REGISTER, end, &buf);
+	if (rc)
+		return rc;
+	memcpy(buf, &h, sizeof(h));
+	memcpy((char *)buf + sizeof(h), qasm, len);
+	qshm_producer_commit(cl->req);
+	c = &cl->circs[cl->ncircs++];
+	memset(c, 0, sizeof(*c));
+	c->id = h.circuit;
+	c->state = JOB_PENDING;
+	for (;;) {
+		int64_t left;
+
+		c = circ_find(cl, h.circuit);
+		if (c->state == JOB_DONE)
+			break;
+		if (cl->conn_err) {
+			circ_drop(cl, c);
+			return cl->conn_err;
+		}
+		left = left_until(end);
+		if (left == 0) {
+			/* The service may still answer: the entry stays,
+			 * pending, and is never used. */
+			return cfail(cl, -ETIMEDOUT, "register: no answer "
+				     "from service '%s' in time", cl->name);
+		}
+		rc = wait_reply(cl, left);
+		if (rc == -EINTR || rc == -EBUSY) {
+			return cfail(cl, rc, "register: %s", rc == -EINTR ?
+				     "interrupted" : "a view is held in "
+				     "place: release it first");
+		}
+	}
+	if (c->status) {
+		rc = c->status;
+		cfail(cl, rc, "register: %s%s%s", qshm_client_strerror(rc),
+		      c->msg && *c->msg ? ": " : "", c->msg ? c->msg : "");
+		circ_drop(cl, c);
+		return rc;
+	}
+	*circuit = c->id;
+	return 0;
+}
+
+int qshm_client_circuit_info(qshm_client *cl, uint64_t circuit,
+			     struct qshm_circuit_info *out)
+{
+	struct circ *c = cl ? circ_find(cl, circuit) : NULL;
+
+	if (!c || c->state != JOB_DONE || !out)
+		return -EINVAL;
+	*out = c->info;
+	return 0;
+}
+
+int qshm_client_unregister(qshm_client *cl, uint64_t circuit)
+{
+	struct svc_cancel_req h = {
+		.major = SVC_WIRE_MAJOR, .minor = SVC_WIRE_MINOR,
+		.job = circuit,
+	};
+	struct circ *c = cl ? circ_find(cl, circuit) : NULL;
+	int rc;
+
+	if (!c)
+		return -EINVAL;
+	circ_drop(cl, c);
+	if (cl->conn_err)
+		return 0;
+	rc = qshm_producer_publish(cl->req, SVC_REC_UNREGISTER, &h, sizeof(h),
+				   1000000000);
+	if (rc)
+		return cfail(cl, rc, "unregister on '%s': %s", cl->name,
+			     lib_msg(rc));
+	return 0;
+}
+
 static int rep_stale(void *ctx, const struct qshm_ring_info *info)
 {
 	(void)ctx;
@@ -593,6 +1368,12 @@ int qshm_client_close(qshm_client *cl)
 {
 	if (!cl)
 		return 0;
+	if (cl->waiter)
+		qshm_waiter_close(cl->waiter);
+	while (cl->njobs)
+		job_forget(cl, cl->jobs[0]);
+	while (cl->ncircs)
+		circ_drop(cl, &cl->circs[0]);
 	if (cl->req)
 		qshm_producer_close(cl->req, QSHM_CLOSE_UNLINK);
 	if (cl->rep)
@@ -600,9 +1381,8 @@ int qshm_client_close(qshm_client *cl)
 	/* A dead service cannot remove the reply ring it made for us. */
 	if (cl->conn_err == -QSHM_ESERVICEDEAD)
 		qshm_ring_remove_if(cl->rep_name, rep_stale, NULL, NULL);
-	while (cl->njobs)
-		job_forget(cl, &cl->jobs[0]);
 	free(cl->jobs);
+	free(cl->circs);
 	free(cl);
 	return 0;
 }

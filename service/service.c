@@ -33,65 +33,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "qasm.h"
 #include "qshm/client.h"
 #include "qshm/qshm.h"
-#include "rt_counts.h"
-#include "service.h"
-#include "sim.h"
-#include "svc_wire.h"
-
-#define SVC_MAX_REQUEST (256u << 10)     /* request record, bytes */
-#define SVC_REPLY_CAPACITY (8u << 20)    /* reply ring */
-#define SVC_REPLY_MAX (2u << 20)         /* reply record */
-#define SVC_REPLY_WAIT_NS 1000000000     /* a client that never reads */
-#define SVC_POLL_NS 100000000            /* rescan / stop check */
-#define SVC_CREATING_PATIENCE_MS 5000    /* a request ring being made */
-
-struct svc_client {
-	char id[SVC_ID_MAX + 1];
-	char req_name[QSHM_NAME_MAX + 1], rep_name[QSHM_NAME_MAX + 1];
-	qshm_consumer *req;          /* main thread only */
-	qshm_producer *rep;          /* under rep_lock */
-	pthread_mutex_t rep_lock;
-	unsigned refs;               /* svc.lock: main's + one per job */
-	atomic_bool gone;            /* set under svc.lock: its jobs are
-					dropped; relaxed reads elsewhere */
-	bool poked;                  /* main thread: the last poll said its
-					ring is ready */
-	uint64_t served;             /* svc.lock: svc.tick when a job of it
-					last started; 0: never */
-	struct svc_client *next;     /* main thread's list */
-};
-
-struct svc_job {
-	struct svc_client *cl;
-	struct svc_run_req h;
-	char *qasm;
-	atomic_int cancel;           /* relaxed: a hint read per batch */
-	struct svc_job *next, *prev;
-};
-
-struct svc {
-	const struct svc_config *cfg;
-	qshm_producer *ctl;
-	uint64_t *ctr[SVC_CTR_COUNT];
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct svc_job *qhead, *qtail;   /* FIFO of queued jobs */
-	struct svc_job *running;         /* doubly linked */
-	unsigned nqueued, nrunning;
-	uint64_t tick;                   /* jobs started so far */
-	bool stopping;
-	struct svc_client *clients;
-	unsigned nclients;
-	char **ignored;                  /* request names not served */
-	size_t nignored;
-	int ino;                         /* inotify on /dev/shm, or -1 */
-	bool rescan;                     /* a name to retry */
-	unsigned naps;                   /* waits without qshm_poll */
-	uint64_t last_scan;              /* CLOCK_MONOTONIC ns */
-};
+#include "svc_internal.h"
 
 static void svc_log(struct svc *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -110,7 +54,7 @@ static void svc_log(struct svc *s, const char *fmt, ...)
 	va_end(ap);
 }
 
-static uint64_t mono_ns(void)
+uint64_t svc_mono_ns(void)
 {
 	struct timespec ts;
 
@@ -120,86 +64,17 @@ static uint64_t mono_ns(void)
 
 /* Metrics: relaxed stores of plain counters, read as snapshots by
  * inspectors; every writer holds svc.lock, so no update is lost. */
-static void ctr_add(struct svc *s, enum svc_counter i, int64_t d)
+void svc_ctr_add(struct svc *s, enum svc_counter i, int64_t d)
 {
 	uint64_t v = __atomic_load_n(s->ctr[i], __ATOMIC_RELAXED);
 	__atomic_store_n(s->ctr[i], v + (uint64_t)d, __ATOMIC_RELAXED);
-}
-
-/* ---- replies ---- */
-
-/*
- * Writes a result into cl's reply ring. E (entries) may be NULL for an
- * error. Takes cl->rep_lock; never svc.lock. A client that leaves its
- * ring full for SVC_REPLY_WAIT_NS loses the reply (its wait() times out).
- */
-static int reply_wait(struct svc_client *cl, int64_t wait_ns,
-		      uint64_t job, int status, uint64_t shots,
-		      uint64_t sim_ns, const struct sim_count_entry *e,
-		      size_t n, const char *msg)
-{
-	struct svc_result h = {
-		.major = SVC_WIRE_MAJOR, .minor = SVC_WIRE_MINOR,
-		.status = status, .job = job, .shots = shots,
-		.sim_ns = sim_ns,
-	};
-	size_t olen = n ? strlen(e[0].outcome) : 0, size;
-	char *p;
-	void *buf;
-	int rc;
-
-	h.msg_len = msg ? (uint32_t)strnlen(msg, SVC_MSG_MAX) : 0;
-	if (status == 0)
-		h.msg_len = 0;
-	size = svc_result_size((uint32_t)n, (uint32_t)olen, h.msg_len);
-	if (n > UINT32_MAX || olen > UINT32_MAX || size == 0 ||
-	    size > SVC_REPLY_MAX)
-		return reply_wait(cl, wait_ns, job, -E2BIG, 0, 0, NULL, 0,
-				  "the counts do not fit in a reply record "
-				  "(2 MiB)");
-	h.nentries = (uint32_t)n;
-	h.outcome_len = (uint32_t)olen;
-	pthread_mutex_lock(&cl->rep_lock);
-	rc = qshm_producer_claim(cl->rep, size, SVC_REC_RESULT, wait_ns,
-				 &buf);
-	if (rc == 0) {
-		p = buf;
-		memcpy(p, &h, sizeof(h));
-		p += sizeof(h);
-		for (size_t i = 0; i < n; i++, p += 8)
-			memcpy(p, &e[i].count, 8);
-		for (size_t i = 0; i < n; i++, p += olen)
-			memcpy(p, e[i].outcome, olen);
-		if (h.msg_len)
-			memcpy(p, msg, h.msg_len);
-		qshm_producer_commit(cl->rep);
-	}
-	pthread_mutex_unlock(&cl->rep_lock);
-	return rc;
-}
-
-/* From a worker: a client slow to read may hold it up to 1 s. */
-static int reply(struct svc_client *cl, uint64_t job, int status,
-		 uint64_t shots, uint64_t sim_ns,
-		 const struct sim_count_entry *e, size_t n, const char *msg)
-{
-	return reply_wait(cl, SVC_REPLY_WAIT_NS, job, status, shots, sim_ns,
-			  e, n, msg);
-}
-
-/* From the main thread: never waits, so a client that does not read its
- * replies (and floods requests) cannot stall the others; the answer is
- * dropped and the client's wait() times out. */
-static int reply_now(struct svc_client *cl, uint64_t job, int status,
-		     const char *msg)
-{
-	return reply_wait(cl, 0, job, status, 0, 0, NULL, 0, msg);
 }
 
 static void client_free(struct svc_client *cl)
 {
 	qshm_producer_close(cl->rep, QSHM_CLOSE_UNLINK);
 	pthread_mutex_destroy(&cl->rep_lock);
+	free(cl->circs);
 	free(cl);
 }
 
@@ -210,109 +85,47 @@ static bool client_unref_locked(struct svc_client *cl)
 	return --cl->refs == 0;
 }
 
-/* ---- workers ---- */
-
-/* Asked between batches of shots. */
-static int job_should_stop(void *ctx)
+/* From the main thread: never waits, so a client that does not read its
+ * replies (and floods requests) cannot stall the others; the answer is
+ * dropped and the client's wait() times out. */
+static int reply_now(struct svc_client *cl, uint64_t job, int status,
+		     const char *msg)
 {
-	struct svc_job *j = ctx;
-
-	if (atomic_load_explicit(&j->cancel, memory_order_relaxed))
-		return -ECANCELED;
-	if (j->h.deadline_ns && mono_ns() >= j->h.deadline_ns)
-		return -ETIMEDOUT;
-	return 0;
+	return svc_reply_error(cl, 0, job, status, msg);
 }
 
-/* Only `include "qelib1.inc"` (built in): the service reads no file a
- * client names. Conservative: any other occurrence of the word, even in
- * a comment, refuses the job. */
-static int check_includes(const char *text, size_t len, char *msg,
-			  size_t msglen)
+/* Ends a job's life in the service (svc.lock not held): its references
+ * and memory. */
+/* A queued job that will not run (its client's ref is the caller's
+ * business): its template ref and memory. */
+static void drop_queued(struct svc *s, struct svc_job *j)
 {
-	static const char kw[] = "include", lib[] = "\"qelib1.inc\"";
-	const char *p = text, *end = text + len;
+	bool tlast = false;
 
-	while ((p = memmem(p, (size_t)(end - p), kw, sizeof(kw) - 1))) {
-		const char *q = p + sizeof(kw) - 1;
-		while (q < end && (*q == ' ' || *q == '\t' || *q == '\r' ||
-				   *q == '\n'))
-			q++;
-		if ((size_t)(end - q) < sizeof(lib) - 1 ||
-		    memcmp(q, lib, sizeof(lib) - 1) != 0) {
-			snprintf(msg, msglen, "job: error: only 'include "
-				 "\"qelib1.inc\";' is allowed in a service "
-				 "job (offset %zu)", (size_t)(p - text));
-			return -EINVAL;
-		}
-		p = q;
+	if (j->tpl) {
+		pthread_mutex_lock(&s->lock);
+		tlast = svc_tpl_unref_locked(j->tpl);
+		pthread_mutex_unlock(&s->lock);
 	}
-	return 0;
+	if (tlast)
+		svc_tpl_free(j->tpl);
+	svc_job_free(j);
 }
 
-static void job_run(struct svc *s, struct svc_job *j)
+static void job_release(struct svc *s, struct svc_job *j)
 {
-	struct qasm_circuit *c = NULL;
-	struct sim_run *run = NULL;
-	struct sim_config cfg = SIM_CONFIG_INIT;
-	struct sim_count_entry *e = NULL;
-	struct rt_error err;
-	size_t n = 0;
-	uint64_t t0;
-	int rc;
+	bool last, tlast = false;
 
-	rt_error_clear(&err);
-	rc = job_should_stop(j);
-	if (rc)
-		goto done;
-	rc = check_includes(j->qasm, j->h.qasm_len, err.msg, sizeof(err.msg));
-	if (rc)
-		goto done;
-	rc = qasm_parse_string("job", j->qasm, j->h.qasm_len, 0, &c, &err);
-	if (rc)
-		goto done;
-	if (c->nqubits > s->cfg->max_qubits) {
-		rc = rt_error_set(&err, -EFBIG, "job: error: %u qubits, the "
-				  "service takes at most %u (--max-qubits)",
-				  c->nqubits, s->cfg->max_qubits);
-		goto done;
-	}
-	/* The configuration of `qshm sim`: same seed, same counts. */
-	cfg.seed = j->h.seed;
-	rc = sim_run_create(&run, c, &cfg, &err);
-	if (rc)
-		goto done;
-	t0 = mono_ns();
-	rc = rt_counts_run(run, c, j->h.shots, job_should_stop, j, &e, &n,
-			   &err);
-	if (rc == 0) {
-		rc = reply(j->cl, j->h.job, 0, j->h.shots, mono_ns() - t0, e,
-			   n, NULL);
-		if (rc == 0)
-			goto counted;
-		err.msg[0] = '\0';
-	}
-done:
-	if (rc == -ECANCELED &&
-	    atomic_load_explicit(&j->cl->gone, memory_order_relaxed))
-		;       /* nobody to tell */
-	else if (rc == -ETIMEDOUT)
-		reply(j->cl, j->h.job, rc, 0, 0, NULL, 0, "job: its deadline "
-		      "passed");
-	else if (rc == -ECANCELED)
-		reply(j->cl, j->h.job, rc, 0, 0, NULL, 0, "job: cancelled");
-	else
-		reply(j->cl, j->h.job, rc < 0 ? rc : -EIO, 0, 0, NULL, 0,
-		      err.msg[0] ? err.msg : strerror(rc < 0 ? -rc : EIO));
-counted:
 	pthread_mutex_lock(&s->lock);
-	ctr_add(s, rc == 0 ? SVC_CTR_DONE : rc == -ETIMEDOUT ?
-		SVC_CTR_TIMEDOUT : rc == -ECANCELED ? SVC_CTR_CANCELLED :
-		SVC_CTR_FAILED, 1);
+	last = client_unref_locked(j->cl);
+	if (j->tpl)
+		tlast = svc_tpl_unref_locked(j->tpl);
 	pthread_mutex_unlock(&s->lock);
-	free(e);
-	sim_run_destroy(run);
-	qasm_circuit_free(c);
+	if (tlast)
+		svc_tpl_free(j->tpl);
+	if (last)
+		client_free(j->cl);
+	svc_job_free(j);
 }
 
 /*
@@ -348,7 +161,6 @@ static void *worker_main(void *arg)
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
 		struct svc_job *j;
-		bool last;
 
 		while (!s->qhead && !s->stopping)
 			pthread_cond_wait(&s->cond, &s->lock);
@@ -362,14 +174,14 @@ static void *worker_main(void *arg)
 			s->running->prev = j;
 		s->running = j;
 		s->nrunning++;
-		ctr_add(s, SVC_CTR_QUEUED, -1);
-		ctr_add(s, SVC_CTR_RUNNING, 1);
+		svc_ctr_add(s, SVC_CTR_QUEUED, -1);
+		svc_ctr_add(s, SVC_CTR_RUNNING, 1);
 		if (atomic_load_explicit(&j->cl->gone, memory_order_relaxed))
 			atomic_store_explicit(&j->cancel, 1,
 					      memory_order_relaxed);
 		pthread_mutex_unlock(&s->lock);
 
-		job_run(s, j);
+		svc_job_run(s, j);
 
 		pthread_mutex_lock(&s->lock);
 		if (j->prev)
@@ -379,13 +191,9 @@ static void *worker_main(void *arg)
 		if (j->next)
 			j->next->prev = j->prev;
 		s->nrunning--;
-		ctr_add(s, SVC_CTR_RUNNING, -1);
-		last = client_unref_locked(j->cl);
+		svc_ctr_add(s, SVC_CTR_RUNNING, -1);
 		pthread_mutex_unlock(&s->lock);
-		if (last)
-			client_free(j->cl);
-		free(j->qasm);
-		free(j);
+		job_release(s, j);
 		pthread_mutex_lock(&s->lock);
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -398,21 +206,62 @@ static void refuse(struct svc *s, struct svc_client *cl, uint64_t job,
 		   int status, const char *msg)
 {
 	pthread_mutex_lock(&s->lock);
-	ctr_add(s, SVC_CTR_REFUSED, 1);
+	svc_ctr_add(s, SVC_CTR_REFUSED, 1);
 	pthread_mutex_unlock(&s->lock);
 	reply_now(cl, job, status, msg);
+}
+
+/* Queues J (its client's ref taken here), or refuses it: full queue. */
+static void enqueue(struct svc *s, struct svc_client *cl, struct svc_job *j)
+{
+	pthread_mutex_lock(&s->lock);
+	if (s->nqueued + s->nrunning >= s->cfg->queue) {
+		bool tlast = j->tpl && svc_tpl_unref_locked(j->tpl);
+		pthread_mutex_unlock(&s->lock);
+		if (tlast)
+			svc_tpl_free(j->tpl);
+		if (j->kind == SVC_JOB_REGISTER) {
+			pthread_mutex_lock(&s->lock);
+			for (size_t i = 0; i < cl->ncircs; i++)
+				if (cl->circs[i].id == j->h.job &&
+				    !cl->circs[i].tpl) {
+					cl->circs[i] = cl->circs[--cl->ncircs];
+					break;
+				}
+			svc_ctr_add(s, SVC_CTR_REFUSED, 1);
+			pthread_mutex_unlock(&s->lock);
+			svc_reply_registered(cl, 0, j->h.job, -QSHM_EQUEUEFULL,
+					     NULL, "service: queue full "
+					     "(--queue)");
+		} else {
+			refuse(s, cl, j->h.job, -QSHM_EQUEUEFULL, "service: "
+			       "queue full (--queue)");
+		}
+		svc_job_free(j);
+		return;
+	}
+	j->cl = cl;
+	cl->refs++;
+	if (s->qtail)
+		s->qtail->next = j;
+	else
+		s->qhead = j;
+	s->qtail = j;
+	s->nqueued++;
+	svc_ctr_add(s, SVC_CTR_QUEUED, 1);
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->lock);
 }
 
 static void handle_run(struct svc *s, struct svc_client *cl,
 		       const struct qshm_record *r)
 {
-	struct svc_run_req h;
+	struct svc_run_view v;
 	struct svc_job *j;
-	const char *text;
 	char why[256];
 	int rc;
 
-	rc = svc_run_req_decode(r->data, r->len, &h, &text, why, sizeof(why));
+	rc = svc_run_req_decode(r->data, r->len, &v, why, sizeof(why));
 	if (rc) {
 		uint64_t job = 0;
 		if (r->len >= 16)
@@ -421,44 +270,152 @@ static void handle_run(struct svc *s, struct svc_client *cl,
 		refuse(s, cl, job, -QSHM_EREFUSED, why);
 		return;
 	}
-	if (h.deadline_ns && mono_ns() >= h.deadline_ns) {
+	if (v.h.deadline_ns && svc_mono_ns() >= v.h.deadline_ns) {
 		pthread_mutex_lock(&s->lock);
-		ctr_add(s, SVC_CTR_TIMEDOUT, 1);
+		svc_ctr_add(s, SVC_CTR_TIMEDOUT, 1);
 		pthread_mutex_unlock(&s->lock);
-		reply_now(cl, h.job, -ETIMEDOUT, "job: its deadline passed "
+		reply_now(cl, v.h.job, -ETIMEDOUT, "job: its deadline passed "
 			  "before it was queued");
 		return;
 	}
 	j = calloc(1, sizeof(*j));
-	if (j)
-		j->qasm = malloc(h.qasm_len);
-	if (!j || !j->qasm) {
-		free(j);
-		refuse(s, cl, h.job, -ENOMEM, "service: out of memory");
+	if (!j) {
+		refuse(s, cl, v.h.job, -ENOMEM, "service: out of memory");
 		return;
 	}
-	j->cl = cl;
-	j->h = h;
-	memcpy(j->qasm, text, h.qasm_len);
-	pthread_mutex_lock(&s->lock);
-	if (s->nqueued + s->nrunning >= s->cfg->queue) {
+	j->kind = SVC_JOB_RUN;
+	j->h = v.h;
+	j->qasm_len = v.h.qasm_len;
+	if (v.h.qasm_len && (j->qasm = malloc(v.h.qasm_len)))
+		memcpy(j->qasm, v.qasm, v.h.qasm_len);
+	if (v.h.nparams && (j->params = malloc(8ull * v.h.nparams)))
+		memcpy(j->params, v.params, 8ull * v.h.nparams);
+	if (v.h.nexpect && (j->expect = malloc(8ull * v.h.nexpect)))
+		memcpy(j->expect, v.expect, 8ull * v.h.nexpect);
+	if ((v.h.qasm_len && !j->qasm) || (v.h.nparams && !j->params) ||
+	    (v.h.nexpect && !j->expect)) {
+		svc_job_free(j);
+		refuse(s, cl, v.h.job, -ENOMEM, "service: out of memory");
+		return;
+	}
+	if (v.h.circuit) {
+		const char *bad = "is not registered";
+
+		pthread_mutex_lock(&s->lock);
+		for (size_t i = 0; i < cl->ncircs; i++)
+			if (cl->circs[i].id == v.h.circuit) {
+				j->tpl = cl->circs[i].tpl;
+				bad = "is still being registered";
+				break;
+			}
+		if (j->tpl)
+			j->tpl->refs++;
 		pthread_mutex_unlock(&s->lock);
-		free(j->qasm);
-		free(j);
-		refuse(s, cl, h.job, -QSHM_EQUEUEFULL, "service: queue full "
-		       "(--queue)");
+		if (!j->tpl) {
+			snprintf(why, sizeof(why), "job: error: circuit %llu "
+				 "%s", (unsigned long long)v.h.circuit, bad);
+			svc_job_free(j);
+			pthread_mutex_lock(&s->lock);
+			svc_ctr_add(s, SVC_CTR_FAILED, 1);
+			pthread_mutex_unlock(&s->lock);
+			reply_now(cl, v.h.job, -EINVAL, why);
+			return;
+		}
+	}
+	enqueue(s, cl, j);
+}
+
+/* REGISTER: an entry without a template now (so a second REGISTER of
+ * the same id is refused), parsed by a worker, which fills it in. */
+static void handle_register(struct svc *s, struct svc_client *cl,
+			    const struct qshm_record *r)
+{
+	struct svc_register_req h;
+	struct svc_job *j;
+	const char *text;
+	const char *bad = NULL;
+	char why[256];
+	int rc;
+
+	rc = svc_register_req_decode(r->data, r->len, &h, &text, why,
+				     sizeof(why));
+	if (rc) {
+		svc_log(s, "client %s: %s", cl->id, why);
+		pthread_mutex_lock(&s->lock);
+		svc_ctr_add(s, SVC_CTR_REFUSED, 1);
+		pthread_mutex_unlock(&s->lock);
+		svc_reply_registered(cl, 0, r->len >= 16 ? h.circuit : 0,
+				     -QSHM_EREFUSED, NULL, why);
 		return;
 	}
-	cl->refs++;
-	if (s->qtail)
-		s->qtail->next = j;
+	j = calloc(1, sizeof(*j));
+	if (j && !(j->qasm = malloc(h.qasm_len))) {
+		free(j);
+		j = NULL;
+	}
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < cl->ncircs && !bad; i++)
+		if (cl->circs[i].id == h.circuit)
+			bad = "circuit id already registered";
+	if (!bad && !j)
+		bad = "service: out of memory";
+	if (!bad && cl->ncircs == SVC_MAX_CIRCUITS)
+		bad = "too many circuits registered by this client";
+	if (!bad && cl->ncircs == cl->cap_circs) {
+		size_t cap = cl->cap_circs ? 2 * cl->cap_circs : 8;
+		struct svc_circ *v = realloc(cl->circs, cap * sizeof(*v));
+		if (v) {
+			cl->circs = v;
+			cl->cap_circs = cap;
+		} else {
+			bad = "service: out of memory";
+		}
+	}
+	if (!bad)
+		cl->circs[cl->ncircs++] = (struct svc_circ){ .id = h.circuit };
 	else
-		s->qhead = j;
-	s->qtail = j;
-	s->nqueued++;
-	ctr_add(s, SVC_CTR_QUEUED, 1);
-	pthread_cond_signal(&s->cond);
+		svc_ctr_add(s, SVC_CTR_REFUSED, 1);
 	pthread_mutex_unlock(&s->lock);
+	if (bad) {
+		if (j)
+			svc_job_free(j);
+		svc_reply_registered(cl, 0, h.circuit, -EINVAL, NULL, bad);
+		return;
+	}
+	j->kind = SVC_JOB_REGISTER;
+	j->h.job = h.circuit;
+	j->qasm_len = h.qasm_len;
+	memcpy(j->qasm, text, h.qasm_len);
+	enqueue(s, cl, j);
+}
+
+static void handle_unregister(struct svc *s, struct svc_client *cl,
+			      const struct qshm_record *r)
+{
+	struct svc_cancel_req h;
+	struct svc_tpl *t = NULL;
+	bool tlast = false;
+	char why[256];
+
+	if (svc_cancel_req_decode(r->data, r->len, &h, why, sizeof(why))) {
+		svc_log(s, "client %s: %s", cl->id, why);
+		refuse(s, cl, 0, -QSHM_EREFUSED, why);
+		return;
+	}
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; i < cl->ncircs; i++)
+		if (cl->circs[i].id == h.job) {
+			/* Still parsing: the worker finds no entry and
+			 * frees what it parsed. */
+			t = cl->circs[i].tpl;
+			cl->circs[i] = cl->circs[--cl->ncircs];
+			break;
+		}
+	if (t)
+		tlast = svc_tpl_unref_locked(t);
+	pthread_mutex_unlock(&s->lock);
+	if (tlast)
+		svc_tpl_free(t);
 }
 
 /* Takes cl's queued jobs out (svc.lock held) into *out; marks its
@@ -472,15 +429,16 @@ static unsigned cancel_locked(struct svc *s, struct svc_client *cl,
 
 	while (*pp) {
 		struct svc_job *j = *pp;
-		if (j->cl == cl && (all || j->h.job == job)) {
+		if (j->cl == cl && (all || (j->h.job == job &&
+					       j->kind == SVC_JOB_RUN))) {
 			*pp = j->next;
 			if (s->qtail == j)
 				s->qtail = prev;
 			j->next = *out;
 			*out = j;
 			s->nqueued--;
-			ctr_add(s, SVC_CTR_QUEUED, -1);
-			ctr_add(s, SVC_CTR_CANCELLED, 1);
+			svc_ctr_add(s, SVC_CTR_QUEUED, -1);
+			svc_ctr_add(s, SVC_CTR_CANCELLED, 1);
 			n++;
 			continue;
 		}
@@ -488,7 +446,8 @@ static unsigned cancel_locked(struct svc *s, struct svc_client *cl,
 		pp = &j->next;
 	}
 	for (struct svc_job *j = s->running; j; j = j->next)
-		if (j->cl == cl && (all || j->h.job == job))
+		if (j->cl == cl && (all || (j->h.job == job &&
+					    j->kind == SVC_JOB_RUN)))
 			atomic_store_explicit(&j->cancel, 1,
 					      memory_order_relaxed);
 	return n;
@@ -519,8 +478,7 @@ static void handle_cancel(struct svc *s, struct svc_client *cl,
 		pthread_mutex_lock(&s->lock);
 		cl->refs--;     /* main's own ref keeps it above 0 */
 		pthread_mutex_unlock(&s->lock);
-		free(j->qasm);
-		free(j);
+		drop_queued(s, j);
 	}
 }
 
@@ -542,14 +500,20 @@ static void client_drop(struct svc *s, struct svc_client *cl, int why)
 	atomic_store_explicit(&cl->gone, true, memory_order_relaxed);
 	n = cancel_locked(s, cl, true, 0, &taken);
 	cl->refs -= n;
+	for (size_t i = 0; i < cl->ncircs; i++)
+		if (cl->circs[i].tpl &&
+		    svc_tpl_unref_locked(cl->circs[i].tpl)) {
+			/* No job holds it: nothing else can reach it. */
+			svc_tpl_free(cl->circs[i].tpl);
+		}
+	cl->ncircs = 0;
 	last = client_unref_locked(cl);
-	ctr_add(s, SVC_CTR_CLIENTS, -1);
+	svc_ctr_add(s, SVC_CTR_CLIENTS, -1);
 	pthread_mutex_unlock(&s->lock);
 	while (taken) {
 		struct svc_job *j = taken;
 		taken = j->next;
-		free(j->qasm);
-		free(j);
+		drop_queued(s, j);
 	}
 	svc_log(s, "client %s left (%s); %u queued jobs dropped", cl->id,
 		qshm_strerror(why), n);
@@ -578,6 +542,10 @@ static int client_drain(struct svc *s, struct svc_client *cl)
 			handle_run(s, cl, &r);
 		else if (r.type == SVC_REC_CANCEL)
 			handle_cancel(s, cl, &r);
+		else if (r.type == SVC_REC_REGISTER)
+			handle_register(s, cl, &r);
+		else if (r.type == SVC_REC_UNREGISTER)
+			handle_unregister(s, cl, &r);
 		else
 			refuse(s, cl, 0, -QSHM_EREFUSED, "unknown request "
 			       "record type");
@@ -715,7 +683,7 @@ static void client_add(struct svc *s, const char *id)
 	s->clients = cl;
 	s->nclients++;
 	pthread_mutex_lock(&s->lock);
-	ctr_add(s, SVC_CTR_CLIENTS, 1);
+	svc_ctr_add(s, SVC_CTR_CLIENTS, 1);
 	pthread_mutex_unlock(&s->lock);
 	svc_log(s, "client %s connected (pid %d)", id,
 		qshm_consumer_producer_pid(cl->req));
@@ -742,7 +710,7 @@ static void scan(struct svc *s)
 	DIR *dir;
 
 	s->rescan = false;
-	s->last_scan = mono_ns();
+	s->last_scan = svc_mono_ns();
 	plen = (size_t)snprintf(prefix, sizeof(prefix), "qshm.%s.q.",
 				s->cfg->name);
 	dir = opendir("/dev/shm");
@@ -898,7 +866,7 @@ int svc_run(const struct svc_config *cfg)
 		}
 		/* Also every 100 ms: readdir may miss a name created while
 		 * it runs, and a busy service never times out its poll. */
-		if (s.rescan || mono_ns() - s.last_scan > SVC_POLL_NS)
+		if (s.rescan || svc_mono_ns() - s.last_scan > SVC_POLL_NS)
 			scan(&s);
 		if (!progress)
 			wait_for_work(&s);
@@ -917,8 +885,7 @@ int svc_run(const struct svc_config *cfg)
 		struct svc_job *j = s.qhead;
 		s.qhead = j->next;
 		j->cl->refs--;
-		free(j->qasm);
-		free(j);
+		drop_queued(&s, j);
 	}
 	while (s.clients)
 		client_drop(&s, s.clients, -QSHM_ECLOSED);

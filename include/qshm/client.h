@@ -155,6 +155,166 @@ const char *qshm_client_strerror(int err);
  * queued are dropped by the service. Returns 0. */
 int qshm_client_close(qshm_client *cl);
 
+/* ------------------------------------------------------------------ */
+/* Wire 2.0: registered circuits, parameters, every kind of result      */
+
+/*
+ * Registered circuits. The text is OpenQASM 2.0 plus top-level
+ * `param NAME, NAME, ...;` declarations; top-level gate arguments may use
+ * the declared names in expressions (docs/service.md, "Parameters"):
+ *
+ *	OPENQASM 2.0; include "qelib1.inc";
+ *	param theta, phi;
+ *	qreg q[2]; creg c[2];
+ *	ry(theta) q[0]; cx q[0], q[1]; rz(phi / 2) q[1];
+ *	measure q -> c;
+ *
+ * The service parses it once and keeps it; each run binds new values
+ * (no text is sent or parsed again). Registering waits (up to timeout_ns)
+ * for the service's answer, so a bad circuit fails here, with the
+ * front end's "circuit:LINE:COL: error: ..." in qshm_client_error().
+ * *circuit is this client's id for it (1, 2, ...), valid until
+ * qshm_client_unregister() or close.
+ * Errors: as qshm_client_submit(), -EINVAL (does not parse), -EFBIG
+ * (more qubits than --max-qubits), -ETIMEDOUT.
+ */
+int qshm_client_register(qshm_client *cl, const char *qasm, size_t len,
+			 int64_t timeout_ns, uint64_t *circuit);
+
+/* What the service found in a registered circuit. */
+struct qshm_circuit_info {
+	uint32_t nqubits;
+	uint32_t nclbits;
+	uint32_t nparams;
+	uint32_t reserved;
+	const char *const *param_names; /* nparams names, declaration order:
+					   the order of qshm_run_spec.params;
+					   owned by cl, valid while the
+					   circuit is registered */
+};
+
+/* Fills *out. Returns 0 or -EINVAL (unknown circuit). */
+int qshm_client_circuit_info(qshm_client *cl, uint64_t circuit,
+			     struct qshm_circuit_info *out);
+
+/* Forgets a registered circuit here and in the service (jobs already
+ * submitted still run). Returns 0, -EINVAL, or a submit() error. */
+int qshm_client_unregister(qshm_client *cl, uint64_t circuit);
+
+/* What a job returns (qshm_run_spec.want); any combination. */
+#define QSHM_WANT_COUNTS 0x01u /* histogram of outcomes (as sim --counts) */
+#define QSHM_WANT_SHOTS  0x02u /* every shot's outcome, packed as the
+				  SHOTS records of docs/format.md */
+#define QSHM_WANT_PROBS  0x04u /* |a_i|^2 of the final state */
+#define QSHM_WANT_STATE  0x08u /* the final state's amplitudes */
+#define QSHM_WANT_EXPECT 0x10u /* <Z...Z> on the qubit sets of .expect */
+#define QSHM_WANT_COPY   0x100u /* client side: never read the arrays in
+				   place (see qshm_client_wait_view()) */
+
+/*
+ * A job, wire 2.0. The final state (PROBS, STATE, EXPECT) is the state
+ * before the terminal measurements; a circuit whose state depends on
+ * random mid-circuit outcomes has none, and the job fails with -ENOTSUP.
+ */
+struct qshm_run_spec {
+	uint64_t shots;       /* 1 .. 2^40; may be 0 when want has neither
+				 COUNTS nor SHOTS */
+	uint64_t seed;        /* same circuit + values + seed: same shots */
+	int64_t deadline_ns;  /* from now; QSHM_FOREVER: none */
+	uint32_t want;        /* QSHM_WANT_*; 0 means COUNTS */
+	uint32_t nparams;     /* values for the circuit's parameters, in */
+	const double *params; /* declaration order; must be all of them */
+	uint32_t nexpect;     /* EXPECT: Pauli-Z strings, each a mask of */
+	uint32_t reserved;    /* qubits (bit q: Z on qubit q); 0: identity */
+	const uint64_t *expect;
+};
+
+/* Runs registered circuit `circuit` with spec's parameter values. Does
+ * not wait. Errors: as qshm_client_submit(); -EINVAL also for an unknown
+ * circuit or a wrong number of values (checked here). */
+int qshm_client_submit_circuit(qshm_client *cl, uint64_t circuit,
+			       const struct qshm_run_spec *spec,
+			       uint64_t *job);
+
+/* Runs LEN bytes of text once (it may declare parameters: spec gives
+ * their values). Errors: as qshm_client_submit(). */
+int qshm_client_submit_qasm(qshm_client *cl, const char *qasm, size_t len,
+			    const struct qshm_run_spec *spec, uint64_t *job);
+
+/*
+ * A job's result. The service sends it as the records of docs/format.md
+ * (RUN_BEGIN, SHOTS, PROBS, STATE, RUN_END) plus a counts and an
+ * expectations record, after a header record that tags them with the job
+ * id (docs/service.md, "Replies"); this is the decoded view.
+ *
+ * In place: an array that the service sent as one record (SHOTS, PROBS or
+ * STATE up to the reply ring's largest record, 4 MiB: a state of up to 17
+ * qubits, probabilities of up to 18) points into the reply ring itself,
+ * read where the service wrote it, when the job was read while no other
+ * view was held in place and QSHM_WANT_COPY was not asked. Its bit is set
+ * in .in_place. Larger arrays, and results read while another view is held,
+ * are assembled in memory of the client.
+ * Every pointer is valid until qshm_client_view_release().
+ */
+struct qshm_job_view {
+	uint64_t job;
+	uint64_t shots;          /* shots run */
+	uint64_t sim_ns;         /* the simulator's own time for the job */
+	uint32_t want;           /* what it returned (QSHM_WANT_*) */
+	uint32_t in_place;       /* QSHM_WANT_SHOTS/PROBS/STATE: that array
+				    is read in place from the reply ring */
+	uint32_t nqubits;
+	uint32_t words_per_shot; /* u64 words of one shot's outcome */
+	/* COUNTS: entries sorted by outcome (strcmp), as sim --counts */
+	size_t ncounts;
+	const struct qshm_job_entry *counts;
+	/* SHOTS: shot i's outcome at shot_words[i * words_per_shot]; global
+	   clbit j is bit j % 64 of word j / 64 (docs/format.md, SHOTS) */
+	const uint64_t *shot_words;
+	/* PROBS: nprobs = 2^nqubits values, basis state i (bit q = qubit q) */
+	const double *probs;
+	uint64_t nprobs;
+	/* STATE: namps = 2^nqubits amplitudes as (re, im) pairs */
+	const double *state;
+	uint64_t namps;
+	/* EXPECT: expect[i] = <Z string expect_masks[i]>, as submitted */
+	size_t nexpect;
+	const uint64_t *expect_masks;
+	const double *expect;
+	/* The run's RUN_BEGIN, decoded by libqshmresults (qshm/results.h):
+	   registers; qshm_run_outcome() gives a shot's outcome string.
+	   Declared as void to keep this header free of results.h. */
+	const void *run;         /* const qshm_run * */
+};
+
+/*
+ * Like qshm_client_wait(), for any job: on 0, *out is the job's view,
+ * until qshm_client_view_release(). While a view that is read in place is
+ * held, the client reads no further reply (they wait in the ring): a wait
+ * or process() that would need to read returns -EBUSY; so release views
+ * promptly (or copy, or ask QSHM_WANT_COPY). Errors: as wait(), -EBUSY.
+ */
+int qshm_client_wait_view(qshm_client *cl, uint64_t job, int64_t timeout_ns,
+			  const struct qshm_job_view **out);
+
+/* Ends a view: releases its records in the ring (or frees its copies);
+ * the job is forgotten. NULL is a no-op. Returns 0 or -EINVAL. */
+int qshm_client_view_release(qshm_client *cl,
+			     const struct qshm_job_view *view);
+
+/*
+ * A file descriptor for event loops (epoll, poll, asyncio's add_reader):
+ * readable when a reply may be there, when the service stopped, or when
+ * it died. When it is readable, call qshm_client_process() (which also
+ * re-arms it); then take the ready jobs with wait() or wait_view() with
+ * timeout 0. Wake-ups may be spurious. The descriptor is the client's
+ * (do not close it); it stays the same for the client's life.
+ * Returns the descriptor, or -ENOSYS (no io_uring futex waits: Linux
+ * before 6.7; then poll with a timeout and call process()), -ENOMEM, or
+ * -EINVAL.
+ */
+int qshm_client_fd(qshm_client *cl);
+
 #ifdef __cplusplus
 }
 #endif

@@ -128,6 +128,34 @@ timeout 30 "$QSHM" submit "$P-a" "$T/incl.qasm" --shots 5 >"$T/incl.out" 2>"$T/i
 [ "$rc" -eq 1 ] && grep -q 'only .include' "$T/incl.err" || fail "include of a file was not refused: $(cat "$T/incl.err")"
 ok "a bad circuit and an include of a file are refused with a message"
 
+# ---- registered circuits: a 200-step sweep without re-parsing ----
+timeout 120 "$SVCCLIENT" sweep "$P-a" 200 >"$T/sweep.out" 2>"$T/sweep.err" ||
+	fail "sweep: $(cat "$T/sweep.err")"
+grep -qx "sweep ok 200" "$T/sweep.out" || fail "sweep did not finish"
+grep -qx "errors ok" "$T/sweep.out" || fail "sweep: error cases"
+i=0
+while read -r tag theta phi json; do
+	[ "$tag" = sweep ] && [ "$theta" != ok ] || continue
+	# The same circuit with the values written in: same counts.
+	printf 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nry(%s) q[0];\ncx q[0], q[1];\nrz(%s/2) q[1];\nry(%s) q[1];\nmeasure q -> c;\n' \
+		"$theta" "$phi" "$phi" >"$T/bound$i.qasm"
+	want=$("$QSHM" sim "$T/bound$i.qasm" --shots 1000 --seed "$i" --counts)
+	[ "$json" = "$want" ] || fail "sweep job $i: service '$json', sim '$want'"
+	i=$((i + 1))
+done <"$T/sweep.out"
+[ "$i" -eq 3 ] || fail "sweep printed $i bound jobs, expected 3"
+ok "a registered 2-parameter circuit, 200 values bound: probs and <Z> exact; counts equal qshm sim --counts of the bound text; bad registrations refused"
+
+# ---- every kind of result, read in place, and the event-loop descriptor ----
+timeout 60 "$SVCCLIENT" view "$P-a" >"$T/view.out" 2>"$T/view.err" ||
+	fail "view: $(cat "$T/view.err")"
+grep -qx "view ok" "$T/view.out" || fail "view"
+ok "counts, shots, probs, state and <Z> of one job: in place (EBUSY while held), or copied"
+timeout 60 "$SVCCLIENT" fd "$P-a" "$Q/qft_n4.qasm" >"$T/fd.out" 2>"$T/fd.err" ||
+	fail "fd: $(cat "$T/fd.err")"
+grep -qx "fd 4 results" "$T/fd.out" || fail "fd: $(cat "$T/fd.out")"
+ok "qshm_client_fd: 4 results through poll() and process()"
+
 # ---- garbage in one request ring; another client served meanwhile ----
 timeout 60 "$SVCCLIENT" multi "$P-a" 500 7 "${CIRCUITS[@]}" >"$T/beside.out" 2>"$T/beside.err" &
 BESIDE=$!
@@ -144,7 +172,9 @@ done <"$T/beside.out"
 [ "$(wc -l <"$T/beside.out")" -eq ${#CIRCUITS[@]} ] || fail "client beside the garbage: missing results"
 kill -0 "$SVC" || fail "the service died of garbage"
 read -r _ _ done failed _ _ refused _ <<<"$("$SVCCLIENT" stats "$P-a")"
-[ "$done" -eq 25 ] && [ "$failed" -eq 2 ] && [ "$refused" -eq 6 ] ||
+# done: 25 + the sweep's registration and 200 jobs + view's 3 + fd's 4;
+# failed: 2 + a bad registration + probs of a branching circuit.
+[ "$done" -eq 233 ] && [ "$failed" -eq 4 ] && [ "$refused" -eq 6 ] ||
 	fail "metrics after garbage: $("$SVCCLIENT" stats "$P-a")"
 ok "6 malformed records get 6 QSHM_EREFUSED replies; another client is served meanwhile"
 

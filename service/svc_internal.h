@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * svc_internal.h - the state the parts of `qshm serve` share:
+ *   service.c   the main loop: finding clients, reading requests, queue;
+ *   svc_job.c   a worker's job: bind, simulate, write the reply records.
+ *
+ * Locks: svc.lock guards the queue, the running list, every client's
+ * refs, gone flag and circuit table, and every template's refs;
+ * client.rep_lock serialises writers of one reply ring (a producer handle
+ * is single-threaded). Order: svc.lock is never taken while holding a
+ * rep_lock.
+ */
+#ifndef QSHM_SVC_INTERNAL_H
+#define QSHM_SVC_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "qasm.h"
+#include "qshm/qshm.h"
+#include "service.h"
+#include "svc_wire.h"
+
+#define SVC_MAX_REQUEST (256u << 10)     /* request record, bytes */
+#define SVC_REPLY_CAPACITY (8u << 20)    /* reply ring */
+#define SVC_REPLY_MAX ((4u << 20) - 64)  /* reply record: the most a
+					    ring of 8 MiB takes */
+#define SVC_REPLY_WAIT_NS 1000000000     /* a client that never reads */
+#define SVC_POLL_NS 100000000            /* rescan / stop check */
+#define SVC_CREATING_PATIENCE_MS 5000    /* a request ring being made */
+#define SVC_MAX_CIRCUITS 4096            /* registered, per client */
+#define SVC_SHOTS_BYTES_MAX (256u << 20) /* QSHM_WANT_SHOTS: outcomes kept */
+
+/* A parsed circuit, shared by the jobs that run it (svc.lock: refs). */
+struct svc_tpl {
+	struct qasm_template *t;
+	unsigned refs;
+};
+
+struct svc_circ {
+	uint64_t id;                 /* the client's */
+	struct svc_tpl *tpl;         /* NULL while the worker parses it */
+};
+
+struct svc_client {
+	char id[SVC_ID_MAX + 1];
+	char req_name[QSHM_NAME_MAX + 1], rep_name[QSHM_NAME_MAX + 1];
+	qshm_consumer *req;          /* main thread only */
+	qshm_producer *rep;          /* under rep_lock */
+	pthread_mutex_t rep_lock;
+	unsigned refs;               /* svc.lock: main's + one per job */
+	atomic_bool gone;            /* set under svc.lock: its jobs are
+					dropped; relaxed reads elsewhere */
+	bool poked;                  /* main thread: the last poll said its
+					ring is ready */
+	uint64_t served;             /* svc.lock: svc.tick when a job of it
+					last started; 0: never */
+	struct svc_circ *circs;      /* svc.lock: registered circuits */
+	size_t ncircs, cap_circs;
+	struct svc_client *next;     /* main thread's list */
+};
+
+enum svc_job_kind { SVC_JOB_RUN = 1, SVC_JOB_REGISTER };
+
+struct svc_job {
+	struct svc_client *cl;
+	int kind;                    /* enum svc_job_kind */
+	struct svc_run_req h;        /* RUN (REGISTER: job = circuit id) */
+	char *qasm;                  /* inline text or REGISTER's, or NULL */
+	uint32_t qasm_len;
+	struct svc_tpl *tpl;         /* RUN of a registered circuit (a ref) */
+	double *params;              /* h.nparams */
+	uint64_t *expect;            /* h.nexpect */
+	atomic_int cancel;           /* relaxed: a hint read per batch */
+	struct svc_job *next, *prev;
+};
+
+struct svc {
+	const struct svc_config *cfg;
+	qshm_producer *ctl;
+	uint64_t *ctr[SVC_CTR_COUNT];
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct svc_job *qhead, *qtail;   /* FIFO of queued jobs */
+	struct svc_job *running;         /* doubly linked */
+	unsigned nqueued, nrunning;
+	uint64_t tick;                   /* jobs started so far */
+	bool stopping;
+	struct svc_client *clients;
+	unsigned nclients;
+	char **ignored;                  /* request names not served */
+	size_t nignored;
+	int ino;                         /* inotify on /dev/shm, or -1 */
+	bool rescan;                     /* a name to retry */
+	unsigned naps;                   /* waits without qshm_poll */
+	uint64_t last_scan;              /* CLOCK_MONOTONIC ns */
+};
+
+uint64_t svc_mono_ns(void);
+/* Metrics (svc.lock held). */
+void svc_ctr_add(struct svc *s, enum svc_counter i, int64_t d);
+
+/* svc_job.c */
+/* Runs one job on a worker (no lock held). */
+void svc_job_run(struct svc *s, struct svc_job *j);
+/* A failure reply for JOB, written at once or within wait_ns. */
+int svc_reply_error(struct svc_client *cl, int64_t wait_ns, uint64_t job,
+		    int status, const char *msg);
+/* A REGISTERED reply. */
+int svc_reply_registered(struct svc_client *cl, int64_t wait_ns,
+			 uint64_t circuit, int status,
+			 const struct qasm_template *t, const char *msg);
+/* Drops a template reference (svc.lock held); true if it must be freed
+ * (qasm_template_free() + free(), after unlocking). */
+bool svc_tpl_unref_locked(struct svc_tpl *t);
+void svc_tpl_free(struct svc_tpl *t);
+/* Frees a job's own memory (not its client or template refs). */
+void svc_job_free(struct svc_job *j);
+
+#endif
