@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include "qshm/client.h"
@@ -36,6 +37,11 @@ enum job_state { JOB_PENDING, JOB_ASSEMBLING, JOB_DONE };
 struct job_slot {
 	uint64_t job;
 	uint64_t deadline;      /* CLOCK_MONOTONIC ns; 0: none */
+	void *req;              /* the RUN record, kept for a retry */
+	size_t req_len;
+	uint32_t attempts;      /* times sent */
+	bool no_retry;          /* QSHM_WANT_NO_RETRY */
+	uint64_t resend_at;     /* JOB_PENDING: send again then; 0: sent */
 	int state;              /* enum job_state */
 	int status;             /* JOB_DONE: 0 or the job's error */
 	char *msg;              /* JOB_DONE with an error: the service's */
@@ -64,6 +70,8 @@ struct circ {
 	char *names;            /* nparams NUL-terminated names */
 	const char **name_v;
 	struct qshm_circuit_info info;
+	char *text;             /* to register it again after a reconnect */
+	size_t len;
 };
 
 struct qshm_client {
@@ -85,8 +93,19 @@ struct qshm_client {
 	size_t ncircs, cap_circs;
 	qshm_waiter *waiter;
 	bool armed;
+	int epfd;               /* qshm_client_fd(): an epoll set holding
+				   the waiter's descriptor; -1: none */
+	struct qshm_client_opts opts;
+	struct qshm_client_stats st;
+	uint64_t rng;           /* jitter */
+	uint32_t fails;         /* transient failures in a row */
+	bool half_open;         /* the breaker lets one job try */
+	uint64_t open_until;    /* breaker open until (mono ns); 0: closed */
 	char err[SVC_MSG_MAX + 256];
 };
+
+static void job_settled(struct qshm_client *cl, struct job_slot *s);
+static int pump(struct qshm_client *cl);
 
 static atomic_uint client_seq; /* ids of this process's clients */
 /* Why this thread's last qshm_client_connect() failed. */
@@ -189,7 +208,8 @@ static void slot_free_arrays(struct job_slot *s)
 static void unhold(struct qshm_client *cl, struct job_slot *s)
 {
 	if (cl->held == s) {
-		qshm_consumer_release(cl->rep);
+		if (cl->rep)
+			qshm_consumer_release(cl->rep);
 		cl->held = NULL;
 	}
 	if (cl->asm_slot == s) {
@@ -197,7 +217,8 @@ static void unhold(struct qshm_client *cl, struct job_slot *s)
 		cl->asm_slot = NULL;
 		cl->asm_skip = true;
 		cl->skip_left = s->left;
-		qshm_consumer_release(cl->rep);
+		if (cl->rep)
+			qshm_consumer_release(cl->rep);
 	}
 }
 
@@ -205,6 +226,7 @@ static void job_forget(struct qshm_client *cl, struct job_slot *s)
 {
 	unhold(cl, s);
 	free(s->msg);
+	free(s->req);
 	slot_free_arrays(s);
 	for (size_t i = 0; i < cl->njobs; i++)
 		if (cl->jobs[i] == s) {
@@ -242,6 +264,7 @@ static void circ_drop(struct qshm_client *cl, struct circ *c)
 	free(c->msg);
 	free(c->names);
 	free(c->name_v);
+	free(c->text);
 	*c = cl->circs[--cl->ncircs];
 }
 
@@ -261,6 +284,11 @@ static int take_registered(struct qshm_client *cl, const struct qshm_record *r)
 		return 0;
 	c->state = JOB_DONE;
 	c->status = v.h.status;
+	free(c->msg);
+	free(c->names);
+	free(c->name_v);
+	c->msg = c->names = NULL;
+	c->name_v = NULL;
 	if (v.h.status) {
 		c->msg = strndup(v.msg, v.h.msg_len);
 		return 0;
@@ -519,6 +547,7 @@ static void job_complete(struct qshm_client *cl, struct job_slot *s, int rc)
 		cl->held = s;           /* released with the view */
 	else
 		qshm_consumer_release(cl->rep);
+	job_settled(cl, s);
 }
 
 /* A JOB header: the job's slot starts taking its records. */
@@ -552,6 +581,7 @@ static int take_job_hdr(struct qshm_client *cl, const struct qshm_record *r)
 		s->status = h.status ? h.status : -EPROTO;
 		s->msg = strndup(msg, h.msg_len);
 		qshm_consumer_release(cl->rep);
+		job_settled(cl, s);
 		return 0;
 	}
 	memset(&s->v, 0, sizeof(s->v));
@@ -702,6 +732,11 @@ int qshm_client_process(qshm_client *cl)
 		    read_one(cl, 0) == -EAGAIN)
 			conn_over(cl, -QSHM_EPRODUCERDEAD);
 	}
+	/* Due retries; a reconnection when the policy says so (this may
+	 * wait up to connect_timeout_ns). */
+	if ((!cl->conn_err || cl->opts.reconnect) && pump(cl) == 0 &&
+	    rc != -EAGAIN)
+		rc = -EAGAIN;
 	arm(cl);
 	if (rc != -EAGAIN && rc != -ETIMEDOUT && rc != -EINTR &&
 	    rc != -EBUSY && !cl->njobs)
@@ -736,28 +771,47 @@ int qshm_client_pollitem(qshm_client *cl, struct qshm_pollitem *item)
 
 int qshm_client_fd(qshm_client *cl)
 {
+	struct epoll_event ev = { .events = EPOLLIN };
 	int rc;
 
 	if (!cl)
 		return -EINVAL;
-	if (!cl->waiter) {
-		rc = qshm_waiter_create(cl->rep, &cl->waiter);
-		if (rc)
-			return cfail(cl, rc, "no pollable descriptor: %s",
-				     lib_msg(rc));
-		rc = qshm_waiter_arm(cl->waiter);
-		if (rc == -ENOSYS) {
-			qshm_waiter_close(cl->waiter);
-			cl->waiter = NULL;
-			return cfail(cl, rc, "no pollable descriptor: this "
-				     "kernel has no io_uring futex waits");
-		}
-		if (rc == 1)
-			cl->armed = true;
-		else
-			arm(cl);
+	if (cl->epfd >= 0)
+		return cl->epfd;
+	if (cl->conn_err)
+		return cl->conn_err;
+	rc = qshm_waiter_create(cl->rep, &cl->waiter);
+	if (rc)
+		return cfail(cl, rc, "no pollable descriptor: %s",
+			     lib_msg(rc));
+	rc = qshm_waiter_arm(cl->waiter);
+	if (rc == -ENOSYS) {
+		qshm_waiter_close(cl->waiter);
+		cl->waiter = NULL;
+		return cfail(cl, rc, "no pollable descriptor: this kernel has "
+			     "no io_uring futex waits");
 	}
-	return qshm_waiter_fd(cl->waiter);
+	/* An epoll set around the waiter's descriptor: the caller's
+	 * descriptor stays the same when a reconnection makes a new
+	 * waiter. */
+	cl->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (cl->epfd < 0 ||
+	    epoll_ctl(cl->epfd, EPOLL_CTL_ADD, qshm_waiter_fd(cl->waiter),
+		      &ev) < 0) {
+		rc = -errno;
+		if (cl->epfd >= 0)
+			close(cl->epfd);
+		cl->epfd = -1;
+		qshm_waiter_close(cl->waiter);
+		cl->waiter = NULL;
+		return cfail(cl, rc, "no pollable descriptor: epoll: %s",
+			     strerror(-rc));
+	}
+	if (rc == 1)
+		cl->armed = true;
+	else
+		arm(cl);
+	return cl->epfd;
 }
 
 /* C1: the control ring says which service runs under NAME. */
@@ -807,26 +861,18 @@ static int read_service(struct qshm_client *cl, uint64_t end)
 	return rc;
 }
 
-int qshm_client_connect(const char *name, int64_t timeout_ns,
-			qshm_client **out)
+/* C1..C4 for cl (its name set), until end. */
+static int client_open(struct qshm_client *cl, uint64_t end)
 {
 	struct qshm_create_opts co = { .flags = QSHM_CREATE_REPLACE_STALE };
-	struct qshm_client *cl;
-	uint64_t end = end_of(timeout_ns);
+	const char *name = cl->name;
 	char id[SVC_ID_MAX + 1];
+	struct qshm_ring_info ri;
 	int rc;
 
-	*out = NULL;
-	if (!name || qshm_name_check(name) || strlen(name) > SVC_NAME_MAX)
-		return -EINVAL;
-	cl = calloc(1, sizeof(*cl));
-	if (!cl)
-		return -ENOMEM;
-	strcpy(cl->name, name);
-	cl->next_job = 1;
 	rc = read_service(cl, end);
 	if (rc)
-		goto fail;
+		return rc;
 	/* C2 */
 	snprintf(id, sizeof(id), "%d-%u", (int)getpid(),
 		 atomic_fetch_add_explicit(&client_seq, 1,
@@ -834,29 +880,23 @@ int qshm_client_connect(const char *name, int64_t timeout_ns,
 	snprintf(cl->req_name, sizeof(cl->req_name), "%s.q.%s", name, id);
 	snprintf(cl->rep_name, sizeof(cl->rep_name), "%s.r.%s", name, id);
 	co.capacity = 4 * (uint64_t)cl->info.max_request;
-	if (co.capacity < 4096 || (co.capacity & (co.capacity - 1))) {
-		rc = cfail(cl, -EPROTO, "service '%s': max_request %u is not "
-			   "a power of two >= 1024", name,
-			   cl->info.max_request);
-		goto fail;
-	}
+	if (co.capacity < 4096 || (co.capacity & (co.capacity - 1)))
+		return cfail(cl, -EPROTO, "service '%s': max_request %u is not "
+			     "a power of two >= 1024", name,
+			     cl->info.max_request);
 	co.max_record = cl->info.max_request;
 	co.max_consumers = 1;
 	rc = qshm_producer_create(cl->req_name, &co, &cl->req);
-	if (rc) {
-		cfail(cl, rc, "request ring '%s': %s", cl->req_name,
-		      lib_msg(rc));
-		goto fail;
-	}
+	if (rc)
+		return cfail(cl, rc, "request ring '%s': %s", cl->req_name,
+			     lib_msg(rc));
 	/* C3: pairs with the service's S3 (attach after S2's create). */
 	rc = qshm_producer_wait_consumers(cl->req, 1, left_until(end) ?
 					  left_until(end) : 1);
-	if (rc) {
-		rc = cfail(cl, -ETIMEDOUT, "service '%s' (pid %d) did not "
-			   "take the connection in time", name,
-			   cl->info.pid);
-		goto fail;
-	}
+	if (rc)
+		return cfail(cl, -ETIMEDOUT, "service '%s' (pid %d) did not "
+			     "take the connection in time", name,
+			     cl->info.pid);
 	/* C4 */
 	for (;;) {
 		rc = qshm_consumer_attach(cl->rep_name, QSHM_CONSUMER_RELIABLE,
@@ -867,34 +907,333 @@ int qshm_client_connect(const char *name, int64_t timeout_ns,
 			break;
 		usleep(1000);
 	}
+	if (rc)
+		return cfail(cl, rc, "reply ring '%s': %s", cl->rep_name,
+			     lib_msg(rc));
+	if (qshm_consumer_producer_pid(cl->rep) != cl->info.pid)
+		return cfail(cl, -EPROTO, "reply ring '%s' made by pid %d, not "
+			     "the service's pid %d", cl->rep_name,
+			     qshm_consumer_producer_pid(cl->rep),
+			     cl->info.pid);
+	rc = qshm_consumer_ring_info(cl->rep, &ri);
+	if (rc)
+		return cfail(cl, rc, "reply ring '%s': %s", cl->rep_name,
+			     lib_msg(rc));
+	cl->rep_capacity = ri.capacity;
+	return 0;
+}
+
+static int rep_stale(void *ctx, const struct qshm_ring_info *info)
+{
+	(void)ctx;
+	return info->state == QSHM_RING_STALE;
+}
+
+/* Closes the rings of the connection (and its waiter). */
+static void client_shut(struct qshm_client *cl)
+{
+	if (cl->waiter) {
+		if (cl->epfd >= 0)
+			epoll_ctl(cl->epfd, EPOLL_CTL_DEL,
+				  qshm_waiter_fd(cl->waiter), NULL);
+		qshm_waiter_close(cl->waiter);
+		cl->waiter = NULL;
+		cl->armed = false;
+	}
+	if (cl->req)
+		qshm_producer_close(cl->req, QSHM_CLOSE_UNLINK);
+	if (cl->rep)
+		qshm_consumer_close(cl->rep);
+	cl->req = NULL;
+	cl->rep = NULL;
+	/* A dead service cannot remove the reply ring it made for us. */
+	if (cl->conn_err == -QSHM_ESERVICEDEAD && cl->rep_name[0])
+		qshm_ring_remove_if(cl->rep_name, rep_stale, NULL, NULL);
+}
+
+int qshm_client_connect_opts(const char *name,
+			     const struct qshm_client_opts *o,
+			     qshm_client **out)
+{
+	struct qshm_client *cl;
+	int rc;
+
+	*out = NULL;
+	if (!name || qshm_name_check(name) || strlen(name) > SVC_NAME_MAX)
+		return -EINVAL;
+	if (o && (o->reserved || o->reconnect > 1 || o->backoff_ns < 0 ||
+		  o->backoff_max_ns < 0 || o->breaker_open_ns < 0 ||
+		  o->connect_timeout_ns < 0))
+		return -EINVAL;
+	cl = calloc(1, sizeof(*cl));
+	if (!cl)
+		return -ENOMEM;
+	strcpy(cl->name, name);
+	cl->next_job = 1;
+	cl->epfd = -1;
+	if (o)
+		cl->opts = *o;
+	if (!cl->opts.connect_timeout_ns)
+		cl->opts.connect_timeout_ns = 2000000000;
+	if (!cl->opts.backoff_ns)
+		cl->opts.backoff_ns = 1000000;
+	if (!cl->opts.backoff_max_ns)
+		cl->opts.backoff_max_ns = 1000000000;
+	if (!cl->opts.breaker_open_ns)
+		cl->opts.breaker_open_ns = 1000000000;
+	cl->rng = cl->opts.jitter_seed ? cl->opts.jitter_seed :
+		  mono_ns() ^ ((uint64_t)getpid() << 32);
+	rc = client_open(cl, end_of(cl->opts.connect_timeout_ns));
 	if (rc) {
-		cfail(cl, rc, "reply ring '%s': %s", cl->rep_name,
-		      lib_msg(rc));
-		goto fail;
-	}
-	if (qshm_consumer_producer_pid(cl->rep) != cl->info.pid) {
-		rc = cfail(cl, -EPROTO, "reply ring '%s' made by pid %d, not "
-			   "the service's pid %d", cl->rep_name,
-			   qshm_consumer_producer_pid(cl->rep), cl->info.pid);
-		goto fail;
-	}
-	{
-		struct qshm_ring_info ri;
-		rc = qshm_consumer_ring_info(cl->rep, &ri);
-		if (rc) {
-			cfail(cl, rc, "reply ring '%s': %s", cl->rep_name,
-			      lib_msg(rc));
-			goto fail;
-		}
-		cl->rep_capacity = ri.capacity;
+		/* cl goes: its message stays for qshm_client_error(NULL). */
+		snprintf(connect_err, sizeof(connect_err), "%s", cl->err);
+		qshm_client_close(cl);
+		return rc;
 	}
 	*out = cl;
 	return 0;
-fail:
-	/* cl goes: its message stays for qshm_client_error(NULL). */
-	snprintf(connect_err, sizeof(connect_err), "%s", cl->err);
-	qshm_client_close(cl);
-	return rc;
+}
+
+int qshm_client_connect(const char *name, int64_t timeout_ns,
+			qshm_client **out)
+{
+	struct qshm_client_opts o = {
+		/* forever: as long as a uint64 end allows */
+		.connect_timeout_ns = timeout_ns < 0 ? INT64_MAX / 2 :
+				      timeout_ns ? timeout_ns : 1,
+	};
+
+	return qshm_client_connect_opts(name, &o, out);
+}
+
+/* ---- fault policy: retries, breaker, reconnection ---- */
+
+static bool transient(int status)
+{
+	return status == -QSHM_EQUEUEFULL || status == -QSHM_ESERVICEDEAD ||
+	       status == -QSHM_ESERVICEGONE || status == -EIO ||
+	       status == -ENOBUFS;
+}
+
+static uint64_t rng_next(struct qshm_client *cl)
+{
+	/* splitmix64 */
+	uint64_t z = (cl->rng += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static void breaker_result(struct qshm_client *cl, bool ok)
+{
+	if (!cl->opts.breaker_failures)
+		return;
+	if (ok) {
+		cl->fails = 0;
+		cl->half_open = false;
+		cl->open_until = 0;
+		return;
+	}
+	if (cl->half_open || ++cl->fails >= cl->opts.breaker_failures) {
+		cl->open_until = mono_ns() + (uint64_t)cl->opts.breaker_open_ns;
+		cl->half_open = false;
+		cl->fails = 0;
+		cl->st.breaker_trips++;
+	}
+}
+
+/* May this failed job go again? Then it waits for its backoff. */
+static bool schedule_retry(struct qshm_client *cl, struct job_slot *s,
+			   int status)
+{
+	uint64_t bound, now = mono_ns();
+	uint32_t shift;
+
+	if (!transient(status) || s->no_retry || !s->req ||
+	    s->attempts > cl->opts.retries ||
+	    (s->deadline && now >= s->deadline))
+		return false;
+	shift = s->attempts - 1 < 40 ? s->attempts - 1 : 40;
+	bound = (uint64_t)cl->opts.backoff_ns << shift;
+	if (bound > (uint64_t)cl->opts.backoff_max_ns || bound == 0)
+		bound = (uint64_t)cl->opts.backoff_max_ns;
+	s->state = JOB_PENDING;
+	s->status = 0;
+	free(s->msg);
+	s->msg = NULL;
+	s->resend_at = now + 1 + rng_next(cl) % (bound + 1);
+	return true;
+}
+
+/* A job's slot just became done: the breaker's count, and a retry. */
+static void job_settled(struct qshm_client *cl, struct job_slot *s)
+{
+	if (s->status == 0 || !transient(s->status)) {
+		/* Only the service's health counts: a bad circuit, a
+		 * deadline or a cancel is the caller's. */
+		if (s->status == 0)
+			breaker_result(cl, true);
+		return;
+	}
+	breaker_result(cl, false);
+	schedule_retry(cl, s, s->status);
+}
+
+/* Sends a slot's RUN record (again). */
+static int send_run(struct qshm_client *cl, struct job_slot *s)
+{
+	void *buf;
+	int rc;
+
+	rc = qshm_producer_claim(cl->req, s->req_len, SVC_REC_RUN,
+				 s->deadline ? left_until(s->deadline) :
+				 QSHM_FOREVER, &buf);
+	if (rc)
+		return cfail(cl, rc, "submit to '%s': %s", cl->name,
+			     lib_msg(rc));
+	memcpy(buf, s->req, s->req_len);
+	qshm_producer_commit(cl->req);
+	if (s->attempts)
+		cl->st.retries++;
+	s->attempts++;
+	s->resend_at = 0;
+	cl->st.sent++;
+	return 0;
+}
+
+static bool view_in_ring_out(struct qshm_client *cl)
+{
+	return cl->held && cl->held->handed;
+}
+
+/* Registers circuit c again on a new connection, waiting for it. */
+static int reregister(struct qshm_client *cl, struct circ *c, uint64_t end);
+
+/*
+ * The connection is over and the policy says reconnect: new rings, the
+ * circuits registered again, the jobs that may be retried made due, the
+ * others failed.
+ */
+static int reconnect(struct qshm_client *cl)
+{
+	uint64_t end = end_of(cl->opts.connect_timeout_ns);
+	int lost = cl->conn_err, rc;
+
+	if (view_in_ring_out(cl))
+		return cfail(cl, -EBUSY, "cannot reconnect while job %llu's "
+			     "view is held in place",
+			     (unsigned long long)cl->held->job);
+	for (size_t i = 0; i < cl->njobs; i++) {
+		struct job_slot *s = cl->jobs[i];
+		if (s->state == JOB_DONE)
+			continue;
+		if (cl->asm_slot == s || cl->held == s) {
+			slot_free_arrays(s);
+			s->in_ring = false;
+		}
+		s->state = JOB_DONE;
+		s->status = lost;
+		breaker_result(cl, false);
+		if (schedule_retry(cl, s, lost))
+			s->resend_at = 1;       /* at once, once connected */
+		else
+			s->msg = strdup("the connection to the service ended");
+	}
+	cl->asm_slot = NULL;
+	cl->asm_skip = false;
+	cl->held = NULL;
+	client_shut(cl);
+	/* Wait for a service under the name: it is being restarted. */
+	for (;;) {
+		rc = client_open(cl, end);
+		if (rc == 0)
+			break;
+		client_shut(cl);
+		if ((rc != -ENOENT && rc != -QSHM_ESERVICEDEAD &&
+		     rc != -QSHM_ESERVICEGONE) || left_until(end) == 0) {
+			cl->conn_err = lost;
+			return rc;
+		}
+		usleep(10000);
+	}
+	cl->conn_err = 0;
+	for (size_t i = 0; i < cl->ncircs && rc == 0; i++)
+		if (cl->circs[i].state == JOB_DONE && cl->circs[i].text)
+			rc = reregister(cl, &cl->circs[i], end);
+	if (rc) {
+		if (!cl->conn_err)
+			cl->conn_err = lost;
+		client_shut(cl);
+		return rc;
+	}
+	cl->st.reconnects++;
+	if (cl->epfd >= 0) {
+		struct epoll_event ev = { .events = EPOLLIN };
+		if (qshm_waiter_create(cl->rep, &cl->waiter) == 0) {
+			epoll_ctl(cl->epfd, EPOLL_CTL_ADD,
+				  qshm_waiter_fd(cl->waiter), &ev);
+			arm(cl);
+		}
+	}
+	return 0;
+}
+
+/* Reconnects if the policy says so, then sends every retry that is due.
+ * Returns 0 or the connection's error. */
+static int pump(struct qshm_client *cl)
+{
+	uint64_t now;
+
+	if (cl->conn_err && cl->opts.reconnect) {
+		int rc = reconnect(cl);
+		if (rc)
+			return rc;
+	}
+	if (cl->conn_err)
+		return cl->conn_err;
+	now = mono_ns();
+	for (size_t i = 0; i < cl->njobs; i++) {
+		struct job_slot *s = cl->jobs[i];
+		if (s->state != JOB_PENDING || !s->resend_at ||
+		    s->resend_at > now)
+			continue;
+		if (s->deadline && now >= s->deadline)
+			continue;       /* wait() reports the deadline */
+		if (send_run(cl, s)) {
+			s->state = JOB_DONE;
+			s->status = -EIO;
+			s->msg = strdup(cl->err);
+		}
+	}
+	return 0;
+}
+
+int64_t qshm_client_next_retry_ns(qshm_client *cl)
+{
+	uint64_t first = 0, now = mono_ns();
+
+	if (!cl)
+		return -1;
+	if (cl->conn_err && cl->opts.reconnect)
+		return 0;
+	for (size_t i = 0; i < cl->njobs; i++) {
+		struct job_slot *s = cl->jobs[i];
+		if (s->state == JOB_PENDING && s->resend_at &&
+		    (!first || s->resend_at < first))
+			first = s->resend_at;
+	}
+	if (!first)
+		return -1;
+	return first <= now ? 0 : (int64_t)(first - now);
+}
+
+int qshm_client_stats(qshm_client *cl, struct qshm_client_stats *out)
+{
+	if (!cl || !out)
+		return -EINVAL;
+	*out = cl->st;
+	out->breaker_open = cl->open_until && mono_ns() < cl->open_until;
+	return 0;
 }
 
 /* A new slot for a job about to be sent. */
@@ -945,7 +1284,8 @@ static int submit_any(qshm_client *cl, uint64_t circuit, const char *qasm,
 	if (!cl)
 		return -EINVAL;
 	want = spec ? (spec->want ? spec->want : QSHM_WANT_COUNTS) : 0;
-	if (!spec || !job || (want & ~(SVC_WANT_MASK | QSHM_WANT_COPY)) ||
+	if (!spec || !job ||
+	    (want & ~(SVC_WANT_MASK | QSHM_WANT_COPY | QSHM_WANT_NO_RETRY)) ||
 	    spec->reserved || spec->shots > SVC_MAX_SHOTS ||
 	    (spec->shots == 0 &&
 	     (want & (QSHM_WANT_COUNTS | QSHM_WANT_SHOTS))) ||
@@ -965,7 +1305,7 @@ static int submit_any(qshm_client *cl, uint64_t circuit, const char *qasm,
 				     "not a finite number", i);
 	if (circuit) {
 		struct circ *c = circ_find(cl, circuit);
-		if (!c || c->state != JOB_DONE)
+		if (!c || c->state != JOB_DONE || c->status)
 			return cfail(cl, -EINVAL, "submit: no circuit %llu "
 				     "registered on this client",
 				     (unsigned long long)circuit);
@@ -981,12 +1321,32 @@ static int submit_any(qshm_client *cl, uint64_t circuit, const char *qasm,
 		return cfail(cl, -QSHM_ETOOBIG, "submit: a %zu-byte request, "
 			     "service '%s' takes at most %u", size, cl->name,
 			     cl->info.max_request);
+	if (cl->open_until) {
+		if (mono_ns() < cl->open_until) {
+			cl->st.breaker_refused++;
+			return cfail(cl, -QSHM_EBREAKER, "submit: the circuit "
+				     "breaker is open (service '%s' failed %u "
+				     "times in a row)", cl->name,
+				     cl->opts.breaker_failures);
+		}
+		cl->open_until = 0;
+		cl->half_open = true;   /* this job is the trial */
+	}
 	qshm_client_process(cl);
-	if (cl->conn_err)
-		return cl->conn_err;
+	rc = pump(cl);
+	if (rc) {
+		breaker_result(cl, false);
+		return rc;
+	}
 	s = slot_new(cl);
 	if (!s)
 		return -ENOMEM;
+	s->req_len = size;
+	s->req = malloc(size);
+	if (!s->req) {
+		free(s);
+		return -ENOMEM;
+	}
 	memset(&h, 0, sizeof(h));
 	h.major = SVC_WIRE_MAJOR;
 	h.minor = SVC_WIRE_MINOR;
@@ -999,12 +1359,7 @@ static int submit_any(qshm_client *cl, uint64_t circuit, const char *qasm,
 	h.qasm_len = (uint32_t)len;
 	h.nparams = spec->nparams;
 	h.nexpect = spec->nexpect;
-	rc = claim_req(cl, size, SVC_REC_RUN, h.deadline_ns, &buf);
-	if (rc) {
-		free(s);
-		return rc;
-	}
-	p = buf;
+	p = buf = s->req;
 	memcpy(p, &h, sizeof(h));
 	p += sizeof(h);
 	if (len) {
@@ -1016,12 +1371,24 @@ static int submit_any(qshm_client *cl, uint64_t circuit, const char *qasm,
 	p += 8ull * spec->nparams;
 	if (spec->nexpect)
 		memcpy(p, spec->expect, 8ull * spec->nexpect);
-	qshm_producer_commit(cl->req);
-	s->job = cl->next_job++;
 	s->deadline = h.deadline_ns;
+	rc = send_run(cl, s);
+	if (rc) {
+		free(s->req);
+		free(s);
+		return rc;
+	}
+	s->job = cl->next_job++;
 	s->state = JOB_PENDING;
 	s->copy = (want & QSHM_WANT_COPY) != 0;
+	s->no_retry = (want & QSHM_WANT_NO_RETRY) != 0;
+	/* Kept for a retry only when the policy may retry. */
+	if (!cl->opts.retries || s->no_retry) {
+		free(s->req);
+		s->req = NULL;
+	}
 	cl->jobs[cl->njobs++] = s;
+	cl->st.submitted++;
 	*job = s->job;
 	return 0;
 }
@@ -1117,24 +1484,43 @@ static int wait_slot(struct qshm_client *cl, uint64_t job,
 			job_forget(cl, s);
 			return rc;
 		}
-		if (cl->conn_err) {
+		if (cl->conn_err && !cl->opts.reconnect) {
 			job_forget(cl, s);
 			return cl->conn_err;
 		}
 		if (s->deadline && (stop == 0 || s->deadline < stop))
 			stop = s->deadline;
 		left = left_until(stop);
-		if (left == 0) {
-			qshm_client_process(cl);
-			if (s->state == JOB_DONE || cl->conn_err)
+		if (left != 0 && (rc = pump(cl)) != 0) {
+			/* No service to reconnect to yet: try again soon. */
+			if (rc == -EBUSY || s->state == JOB_DONE)
 				continue;
-			if (stop != s->deadline)  /* wait's own timeout */
+			usleep(left < 0 || left > 10000000 ? 10000 :
+			       (useconds_t)(left / 1000));
+			continue;
+		}
+		if (left == 0) {
+			if (!cl->conn_err)
+				qshm_client_process(cl);
+			if (s->state == JOB_DONE)
+				continue;
+			if (cl->conn_err && !cl->opts.reconnect)
+				continue;
+			if (stop != s->deadline) {  /* wait's own timeout */
 				return cfail(cl, -ETIMEDOUT, "job %llu: not "
 					     "done yet", (unsigned long long)job);
+			}
 			/* The deadline: the service drops the job too. */
 			job_forget(cl, s);
 			return cfail(cl, -ETIMEDOUT, "job %llu: its deadline "
 				     "passed", (unsigned long long)job);
+		}
+		if (s->state == JOB_PENDING && s->resend_at) {
+			int64_t r = left_until(s->resend_at);
+			if (r == 0)
+				continue;       /* pump() sends it */
+			if (left < 0 || r < left)
+				left = r;
 		}
 		rc = wait_reply(cl, left);
 		if (rc == -EINTR)
@@ -1248,28 +1634,87 @@ int qshm_client_cancel(qshm_client *cl, uint64_t job)
 	return 0;
 }
 
-int qshm_client_register(qshm_client *cl, const char *qasm, size_t len,
-			 int64_t timeout_ns, uint64_t *circuit)
+/* Sends REGISTER for c (its id and text). */
+static int send_register(struct qshm_client *cl, struct circ *c,
+			 uint64_t end)
 {
 	struct svc_register_req h = {
 		.major = SVC_WIRE_MAJOR, .minor = SVC_WIRE_MINOR,
+		.qasm_len = (uint32_t)c->len, .circuit = c->id,
 	};
-	uint64_t end = end_of(timeout_ns);
-	struct circ *c;
 	void *buf;
+	int rc;
+
+	rc = claim_req(cl, sizeof(h) + c->len, SVC_REC_REGISTER, end, &buf);
+	if (rc)
+		return rc;
+	memcpy(buf, &h, sizeof(h));
+	memcpy((char *)buf + sizeof(h), c->text, c->len);
+	qshm_producer_commit(cl->req);
+	c->state = JOB_PENDING;
+	return 0;
+}
+
+/* Waits for circuit id's REGISTERED; 0 (look at its status) or an
+ * error of the wait. */
+static int await_register(struct qshm_client *cl, uint64_t id, uint64_t end)
+{
+	for (;;) {
+		struct circ *c = circ_find(cl, id);
+		int64_t left;
+		int rc;
+
+		if (!c || c->state == JOB_DONE)
+			return 0;
+		if (cl->conn_err)
+			return cl->conn_err;
+		left = left_until(end);
+		if (left == 0)
+			return cfail(cl, -ETIMEDOUT, "register: no answer "
+				     "from service '%s' in time", cl->name);
+		rc = wait_reply(cl, left);
+		if (rc == -EINTR || rc == -EBUSY)
+			return cfail(cl, rc, "register: %s", rc == -EINTR ?
+				     "interrupted" : "a view is held in "
+				     "place: release it first");
+	}
+}
+
+static int reregister(struct qshm_client *cl, struct circ *c, uint64_t end)
+{
+	uint64_t id = c->id;
+	int rc = send_register(cl, c, end);
+
+	if (rc == 0)
+		rc = await_register(cl, id, end);
+	c = circ_find(cl, id);
+	if (rc == 0 && c && c->status)
+		cfail(cl, c->status, "circuit %llu could not be registered "
+		      "again after reconnecting: %s", (unsigned long long)id,
+		      c->msg ? c->msg : "");
+	return rc;
+}
+
+int qshm_client_register(qshm_client *cl, const char *qasm, size_t len,
+			 int64_t timeout_ns, uint64_t *circuit)
+{
+	uint64_t end = end_of(timeout_ns), id;
+	struct circ *c;
 	int rc;
 
 	if (!cl)
 		return -EINVAL;
 	if (!qasm || !len || !circuit)
 		return cfail(cl, -EINVAL, "register: empty text");
-	if (len > cl->info.max_request - sizeof(h))
+	if (len > cl->info.max_request - sizeof(struct svc_register_req))
 		return cfail(cl, -QSHM_ETOOBIG, "register: %zu bytes of "
 			     "circuit, service '%s' takes at most %zu", len,
-			     cl->name, cl->info.max_request - sizeof(h));
+			     cl->name, cl->info.max_request -
+			     sizeof(struct svc_register_req));
 	qshm_client_process(cl);
-	if (cl->conn_err)
-		return cl->conn_err;
+	rc = pump(cl);
+	if (rc)
+		return rc;
 	if (cl->ncircs == cl->cap_circs) {
 		size_t cap = cl->cap_circs ? 2 * cl->cap_circs : 8;
 		struct circ *v = realloc(cl->circs, cap * sizeof(*v));
@@ -1278,50 +1723,34 @@ int qshm_client_register(qshm_client *cl, const char *qasm, size_t len,
 		cl->circs = v;
 		cl->cap_circs = cap;
 	}
-	h.qasm_len = (uint32_t)len;
-	h.circuit = ++cl->next_circuit;
-	rc = claim_req(cl, sizeof(h) + len, SVC_REC_REGISTER, end, &buf);
-	if (rc)
-		return rc;
-	memcpy(buf, &h, sizeof(h));
-	memcpy((char *)buf + sizeof(h), qasm, len);
-	qshm_producer_commit(cl->req);
-	c = &cl->circs[cl->ncircs++];
+	c = &cl->circs[cl->ncircs];
 	memset(c, 0, sizeof(*c));
-	c->id = h.circuit;
-	c->state = JOB_PENDING;
-	for (;;) {
-		int64_t left;
-
-		c = circ_find(cl, h.circuit);
-		if (c->state == JOB_DONE)
-			break;
-		if (cl->conn_err) {
-			circ_drop(cl, c);
-			return cl->conn_err;
-		}
-		left = left_until(end);
-		if (left == 0) {
-			/* The service may still answer: the entry stays,
-			 * pending, and is never used. */
-			return cfail(cl, -ETIMEDOUT, "register: no answer "
-				     "from service '%s' in time", cl->name);
-		}
-		rc = wait_reply(cl, left);
-		if (rc == -EINTR || rc == -EBUSY) {
-			return cfail(cl, rc, "register: %s", rc == -EINTR ?
-				     "interrupted" : "a view is held in "
-				     "place: release it first");
-		}
-	}
-	if (c->status) {
-		rc = c->status;
-		cfail(cl, rc, "register: %s%s%s", qshm_client_strerror(rc),
-		      c->msg && *c->msg ? ": " : "", c->msg ? c->msg : "");
+	c->text = malloc(len);
+	if (!c->text)
+		return -ENOMEM;
+	memcpy(c->text, qasm, len);
+	c->len = len;
+	c->id = id = ++cl->next_circuit;
+	cl->ncircs++;
+	rc = send_register(cl, c, end);
+	if (rc) {
 		circ_drop(cl, c);
 		return rc;
 	}
-	*circuit = c->id;
+	rc = await_register(cl, id, end);
+	c = circ_find(cl, id);
+	if (rc == -ETIMEDOUT || rc == -EINTR || rc == -EBUSY)
+		return rc;      /* the entry stays pending, never used */
+	if (rc == 0 && c->status) {
+		rc = c->status;
+		cfail(cl, rc, "register: %s%s%s", qshm_client_strerror(rc),
+		      c->msg && *c->msg ? ": " : "", c->msg ? c->msg : "");
+	}
+	if (rc) {
+		circ_drop(cl, c);
+		return rc;
+	}
+	*circuit = id;
 	return 0;
 }
 
@@ -1330,7 +1759,7 @@ int qshm_client_circuit_info(qshm_client *cl, uint64_t circuit,
 {
 	struct circ *c = cl ? circ_find(cl, circuit) : NULL;
 
-	if (!c || c->state != JOB_DONE || !out)
+	if (!c || c->state != JOB_DONE || c->status || !out)
 		return -EINVAL;
 	*out = c->info;
 	return 0;
@@ -1358,29 +1787,17 @@ int qshm_client_unregister(qshm_client *cl, uint64_t circuit)
 	return 0;
 }
 
-static int rep_stale(void *ctx, const struct qshm_ring_info *info)
-{
-	(void)ctx;
-	return info->state == QSHM_RING_STALE;
-}
-
 int qshm_client_close(qshm_client *cl)
 {
 	if (!cl)
 		return 0;
-	if (cl->waiter)
-		qshm_waiter_close(cl->waiter);
 	while (cl->njobs)
 		job_forget(cl, cl->jobs[0]);
 	while (cl->ncircs)
 		circ_drop(cl, &cl->circs[0]);
-	if (cl->req)
-		qshm_producer_close(cl->req, QSHM_CLOSE_UNLINK);
-	if (cl->rep)
-		qshm_consumer_close(cl->rep);
-	/* A dead service cannot remove the reply ring it made for us. */
-	if (cl->conn_err == -QSHM_ESERVICEDEAD)
-		qshm_ring_remove_if(cl->rep_name, rep_stale, NULL, NULL);
+	client_shut(cl);
+	if (cl->epfd >= 0)
+		close(cl->epfd);
 	free(cl->jobs);
 	free(cl->circs);
 	free(cl);

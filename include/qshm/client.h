@@ -49,6 +49,8 @@ enum qshm_client_errcode {
 	QSHM_ESERVICEGONE,  /* the service stopped (closed its rings) */
 	QSHM_EREFUSED,      /* the service refused the request as malformed
 			       (a protocol error on this client's side) */
+	QSHM_EBREAKER,      /* the client's circuit breaker is open: the
+			       service failed too often; nothing was sent */
 	QSHM_CLIENT_ERR_LAST
 };
 
@@ -65,6 +67,71 @@ typedef struct qshm_client qshm_client;
  */
 int qshm_client_connect(const char *name, int64_t timeout_ns,
 			qshm_client **out);
+
+/*
+ * Fault policy of a client (qshm_client_connect_opts()). Zeroed, it is
+ * the behaviour of qshm_client_connect(): no retry, no breaker, no
+ * reconnection. docs/service.md, "Client policy".
+ *
+ * Retries: a job that fails with a transient error (-QSHM_EQUEUEFULL,
+ * -QSHM_ESERVICEDEAD, -QSHM_ESERVICEGONE, -EIO: a reply cut short,
+ * -ENOBUFS) is sent again, up to `retries` more times and never past its
+ * deadline, after a wait drawn uniformly from [0, b] ("full jitter"),
+ * where b = backoff_ns * 2^(attempt-1), capped at backoff_max_ns. Retries
+ * happen inside wait()/wait_view() and process() (when due): an event
+ * loop that has jobs waiting for a retry calls process() again after
+ * qshm_client_next_retry_ns(). Jobs are re-run from the start with the
+ * same seed (so with the same result): a job submitted with
+ * QSHM_WANT_NO_RETRY is never sent twice, for callers whose jobs must not
+ * run twice.
+ *
+ * Reconnection: when the service died or stopped, the next submit, wait,
+ * process or register connects again to the service's name (waiting up to
+ * connect_timeout_ns for a service to be there), registers the client's
+ * circuits again under the same ids, and sends again the pending jobs
+ * that may be retried; the others fail with -QSHM_ESERVICEDEAD/GONE.
+ *
+ * Circuit breaker: after breaker_failures transient failures in a row
+ * (each failed attempt counts; a success resets the count), submits fail
+ * at once with -QSHM_EBREAKER for breaker_open_ns; then one job may go
+ * (half-open): its success closes the breaker, its failure opens it
+ * again.
+ */
+struct qshm_client_opts {
+	int64_t connect_timeout_ns; /* connect and each reconnection;
+				       0: 2 s */
+	uint32_t retries;           /* more attempts of a failed job; 0 */
+	uint32_t reconnect;         /* 1: reconnect to a restarted service */
+	int64_t backoff_ns;         /* first retry's bound; 0: 1 ms */
+	int64_t backoff_max_ns;     /* cap of the bound; 0: 1 s */
+	uint32_t breaker_failures;  /* 0: no breaker */
+	uint32_t reserved;          /* 0 */
+	int64_t breaker_open_ns;    /* 0: 1 s */
+	uint64_t jitter_seed;       /* 0: from the clock and pid */
+};
+
+/* qshm_client_connect() with a fault policy (o may be NULL: none).
+ * Errors: as qshm_client_connect(), -EINVAL (bad options). */
+int qshm_client_connect_opts(const char *name,
+			     const struct qshm_client_opts *o,
+			     qshm_client **out);
+
+/* Nanoseconds from now until the earliest retry that is waiting (0: due
+ * now), or -1 if none. For event loops (a timer, then process()). */
+int64_t qshm_client_next_retry_ns(qshm_client *cl);
+
+/* Attempts, failures and reconnections so far. */
+struct qshm_client_stats {
+	uint64_t submitted;    /* jobs submitted by the caller */
+	uint64_t sent;         /* RUN records sent, retries included */
+	uint64_t retries;      /* jobs sent again */
+	uint64_t reconnects;   /* successful reconnections */
+	uint64_t breaker_trips;/* times the breaker opened */
+	uint64_t breaker_refused; /* submits refused by the open breaker */
+	uint32_t breaker_open; /* 1 while open (before its half-open trial) */
+	uint32_t reserved;
+};
+int qshm_client_stats(qshm_client *cl, struct qshm_client_stats *out);
 
 /* One job. */
 struct qshm_job_spec {
@@ -210,6 +277,8 @@ int qshm_client_unregister(qshm_client *cl, uint64_t circuit);
 #define QSHM_WANT_EXPECT 0x10u /* <Z...Z> on the qubit sets of .expect */
 #define QSHM_WANT_COPY   0x100u /* client side: never read the arrays in
 				   place (see qshm_client_wait_view()) */
+#define QSHM_WANT_NO_RETRY 0x200u /* client side: never send this job
+				     twice (struct qshm_client_opts) */
 
 /*
  * A job, wire 2.0. The final state (PROBS, STATE, EXPECT) is the state

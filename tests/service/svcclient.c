@@ -37,7 +37,16 @@
  *       while it is held, and QSHM_WANT_COPY; prints "view ok"
  *   svcclient fd SERVICE FILE
  *       submits 4 jobs and takes their results through qshm_client_fd()
- *       and poll(); prints "fd 4 results" 
+ *       and poll(); prints "fd 4 results"
+ *   svcclient policy SERVICE FILE
+ *       (service with --workers 1 --queue 1) retries with backoff get a
+ *       job in once the queue frees, QSHM_WANT_NO_RETRY does not; a
+ *       circuit breaker opens after two failures and closes after a
+ *       trial; prints "retry ok", "breaker ok"
+ *   svcclient reconnect SERVICE FILE READY GO
+ *       registers a circuit, runs it, creates READY, waits for GO (the
+ *       script restarts the service meanwhile), runs it again through an
+ *       automatic reconnection; prints "reconnect ok" 
  * Exit status 0 when it could do what it was asked (the script checks
  * what it printed), 1 otherwise.
  */
@@ -88,6 +97,7 @@ static const char *errname(int rc)
 	case QSHM_ESERVICEDEAD: return "QSHM_ESERVICEDEAD";
 	case QSHM_ESERVICEGONE: return "QSHM_ESERVICEGONE";
 	case QSHM_EREFUSED: return "QSHM_EREFUSED";
+	case QSHM_EBREAKER: return "QSHM_EBREAKER";
 	case EBUSY: return "EBUSY";
 	case ENOTSUP: return "ENOTSUP";
 	}
@@ -568,8 +578,151 @@ static int cmd_fd(char **argv)
 	return 0;
 }
 
+static qshm_client *connect_opts_or_die(const char *name,
+					const struct qshm_client_opts *o)
+{
+	qshm_client *cl;
+	int rc = qshm_client_connect_opts(name, o, &cl);
+
+	if (rc) {
+		fprintf(stderr, "connect %s: %s\n", name,
+			qshm_client_error(NULL));
+		exit(1);
+	}
+	return cl;
+}
+
+/* --workers 1 --queue 1: a retried job gets in once the queue frees; a
+ * job that must not be retried does not; the breaker opens after two
+ * failures, refuses, and closes after a successful trial. */
+static int cmd_policy(char **argv)
+{
+	qshm_client *hog = connect_or_die(argv[2]);
+	struct qshm_client_opts ro = {
+		.retries = 30, .backoff_ns = 10000000,
+		.backoff_max_ns = 100000000, .jitter_seed = 1,
+	};
+	struct qshm_client_opts bo = {
+		.breaker_failures = 2, .breaker_open_ns = 300000000,
+	};
+	qshm_client *rc_cl = connect_opts_or_die(argv[2], &ro);
+	qshm_client *br = connect_opts_or_die(argv[2], &bo);
+	struct qshm_client_stats st;
+	struct qshm_job_result *res;
+	struct qshm_run_spec spec = { .shots = 100, .seed = 1,
+				      .deadline_ns = QSHM_FOREVER };
+	size_t len;
+	char *text = slurp(argv[3], &len);
+	uint64_t h, j, k;
+	int rc;
+
+	/* The queue is taken by a job that ends at its 700 ms deadline. */
+	h = submit_or_die(hog, text, (uint64_t)1 << 40, 1, 700000000);
+	usleep(100000);
+	CHECK(qshm_client_submit_qasm(rc_cl, text, len, &spec, &j) == 0,
+	      "submit");
+	spec.want = QSHM_WANT_COUNTS | QSHM_WANT_NO_RETRY;
+	CHECK(qshm_client_submit_qasm(rc_cl, text, len, &spec, &k) == 0,
+	      "submit");
+	rc = qshm_client_wait(rc_cl, k, 10000000000, &res);
+	CHECK(rc == -QSHM_EQUEUEFULL, "no-retry job: %s", errname(rc));
+	rc = qshm_client_wait(rc_cl, j, 20000000000, &res);
+	CHECK(rc == 0, "retried job: %s (%s)", errname(rc),
+	      qshm_client_error(rc_cl));
+	qshm_job_result_free(res);
+	rc = qshm_client_wait(hog, h, 20000000000, &res);
+	CHECK(rc == -ETIMEDOUT, "hog: %s", errname(rc));
+	CHECK(qshm_client_stats(rc_cl, &st) == 0 && st.submitted == 2 &&
+	      st.retries >= 1 && st.sent == st.retries + 2, "stats: %"
+	      PRIu64 " submitted, %" PRIu64 " sent, %" PRIu64 " retries",
+	      st.submitted, st.sent, st.retries);
+	printf("retry ok\n");
+
+	/* The breaker: two failures open it. */
+	h = submit_or_die(hog, text, (uint64_t)1 << 40, 1, QSHM_FOREVER);
+	usleep(100000);
+	spec.want = 0;
+	for (int i = 0; i < 2; i++) {
+		CHECK(qshm_client_submit_qasm(br, text, len, &spec, &j) == 0,
+		      "submit");
+		rc = qshm_client_wait(br, j, 10000000000, &res);
+		CHECK(rc == -QSHM_EQUEUEFULL, "breaker %d: %s", i, errname(rc));
+	}
+	rc = qshm_client_submit_qasm(br, text, len, &spec, &j);
+	CHECK(rc == -QSHM_EBREAKER, "open breaker: %s", errname(rc));
+	CHECK(qshm_client_stats(br, &st) == 0 && st.breaker_open == 1 &&
+	      st.breaker_trips == 1 && st.breaker_refused == 1 &&
+	      st.sent == 2, "breaker stats");
+	CHECK(qshm_client_cancel(hog, h) == 0, "cancel");
+	rc = qshm_client_wait(hog, h, 20000000000, &res);
+	CHECK(rc == -ECANCELED, "hog: %s", errname(rc));
+	usleep(350000);
+	/* Half-open: one trial, which succeeds and closes it. */
+	CHECK(qshm_client_submit_qasm(br, text, len, &spec, &j) == 0,
+	      "trial: %s", qshm_client_error(br));
+	rc = qshm_client_wait(br, j, 20000000000, &res);
+	CHECK(rc == 0, "trial: %s", errname(rc));
+	qshm_job_result_free(res);
+	CHECK(qshm_client_stats(br, &st) == 0 && st.breaker_open == 0,
+	      "closed");
+	printf("breaker ok\n");
+	qshm_client_close(br);
+	qshm_client_close(rc_cl);
+	qshm_client_close(hog);
+	free(text);
+	return 0;
+}
+
+/* A client that outlives its service: after READY the script kills the
+ * service, creates GO and starts it again; the client's next submit
+ * reconnects (its registered circuit too) and is served. */
+static int cmd_reconnect(char **argv)
+{
+	struct qshm_client_opts o = {
+		.reconnect = 1, .retries = 2,
+		.connect_timeout_ns = 20000000000,
+	};
+	qshm_client *cl = connect_opts_or_die(argv[2], &o);
+	struct qshm_client_stats st;
+	const struct qshm_job_view *v;
+	double p[2] = { 0.4, 1.1 };
+	struct qshm_run_spec spec = { .shots = 100, .seed = 5,
+				      .deadline_ns = QSHM_FOREVER,
+				      .nparams = 2, .params = p };
+	uint64_t circ, j;
+	int fd;
+
+	CHECK(qshm_client_register(cl, sweep_qasm, strlen(sweep_qasm),
+				   5000000000, &circ) == 0, "register");
+	CHECK(qshm_client_submit_circuit(cl, circ, &spec, &j) == 0, "submit");
+	CHECK(qshm_client_wait_view(cl, j, 20000000000, &v) == 0, "first");
+	qshm_client_view_release(cl, v);
+	fd = qshm_client_fd(cl);
+	CHECK(fd >= 0, "fd");
+	close(open(argv[4], O_CREAT | O_WRONLY, 0600));
+	for (int k = 0; k < 600 && access(argv[5], F_OK) != 0; k++)
+		usleep(50000);
+	/* The service is dead now (and maybe not yet back). */
+	CHECK(qshm_client_submit_circuit(cl, circ, &spec, &j) == 0,
+	      "submit after the restart: %s", qshm_client_error(cl));
+	CHECK(qshm_client_wait_view(cl, j, 20000000000, &v) == 0,
+	      "after the restart: %s", qshm_client_error(cl));
+	printf("after %zu outcomes\n", v->ncounts);
+	qshm_client_view_release(cl, v);
+	CHECK(qshm_client_stats(cl, &st) == 0 && st.reconnects == 1,
+	      "%" PRIu64 " reconnects", st.reconnects);
+	CHECK(qshm_client_fd(cl) == fd, "the descriptor stays");
+	printf("reconnect ok\n");
+	qshm_client_close(cl);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 4 && !strcmp(argv[1], "policy"))
+		return cmd_policy(argv);
+	if (argc == 6 && !strcmp(argv[1], "reconnect"))
+		return cmd_reconnect(argv);
 	if (argc == 4 && !strcmp(argv[1], "sweep"))
 		return cmd_sweep(argv);
 	if (argc == 3 && !strcmp(argv[1], "view"))

@@ -261,6 +261,34 @@ grep -q "client $H-0 left (QSHM_EPRODUCERDEAD" "$T/serve-f.err" || fail "service
 ok "a killed client's running job is dropped, its rings removed, the next client served"
 kill -TERM "$SVC"; wait "$SVC" || true
 
+# ---- client policy: retries with backoff, the circuit breaker ----
+serve p --workers 1 --queue 1
+timeout 60 "$SVCCLIENT" policy "$P-p" "$Q/bell_n4.qasm" >"$T/policy.out" 2>"$T/policy.err" ||
+	fail "policy: $(cat "$T/policy.err")"
+grep -qx "retry ok" "$T/policy.out" && grep -qx "breaker ok" "$T/policy.out" ||
+	fail "policy: $(cat "$T/policy.out")"
+ok "a full queue: a retried job gets in with backoff, a no-retry job does not; the breaker opens after 2 failures, refuses, closes after a trial"
+kill -TERM "$SVC"; wait "$SVC" || true
+
+# ---- reconnection to a restarted service ----
+serve r --workers 1
+"$SVCCLIENT" reconnect "$P-r" "$Q/bell_n4.qasm" "$T/rc.ready" "$T/rc.go" \
+	>"$T/rc.out" 2>"$T/rc.err" &
+RC=$!
+BG_PIDS+=("$RC")
+wait_file "$T/rc.ready"
+kill -KILL "$SVC"
+wait "$SVC" 2>/dev/null || true
+touch "$T/rc.go"
+sleep 0.3
+: >"$T/serve-r.err"
+serve r --workers 1
+timeout 60 tail --pid="$RC" -f /dev/null || fail "reconnecting client hangs"
+wait "$RC" || fail "reconnect: $(cat "$T/rc.err")"
+grep -qx "reconnect ok" "$T/rc.out" || fail "reconnect: $(cat "$T/rc.out")"
+ok "a client reconnects to a restarted service by itself, registers its circuit again and is served"
+kill -TERM "$SVC"; wait "$SVC" || true
+
 # ---- a killed service: every waiting client gets QSHM_ESERVICEDEAD ----
 serve d --workers 3
 for k in 1 2 3; do
