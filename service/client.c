@@ -1803,3 +1803,79 @@ int qshm_client_close(qshm_client *cl)
 	free(cl);
 	return 0;
 }
+
+/* ---- a service's metrics ---- */
+
+double qshm_service_latency_bound(unsigned i)
+{
+	static const uint64_t b[6] = SVC_LAT_BOUNDS_NS;
+
+	if (i < 6)
+		return (double)b[i] / 1e9;
+	return i == 6 ? INFINITY : NAN;
+}
+
+int qshm_service_metrics_decode(const uint64_t user[16], const void *meta,
+				size_t meta_len,
+				struct qshm_service_metrics *out)
+{
+	struct svc_info info;
+	uint64_t cum = 0;
+	char why[128];
+	int rc;
+
+	if (!user || !meta || !out)
+		return -EINVAL;
+	rc = svc_info_check(meta, meta_len, &info, why, sizeof(why));
+	if (rc)
+		return rc;
+	memset(out, 0, sizeof(*out));
+	out->pid = info.pid;
+	out->workers = info.workers;
+	out->max_qubits = info.max_qubits;
+	out->queue = info.queue;
+	out->busy_poll = (info.flags & SVC_INFO_BUSY_POLL) != 0;
+	out->memory_budget = info.memory_budget;
+	out->queued = user[SVC_CTR_QUEUED];
+	out->running = user[SVC_CTR_RUNNING];
+	out->done = user[SVC_CTR_DONE];
+	out->failed = user[SVC_CTR_FAILED];
+	out->timed_out = user[SVC_CTR_TIMEDOUT];
+	out->cancelled = user[SVC_CTR_CANCELLED];
+	out->refused = user[SVC_CTR_REFUSED];
+	out->clients = user[SVC_CTR_CLIENTS];
+	/* Buckets are counted one by one, each with relaxed stores: a
+	 * snapshot may see a bucket before the total; keep the cumulative
+	 * counts monotonic as Prometheus requires. */
+	for (unsigned i = 0; i < 6; i++) {
+		cum += user[SVC_CTR_LAT0 + i];
+		out->latency_le[i] = cum;
+	}
+	out->latency_le[6] = user[SVC_CTR_LAT_COUNT] > cum ?
+			     user[SVC_CTR_LAT_COUNT] : cum;
+	out->latency_sum_s = (double)user[SVC_CTR_LAT_SUM_NS] / 1e9;
+	return 0;
+}
+
+int qshm_service_metrics_read(const char *name,
+			      struct qshm_service_metrics *out)
+{
+	struct qshm_ring_stats st;
+	qshm_consumer *c;
+	char meta[256];
+	int rc, n;
+
+	if (!name || !out)
+		return -EINVAL;
+	rc = qshm_consumer_attach(name, QSHM_CONSUMER_READONLY, &c);
+	if (rc)
+		return rc;
+	n = qshm_consumer_meta(c, meta, sizeof(meta), NULL);
+	rc = n < 0 ? n : qshm_consumer_ring_stats(c, &st);
+	if (rc == 0)
+		rc = qshm_service_metrics_decode(st.user, meta,
+						 (size_t)n < sizeof(meta) ?
+						 (size_t)n : sizeof(meta), out);
+	qshm_consumer_close(c);
+	return rc;
+}

@@ -37,10 +37,7 @@
 #include "qshm/qshm.h"
 #include "svc_internal.h"
 
-static void svc_log(struct svc *s, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void svc_log(struct svc *s, const char *fmt, ...)
+void svc_log(struct svc *s, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -154,34 +151,114 @@ static struct svc_job *queue_take_fair_locked(struct svc *s)
 	return best;
 }
 
+void svc_wake_locked(struct svc *s)
+{
+	/* Pairs with the acquire load of a spinning worker (busy-poll). */
+	atomic_fetch_add_explicit(&s->work_gen, 1, memory_order_release);
+	pthread_cond_broadcast(&s->cond);
+}
+
+static bool job_expired(const struct svc_job *j)
+{
+	return atomic_load_explicit(&j->cancel, memory_order_relaxed) ||
+	       atomic_load_explicit(&j->cl->gone, memory_order_relaxed) ||
+	       (j->h.deadline_ns && svc_mono_ns() >= j->h.deadline_ns);
+}
+
+/* A job waiting for memory that may go now: the oldest, when its state
+ * fits; or any that was cancelled or expired (it only has to answer).
+ * Unlinked from the FIFO; it stays in the running list. */
+static struct svc_job *memwait_take_locked(struct svc *s)
+{
+	struct svc_job **pp = &s->mw_head, *prev = NULL;
+
+	for (struct svc_job *j = s->mw_head; j; prev = j, j = j->mw_next) {
+		if ((j == s->mw_head && s->mem_used + j->need <= s->budget) ||
+		    job_expired(j)) {
+			*pp = j->mw_next;
+			if (s->mw_tail == j)
+				s->mw_tail = prev;
+			j->mw_next = NULL;
+			return j;
+		}
+		pp = &j->mw_next;
+	}
+	return NULL;
+}
+
+static bool memwait_nonempty(struct svc *s)
+{
+	return atomic_load_explicit(&s->nmemwait, memory_order_relaxed) != 0;
+}
+
+/* Idle: sleep on the condition variable, or spin (busy-poll). */
+static void worker_idle_locked(struct svc *s)
+{
+	unsigned gen;
+
+	if (!s->cfg->busy_poll) {
+		if (s->mw_head) {
+			/* Jobs waiting for memory may pass their deadline
+			 * or be cancelled: look every 10 ms. */
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 10000000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&s->cond, &s->lock, &ts);
+		} else {
+			pthread_cond_wait(&s->cond, &s->lock);
+		}
+		return;
+	}
+	gen = atomic_load_explicit(&s->work_gen, memory_order_relaxed);
+	pthread_mutex_unlock(&s->lock);
+	/* Pairs with the release increment of svc_wake_locked(). */
+	for (unsigned k = 0; atomic_load_explicit(&s->work_gen,
+			memory_order_acquire) == gen; k++) {
+		svc_cpu_relax();
+		if ((k & 0xffff) == 0xffff && memwait_nonempty(s))
+			break;  /* look at deadlines now and then */
+	}
+	pthread_mutex_lock(&s->lock);
+}
+
 static void *worker_main(void *arg)
 {
 	struct svc *s = arg;
 
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
-		struct svc_job *j;
+		struct svc_job *j = NULL;
 
-		while (!s->qhead && !s->stopping)
-			pthread_cond_wait(&s->cond, &s->lock);
+		while (!s->stopping && !(j = memwait_take_locked(s)) &&
+		       !s->qhead)
+			worker_idle_locked(s);
 		if (s->stopping)
 			break;
-		j = queue_take_fair_locked(s);
-		s->nqueued--;
-		j->prev = NULL;
-		j->next = s->running;
-		if (s->running)
-			s->running->prev = j;
-		s->running = j;
-		s->nrunning++;
-		svc_ctr_add(s, SVC_CTR_QUEUED, -1);
-		svc_ctr_add(s, SVC_CTR_RUNNING, 1);
+		if (!j) {
+			j = queue_take_fair_locked(s);
+			s->nqueued--;
+			j->prev = NULL;
+			j->next = s->running;
+			if (s->running)
+				s->running->prev = j;
+			s->running = j;
+			s->nrunning++;
+			svc_ctr_add(s, SVC_CTR_QUEUED, -1);
+			svc_ctr_add(s, SVC_CTR_RUNNING, 1);
+		}
 		if (atomic_load_explicit(&j->cl->gone, memory_order_relaxed))
 			atomic_store_explicit(&j->cancel, 1,
 					      memory_order_relaxed);
 		pthread_mutex_unlock(&s->lock);
 
-		svc_job_run(s, j);
+		if (svc_job_run(s, j)) {
+			pthread_mutex_lock(&s->lock);
+			continue;       /* waits for memory */
+		}
 
 		pthread_mutex_lock(&s->lock);
 		if (j->prev)
@@ -249,7 +326,7 @@ static void enqueue(struct svc *s, struct svc_client *cl, struct svc_job *j)
 	s->qtail = j;
 	s->nqueued++;
 	svc_ctr_add(s, SVC_CTR_QUEUED, 1);
-	pthread_cond_signal(&s->cond);
+	svc_wake_locked(s);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -284,6 +361,7 @@ static void handle_run(struct svc *s, struct svc_client *cl,
 		return;
 	}
 	j->kind = SVC_JOB_RUN;
+	j->t_recv = svc_mono_ns();
 	j->h = v.h;
 	j->qasm_len = v.h.qasm_len;
 	if (v.h.qasm_len && (j->qasm = malloc(v.h.qasm_len)))
@@ -745,6 +823,8 @@ static int ctl_create(struct svc *s)
 		.pid = (int32_t)getpid(),
 		.workers = s->cfg->workers, .max_qubits = s->cfg->max_qubits,
 		.queue = s->cfg->queue, .max_request = SVC_MAX_REQUEST,
+		.flags = s->cfg->busy_poll ? SVC_INFO_BUSY_POLL : 0,
+		.memory_budget = s->budget,
 	};
 	struct timespec ts;
 	int rc;
@@ -769,6 +849,20 @@ static void wait_for_work(struct svc *s)
 	struct qshm_pollitem items[1 + 256 + 1];
 	unsigned n = 0;
 	int rc;
+
+	if (s->cfg->busy_poll) {
+		/* Spin: the loop reads every request ring again at once
+		 * (a read that finds nothing makes no system call); new
+		 * clients show up through inotify, read every 4096 spins,
+		 * and the 100 ms rescan. */
+		if ((++s->naps & 4095) == 0 && s->ino >= 0) {
+			char buf[4096];
+			while (read(s->ino, buf, sizeof(buf)) > 0)
+				s->rescan = true;
+		}
+		svc_cpu_relax();
+		return;
+	}
 
 	if (s->ino >= 0)
 		items[n++] = (struct qshm_pollitem){ .fd = s->ino };
@@ -824,6 +918,12 @@ int svc_run(const struct svc_config *cfg)
 	    cfg->workers > 256 || !cfg->queue || !cfg->max_qubits ||
 	    cfg->max_clients > 256)
 		return -EINVAL;
+	s.budget = cfg->memory_budget;
+	if (!s.budget) {
+		long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+		s.budget = pages > 0 && psz > 0 ?
+			   (uint64_t)pages * (uint64_t)psz / 2 : (1ull << 30);
+	}
 	pthread_mutex_init(&s.lock, NULL);
 	pthread_cond_init(&s.cond, NULL);
 	rc = ctl_create(&s);
@@ -876,10 +976,17 @@ int svc_run(const struct svc_config *cfg)
 	s.stopping = true;
 	for (struct svc_job *j = s.running; j; j = j->next)
 		atomic_store_explicit(&j->cancel, 1, memory_order_relaxed);
-	pthread_cond_broadcast(&s.cond);
+	svc_wake_locked(&s);
 	pthread_mutex_unlock(&s.lock);
 	for (unsigned i = 0; i < nth; i++)
 		pthread_join(th[i], NULL);
+	/* What is left in the running list waited for memory. */
+	while (s.running) {
+		struct svc_job *j = s.running;
+		s.running = j->next;
+		j->cl->refs--;
+		drop_queued(&s, j);
+	}
 	/* Queued jobs never ran: their clients see the service gone. */
 	while (s.qhead) {
 		struct svc_job *j = s.qhead;

@@ -71,9 +71,17 @@ struct svc_job {
 	char *qasm;                  /* inline text or REGISTER's, or NULL */
 	uint32_t qasm_len;
 	struct svc_tpl *tpl;         /* RUN of a registered circuit (a ref) */
+	uint64_t t_recv;             /* CLOCK_MONOTONIC: request read */
 	double *params;              /* h.nparams */
 	uint64_t *expect;            /* h.nexpect */
 	atomic_int cancel;           /* relaxed: a hint read per batch */
+	/* A RUN job parsed and bound, waiting for memory (svc.memwait):
+	 * kept so that it is not parsed again. */
+	struct qasm_circuit *c;
+	struct qasm_template *own;   /* its text's template */
+	uint64_t need;               /* bytes of state, reserved or not */
+	bool mem_held;               /* need is counted in svc.mem_used */
+	struct svc_job *mw_next;     /* svc.lock: memwait FIFO */
 	struct svc_job *next, *prev;
 };
 
@@ -84,7 +92,14 @@ struct svc {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct svc_job *qhead, *qtail;   /* FIFO of queued jobs */
-	struct svc_job *running;         /* doubly linked */
+	struct svc_job *running;         /* doubly linked; jobs waiting for
+					    memory are in it too */
+	struct svc_job *mw_head, *mw_tail; /* waiting for memory, FIFO */
+	uint64_t budget;                 /* bytes of state at once */
+	uint64_t mem_used;               /* svc.lock: reserved now */
+	atomic_uint work_gen;            /* busy-poll: bumped (release)
+					    when work may be there */
+	atomic_uint nmemwait;            /* jobs on memwait (a hint) */
 	unsigned nqueued, nrunning;
 	uint64_t tick;                   /* jobs started so far */
 	bool stopping;
@@ -99,12 +114,32 @@ struct svc {
 };
 
 uint64_t svc_mono_ns(void);
+/* One line on the service's log (cfg->log), if any. */
+void svc_log(struct svc *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* One step of a spin (busy-poll). */
+static inline void svc_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
 /* Metrics (svc.lock held). */
 void svc_ctr_add(struct svc *s, enum svc_counter i, int64_t d);
 
+/* States up to this size always start (docs/service.md, "Fairness"). */
+#define SVC_MEM_SMALL ((uint64_t)1 << 20)
+
 /* svc_job.c */
-/* Runs one job on a worker (no lock held). */
-void svc_job_run(struct svc *s, struct svc_job *j);
+/* Runs one job on a worker (no lock held). Returns true when the job
+ * waits for memory instead (it is then on svc.memwait, still in the
+ * running list), false when it is over (replied to, if anyone is there). */
+bool svc_job_run(struct svc *s, struct svc_job *j);
+/* Wakes idle workers (svc.lock held). */
+void svc_wake_locked(struct svc *s);
 /* A failure reply for JOB, written at once or within wait_ns. */
 int svc_reply_error(struct svc_client *cl, int64_t wait_ns, uint64_t job,
 		    int status, const char *msg);

@@ -551,37 +551,115 @@ static void register_run(struct svc *s, struct svc_job *j)
 	}
 }
 
-void svc_job_run(struct svc *s, struct svc_job *j)
+/*
+ * Memory for the job's state (its need), or a place in the memory FIFO.
+ * Returns 0 (reserved), 1 (queued on memwait: the worker moves on) or
+ * -EFBIG (more than the whole budget).
+ */
+static int mem_acquire(struct svc *s, struct svc_job *j, bool waited,
+		       struct rt_error *err)
 {
-	struct qasm_template *own = NULL;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if (j->need > s->budget && j->need > SVC_MEM_SMALL) {
+		rc = rt_error_set(err, -EFBIG, "job: error: a state of %llu "
+				  "bytes is more than the service's memory "
+				  "budget (%llu bytes, --memory)",
+				  (unsigned long long)j->need,
+				  (unsigned long long)s->budget);
+	} else if (j->need <= SVC_MEM_SMALL ||
+		   ((!s->mw_head || s->mw_head == j) &&
+		    s->mem_used + j->need <= s->budget)) {
+		/* Small states always start (at most one per worker); a
+		 * larger one starts if it fits and none waits before it. */
+		s->mem_used += j->need;
+		j->mem_held = true;
+		if (waited)
+			svc_log(s, "client %s job %llu got its memory",
+				j->cl->id, (unsigned long long)j->h.job);
+	} else {
+		svc_log(s, "client %s job %llu waits for memory (%llu bytes "
+			"of state; %llu of %llu in use)", j->cl->id,
+			(unsigned long long)j->h.job,
+			(unsigned long long)j->need,
+			(unsigned long long)s->mem_used,
+			(unsigned long long)s->budget);
+		j->mw_next = NULL;
+		if (s->mw_tail)
+			s->mw_tail->mw_next = j;
+		else
+			s->mw_head = j;
+		s->mw_tail = j;
+		atomic_fetch_add_explicit(&s->nmemwait, 1,
+					  memory_order_relaxed);
+		rc = 1;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static void mem_release(struct svc *s, struct svc_job *j)
+{
+	if (!j->mem_held)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->mem_used -= j->need;
+	j->mem_held = false;
+	if (s->mw_head)
+		svc_wake_locked(s);
+	pthread_mutex_unlock(&s->lock);
+}
+
+bool svc_job_run(struct svc *s, struct svc_job *j)
+{
+	static const uint64_t bounds[6] = SVC_LAT_BOUNDS_NS;
 	const struct qasm_template *t;
-	struct qasm_circuit *c = NULL;
 	struct job_out o;
 	struct rt_error err;
+	uint64_t lat;
 	int rc;
 
 	if (j->kind == SVC_JOB_REGISTER) {
 		register_run(s, j);
-		return;
+		return false;
 	}
 	memset(&o, 0, sizeof(o));
 	rt_error_clear(&err);
+	bool waited = j->need != 0;
+
+	if (waited) {
+		/* Back from memwait: the count goes down. */
+		atomic_fetch_sub_explicit(&s->nmemwait, 1,
+					  memory_order_relaxed);
+	}
 	rc = job_should_stop(j);
 	if (rc)
 		goto done;
-	if (j->tpl) {
-		t = j->tpl->t;
-	} else {
-		rc = parse_text(s, "job", j->qasm, j->qasm_len, &own, &err);
+	if (!j->c) {
+		if (j->tpl) {
+			t = j->tpl->t;
+		} else {
+			rc = parse_text(s, "job", j->qasm, j->qasm_len,
+					&j->own, &err);
+			if (rc)
+				goto done;
+			t = j->own;
+		}
+		rc = qasm_template_bind(t, j->params, j->h.nparams, &j->c,
+					&err);
 		if (rc)
 			goto done;
-		t = own;
+		j->need = (uint64_t)16 << j->c->nqubits;
 	}
-	rc = qasm_template_bind(t, j->params, j->h.nparams, &c, &err);
+	rc = mem_acquire(s, j, waited, &err);
+	if (rc == 1)
+		return true;
 	if (rc)
 		goto done;
-	rc = simulate(j, c, &o, &err);
+	rc = simulate(j, j->c, &o, &err);
 done:
+	mem_release(s, j);
 	if (rc == 1) {
 		rc = 0;
 	} else if (rc == -ECANCELED &&
@@ -599,13 +677,24 @@ done:
 		svc_reply_error(j->cl, SVC_REPLY_WAIT_NS, j->h.job, rc,
 				err.msg[0] ? err.msg : strerror(-rc));
 	}
+	lat = svc_mono_ns() - j->t_recv;
 	pthread_mutex_lock(&s->lock);
 	svc_ctr_add(s, rc == 0 ? SVC_CTR_DONE : rc == -ETIMEDOUT ?
 		    SVC_CTR_TIMEDOUT : rc == -ECANCELED ? SVC_CTR_CANCELLED :
 		    SVC_CTR_FAILED, 1);
+	for (unsigned i = 0; i < 6; i++)
+		if (lat <= bounds[i]) {
+			svc_ctr_add(s, SVC_CTR_LAT0 + i, 1);
+			break;
+		}
+	svc_ctr_add(s, SVC_CTR_LAT_COUNT, 1);
+	svc_ctr_add(s, SVC_CTR_LAT_SUM_NS, (int64_t)lat);
 	pthread_mutex_unlock(&s->lock);
-	qasm_circuit_free(c);
-	qasm_template_free(own);
+	qasm_circuit_free(j->c);
+	qasm_template_free(j->own);
+	j->c = NULL;
+	j->own = NULL;
+	return false;
 }
 
 bool svc_tpl_unref_locked(struct svc_tpl *t)
@@ -623,6 +712,8 @@ void svc_tpl_free(struct svc_tpl *t)
 
 void svc_job_free(struct svc_job *j)
 {
+	qasm_circuit_free(j->c);
+	qasm_template_free(j->own);
 	free(j->qasm);
 	free(j->params);
 	free(j->expect);

@@ -68,8 +68,39 @@ struct svc_info {
 	uint32_t queue;         /* jobs queued or running, at most */
 	uint32_t max_request;   /* largest request record, bytes */
 	uint64_t started_ns;    /* CLOCK_REALTIME */
+	uint32_t flags;         /* SVC_INFO_BUSY_POLL */
+	uint32_t reserved;      /* 0 */
+	uint64_t memory_budget; /* bytes of state run at once */
 };
-_Static_assert(sizeof(struct svc_info) == 40, "svc_info layout");
+_Static_assert(sizeof(struct svc_info) == 56, "svc_info layout");
+
+#define SVC_INFO_BUSY_POLL 0x1u
+
+/* Metrics: user counters of the control ring (qshm stat NAME). */
+enum svc_counter {
+	SVC_CTR_QUEUED = 0,   /* jobs waiting now */
+	SVC_CTR_RUNNING,      /* jobs running now */
+	SVC_CTR_DONE,         /* jobs that returned counts */
+	SVC_CTR_FAILED,       /* jobs that returned another error */
+	SVC_CTR_TIMEDOUT,     /* jobs dropped at their deadline */
+	SVC_CTR_CANCELLED,    /* jobs cancelled (by the client, or its end) */
+	SVC_CTR_REFUSED,      /* malformed requests and full-queue refusals */
+	SVC_CTR_CLIENTS,      /* clients connected now */
+	/* Latency histogram (qshm_service_metrics): jobs whose time in the
+	 * service was within 10 us, 100 us, ..., 1 s (one bucket each, not
+	 * cumulative), then all jobs, then the sum of their times in ns. */
+	SVC_CTR_LAT0,
+	SVC_CTR_LAT_COUNT = SVC_CTR_LAT0 + 6,
+	SVC_CTR_LAT_SUM_NS,
+	SVC_CTR_COUNT
+};
+_Static_assert(SVC_CTR_COUNT == 16, "the ring has 16 user counters");
+
+/* Bucket bounds in ns of SVC_CTR_LAT0.. */
+#define SVC_LAT_BOUNDS_NS { 10000ull, 100000ull, 1000000ull, 10000000ull, \
+			    100000000ull, 1000000000ull }
+
+
 
 /*
  * SVC_REC_RUN: this header; then, for inline text (circuit 0), qasm_len

@@ -384,6 +384,47 @@ int qshm_client_view_release(qshm_client *cl,
  */
 int qshm_client_fd(qshm_client *cl);
 
+/* ------------------------------------------------------------------ */
+/* A service's metrics (its control ring's user counters)               */
+
+/* Latency buckets: jobs answered within 10 us, 100 us, 1 ms, 10 ms,
+ * 100 ms, 1 s, and all of them (+Inf). */
+#define QSHM_SVC_LATENCY_BUCKETS 7
+
+struct qshm_service_metrics {
+	int32_t pid;            /* the service process */
+	uint32_t workers, max_qubits, queue;
+	uint32_t busy_poll;     /* 1: serve --busy-poll */
+	uint32_t reserved;
+	uint64_t memory_budget; /* bytes of state the service runs at once */
+	uint64_t queued, running, done, failed, timed_out, cancelled;
+	uint64_t refused, clients;
+	/* latency: from the service reading a job's request to its reply
+	 * committed; cumulative, as a Prometheus histogram: le[i] jobs
+	 * within qshm_service_latency_bound(i) seconds; le[6] = all */
+	uint64_t latency_le[QSHM_SVC_LATENCY_BUCKETS];
+	double latency_sum_s;   /* seconds, all jobs together */
+};
+
+/* The upper bound of latency bucket i in seconds (INFINITY for the last),
+ * or NAN for i out of range. */
+double qshm_service_latency_bound(unsigned i);
+
+/*
+ * Decodes a service's metrics from its control ring: user[16] (the
+ * ring's user counters, struct qshm_ring_stats.user) and its descriptor
+ * (qshm_consumer_meta()). Returns 0, or -EPROTO (not a service's ring),
+ * -EPROTONOSUPPORT (another wire major), -EINVAL.
+ */
+int qshm_service_metrics_decode(const uint64_t user[16], const void *meta,
+				size_t meta_len,
+				struct qshm_service_metrics *out);
+
+/* Attaches to service NAME's control ring read-only and reads its
+ * metrics. Returns 0 or an error as qshm_client_connect()'s C1. */
+int qshm_service_metrics_read(const char *name,
+			      struct qshm_service_metrics *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -46,7 +46,12 @@
  *   svcclient reconnect SERVICE FILE READY GO
  *       registers a circuit, runs it, creates READY, waits for GO (the
  *       script restarts the service meanwhile), runs it again through an
- *       automatic reconnection; prints "reconnect ok" 
+ *       automatic reconnection; prints "reconnect ok"
+ *   svcclient memory SERVICE SMALLFILE GO
+ *       (service with --workers 2 --memory 2M) two 17-qubit jobs: one
+ *       runs, one waits for memory, a small job runs meanwhile; an
+ *       18-qubit job gets EFBIG; after the first is cancelled the second
+ *       gets its memory (the script sees it in the log and creates GO)
  * Exit status 0 when it could do what it was asked (the script checks
  * what it printed), 1 otherwise.
  */
@@ -93,6 +98,7 @@ static const char *errname(int rc)
 	case ECANCELED: return "ECANCELED";
 	case EINVAL: return "EINVAL";
 	case EFBIG: return "EFBIG";
+	case ENOBUFS: return "ENOBUFS";
 	case QSHM_EQUEUEFULL: return "QSHM_EQUEUEFULL";
 	case QSHM_ESERVICEDEAD: return "QSHM_ESERVICEDEAD";
 	case QSHM_ESERVICEGONE: return "QSHM_ESERVICEGONE";
@@ -717,8 +723,72 @@ static int cmd_reconnect(char **argv)
 	return 0;
 }
 
+/* Memory-aware scheduling (service: --workers 2 --memory 2M): two
+ * 17-qubit jobs (2 MiB of state each) cannot run together, so the second
+ * waits for memory while a small job runs beside the first; an 18-qubit
+ * job is more than the budget. */
+static int cmd_memory(char **argv)
+{
+	static const char big[] = "OPENQASM 2.0;\ninclude \"qelib1.inc\";\n"
+		"qreg q[17];\ncreg c[1];\nh q;\nmeasure q[0] -> c[0];\n";
+	static const char huge[] = "OPENQASM 2.0;\ninclude \"qelib1.inc\";\n"
+		"qreg q[18];\ncreg c[1];\nh q;\nmeasure q[0] -> c[0];\n";
+	qshm_client *a = connect_or_die(argv[2]);
+	qshm_client *b = connect_or_die(argv[2]);
+	struct qshm_service_metrics m;
+	struct qshm_job_result *res;
+	size_t len;
+	char *small = slurp(argv[3], &len);
+	uint64_t j1, j2, k;
+	int rc;
+
+	j1 = submit_or_die(a, big, (uint64_t)1 << 40, 1, QSHM_FOREVER);
+	j2 = submit_or_die(a, big, (uint64_t)1 << 40, 2, QSHM_FOREVER);
+	/* Both taken by the two workers: one runs, one waits for memory. */
+	for (int i = 0; i < 400; i++) {
+		CHECK(qshm_service_metrics_read(argv[2], &m) == 0, "metrics");
+		if (m.running == 2 && m.queued == 0)
+			break;
+		usleep(10000);
+	}
+	CHECK(m.running == 2 && m.memory_budget == 2u << 20,
+	      "running %llu, budget %llu", (unsigned long long)m.running,
+	      (unsigned long long)m.memory_budget);
+	/* A small job runs meanwhile, on the worker the waiting job left. */
+	k = submit_or_die(b, small, 1000, 7, QSHM_FOREVER);
+	rc = qshm_client_wait(b, k, 20000000000, &res);
+	CHECK(rc == 0, "small job beside a big one: %s", errname(rc));
+	qshm_job_result_free(res);
+	printf("small ok\n");
+	fflush(stdout);
+	/* More than the budget: refused. */
+	k = submit_or_die(b, huge, 10, 1, QSHM_FOREVER);
+	rc = qshm_client_wait(b, k, 20000000000, &res);
+	CHECK(rc == -EFBIG && strstr(qshm_client_error(b), "memory budget"),
+	      "18 qubits: %s %s", errname(rc), qshm_client_error(b));
+	printf("efbig ok\n");
+	fflush(stdout);
+	/* The first ends: the second gets its memory. */
+	CHECK(qshm_client_cancel(a, j1) == 0, "cancel");
+	rc = qshm_client_wait(a, j1, 20000000000, &res);
+	CHECK(rc == -ECANCELED, "first: %s", errname(rc));
+	/* Wait for the script to see "got its memory" in the log. */
+	for (int i = 0; i < 600 && access(argv[4], F_OK) != 0; i++)
+		usleep(50000);
+	CHECK(qshm_client_cancel(a, j2) == 0, "cancel");
+	rc = qshm_client_wait(a, j2, 20000000000, &res);
+	CHECK(rc == -ECANCELED, "second: %s", errname(rc));
+	printf("memory ok\n");
+	qshm_client_close(b);
+	qshm_client_close(a);
+	free(small);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 5 && !strcmp(argv[1], "memory"))
+		return cmd_memory(argv);
 	if (argc == 4 && !strcmp(argv[1], "policy"))
 		return cmd_policy(argv);
 	if (argc == 6 && !strcmp(argv[1], "reconnect"))

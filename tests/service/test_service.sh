@@ -289,6 +289,36 @@ grep -qx "reconnect ok" "$T/rc.out" || fail "reconnect: $(cat "$T/rc.out")"
 ok "a client reconnects to a restarted service by itself, registers its circuit again and is served"
 kill -TERM "$SVC"; wait "$SVC" || true
 
+# ---- memory-aware scheduling ----
+serve m --workers 2 --memory 2M
+"$SVCCLIENT" memory "$P-m" "$Q/bell_n4.qasm" "$T/mem.go" >"$T/mem.out" 2>"$T/mem.err" &
+MC=$!
+BG_PIDS+=("$MC")
+wait_for "$T/serve-m.err" "waits for memory"
+wait_for "$T/mem.out" "efbig ok"
+wait_for "$T/serve-m.err" "got its memory"
+touch "$T/mem.go"
+timeout 60 tail --pid="$MC" -f /dev/null || fail "memory client hangs"
+wait "$MC" || fail "memory: $(cat "$T/mem.err")"
+grep -qx "memory ok" "$T/mem.out" || fail "memory: $(cat "$T/mem.out")"
+ok "--memory 2M: a second 17-qubit job waits for memory while a small job runs beside the first, gets it when the first ends; 18 qubits: EFBIG"
+kill -TERM "$SVC"; wait "$SVC" || true
+
+# ---- busy polling ----
+serve b --workers 1 --busy-poll
+timeout 60 "$SVCCLIENT" multi "$P-b" 500 9 "${CIRCUITS[@]}" >"$T/busy.out" 2>"$T/busy.err" ||
+	fail "busy-poll client: $(cat "$T/busy.err")"
+n=0
+while read -r file seed json; do
+	want=$("$QSHM" sim "$file" --shots 500 --seed "$seed" --counts)
+	[ "$json" = "$want" ] || fail "busy-poll: counts of $file"
+	n=$((n + 1))
+done <"$T/busy.out"
+[ "$n" -eq ${#CIRCUITS[@]} ] || fail "busy-poll: $n results"
+"$QSHM" stat --interval 0 "$P-b" | grep -q -- "--busy-poll" || fail "stat does not say --busy-poll"
+kill -TERM "$SVC"; wait "$SVC" || fail "busy-polling service did not stop cleanly"
+ok "--busy-poll: ${#CIRCUITS[@]} jobs with the counts of qshm sim; stops on SIGTERM"
+
 # ---- a killed service: every waiting client gets QSHM_ESERVICEDEAD ----
 serve d --workers 3
 for k in 1 2 3; do
