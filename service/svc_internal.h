@@ -130,6 +130,34 @@ static inline void svc_cpu_relax(void)
 /* Metrics (svc.lock held). */
 void svc_ctr_add(struct svc *s, enum svc_counter i, int64_t d);
 
+/* svc_sched.c */
+void svc_client_free(struct svc_client *cl);
+/* Drops a reference (svc.lock held); true if cl must be freed after. */
+bool svc_client_unref_locked(struct svc_client *cl);
+/* A reply from the main thread: never waits. */
+int svc_reply_now(struct svc_client *cl, uint64_t job, int status,
+	      const char *msg);
+/* A queued job that will not run: its template ref and memory (its
+ * client's ref is the caller's business). */
+void svc_drop_queued(struct svc *s, struct svc_job *j);
+/* A job's end: its references and memory. */
+void svc_job_release(struct svc *s, struct svc_job *j);
+void *svc_worker_main(void *arg);
+
+/* svc_requests.c */
+void svc_refuse(struct svc *s, struct svc_client *cl, uint64_t job, int status,
+	    const char *msg);
+void svc_enqueue(struct svc *s, struct svc_client *cl, struct svc_job *j);
+unsigned svc_cancel_locked(struct svc *s, struct svc_client *cl, bool all,
+		       uint64_t job, struct svc_job **out);
+/* S4 */
+void svc_client_drop(struct svc *s, struct svc_client *cl, int why);
+/* Reads what cl sent; returns the records handled. */
+int svc_client_drain(struct svc *s, struct svc_client *cl);
+
+/* svc_clients.c: finds new request rings (S2, S3). */
+void svc_scan(struct svc *s);
+
 /* States up to this size always start (docs/service.md, "Fairness"). */
 #define SVC_MEM_SMALL ((uint64_t)1 << 20)
 

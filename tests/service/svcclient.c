@@ -47,7 +47,7 @@
  *       registers a circuit, runs it, creates READY, waits for GO (the
  *       script restarts the service meanwhile), runs it again through an
  *       automatic reconnection; prints "reconnect ok"
- *   svcclient memory SERVICE SMALLFILE GO
+ *   svcclient memory SERVICE SMALLFILE GO SERVICELOG
  *       (service with --workers 2 --memory 2M) two 17-qubit jobs: one
  *       runs, one waits for memory, a small job runs meanwhile; an
  *       18-qubit job gets EFBIG; after the first is cancelled the second
@@ -743,6 +743,15 @@ static int cmd_memory(char **argv)
 	int rc;
 
 	j1 = submit_or_die(a, big, (uint64_t)1 << 40, 1, QSHM_FOREVER);
+	/* The first has its worker (and so its memory) before the second
+	 * comes. */
+	for (int i = 0; i < 400; i++) {
+		CHECK(qshm_service_metrics_read(argv[2], &m) == 0, "metrics");
+		if (m.running == 1 && m.queued == 0)
+			break;
+		usleep(10000);
+	}
+	usleep(100000);
 	j2 = submit_or_die(a, big, (uint64_t)1 << 40, 2, QSHM_FOREVER);
 	/* Both taken by the two workers: one runs, one waits for memory. */
 	for (int i = 0; i < 400; i++) {
@@ -768,16 +777,31 @@ static int cmd_memory(char **argv)
 	      "18 qubits: %s %s", errname(rc), qshm_client_error(b));
 	printf("efbig ok\n");
 	fflush(stdout);
-	/* The first ends: the second gets its memory. */
-	CHECK(qshm_client_cancel(a, j1) == 0, "cancel");
-	rc = qshm_client_wait(a, j1, 20000000000, &res);
-	CHECK(rc == -ECANCELED, "first: %s", errname(rc));
-	/* Wait for the script to see "got its memory" in the log. */
-	for (int i = 0; i < 600 && access(argv[4], F_OK) != 0; i++)
-		usleep(50000);
-	CHECK(qshm_client_cancel(a, j2) == 0, "cancel");
-	rc = qshm_client_wait(a, j2, 20000000000, &res);
-	CHECK(rc == -ECANCELED, "second: %s", errname(rc));
+	/* The one running ends: the waiting one gets its memory. Which
+	 * waits, the service's log says (argv[5]). */
+	{
+		char line[512];
+		unsigned long long w = 0;
+		FILE *f = fopen(argv[5], "r");
+		CHECK(f, "log %s", argv[5]);
+		while (fgets(line, sizeof(line), f)) {
+			const char *p = strstr(line, " job ");
+			if (p && strstr(line, "waits for memory"))
+				w = strtoull(p + 5, NULL, 10);
+		}
+		fclose(f);
+		CHECK(w == j1 || w == j2, "no waiting job in the log");
+		uint64_t run = w == j1 ? j2 : j1;
+		CHECK(qshm_client_cancel(a, run) == 0, "cancel");
+		rc = qshm_client_wait(a, run, 20000000000, &res);
+		CHECK(rc == -ECANCELED, "running one: %s", errname(rc));
+		/* Wait for the script to see "got its memory". */
+		for (int i = 0; i < 600 && access(argv[4], F_OK) != 0; i++)
+			usleep(50000);
+		CHECK(qshm_client_cancel(a, w) == 0, "cancel");
+		rc = qshm_client_wait(a, w, 20000000000, &res);
+		CHECK(rc == -ECANCELED, "waiting one: %s", errname(rc));
+	}
 	printf("memory ok\n");
 	qshm_client_close(b);
 	qshm_client_close(a);
@@ -787,7 +811,7 @@ static int cmd_memory(char **argv)
 
 int main(int argc, char **argv)
 {
-	if (argc == 5 && !strcmp(argv[1], "memory"))
+	if (argc == 6 && !strcmp(argv[1], "memory"))
 		return cmd_memory(argv);
 	if (argc == 4 && !strcmp(argv[1], "policy"))
 		return cmd_policy(argv);

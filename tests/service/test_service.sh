@@ -291,7 +291,8 @@ kill -TERM "$SVC"; wait "$SVC" || true
 
 # ---- memory-aware scheduling ----
 serve m --workers 2 --memory 2M
-"$SVCCLIENT" memory "$P-m" "$Q/bell_n4.qasm" "$T/mem.go" >"$T/mem.out" 2>"$T/mem.err" &
+"$SVCCLIENT" memory "$P-m" "$Q/bell_n4.qasm" "$T/mem.go" "$T/serve-m.err" \
+	>"$T/mem.out" 2>"$T/mem.err" &
 MC=$!
 BG_PIDS+=("$MC")
 wait_for "$T/serve-m.err" "waits for memory"
