@@ -13,6 +13,7 @@
 set -euo pipefail
 
 : "${QSHM:?}" "${SVCCLIENT:?}" "${QASM_DIR:?}"
+PYTHON3=${PYTHON3:-python3}
 P="ts$$"
 T=$(mktemp -d "${TMPDIR:-/tmp}/qshm-svc-test.XXXXXX")
 BG_PIDS=()
@@ -268,6 +269,21 @@ timeout 60 "$SVCCLIENT" policy "$P-p" "$Q/bell_n4.qasm" >"$T/policy.out" 2>"$T/p
 grep -qx "retry ok" "$T/policy.out" && grep -qx "breaker ok" "$T/policy.out" ||
 	fail "policy: $(cat "$T/policy.out")"
 ok "a full queue: a retried job gets in with backoff, a no-retry job does not; the breaker opens after 2 failures, refuses, closes after a trial"
+printf 'OPENQASM 2.0;\ninclude "qelib1.inc";\nparam t, u;\nqreg q[2];\ncreg c[2];\nry(t) q[0];\ncx q[0], q[1];\nrz(u) q[1];\nmeasure q -> c;\n' >"$T/param.qasm"
+printf 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nry(0.5) q[0];\ncx q[0], q[1];\nrz(-2) q[1];\nmeasure q -> c;\n' >"$T/param-bound.qasm"
+out=$(timeout 30 "$QSHM" submit "$P-p" "$T/param.qasm" --shots 800 --seed 4 --param u=-2 --param t=0.5 --expect 0) ||
+	fail "qshm submit --param"
+want=$("$QSHM" sim "$T/param-bound.qasm" --shots 800 --seed 4 --counts)
+[ "${out%%, \"expect\"*}}" = "$want" ] || fail "submit --param: '$out', sim: '$want'"
+"$PYTHON3" - "$out" <<'PYEOF' || fail "submit --expect: $out"
+import json, math, sys
+d = json.loads(sys.argv[1])
+assert abs(d["expect"][0] - math.cos(0.5)) < 1e-12, d
+PYEOF
+rc=0
+timeout 30 "$QSHM" submit "$P-p" "$T/param.qasm" --shots 8 --param t=1 2>"$T/param.err" >/dev/null || rc=$?
+[ "$rc" -eq 1 ] && grep -q "no --param u=VALUE" "$T/param.err" || fail "a missing --param: $rc $(cat "$T/param.err")"
+ok "qshm submit --param NAME=VALUE --expect: registered, bound by name, counts equal qshm sim of the bound text, <Z0> = cos(t)"
 kill -TERM "$SVC"; wait "$SVC" || true
 
 # ---- reconnection to a restarted service ----
