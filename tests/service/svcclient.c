@@ -47,6 +47,9 @@
  *       registers a circuit, runs it, creates READY, waits for GO (the
  *       script restarts the service meanwhile), runs it again through an
  *       automatic reconnection; prints "reconnect ok"
+ *   svcclient rt SERVICE N
+ *       N round trips of a trivial job; prints p50 and p99 (a figure for
+ *       docs/service.md, not a test)
  *   svcclient memory SERVICE SMALLFILE GO SERVICELOG
  *       (service with --workers 2 --memory 2M) two 17-qubit jobs: one
  *       runs, one waits for memory, a small job runs meanwhile; an
@@ -809,8 +812,48 @@ static int cmd_memory(char **argv)
 	return 0;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* N round trips of a trivial job (1 qubit, 1 shot): p50 and p99 in us.
+ * For a figure by hand (docs/service.md, "Cost"), not a test. */
+static int cmd_rt(char **argv)
+{
+	static const char one[] = "OPENQASM 2.0;\nqreg q[1];\ncreg c[1];\n"
+				  "measure q[0] -> c[0];\n";
+	qshm_client *cl = connect_or_die(argv[2]);
+	int n = atoi(argv[3]);
+	uint64_t *t = calloc((size_t)(n > 0 ? n : 1), sizeof(*t));
+	struct qshm_job_result *res;
+
+	CHECK(n > 0 && t, "N");
+	for (int i = -n / 10; i < n; i++) {
+		struct timespec a, b;
+		uint64_t j;
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		j = submit_or_die(cl, one, 1, (uint64_t)i, QSHM_FOREVER);
+		CHECK(qshm_client_wait(cl, j, 10000000000, &res) == 0, "rt");
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		qshm_job_result_free(res);
+		if (i >= 0)
+			t[i] = (uint64_t)(b.tv_sec - a.tv_sec) * 1000000000u +
+			       (uint64_t)(b.tv_nsec - a.tv_nsec);
+	}
+	qsort(t, (size_t)n, sizeof(*t), cmp_u64);
+	printf("rt %d p50 %.1f us p99 %.1f us\n", n, t[n / 2] / 1e3,
+	       t[(size_t)n * 99 / 100] / 1e3);
+	free(t);
+	qshm_client_close(cl);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 4 && !strcmp(argv[1], "rt"))
+		return cmd_rt(argv);
 	if (argc == 6 && !strcmp(argv[1], "memory"))
 		return cmd_memory(argv);
 	if (argc == 4 && !strcmp(argv[1], "policy"))
