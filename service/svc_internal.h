@@ -30,7 +30,9 @@
 #define SVC_REPLY_WAIT_NS 1000000000     /* a client that never reads */
 #define SVC_POLL_NS 100000000            /* rescan / stop check */
 #define SVC_CREATING_PATIENCE_MS 5000    /* a request ring being made */
-#define SVC_MAX_CIRCUITS 4096            /* registered, per client */
+#define SVC_MAX_CIRCUITS 256             /* registered, per client: each
+					    may hold a parse of up to the
+					    front end's gate budget */
 #define SVC_SHOTS_BYTES_MAX (256u << 20) /* QSHM_WANT_SHOTS: outcomes kept */
 
 /* A parsed circuit, shared by the jobs that run it (svc.lock: refs). */

@@ -455,8 +455,13 @@ static int simulate(struct svc_job *j,
 						  "out of memory");
 				goto out;
 			}
-			for (uint32_t i = 0; i < j->h.nexpect; i++)
+			/* Up to 4096 passes over the state: the cancel
+			 * flag and deadline are asked between them. */
+			for (uint32_t i = 0; i < j->h.nexpect; i++) {
+				if ((rc = job_should_stop(j)) != 0)
+					goto out;
 				o->expect[i] = z_expect(amps, n, j->expect[i]);
+			}
 		}
 	}
 	if (o->sh.k) {
