@@ -698,8 +698,8 @@ static int cmd_reconnect(char **argv)
 	struct qshm_run_spec spec = { .shots = 100, .seed = 5,
 				      .deadline_ns = QSHM_FOREVER,
 				      .nparams = 2, .params = p };
-	uint64_t circ, j;
-	int fd;
+	uint64_t circ, j, hog, queued;
+	int fd, rc;
 
 	CHECK(qshm_client_register(cl, sweep_qasm, strlen(sweep_qasm),
 				   5000000000, &circ) == 0, "register");
@@ -708,18 +708,54 @@ static int cmd_reconnect(char **argv)
 	qshm_client_view_release(cl, v);
 	fd = qshm_client_fd(cl);
 	CHECK(fd >= 0, "fd");
+	/* In flight when the service dies: a job that must not run twice
+	 * (running) and one that may (queued behind it). */
+	{
+		size_t len;
+		char *text = slurp(argv[3], &len);
+		struct qshm_run_spec hs = { .shots = (uint64_t)1 << 40,
+					    .deadline_ns = QSHM_FOREVER,
+					    .want = QSHM_WANT_COUNTS |
+						    QSHM_WANT_NO_RETRY };
+		struct qshm_run_spec qs = { .shots = 100, .seed = 9,
+					    .deadline_ns = QSHM_FOREVER };
+		CHECK(qshm_client_submit_qasm(cl, text, len, &hs, &hog) == 0,
+		      "hog");
+		CHECK(qshm_client_submit_qasm(cl, text, len, &qs, &queued) ==
+		      0, "queued");
+		free(text);
+		usleep(300000);
+	}
 	close(open(argv[4], O_CREAT | O_WRONLY, 0600));
 	for (int k = 0; k < 600 && access(argv[5], F_OK) != 0; k++)
 		usleep(50000);
-	/* The service is dead now (and maybe not yet back). */
+	/* The service died and came back: the queued job is sent again,
+	 * the other fails. */
+	{
+		struct qshm_job_result *res;
+		rc = qshm_client_wait(cl, queued, 30000000000, &res);
+		CHECK(rc == 0, "queued job across the restart: %s (%s)",
+		      errname(rc), qshm_client_error(cl));
+		printf("pending {\"counts\": {");
+		for (size_t i = 0; i < res->n; i++)
+			printf("%s\"%s\": %" PRIu64, i ? ", " : "",
+			       res->entries[i].outcome, res->entries[i].count);
+		printf("}}\n");
+		qshm_job_result_free(res);
+		rc = qshm_client_wait(cl, hog, 30000000000, &res);
+		CHECK(rc == -QSHM_ESERVICEDEAD, "no-retry job: %s",
+		      errname(rc));
+	}
+	/* A new job after the restart. */
 	CHECK(qshm_client_submit_circuit(cl, circ, &spec, &j) == 0,
 	      "submit after the restart: %s", qshm_client_error(cl));
 	CHECK(qshm_client_wait_view(cl, j, 20000000000, &v) == 0,
 	      "after the restart: %s", qshm_client_error(cl));
 	printf("after %zu outcomes\n", v->ncounts);
 	qshm_client_view_release(cl, v);
-	CHECK(qshm_client_stats(cl, &st) == 0 && st.reconnects == 1,
-	      "%" PRIu64 " reconnects", st.reconnects);
+	CHECK(qshm_client_stats(cl, &st) == 0 && st.reconnects == 1 &&
+	      st.retries == 1, "%" PRIu64 " reconnects, %" PRIu64 " retries",
+	      st.reconnects, st.retries);
 	CHECK(qshm_client_fd(cl) == fd, "the descriptor stays");
 	printf("reconnect ok\n");
 	qshm_client_close(cl);

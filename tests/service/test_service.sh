@@ -302,7 +302,9 @@ serve r --workers 1
 timeout 60 tail --pid="$RC" -f /dev/null || fail "reconnecting client hangs"
 wait "$RC" || fail "reconnect: $(cat "$T/rc.err")"
 grep -qx "reconnect ok" "$T/rc.out" || fail "reconnect: $(cat "$T/rc.out")"
-ok "a client reconnects to a restarted service by itself, registers its circuit again and is served"
+want=$("$QSHM" sim "$Q/bell_n4.qasm" --shots 100 --seed 9 --counts)
+grep -qxF "pending $want" "$T/rc.out" || fail "job queued at the kill: $(cat "$T/rc.out"), sim $want"
+ok "a client reconnects to a restarted service by itself: its queued job is sent again (counts of qshm sim), its no-retry job fails with QSHM_ESERVICEDEAD, its circuit is registered again"
 kill -TERM "$SVC"; wait "$SVC" || true
 
 # ---- memory-aware scheduling ----
