@@ -1367,7 +1367,8 @@ static int submit_any(qshm_client *cl, uint64_t circuit, const char *qasm,
 		memset(p + len, 0, ((len + 7) & ~(size_t)7) - len);
 		p += (len + 7) & ~(size_t)7;
 	}
-	memcpy(p, spec->params, 8ull * spec->nparams);
+	if (spec->nparams)
+		memcpy(p, spec->params, 8ull * spec->nparams);
 	p += 8ull * spec->nparams;
 	if (spec->nexpect)
 		memcpy(p, spec->expect, 8ull * spec->nexpect);

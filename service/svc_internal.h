@@ -83,6 +83,9 @@ struct svc_job {
 	struct qasm_template *own;   /* its text's template */
 	uint64_t need;               /* bytes of state, reserved or not */
 	bool mem_held;               /* need is counted in svc.mem_used */
+	bool left;                   /* out of the running list (before its
+					reply: a client that has its answer
+					finds the job gone from the queue) */
 	struct svc_job *mw_next;     /* svc.lock: memwait FIFO */
 	struct svc_job *next, *prev;
 };
@@ -145,6 +148,8 @@ void svc_drop_queued(struct svc *s, struct svc_job *j);
 /* A job's end: its references and memory. */
 void svc_job_release(struct svc *s, struct svc_job *j);
 void *svc_worker_main(void *arg);
+/* Takes a running job out of the running list and its count (once). */
+void svc_job_leave(struct svc *s, struct svc_job *j);
 
 /* svc_requests.c */
 void svc_refuse(struct svc *s, struct svc_client *cl, uint64_t job, int status,

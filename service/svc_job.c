@@ -362,7 +362,9 @@ static double z_expect(const double *a, size_t n, uint64_t mask)
 	return sum;
 }
 
-static int simulate(struct svc_job *j,
+static void mem_release(struct svc *s, struct svc_job *j);
+
+static int simulate(struct svc *s, struct svc_job *j,
 		    const struct qasm_circuit *c, struct job_out *o,
 		    struct rt_error *err)
 {
@@ -496,6 +498,10 @@ static int simulate(struct svc_job *j,
 				  (SVC_REPLY_MAX + 64) >> 20);
 		goto out;
 	}
+	/* The job's place in the queue and its memory go before its reply:
+	 * a client that has its answer may send the next job at once. */
+	mem_release(s, j);
+	svc_job_leave(s, j);
 	rc = reply_ok(j, c, o);
 	if (rc) {
 		/* The client left its reply ring full: the reply is lost. */
@@ -543,6 +549,7 @@ static void register_run(struct svc *s, struct svc_job *j)
 		}
 	svc_ctr_add(s, rc == 0 ? SVC_CTR_DONE : SVC_CTR_FAILED, 1);
 	pthread_mutex_unlock(&s->lock);
+	svc_job_leave(s, j);
 	if (!atomic_load_explicit(&j->cl->gone, memory_order_relaxed))
 		svc_reply_registered(j->cl, SVC_REPLY_WAIT_NS, j->h.job, rc,
 				     t, err.msg[0] ? err.msg :
@@ -662,9 +669,10 @@ bool svc_job_run(struct svc *s, struct svc_job *j)
 		return true;
 	if (rc)
 		goto done;
-	rc = simulate(j, j->c, &o, &err);
+	rc = simulate(s, j, j->c, &o, &err);
 done:
 	mem_release(s, j);
+	svc_job_leave(s, j);
 	if (rc == 1) {
 		rc = 0;
 	} else if (rc == -ECANCELED &&

@@ -183,6 +183,24 @@ static void worker_idle_locked(struct svc *s)
 	pthread_mutex_lock(&s->lock);
 }
 
+void svc_job_leave(struct svc *s, struct svc_job *j)
+{
+	pthread_mutex_lock(&s->lock);
+	if (!j->left) {
+		if (j->prev)
+			j->prev->next = j->next;
+		else
+			s->running = j->next;
+		if (j->next)
+			j->next->prev = j->prev;
+		j->next = j->prev = NULL;
+		s->nrunning--;
+		svc_ctr_add(s, SVC_CTR_RUNNING, -1);
+		j->left = true;
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
 void *svc_worker_main(void *arg)
 {
 	struct svc *s = arg;
@@ -218,16 +236,7 @@ void *svc_worker_main(void *arg)
 			continue;       /* waits for memory */
 		}
 
-		pthread_mutex_lock(&s->lock);
-		if (j->prev)
-			j->prev->next = j->next;
-		else
-			s->running = j->next;
-		if (j->next)
-			j->next->prev = j->prev;
-		s->nrunning--;
-		svc_ctr_add(s, SVC_CTR_RUNNING, -1);
-		pthread_mutex_unlock(&s->lock);
+		svc_job_leave(s, j);    /* if svc_job_run did not */
 		svc_job_release(s, j);
 		pthread_mutex_lock(&s->lock);
 	}
