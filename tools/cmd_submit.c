@@ -262,11 +262,15 @@ int qshm_cmd_submit(int argc, char **argv)
 		fprintf(stderr, "qshm submit: %s: %s\n", file,
 			rc == -EINVAL ? "not a regular file" :
 			rc == -EFBIG ? "larger than 256 KiB" : strerror(-rc));
+		for (unsigned k = 0; k < nparams; k++)
+			free(pnames[k]);
 		return 1;
 	}
 	rc = qshm_client_connect(service, timeout, &cl);
 	if (rc) {
 		fprintf(stderr, "qshm submit: %s\n", qshm_client_error(NULL));
+		for (unsigned k = 0; k < nparams; k++)
+			free(pnames[k]);
 		free(text);
 		return rc == -ETIMEDOUT ? 3 : 1;
 	}
@@ -284,6 +288,8 @@ int qshm_cmd_submit(int argc, char **argv)
 					   pnames, pvals, nparams, &circ,
 					   bound, &nbound) : 0;
 		if (rc) {
+			for (unsigned k = 0; k < nparams; k++)
+				free(pnames[k]);
 			free(text);
 			qshm_client_close(cl);
 			return rc == -ETIMEDOUT ? 3 : 1;
