@@ -126,13 +126,24 @@ static void wait_for_work(struct svc *s)
 		return;
 	}
 
+	struct svc_client *polled[sizeof(items) / sizeof(items[0])];
+
 	if (s->ino >= 0)
 		items[n++] = (struct qshm_pollitem){ .fd = s->ino };
+	/* A client owed replies (its reply lock was busy) is not read, so
+	 * not polled either: its ring would wake the poll at once; the
+	 * loop looks at it again within 1 ms. */
 	for (struct svc_client *cl = s->clients;
-	     cl && n < sizeof(items) / sizeof(items[0]); cl = cl->next)
+	     cl && n < sizeof(items) / sizeof(items[0]); cl = cl->next) {
+		cl->poked = false;
+		if (cl->pend)
+			continue;
+		polled[n] = cl;
 		items[n++] = (struct qshm_pollitem){ .c = cl->req, .fd = -1 };
+	}
 	rc = n && !s->cfg->no_poll ?
-	     qshm_poll(items, n, s->rescan ? 5000000 : SVC_POLL_NS) : -ENOSYS;
+	     qshm_poll(items, n, s->npend ? 1000000 : s->rescan ? 5000000 :
+		       SVC_POLL_NS) : -ENOSYS;
 	if (rc < 0 && rc != -EINTR) {
 		/* No io_uring futex waits here (Linux before 6.7, or
 		 * io_uring disabled): wait 1 ms on the inotify descriptor
@@ -151,12 +162,10 @@ static void wait_for_work(struct svc *s)
 			s->rescan = true;
 		return;
 	}
-	if (rc > 0) {
-		unsigned i = s->ino >= 0;
-		for (struct svc_client *cl = s->clients; cl && i < n;
-		     cl = cl->next, i++)
-			cl->poked = (items[i].revents & QSHM_POLL_DATA) != 0;
-	}
+	if (rc > 0)
+		for (unsigned i = s->ino >= 0; i < n; i++)
+			polled[i]->poked =
+				(items[i].revents & QSHM_POLL_DATA) != 0;
 	if (s->ino >= 0 && rc > 0 && (items[0].revents & QSHM_POLL_FD)) {
 		char buf[4096];
 		while (read(s->ino, buf, sizeof(buf)) > 0)

@@ -46,6 +46,15 @@ struct svc_circ {
 	struct svc_tpl *tpl;         /* NULL while the worker parses it */
 };
 
+/* A reply of the main thread that waits for the client's reply lock. */
+struct svc_pend {
+	bool registered;             /* REGISTERED, else a JOB header */
+	uint64_t id;
+	int status;
+	char *msg;
+	struct svc_pend *next;
+};
+
 struct svc_client {
 	char id[SVC_ID_MAX + 1];
 	char req_name[QSHM_NAME_MAX + 1], rep_name[QSHM_NAME_MAX + 1];
@@ -59,6 +68,8 @@ struct svc_client {
 					ring is ready */
 	uint64_t served;             /* svc.lock: svc.tick when a job of it
 					last started; 0: never */
+	struct svc_pend *pend, *pend_tail; /* main thread: replies not yet
+					written (a worker held the lock) */
 	struct svc_circ *circs;      /* svc.lock: registered circuits */
 	size_t ncircs, cap_circs;
 	struct svc_client *next;     /* main thread's list */
@@ -116,6 +127,8 @@ struct svc {
 	bool rescan;                     /* a name to retry */
 	unsigned naps;                   /* waits without qshm_poll */
 	uint64_t last_scan;              /* CLOCK_MONOTONIC ns */
+	unsigned npend;                  /* main thread: clients with
+					    replies pending */
 };
 
 uint64_t svc_mono_ns(void);
@@ -139,9 +152,6 @@ void svc_ctr_add(struct svc *s, enum svc_counter i, int64_t d);
 void svc_client_free(struct svc_client *cl);
 /* Drops a reference (svc.lock held); true if cl must be freed after. */
 bool svc_client_unref_locked(struct svc_client *cl);
-/* A reply from the main thread: never waits. */
-int svc_reply_now(struct svc_client *cl, uint64_t job, int status,
-	      const char *msg);
 /* A queued job that will not run: its template ref and memory (its
  * client's ref is the caller's business). */
 void svc_drop_queued(struct svc *s, struct svc_job *j);
@@ -161,6 +171,10 @@ unsigned svc_cancel_locked(struct svc *s, struct svc_client *cl, bool all,
 void svc_client_drop(struct svc *s, struct svc_client *cl, int why);
 /* Reads what cl sent; returns the records handled. */
 int svc_client_drain(struct svc *s, struct svc_client *cl);
+/* A reply from the main thread, which never waits: written now, or kept
+ * (in order) until the client's reply lock is free. */
+void svc_reply_main(struct svc *s, struct svc_client *cl, bool registered,
+		    uint64_t id, int status, const char *msg);
 
 /* svc_clients.c: finds new request rings (S2, S3). */
 void svc_scan(struct svc *s);

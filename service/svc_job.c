@@ -49,6 +49,17 @@ static int put3(struct svc_client *cl, int64_t wait_ns, uint16_t type,
 	return 0;
 }
 
+/* The reply lock: taken by workers (wait_ns > 0); only tried by the main
+ * thread (wait_ns 0), which must never wait for a worker that streams a
+ * large reply to the same client. Returns 0 or -EBUSY. */
+static int rep_lock(struct svc_client *cl, int64_t wait_ns)
+{
+	if (wait_ns == 0)
+		return pthread_mutex_trylock(&cl->rep_lock) ? -EBUSY : 0;
+	pthread_mutex_lock(&cl->rep_lock);
+	return 0;
+}
+
 int svc_reply_error(struct svc_client *cl, int64_t wait_ns, uint64_t job,
 		    int status, const char *msg)
 {
@@ -59,7 +70,8 @@ int svc_reply_error(struct svc_client *cl, int64_t wait_ns, uint64_t job,
 	int rc;
 
 	h.msg_len = msg ? (uint32_t)strnlen(msg, SVC_MSG_MAX) : 0;
-	pthread_mutex_lock(&cl->rep_lock);
+	if (rep_lock(cl, wait_ns))
+		return -EBUSY;
 	rc = put3(cl, wait_ns, SVC_REC_JOB, &h, sizeof(h), msg, h.msg_len,
 		  NULL, 0);
 	if (rc == 0)
@@ -102,7 +114,10 @@ int svc_reply_registered(struct svc_client *cl, int64_t wait_ns,
 	}
 	h.names_len = (uint32_t)nlen;
 	h.msg_len = msg ? (uint32_t)strnlen(msg, SVC_MSG_MAX) : 0;
-	pthread_mutex_lock(&cl->rep_lock);
+	if (rep_lock(cl, wait_ns)) {
+		free(names);
+		return -EBUSY;
+	}
 	rc = put3(cl, wait_ns, SVC_REC_REGISTERED, &h, sizeof(h), names, nlen,
 		  msg, h.msg_len);
 	if (rc == 0)

@@ -27,13 +27,64 @@
 
 /* ---- requests (main thread) ---- */
 
+static int reply_write(struct svc_client *cl, bool registered, uint64_t id,
+		       int status, const char *msg)
+{
+	return registered ? svc_reply_registered(cl, 0, id, status, NULL, msg)
+			  : svc_reply_error(cl, 0, id, status, msg);
+}
+
+void svc_reply_main(struct svc *s, struct svc_client *cl, bool registered,
+		    uint64_t id, int status, const char *msg)
+{
+	struct svc_pend *p;
+
+	if (!cl->pend && reply_write(cl, registered, id, status, msg) !=
+	    -EBUSY)
+		return;         /* written, or dropped: the ring is full */
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return;
+	p->registered = registered;
+	p->id = id;
+	p->status = status;
+	p->msg = msg ? strndup(msg, SVC_MSG_MAX) : NULL;
+	if (!cl->pend)
+		s->npend++;
+	if (cl->pend_tail)
+		cl->pend_tail->next = p;
+	else
+		cl->pend = p;
+	cl->pend_tail = p;
+}
+
+/* Writes the replies cl still waits for, in order, while its reply lock
+ * is free. Returns true when none is left. */
+static bool flush_pending(struct svc *s, struct svc_client *cl)
+{
+	while (cl->pend) {
+		struct svc_pend *p = cl->pend;
+		if (reply_write(cl, p->registered, p->id, p->status,
+				p->msg) == -EBUSY)
+			return false;
+		cl->pend = p->next;
+		if (!cl->pend) {
+			cl->pend_tail = NULL;
+			s->npend--;
+		}
+		free(p->msg);
+		free(p);
+	}
+	return true;
+}
+
 void svc_refuse(struct svc *s, struct svc_client *cl, uint64_t job,
 		   int status, const char *msg)
 {
 	pthread_mutex_lock(&s->lock);
 	svc_ctr_add(s, SVC_CTR_REFUSED, 1);
 	pthread_mutex_unlock(&s->lock);
-	svc_reply_now(cl, job, status, msg);
+	svc_reply_main(s, cl, false, job, status, msg);
 }
 
 /* Queues J (its client's ref taken here), or refuses it: full queue. */
@@ -55,9 +106,9 @@ void svc_enqueue(struct svc *s, struct svc_client *cl, struct svc_job *j)
 				}
 			svc_ctr_add(s, SVC_CTR_REFUSED, 1);
 			pthread_mutex_unlock(&s->lock);
-			svc_reply_registered(cl, 0, j->h.job, -QSHM_EQUEUEFULL,
-					     NULL, "service: queue full "
-					     "(--queue)");
+			svc_reply_main(s, cl, true, j->h.job,
+				       -QSHM_EQUEUEFULL, "service: queue full "
+				       "(--queue)");
 		} else {
 			svc_refuse(s, cl, j->h.job, -QSHM_EQUEUEFULL, "service: "
 			       "queue full (--queue)");
@@ -99,7 +150,7 @@ static void handle_run(struct svc *s, struct svc_client *cl,
 		pthread_mutex_lock(&s->lock);
 		svc_ctr_add(s, SVC_CTR_TIMEDOUT, 1);
 		pthread_mutex_unlock(&s->lock);
-		svc_reply_now(cl, v.h.job, -ETIMEDOUT, "job: its deadline passed "
+		svc_reply_main(s, cl, false, v.h.job, -ETIMEDOUT, "job: its deadline passed "
 			  "before it was queued");
 		return;
 	}
@@ -144,7 +195,7 @@ static void handle_run(struct svc *s, struct svc_client *cl,
 			pthread_mutex_lock(&s->lock);
 			svc_ctr_add(s, SVC_CTR_FAILED, 1);
 			pthread_mutex_unlock(&s->lock);
-			svc_reply_now(cl, v.h.job, -EINVAL, why);
+			svc_reply_main(s, cl, false, v.h.job, -EINVAL, why);
 			return;
 		}
 	}
@@ -170,8 +221,8 @@ static void handle_register(struct svc *s, struct svc_client *cl,
 		pthread_mutex_lock(&s->lock);
 		svc_ctr_add(s, SVC_CTR_REFUSED, 1);
 		pthread_mutex_unlock(&s->lock);
-		svc_reply_registered(cl, 0, r->len >= 16 ? h.circuit : 0,
-				     -QSHM_EREFUSED, NULL, why);
+		svc_reply_main(s, cl, true, r->len >= 16 ? h.circuit : 0,
+			       -QSHM_EREFUSED, why);
 		return;
 	}
 	j = calloc(1, sizeof(*j));
@@ -205,7 +256,7 @@ static void handle_register(struct svc *s, struct svc_client *cl,
 	if (bad) {
 		if (j)
 			svc_job_free(j);
-		svc_reply_registered(cl, 0, h.circuit, -EINVAL, NULL, bad);
+		svc_reply_main(s, cl, true, h.circuit, -EINVAL, bad);
 		return;
 	}
 	j->kind = SVC_JOB_REGISTER;
@@ -299,7 +350,7 @@ static void handle_cancel(struct svc *s, struct svc_client *cl,
 	while (taken) {
 		struct svc_job *j = taken;
 		taken = j->next;
-		svc_reply_now(cl, j->h.job, -ECANCELED, "job: cancelled before "
+		svc_reply_main(s, cl, false, j->h.job, -ECANCELED, "job: cancelled before "
 			  "it ran");
 		pthread_mutex_lock(&s->lock);
 		cl->refs--;     /* main's own ref keeps it above 0 */
@@ -322,6 +373,9 @@ void svc_client_drop(struct svc *s, struct svc_client *cl, int why)
 		;
 	*pp = cl->next;
 	s->nclients--;
+	if (cl->pend) {
+		s->npend--;     /* nobody to tell: client_free frees them */
+	}
 	pthread_mutex_lock(&s->lock);
 	atomic_store_explicit(&cl->gone, true, memory_order_relaxed);
 	n = svc_cancel_locked(s, cl, true, 0, &taken);
@@ -355,6 +409,12 @@ int svc_client_drain(struct svc *s, struct svc_client *cl)
 {
 	struct qshm_record r;
 	int rc, n = 0;
+
+	/* Replies still owed come first; until they are written the
+	 * client's requests wait in its ring (back-pressure, and the
+	 * replies stay in order). */
+	if (cl->pend && !flush_pending(s, cl))
+		return 0;
 
 	while ((rc = qshm_consumer_read(cl->req, &r, 0)) == 0) {
 		n++;

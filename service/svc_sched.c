@@ -29,6 +29,12 @@ void svc_client_free(struct svc_client *cl)
 {
 	qshm_producer_close(cl->rep, QSHM_CLOSE_UNLINK);
 	pthread_mutex_destroy(&cl->rep_lock);
+	while (cl->pend) {
+		struct svc_pend *p = cl->pend;
+		cl->pend = p->next;
+		free(p->msg);
+		free(p);
+	}
 	free(cl->circs);
 	free(cl);
 }
@@ -40,14 +46,6 @@ bool svc_client_unref_locked(struct svc_client *cl)
 	return --cl->refs == 0;
 }
 
-/* From the main thread: never waits, so a client that does not read its
- * replies (and floods requests) cannot stall the others; the answer is
- * dropped and the client's wait() times out. */
-int svc_reply_now(struct svc_client *cl, uint64_t job, int status,
-		     const char *msg)
-{
-	return svc_reply_error(cl, 0, job, status, msg);
-}
 
 /* Ends a job's life in the service (svc.lock not held): its references
  * and memory. */
