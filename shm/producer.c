@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guard.h"
 #include "internal.h"
 #include "object.h"
 
@@ -126,6 +127,7 @@ static int qshm__map_create(const char *name, const char *path,
 				 (unsigned long long)size);
 		goto fail;
 	}
+	qshm__guard_register(m, PROT_READ | PROT_WRITE);
 	/* Pre-fault for writing: a first-touch fault costs ~20 us here. */
 	(void)madvise(m->base, size, MADV_POPULATE_WRITE);
 
@@ -607,6 +609,8 @@ static int qshm__claim_slow(qshm_producer *p, size_t len, uint16_t type,
 
 	if (!p || !payload)
 		return qshm__fail(EINVAL, "NULL argument");
+	if (qshm__truncated(&p->m))
+		return qshm__truncated_fail(&p->m);
 	if (len == 0 || type < QSHM_TYPE_USER_MIN)
 		return qshm__fail(EINVAL, "record of %zu bytes, type %u: "
 				  "need len >= 1 and type >= %d", len, type,
@@ -668,7 +672,8 @@ QSHM_EXPORT int qshm_producer_claim(qshm_producer *p, size_t len,
 	 * register spills would wait behind them. */
 	if (__builtin_expect(!p || !payload || len == 0 ||
 			     type < QSHM_TYPE_USER_MIN ||
-			     len > p->m.max_record, 0))
+			     len > p->m.max_record ||
+			     qshm__truncated(&p->m), 0))
 		return qshm__claim_slow(p, len, type, timeout_ns, payload);
 	uint64_t cap = p->m.capacity;
 	uint64_t need = qshm__rec_size(len);
@@ -772,6 +777,8 @@ QSHM_EXPORT int qshm_producer_commit(qshm_producer *p)
 {
 	if (!p)
 		return qshm__fail(EINVAL, "NULL producer");
+	if (qshm__truncated(&p->m))
+		return qshm__truncated_fail(&p->m);
 	if (p->claim_pos == p->committed)
 		return 0;
 	/* C0: each record's commit word, in order, with release: pairs with
@@ -886,6 +893,8 @@ static int qshm__poll_until(qshm_producer *p, int (*cond)(qshm_producer *),
 	uint64_t next_check = 0;
 
 	for (;;) {
+		if (qshm__truncated(&p->m))
+			return qshm__truncated_fail(&p->m);
 		if (cond(p))
 			return 0;
 		uint64_t now = qshm__now_ns();
@@ -975,6 +984,8 @@ QSHM_EXPORT int qshm_producer_close(qshm_producer *p, unsigned flags)
 	qshm__futex_wake(&p->m.kwake->kw_data_futex, INT_MAX);
 	if (flags & QSHM_CLOSE_UNLINK)
 		err = qshm_unlink(p->m.name);
+	if (!err && qshm__truncated(&p->m))
+		err = qshm__truncated_fail(&p->m);
 	qshm__map_release(&p->m);
 	free(p);
 	return err;
