@@ -637,8 +637,9 @@ static int qshm__claim_slow(qshm_producer *p, size_t len, uint16_t type,
 			     room - cap > p->cached_min ||
 			     room - p->committed > cap, 0)) {
 		err = qshm__make_room(p, room, timeout_ns);
-		if (err)
-			return err;
+		if (err) /* zeros read past a cut look corrupt: say why */
+			return qshm__truncated(&p->m) ?
+				       qshm__truncated_fail(&p->m) : err;
 	}
 
 	/* Few stores per record: the store buffer, not the arithmetic, is
@@ -697,6 +698,8 @@ QSHM_EXPORT int qshm_producer_claim(qshm_producer *p, size_t len,
 
 QSHM_EXPORT int qshm_producer_trim(qshm_producer *p, size_t len)
 {
+	if (p && qshm__truncated(&p->m)) /* its header may read as zeros */
+		return qshm__truncated_fail(&p->m);
 	/* The last claim is uncommitted iff it lies at or above committed. */
 	if (!p || p->claim_pos == p->committed || p->last_pos < p->committed)
 		return qshm__fail(EINVAL, "no uncommitted claim to trim");
