@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guard.h"
 #include "internal.h"
 
 void qshm__unpark_slot(struct qshm_map *m, uint32_t i)
@@ -364,14 +365,37 @@ static int qshm__wait_data(qshm_consumer *c, int64_t timeout_ns,
 
 	if (c->gone)
 		return c->gone;
+	if (qshm__truncated(&c->m))
+		return qshm__truncated_fail(&c->m);
 	/* While spinning (busy mode, or spin-then-park before its spin time
 	 * is up), look at the clock and at the shared end-of-stream state
 	 * only every 64th time: each look costs, and the producer's line
 	 * would bounce. */
 	if (timeout_ns != 0 && *deadline && c->last_now < *spin_end &&
-	    (++c->empty_polls & 63)) {
-		qshm__cpu_relax();
-		return 0;
+	    c->poll_word) {
+		/* Ping-pong: read() looks at the commit word again, in the
+		 * line that brings the record with it. */
+		if (++c->empty_polls & 63) {
+			qshm__cpu_relax();
+			return 0;
+		}
+	} else if (timeout_ns != 0 && *deadline && c->last_now < *spin_end) {
+		/* Streaming: spin on the producer's published position (A2:
+		 * acquire, pairs with C1), not on the commit word: that word
+		 * sits in the line the producer is filling, and each look
+		 * would take the line from the producer mid-write.
+		 * kp_write_pos changes once per commit, so its line moves
+		 * once per batch. */
+		do {
+			uint64_t wp = atomic_load_explicit(
+				&c->m.kprod->kp_write_pos,
+				memory_order_acquire);
+			if (wp > c->pos) {
+				c->cached_wp = wp;
+				return 0;
+			}
+			qshm__cpu_relax();
+		} while (++c->empty_polls & 63);
 	}
 	now = c->last_now = qshm__now_ns();
 	int err = qshm__check_end(c, now);
@@ -391,6 +415,15 @@ static int qshm__wait_data(qshm_consumer *c, int64_t timeout_ns,
 	if (timeout_ns == 0)
 		return -EAGAIN;
 	if (!*deadline) {
+		/* How to spin: a consumer that read one record since its last
+		 * wait is in a ping-pong and waits for one record, written in
+		 * one burst: polling its commit word sees it one line
+		 * transfer sooner. One that read more is streaming behind a
+		 * producer filling batches: polling kp_write_pos leaves the
+		 * producer's lines alone (qshm-ring-bench: lat.qshm_busy and
+		 * tput.qshm_64). Either is correct; this is only speed. */
+		c->poll_word = c->have_seq && c->records - c->run_mark <= 1;
+		c->run_mark = c->records;
 		*deadline = timeout_ns < 0 ? UINT64_MAX :
 			    now + (uint64_t)timeout_ns;
 		*spin_end = c->mode == QSHM_WAIT_BLOCK ? now :
@@ -442,6 +475,8 @@ static void qshm__resync(qshm_consumer *c)
 static int qshm__corrupt(qshm_consumer *c, const char *what, uint64_t pos,
 			 uint64_t val)
 {
+	if (qshm__truncated(&c->m)) /* zeros past the cut, not a bad record */
+		return qshm__truncated_fail(&c->m);
 	return qshm__fail(QSHM_ECORRUPT, "ring '%s': record at position %llu:"
 			  " %s (%llu)", c->m.name, (unsigned long long)pos,
 			  what, (unsigned long long)val);
@@ -458,6 +493,8 @@ static int qshm__read_slow(qshm_consumer *c, struct qshm_record *rec,
 
 	if (!c || !rec)
 		return qshm__fail(EINVAL, "NULL argument");
+	if (qshm__truncated(&c->m))
+		return qshm__truncated_fail(&c->m);
 	const uint64_t cap = c->m.capacity;
 	const uint64_t key = c->m.seq_key;
 	for (;;) {
@@ -615,7 +652,8 @@ static void qshm__wake_space(struct qshm_kwake *kw)
 QSHM_EXPORT int qshm_consumer_read(qshm_consumer *c, struct qshm_record *rec,
 				   int64_t timeout_ns)
 {
-	if (__builtin_expect(!c || !rec || !c->have_seq || c->lossy, 0))
+	if (__builtin_expect(!c || !rec || !c->have_seq || c->lossy ||
+			     qshm__truncated(&c->m), 0))
 		return qshm__read_slow(c, rec, timeout_ns);
 	uint64_t pos = c->pos;
 	uint64_t off = pos & c->m.mask;
@@ -662,6 +700,8 @@ QSHM_EXPORT int qshm_consumer_release(qshm_consumer *c)
 
 	if (!c)
 		return qshm__fail(EINVAL, "NULL consumer");
+	if (qshm__truncated(&c->m))
+		return qshm__truncated_fail(&c->m);
 	s = qshm__my_slot(c);
 	if (!s || c->pos == c->released)
 		return 0;
@@ -698,6 +738,8 @@ QSHM_EXPORT int qshm_consumer_validate(qshm_consumer *c,
 {
 	if (!c || !rec)
 		return qshm__fail(EINVAL, "NULL argument");
+	if (qshm__truncated(&c->m)) /* what was read may be zeros */
+		return qshm__truncated_fail(&c->m);
 	if (!c->lossy)
 		return 0;
 	/* V2: pairs with P1, as V1: every read of the payload before this
@@ -773,6 +815,8 @@ QSHM_EXPORT int qshm_consumer_wait_prepare(qshm_consumer *c,
 				  c->m.name);
 	if (c->gone)
 		return c->gone;
+	if (qshm__truncated(&c->m))
+		return qshm__truncated_fail(&c->m);
 	/* W0..W2 as in qshm__park(); the caller does the sleeping. */
 	*val = qshm__announce(c);
 	*word = (const uint32_t *)&c->m.kwake->kw_data_futex;

@@ -484,7 +484,6 @@ static int sim_publish(const struct sim_opts *o,
 	rt_error_clear(&err);
 	signal(SIGINT, sim_on_signal);
 	signal(SIGTERM, sim_on_signal);
-	tools_guard_ring(o->ring); /* SIGBUS on it: a message, exit 1 */
 	int rc = publish_run(c, run, o->shots, o->seed, &po, &done, &err);
 	if (rc == -EINTR && sim_stop) {
 		fprintf(stderr, "\nqshm sim: interrupted after %" PRIu64

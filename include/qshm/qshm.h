@@ -83,6 +83,8 @@ enum qshm_error {
 	QSHM_EEVICTED,      /* this consumer was evicted by the producer */
 	QSHM_ENOSLOT,       /* the consumer table is full */
 	QSHM_ETOOBIG,       /* record longer than the ring's maximum */
+	QSHM_ETRUNCATED,    /* the segment was truncated under its mapping
+			       (caught by qshm_install_sigbus_guard()) */
 	QSHM_ERR_LAST
 };
 
@@ -165,6 +167,33 @@ const char *qshm_strerror(int err);
  * (ring name, field, values). Empty string if none. */
 const char *qshm_last_error(void);
 
+/*
+ * Lets this process survive a ring truncated under it. Anyone who can
+ * write a ring's object can make it smaller while it is mapped; without
+ * this guard the next access to a lost page raises SIGBUS and kills the
+ * process. The guard is a process-wide SIGBUS handler (opt-in: call this
+ * once, early, before other code relies on its own SIGBUS handler; calling
+ * it again does nothing while it is installed). For a fault inside a
+ * mapping of a ring made by this library it maps anonymous zero pages over
+ * the lost range, so the access completes (reading zeros), and marks the
+ * handle: every later call on that producer or consumer fails with
+ * -QSHM_ETRUNCATED ("segment 'X' was truncated under us ...") and the
+ * handle can only be closed. A record's bytes read in place before the
+ * error may be zeros: a consumer learns that from qshm_consumer_release()
+ * or qshm_consumer_validate() (both return -QSHM_ETRUNCATED, for reliable
+ * consumers too), so validate or release before trusting what was read.
+ * A producer's inline claim (below) does not look at the mark: claims that
+ * need no room made may still succeed, into the zero pages (private to
+ * this process, so nobody sees them), until the next commit or slow claim
+ * fails with -QSHM_ETRUNCATED.
+ * Any other SIGBUS (another address, or one sent by kill()) goes to the
+ * handler that was installed before, or gets the default action. The
+ * handler is async-signal-safe and takes no lock; a handler installed
+ * later that does not chain to it turns the guard off.
+ * Returns 0, or -errno from sigaction().
+ */
+int qshm_install_sigbus_guard(void);
+
 /* Checks a ring name: 1..QSHM_NAME_MAX bytes of [A-Za-z0-9._-], not
  * starting with '.'. Returns 0 or -EINVAL (message in qshm_last_error()). */
 int qshm_name_check(const char *name);
@@ -208,6 +237,71 @@ int qshm_producer_set_wait(qshm_producer *p, enum qshm_wait_mode mode,
  */
 int qshm_producer_claim(qshm_producer *p, size_t len, uint16_t type,
 			int64_t timeout_ns, void **payload);
+
+/*
+ * claim()'s fast path is inline: a claim that needs no room made, no pad
+ * and no check beyond length and type is a few stores into the ring and
+ * the handle, with no call. Calls of qshm_producer_claim(...) expand to
+ * qshm__claim_inline(), which falls back to the library's function for
+ * everything else; (qshm_producer_claim)(...) or defining QSHM_NO_INLINE
+ * before including this header calls the library directly. Each store
+ * counts: a producer writing into lines a consumer has just read is
+ * limited by its store buffer, not by arithmetic.
+ *
+ * struct qshm__pfast begins every producer handle. It is not an API:
+ * only the inline functions here touch it, and its layout is part of the
+ * library's ABI (the soname changes with it).
+ */
+struct qshm__pfast {
+	unsigned char *data;  /* the ring's data area */
+	uint64_t mask;        /* capacity - 1 */
+	uint64_t claim_pos;   /* end of the claimed records */
+	uint64_t limit;       /* a claim whose end + 16 is at most this
+				 needs no room made and no pad */
+	uint64_t mark;        /* the MARK word (docs/protocol.md, K1) */
+	uint64_t max_record;
+	uint64_t last_pos;    /* start of the last claim */
+};
+
+static inline int qshm__claim_inline(qshm_producer *p, size_t len,
+				     uint16_t type, int64_t timeout_ns,
+				     void **payload)
+{
+	struct qshm__pfast *f = (struct qshm__pfast *)(void *)p;
+	/* 16 B header, payload rounded up to 16 B. */
+	uint64_t need = ((uint64_t)len + 31) & ~(uint64_t)15;
+	uint64_t w, end;
+
+	if (__builtin_expect(!p || !payload || len - 1 >= f->max_record ||
+			     type < QSHM_TYPE_USER_MIN, 0))
+		return (qshm_producer_claim)(p, len, type, timeout_ns,
+					     payload);
+	w = f->claim_pos;
+	end = w + need;
+	/* The next record's header (where its MARK goes) must fit too. */
+	if (__builtin_expect(end + 16 > f->limit, 0))
+		return (qshm_producer_claim)(p, len, type, timeout_ns,
+					     payload);
+	unsigned char *r = f->data + (w & f->mask);
+	/* Length, type and flags (0) in one store: the header's first 8
+	 * bytes (docs/protocol.md, "Records"). */
+	uint64_t hdr = (uint32_t)len | (uint64_t)type << 32;
+	__builtin_memcpy(r, &hdr, 8);
+	/* K1: MARK into the next record's commit word. Relaxed: commit()'s
+	 * release store of this record's commit word (C0), later in program
+	 * order, orders it before any consumer can look at that word. */
+	__atomic_store_n((uint64_t *)(void *)(f->data + (end & f->mask) + 8),
+			 f->mark, __ATOMIC_RELAXED);
+	f->last_pos = w;
+	f->claim_pos = end;
+	*payload = r + 16;
+	return 0;
+}
+
+#ifndef QSHM_NO_INLINE
+#define qshm_producer_claim(p, len, type, timeout_ns, payload) \
+	qshm__claim_inline(p, len, type, timeout_ns, payload)
+#endif
 
 /* Shrinks the most recent uncommitted claim to len bytes (1..claimed).
  * Lets a producer claim the maximum and fill less. Returns 0 or -EINVAL. */
@@ -340,7 +434,9 @@ int qshm_consumer_set_wait(qshm_consumer *c, enum qshm_wait_mode mode,
  * Errors: -EAGAIN (nothing new, timeout_ns == 0), -ETIMEDOUT,
  * -QSHM_ECLOSED (producer closed and all was read), -QSHM_EPRODUCERDEAD
  * (producer died and every complete record was read), -QSHM_EEVICTED,
- * -QSHM_ECORRUPT (a record header fails its bounds checks), -EINTR.
+ * -QSHM_ECORRUPT (a record header fails its bounds checks), -EINTR,
+ * -QSHM_ETRUNCATED (the segment was truncated under us: see
+ * qshm_install_sigbus_guard(); so for every call on a handle).
  */
 int qshm_consumer_read(qshm_consumer *c, struct qshm_record *rec,
 		       int64_t timeout_ns);
