@@ -34,7 +34,8 @@
  *   svcclient view SERVICE
  *       a GHZ-3 job asking for everything: checks the in-place view
  *       (shots recounted equal the counts; probs, state, <Z>), -EBUSY
- *       while it is held, and QSHM_WANT_COPY; prints "view ok"
+ *       while it is held, and QSHM_WANT_COPY; a 19-qubit state and
+ *       600000 shots that come in several records; prints "view ok"
  *   svcclient fd SERVICE FILE
  *       submits 4 jobs and takes their results through qshm_client_fd()
  *       and poll(); prints "fd 4 results"
@@ -534,6 +535,49 @@ static int cmd_view(char **argv)
 	CHECK(v->in_place == 0, "copy: in place 0x%x", v->in_place);
 	check_ghz(v, "copied");
 	qshm_client_view_release(cl, v);
+	/* Larger than a record: 2^19 amplitudes (8 MiB) and 600000 shots
+	 * (4.8 MB) come in chunks and are assembled in the client. */
+	{
+		static const char wide[] = "OPENQASM 2.0;\ninclude "
+			"\"qelib1.inc\";\nqreg q[19];\ncreg c[4];\nh q;\n"
+			"measure q[0] -> c[0];\nmeasure q[5] -> c[1];\n"
+			"measure q[11] -> c[2];\nmeasure q[18] -> c[3];\n";
+		struct qshm_run_spec ws = {
+			.shots = 600000, .seed = 5, .deadline_ns = QSHM_FOREVER,
+			.want = QSHM_WANT_COUNTS | QSHM_WANT_SHOTS |
+				QSHM_WANT_PROBS | QSHM_WANT_STATE,
+		};
+		const double amp = pow(2, -9.5), p = pow(2, -19);
+		uint64_t total = 0, c;
+		qshm_counts *k;
+
+		CHECK(qshm_client_submit_qasm(cl, wide, strlen(wide), &ws, &a)
+		      == 0, "submit wide");
+		rc = qshm_client_wait_view(cl, a, 60000000000, &v);
+		CHECK(rc == 0, "wide: %s (%s)", errname(rc),
+		      qshm_client_error(cl));
+		CHECK(v->in_place == 0 && v->namps == 1u << 19 &&
+		      v->nprobs == 1u << 19 && v->shots == 600000,
+		      "wide shapes: in place 0x%x", v->in_place);
+		for (size_t i = 0; i < v->namps; i++)
+			CHECK(fabs(v->state[2 * i] - amp) < 1e-12 &&
+			      fabs(v->state[2 * i + 1]) < 1e-12 &&
+			      fabs(v->probs[i] - p) < 1e-15, "wide %zu", i);
+		CHECK(qshm_counts_new(1, &k) == 0 &&
+		      qshm_counts_add(k, v->shot_words, v->shots) == 0,
+		      "recount");
+		for (size_t i = 0; i < v->ncounts; i++) {
+			uint64_t key = strtoull(v->counts[i].outcome, NULL, 2);
+			CHECK(qshm_counts_get(k, &key, &c) == 0 &&
+			      c == v->counts[i].count, "outcome %s",
+			      v->counts[i].outcome);
+			total += c;
+		}
+		CHECK(total == 600000 && v->ncounts == 16 &&
+		      v->ncounts == qshm_counts_distinct(k), "wide counts");
+		qshm_counts_free(k);
+		qshm_client_view_release(cl, v);
+	}
 	/* A state that depends on a mid-circuit outcome has no probs. */
 	spec.want = QSHM_WANT_PROBS;
 	spec.shots = 0;
