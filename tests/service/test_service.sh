@@ -180,14 +180,14 @@ kill -0 "$SVC" || fail "the service died of garbage"
 i=0
 while :; do
 	read -r _ _ done failed _ _ refused _ <<<"$("$SVCCLIENT" stats "$P-a")"
-	[ "$done" -eq 233 ] && [ "$failed" -eq 4 ] && [ "$refused" -eq 6 ] && break
+	[ "$done" -eq 234 ] && [ "$failed" -eq 4 ] && [ "$refused" -eq 6 ] && break
 	i=$((i + 1))
 	[ "$i" -le 100 ] || break
 	sleep 0.05
 done
-# done: 25 + the sweep's registration and 200 jobs + view's 3 + fd's 4;
+# done: 25 + the sweep's registration and 200 jobs + view's 4 + fd's 4;
 # failed: 2 + a bad registration + probs of a branching circuit.
-[ "$done" -eq 233 ] && [ "$failed" -eq 4 ] && [ "$refused" -eq 6 ] ||
+[ "$done" -eq 234 ] && [ "$failed" -eq 4 ] && [ "$refused" -eq 6 ] ||
 	fail "metrics after garbage: $("$SVCCLIENT" stats "$P-a")"
 ok "6 malformed records get 6 QSHM_EREFUSED replies; another client is served meanwhile"
 
