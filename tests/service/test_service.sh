@@ -120,7 +120,20 @@ until [ "$("$SVCCLIENT" stats "$P-a")" = "0 0 19 0 0 0 0 0" ]; do
 	[ "$i" -le 100 ] || fail "metrics after 19 jobs: $("$SVCCLIENT" stats "$P-a")"
 	sleep 0.05
 done
-ok "metrics in the control ring: 19 done"
+"$QSHM" stat --interval 0 --json "$P-a" >"$T/stat.json" || fail "qshm stat --json on a service"
+"$PYTHON3" - "$T/stat.json" <<'PYEOF' || fail "qshm stat --json: $(cat "$T/stat.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+r = d["rings"][0] if "rings" in d else d
+s = r["service"]
+assert s["done"] == 19 and s["workers"] == 2 and s["queue"] == 64, s
+b = s["latency_buckets"]
+assert len(b) == 7 and b[-1] == 19 and b == sorted(b), b
+assert len(s["latency_le_seconds"]) == 6 and s["latency_sum_seconds"] > 0, s
+assert "memory" not in r and "run" not in r, r
+PYEOF
+"$QSHM" stat --interval 0 "$P-a" | grep -q "jobs         19 done" || fail "qshm stat text on a service"
+ok "metrics in the control ring: 19 done; qshm stat (text, JSON) shows the service's counters and latency histogram"
 
 # a bad circuit: its file:line:col message comes back, exit 1
 printf 'OPENQASM 2.0;\nqreg q[1];\nfoo q[0];\n' >"$T/bad.qasm"
