@@ -48,6 +48,11 @@
  *       registers a circuit, runs it, creates READY, waits for GO (the
  *       script restarts the service meanwhile), runs it again through an
  *       automatic reconnection; prints "reconnect ok"
+ *   svcclient stall SERVICE
+ *       (service with --workers 2) a reply the main thread owes a client
+ *       whose reply lock a worker holds (writing a 16 MiB state the
+ *       client does not read yet) is kept, another client is served,
+ *       and the first then gets both; prints "stall ok"
  *   svcclient rt SERVICE N
  *       N round trips of a trivial job; prints p50 and p99 (a figure for
  *       docs/service.md, not a test)
@@ -930,8 +935,75 @@ static int cmd_rt(char **argv)
 	return 0;
 }
 
+/* (service with --workers 2) a worker writes a 16 MiB state into A's
+ * reply ring, which A does not read for a while, so the worker holds A's
+ * reply lock; A's next job is already past its deadline, which the main
+ * thread must answer: it keeps the answer (the log says so) and serves B
+ * meanwhile; A then reads both. */
+static int cmd_stall(char **argv)
+{
+	static const char wide[] = "OPENQASM 2.0;\ninclude \"qelib1.inc\";\n"
+		"qreg q[20];\nh q;\n";
+	static const char one[] = "OPENQASM 2.0;\nqreg q[1];\ncreg c[1];\n"
+				  "measure q[0] -> c[0];\n";
+	qshm_client *a = connect_or_die(argv[2]);
+	qshm_client *b = connect_or_die(argv[2]);
+	struct qshm_run_spec ws = { .shots = 0, .deadline_ns = QSHM_FOREVER,
+				    .want = QSHM_WANT_STATE };
+	struct qshm_run_spec es = { .shots = 10, .deadline_ns = 1 };
+	const struct qshm_job_view *v;
+	struct qshm_job_result *res;
+	uint64_t j1, j2, k;
+	int rc;
+
+	CHECK(qshm_client_submit_qasm(a, wide, strlen(wide), &ws, &j1) == 0,
+	      "submit wide");
+	/* Once the first of the job's records is in A's reply ring (A is
+	 * this process's first client: ID PID-0), the worker holds A's
+	 * reply lock until the last (16 MiB do not fit the 8 MiB ring), or
+	 * for 1 s without room. */
+	{
+		char rep[QSHM_NAME_MAX + 1];
+		struct qshm_ring_stats st = { 0 };
+		qshm_consumer *c = NULL;
+		snprintf(rep, sizeof(rep), "%s.r.%d-0", argv[2], (int)getpid());
+		for (int i = 0; i < 1000 && st.write_pos == 0; i++) {
+			if (c || qshm_consumer_attach(rep,
+					QSHM_CONSUMER_READONLY, &c) == 0)
+				qshm_consumer_ring_stats(c, &st);
+			if (st.write_pos == 0)
+				usleep(10000);
+		}
+		CHECK(st.write_pos > 0, "nothing written to %s", rep);
+		qshm_consumer_close(c);
+	}
+	CHECK(qshm_client_submit_qasm(a, one, strlen(one), &es, &j2) == 0,
+	      "submit expired");
+	usleep(100000);
+	k = submit_or_die(b, one, 10, 1, QSHM_FOREVER);
+	rc = qshm_client_wait(b, k, 30000000000, &res);
+	CHECK(rc == 0, "B: %s", errname(rc));
+	qshm_job_result_free(res);
+	rc = qshm_client_wait_view(a, j1, 60000000000, &v);
+	/* Complete, or cut short if A read too late (1 s per record). */
+	CHECK(rc == 0 || rc == -EIO, "A's state: %s (%s)", errname(rc),
+	      qshm_client_error(a));
+	if (rc == 0) {
+		CHECK(v->namps == 1u << 20, "namps");
+		qshm_client_view_release(a, v);
+	}
+	rc = qshm_client_wait(a, j2, 30000000000, &res);
+	CHECK(rc == -ETIMEDOUT, "A's expired job: %s", errname(rc));
+	printf("stall ok\n");
+	qshm_client_close(b);
+	qshm_client_close(a);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && !strcmp(argv[1], "stall"))
+		return cmd_stall(argv);
 	if (argc == 4 && !strcmp(argv[1], "rt"))
 		return cmd_rt(argv);
 	if (argc == 6 && !strcmp(argv[1], "memory"))

@@ -348,6 +348,16 @@ grep -qx "memory ok" "$T/mem.out" || fail "memory: $(cat "$T/mem.out")"
 ok "--memory 2M: a second 17-qubit job waits for memory while a small job runs beside the first, gets it when the first ends; 18 qubits: EFBIG"
 kill -TERM "$SVC"; wait "$SVC" || true
 
+# ---- the main thread never waits for a worker's reply lock ----
+serve s --workers 2
+timeout 120 "$SVCCLIENT" stall "$P-s" >"$T/stall.out" 2>"$T/stall.err" ||
+	fail "stall: $(cat "$T/stall.err")"
+grep -qx "stall ok" "$T/stall.out" || fail "stall"
+grep -q "a reply waits for the client's reply lock" "$T/serve-s.err" ||
+	fail "the main thread did not keep the reply: $(cat "$T/serve-s.err")"
+kill -TERM "$SVC"; wait "$SVC" || true
+ok "a reply owed while a worker holds the client's reply lock is kept, another client is served, the client gets it later"
+
 # ---- busy polling ----
 serve b --workers 1 --busy-poll
 timeout 60 "$SVCCLIENT" multi "$P-b" 500 9 "${CIRCUITS[@]}" >"$T/busy.out" 2>"$T/busy.err" ||
