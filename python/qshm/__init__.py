@@ -24,8 +24,8 @@ from .consumer import Consumer, Record
 from .counts import Histogram, count_run, counts
 from .errors import (Closed, Corrupt, Evicted, InvalidArgument, NoSlot,
                      NotQshm, Overrun, ProducerDied, QshmError, RingExists,
-                     RingNotFound, RunFailed, Timeout, TooBig, Unsupported,
-                     VersionMismatch)
+                     RingNotFound, RunFailed, Timeout, TooBig, Truncated,
+                     Unsupported, VersionMismatch)
 from .producer import Producer, RunWriter, publish_run
 
 REC_RUN_BEGIN = 0x100
@@ -101,7 +101,7 @@ __all__ = [
     "InvalidArgument", "NoSlot", "NotQshm", "Overrun", "Producer",
     "Progress", "ProducerDied", "QshmError", "Record", "Register", "RingExists",
     "RingNotFound", "RunEnd", "RunFailed", "RunInfo", "RunWriter",
-    "Timeout", "TooBig", "Unsupported", "VersionMismatch", "allow_owner", "count_run",
+    "Timeout", "TooBig", "Truncated", "Unsupported", "VersionMismatch", "allow_owner", "count_run",
     "counts", "library_version", "publish_run", "ring_info", "unlink",
     "REC_RUN_BEGIN", "REC_SHOTS", "REC_PROBS", "REC_STATE", "REC_RUN_END",
     "REC_ERROR",
