@@ -346,6 +346,31 @@ int bench_pin(int cpu);
 /* 1 in a process made by bench_spawn(). */
 extern int bench_in_child;
 
+/*
+ * The set-up every two-process measurement repeats: a control block, the
+ * peer forked onto the second CPU (cfg->cpu_b) running fn, and the wait
+ * (up to 10 s) for its first stage post ("ready": the peer posts
+ * child_stage 1 once it serves). On failure *p holds nothing to undo and
+ * err says why.
+ */
+struct bench_peer {
+	struct bench_ctl *ctl;
+	pid_t pid;
+};
+int bench_peer_start(struct bench_peer *p, const struct bench_cfg *cfg,
+		     bench_child_fn fn, void *arg, char *err);
+/* Sends sig (0: none, the peer ends by itself) and reaps the peer (up to
+ * timeout_s, then kills it). Returns 0 if it exited 0, else -1 with err
+ * set. Frees the control block either way. */
+int bench_peer_finish(struct bench_peer *p, int sig, unsigned timeout_s,
+		      char *err);
+/* Error paths: kills and reaps the peer at once, frees the block. */
+void bench_peer_kill(struct bench_peer *p);
+
+/* n latency samples, pre-faulted (so that timing never takes a page
+ * fault); NULL with err set when out of memory. */
+uint64_t *bench_samples_new(uint64_t n, char *err);
+
 /* ------------------------------------------------------------------ */
 /* Shared memory and names                                              */
 

@@ -690,6 +690,72 @@ void bench_kill(pid_t pid)
 	bench_child_forget(pid);
 }
 
+int bench_peer_start(struct bench_peer *p, const struct bench_cfg *cfg,
+		     bench_child_fn fn, void *arg, char *err)
+{
+	p->pid = -1;
+	p->ctl = bench_ctl_new();
+	if (!p->ctl) {
+		bench_errf(err, "out of memory");
+		return -1;
+	}
+	p->pid = bench_spawn(cfg->cpu_b, fn, arg, p->ctl);
+	if (p->pid < 0) {
+		bench_errf(err, "fork: %s", strerror(errno));
+		bench_ctl_free(p->ctl);
+		p->ctl = NULL;
+		return -1;
+	}
+	if (bench_ctl_await(&p->ctl->child_stage, 1, p->pid, 10) != 0) {
+		bench_reap(p->pid, p->ctl, 1, err);
+		if (!err[0])
+			bench_errf(err, "peer not ready in 10 s");
+		bench_ctl_free(p->ctl);
+		p->ctl = NULL;
+		p->pid = -1;
+		return -1;
+	}
+	return 0;
+}
+
+int bench_peer_finish(struct bench_peer *p, int sig, unsigned timeout_s,
+		      char *err)
+{
+	int rc = 0;
+
+	if (p->pid > 0) {
+		if (sig)
+			kill(p->pid, sig);
+		rc = bench_reap(p->pid, p->ctl, timeout_s, err);
+	}
+	bench_ctl_free(p->ctl);
+	p->ctl = NULL;
+	p->pid = -1;
+	return rc;
+}
+
+void bench_peer_kill(struct bench_peer *p)
+{
+	bench_kill(p->pid);
+	bench_ctl_free(p->ctl);
+	p->ctl = NULL;
+	p->pid = -1;
+}
+
+uint64_t *bench_samples_new(uint64_t n, char *err)
+{
+	uint64_t *s = malloc((n ? n : 1) * sizeof(*s));
+
+	if (!s) {
+		bench_errf(err, "out of memory");
+		return NULL;
+	}
+	/* Not 0: malloc + memset 0 may become calloc, which leaves the
+	 * pages unfaulted. */
+	memset(s, 0xff, (n ? n : 1) * sizeof(*s));
+	return s;
+}
+
 /* ------------------------------------------------------------------ */
 /* Machine                                                              */
 
