@@ -205,6 +205,9 @@ struct bench_measure {
 /* Sorts n tick samples, fills out->v[0..5] with the metrics above and
  * adds the samples (in ns) to out->hist if there is one. */
 void bench_lat_fill(struct bench_out *out, uint64_t *ticks, size_t n);
+/* Sorts v and returns its p (0..1) percentile, by the rank rule of
+ * bench_lat_fill() (NaN if n is 0). */
+double bench_pct_sort(uint64_t *v, size_t n, double p);
 
 /*
  * Throughput metrics, in this order: the median over chunks of the timed
@@ -339,6 +342,11 @@ int bench_reap(pid_t pid, struct bench_ctl *ctl, unsigned timeout_s,
 	       char *err);
 /* Kills and reaps the child at once (error paths). */
 void bench_kill(pid_t pid);
+
+/* A child made some other way (fork + exec) is killed on early exit too
+ * while tracked. */
+void bench_child_track(pid_t pid);
+void bench_child_forget(pid_t pid);
 
 /* Pins the calling thread to cpu. Returns 0 or -errno. */
 int bench_pin(int cpu);
@@ -522,9 +530,12 @@ extern const struct bench_measure bench_sim_shots;
 #define BENCH_CIRC_FULL_N 8  /* corpus circuits, qft_24, random_24, 26 */
 extern const struct bench_measure bench_sim_circ_quick[BENCH_CIRC_QUICK_N];
 extern const struct bench_measure bench_sim_circ_full[BENCH_CIRC_FULL_N];
-/* bench_service.c: a trivial job through qshm serve, and in-process */
-extern const struct bench_measure bench_svc_direct;
-extern const struct bench_measure bench_svc_serve;
+/* bench_service.c: the round trip of a job (a trivial one, a variational
+ * step) in-process, through qshm serve (C and Python clients), and through
+ * the Unix-socket and ZeroMQ REQ/REP servers of bench_service_ipc.c */
+#define BENCH_SVC_N 5   /* direct, serve, python, unix, zmq */
+extern const struct bench_measure bench_svc_trivial[BENCH_SVC_N];
+extern const struct bench_measure bench_svc_vqe[BENCH_SVC_N];
 
 /* Message sizes of the throughput figures. */
 extern const size_t bench_tput_sizes[4];

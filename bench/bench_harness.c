@@ -169,6 +169,14 @@ static uint64_t bench_pct(const uint64_t *s, size_t n, double p)
 	return s[rank - 1];
 }
 
+double bench_pct_sort(uint64_t *v, size_t n, double p)
+{
+	if (n == 0)
+		return NAN;
+	qsort(v, n, sizeof *v, bench_cmp_u64);
+	return (double)bench_pct(v, n, p);
+}
+
 void bench_lat_fill(struct bench_out *out, uint64_t *ticks, size_t n)
 {
 	double sum = 0;
@@ -325,7 +333,7 @@ static volatile sig_atomic_t bench_path_used[BENCH_MAX_TRACKED];
 static char bench_watch_what[128];
 static unsigned bench_watch_s;
 
-static void bench_child_track(pid_t pid)
+void bench_child_track(pid_t pid)
 {
 	for (int i = 0; i < BENCH_MAX_TRACKED; i++)
 		if (bench_children[i] == 0) {
@@ -334,7 +342,7 @@ static void bench_child_track(pid_t pid)
 		}
 }
 
-static void bench_child_forget(pid_t pid)
+void bench_child_forget(pid_t pid)
 {
 	for (int i = 0; i < BENCH_MAX_TRACKED; i++)
 		if (bench_children[i] == pid)
