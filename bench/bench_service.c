@@ -296,12 +296,13 @@ static const struct bench_svc_transport *bench_svc_transport_of(int path)
 }
 
 /* Timed round trips: each job parses a circuit, so fewer than the futex
- * figure; a variational step runs 1000 shots. */
+ * figure; a variational step runs 1000 shots. --quick keeps the suite's
+ * smoke run short: its p99 is then a rough figure. */
 static uint64_t bench_svc_iters(const struct bench_cfg *cfg, int work,
 				int path)
 {
-	uint64_t cap = work == BENCH_SVC_TRIVIAL ? (cfg->quick ? 1000 : 5000)
-						 : (cfg->quick ? 300 : 2000);
+	uint64_t cap = work == BENCH_SVC_TRIVIAL ? (cfg->quick ? 300 : 5000)
+						 : (cfg->quick ? 100 : 2000);
 	uint64_t n = cfg->lat_block_iters;
 
 	if (path == BENCH_SVC_PYTHON)
