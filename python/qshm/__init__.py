@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from ._lib import ffi as _ffi, lib as _lib
 from ._results import Progress, Register, RunEnd, RunInfo
-from .client import CircuitBreaker, Client, Result, Retry
+from .client import Circuit, CircuitBreaker, Client, Result, Retry
 from .consumer import Consumer, Record
 from .counts import Histogram, count_run, counts
 from .errors import (CircuitError, CircuitOpen, Closed, Corrupt, Evicted,
@@ -103,7 +103,8 @@ def unlink(name: str) -> None:
 
 
 __all__ = [
-    "CircuitBreaker", "CircuitError", "CircuitOpen", "Client", "JobCancelled",
+    "Circuit", "CircuitBreaker", "CircuitError", "CircuitOpen", "Client",
+    "JobCancelled",
     "QueueFull", "Refused", "Result", "ResultTooBig", "Retry", "ServiceDead",
     "ServiceError", "ServiceGone", "ServiceNotFound", "TooManyQubits",
     "Closed", "Consumer", "Corrupt", "Evicted", "Histogram",

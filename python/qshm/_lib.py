@@ -253,7 +253,7 @@ int qshm_poll(struct qshm_pollitem *items, unsigned n, int64_t timeout_ns);
 
 enum {
     QSHM_EQUEUEFULL = 4352, QSHM_ESERVICEDEAD, QSHM_ESERVICEGONE,
-    QSHM_EREFUSED
+    QSHM_EREFUSED, QSHM_EBREAKER
 };
 
 typedef struct qshm_client qshm_client;
@@ -287,6 +287,70 @@ int qshm_client_ready(qshm_client *cl, uint64_t job);
 const char *qshm_client_error(const qshm_client *cl);
 const char *qshm_client_strerror(int err);
 int qshm_client_close(qshm_client *cl);
+
+int qshm_client_register(qshm_client *cl, const char *qasm, size_t len,
+                         int64_t timeout_ns, uint64_t *circuit);
+struct qshm_circuit_info {
+    uint32_t nqubits;
+    uint32_t nclbits;
+    uint32_t nparams;
+    uint32_t reserved;
+    const char *const *param_names;
+};
+int qshm_client_circuit_info(qshm_client *cl, uint64_t circuit,
+                             struct qshm_circuit_info *out);
+int qshm_client_unregister(qshm_client *cl, uint64_t circuit);
+
+#define QSHM_WANT_COUNTS 0x01
+#define QSHM_WANT_SHOTS 0x02
+#define QSHM_WANT_PROBS 0x04
+#define QSHM_WANT_STATE 0x08
+#define QSHM_WANT_EXPECT 0x10
+#define QSHM_WANT_COPY 0x100
+#define QSHM_WANT_NO_RETRY 0x200
+
+struct qshm_run_spec {
+    uint64_t shots;
+    uint64_t seed;
+    int64_t deadline_ns;
+    uint32_t want;
+    uint32_t nparams;
+    const double *params;
+    uint32_t nexpect;
+    uint32_t reserved;
+    const uint64_t *expect;
+};
+int qshm_client_submit_circuit(qshm_client *cl, uint64_t circuit,
+                               const struct qshm_run_spec *spec,
+                               uint64_t *job);
+int qshm_client_submit_qasm(qshm_client *cl, const char *qasm, size_t len,
+                            const struct qshm_run_spec *spec, uint64_t *job);
+
+struct qshm_job_view {
+    uint64_t job;
+    uint64_t shots;
+    uint64_t sim_ns;
+    uint32_t want;
+    uint32_t in_place;
+    uint32_t nqubits;
+    uint32_t words_per_shot;
+    size_t ncounts;
+    const struct qshm_job_entry *counts;
+    const uint64_t *shot_words;
+    const double *probs;
+    uint64_t nprobs;
+    const double *state;
+    uint64_t namps;
+    size_t nexpect;
+    const uint64_t *expect_masks;
+    const double *expect;
+    const void *run;
+};
+int qshm_client_wait_view(qshm_client *cl, uint64_t job, int64_t timeout_ns,
+                          const struct qshm_job_view **out);
+int qshm_client_view_release(qshm_client *cl,
+                             const struct qshm_job_view *view);
+int qshm_client_fd(qshm_client *cl);
 """
 
 ffi = cffi.FFI()

@@ -116,7 +116,7 @@ async def test_concurrent_awaits_of_several_clients(serve) -> None:  # type: ign
                 (name, shots, seed)
         assert all(c.pending == 0 for c in clients)
         # The loop waited on the reply rings' descriptors.
-        assert sum(c.waits for c in clients) > 0
+        assert sum(c.wakeups for c in clients) > 0
     finally:
         for c in clients:
             c.close()
