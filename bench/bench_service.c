@@ -8,12 +8,15 @@
  *     of ry rotations around a cx chain) with new angles every step, 1000
  *     shots, counts back;
  *
- * through five paths measured in the same run: in-process (the job's
- * calls, no transport), `qshm serve` (a forked service, svc_run(), one
- * worker) with the C client, the same service with the Python client
- * (`python3 -m qshm bench-client`, asyncio), and the same job behind a
- * Unix stream socket server and a ZeroMQ REQ/REP server
- * (bench_service_ipc.c). Every server times the simulator's own part
+ * through the paths measured in the same run: in-process (the job's calls,
+ * no transport), `qshm serve` (a forked service, svc_run(), one worker)
+ * with the C client, the same service with the Python client (`python3 -m
+ * qshm bench-client`, asyncio), and the same job behind a Unix stream
+ * socket server and a ZeroMQ REQ/REP server (bench_service_ipc.c). Through
+ * the service the variational step is a template registered once whose
+ * parameters each step binds (the service's way: no text is sent or
+ * parsed again), and also, for comparison, its text every step (as the
+ * socket and ZeroMQ servers get it). Every server times the simulator's own part
  * (rt_counts_run(), as the service's sim_ns does), so each figure also
  * gives the overhead: end to end minus sim_ns, per job, p50 and p99.
  */
@@ -43,10 +46,29 @@ static const char bench_svc_trivial_qasm[] =
 	"OPENQASM 2.0;\ninclude \"qelib1.inc\";\n"
 	"qreg q[1];\ncreg c[1];\nh q[0];\nmeasure q[0] -> c[0];\n";
 
-/* The text of step i's job; returns its length. */
-static size_t bench_svc_text(int work, uint64_t i, char *buf, size_t size)
+/* The variational step as a template registered once: its parameters
+ * are bound to each step's angles. The text jobs write them in. */
+static const char bench_svc_vqe_template[] =
+	"OPENQASM 2.0;\ninclude \"qelib1.inc\";\n"
+	"param t0, t1, t2, t3, t4, t5, t6, t7;\n"
+	"qreg q[4];\ncreg c[4];\n"
+	"ry(t0) q[0];\nry(t1) q[1];\nry(t2) q[2];\nry(t3) q[3];\n"
+	"cx q[0],q[1];\ncx q[1],q[2];\ncx q[2],q[3];\n"
+	"ry(t4) q[0];\nry(t5) q[1];\nry(t6) q[2];\nry(t7) q[3];\n"
+	"measure q -> c;\n";
+
+/* Step i's angles. */
+static void bench_svc_angles(uint64_t i, double t[BENCH_SVC_NANGLES])
 {
-	double t[8];
+	for (int k = 0; k < BENCH_SVC_NANGLES; k++)
+		t[k] = 0.1 + 0.37 * k + 0.001 * (double)(i % 5000);
+}
+
+/* The text of step i's job, with its angles written in; returns its
+ * length. */
+static size_t bench_svc_text(int work, const double *t, char *buf,
+			     size_t size)
+{
 	int n;
 
 	if (work == BENCH_SVC_TRIVIAL) {
@@ -54,8 +76,6 @@ static size_t bench_svc_text(int work, uint64_t i, char *buf, size_t size)
 		       sizeof bench_svc_trivial_qasm);
 		return sizeof bench_svc_trivial_qasm - 1;
 	}
-	for (int k = 0; k < 8; k++)
-		t[k] = 0.1 + 0.37 * k + 0.001 * (double)(i % 5000);
 	n = snprintf(buf, size,
 		     "OPENQASM 2.0;\ninclude \"qelib1.inc\";\n"
 		     "qreg q[4];\ncreg c[4];\n"
@@ -163,10 +183,13 @@ static int bench_svc_direct_open(void **conn, const char *endpoint,
 
 static int bench_svc_direct_call(void *conn, const char *qasm, size_t len,
 				 uint64_t shots, uint64_t seed,
+				 const double *angles,
 				 struct bench_svc_reply *r, char *err)
 {
 	struct bench_svc_direct_conn *c = conn;
 	uint32_t n;
+
+	(void)angles;   /* the text has them */
 	long k = bench_svc_job(qasm, len, shots, seed, &r->sim_ns, &n,
 			       c->buf, sizeof c->buf);
 
@@ -238,6 +261,7 @@ static int bench_svc_serve_open(void **conn, const char *endpoint,
 
 static int bench_svc_serve_call(void *conn, const char *qasm, size_t len,
 				uint64_t shots, uint64_t seed,
+				const double *angles,
 				struct bench_svc_reply *r, char *err)
 {
 	qshm_client *cl = conn;
@@ -247,6 +271,7 @@ static int bench_svc_serve_call(void *conn, const char *qasm, size_t len,
 	uint64_t job;
 	int rc;
 
+	(void)angles;   /* the text has them */
 	rc = qshm_client_submit(cl, qasm, len, &spec, &job);
 	if (!rc)
 		rc = qshm_client_wait(cl, job, 10000000000, &res);
@@ -276,10 +301,94 @@ static const struct bench_svc_transport bench_svc_serve = {
 	.close = bench_svc_serve_close,
 };
 
+/* ---- qshm serve, C client, the template registered once ---- */
+
+struct bench_svc_reg_conn {
+	qshm_client *cl;
+	uint64_t circuit;
+};
+
+static int bench_svc_reg_open(void **conn, const char *endpoint, char *err)
+{
+	struct bench_svc_reg_conn *c = malloc(sizeof(*c));
+
+	if (!c) {
+		bench_errf(err, "out of memory");
+		return -1;
+	}
+	if (qshm_client_connect(endpoint, 5000000000, &c->cl)) {
+		bench_errf(err, "connect: %s", qshm_client_error(NULL));
+		free(c);
+		return -1;
+	}
+	if (qshm_client_register(c->cl, bench_svc_vqe_template,
+				 sizeof(bench_svc_vqe_template) - 1,
+				 5000000000, &c->circuit)) {
+		bench_errf(err, "register: %s", qshm_client_error(c->cl));
+		qshm_client_close(c->cl);
+		free(c);
+		return -1;
+	}
+	*conn = c;
+	return 0;
+}
+
+/* Binds the step's angles to the registered template: no text. */
+static int bench_svc_reg_call(void *conn, const char *qasm, size_t len,
+			      uint64_t shots, uint64_t seed,
+			      const double *angles,
+			      struct bench_svc_reply *r, char *err)
+{
+	struct bench_svc_reg_conn *c = conn;
+	struct qshm_run_spec spec = {
+		.shots = shots, .seed = seed, .deadline_ns = QSHM_FOREVER,
+		.want = QSHM_WANT_COUNTS, .nparams = BENCH_SVC_NANGLES,
+		.params = angles,
+	};
+	const struct qshm_job_view *v;
+	uint64_t job;
+	int rc;
+
+	(void)qasm;
+	(void)len;
+	rc = qshm_client_submit_circuit(c->cl, c->circuit, &spec, &job);
+	if (!rc)
+		rc = qshm_client_wait_view(c->cl, job, 10000000000, &v);
+	if (rc) {
+		bench_errf(err, "job: %s", qshm_client_error(c->cl));
+		return -1;
+	}
+	r->sim_ns = v->sim_ns;
+	r->counted = 0;
+	r->outcomes = (uint32_t)v->ncounts;
+	for (size_t i = 0; i < v->ncounts; i++)
+		r->counted += v->counts[i].count;
+	qshm_client_view_release(c->cl, v);
+	return 0;
+}
+
+static void bench_svc_reg_close(void *conn)
+{
+	struct bench_svc_reg_conn *c = conn;
+
+	if (!c)
+		return;
+	qshm_client_close(c->cl);
+	free(c);
+}
+
+static const struct bench_svc_transport bench_svc_serve_reg = {
+	.name = "serve",
+	.server = bench_svc_serve_server,
+	.open = bench_svc_reg_open,
+	.call = bench_svc_reg_call,
+	.close = bench_svc_reg_close,
+};
+
 /* ---- the measurement ---- */
 
 enum bench_svc_path { BENCH_SVC_DIRECT, BENCH_SVC_SERVE, BENCH_SVC_PYTHON,
-		      BENCH_SVC_UNIX, BENCH_SVC_ZMQ };
+		      BENCH_SVC_UNIX, BENCH_SVC_ZMQ, BENCH_SVC_SERVE_REG };
 
 static const struct bench_svc_transport *bench_svc_transport_of(int path)
 {
@@ -290,6 +399,8 @@ static const struct bench_svc_transport *bench_svc_transport_of(int path)
 		return &bench_svc_unix;
 	case BENCH_SVC_ZMQ:
 		return &bench_svc_zmq;
+	case BENCH_SVC_SERVE_REG:
+		return &bench_svc_serve_reg;
 	default:
 		return &bench_svc_serve;
 	}
@@ -358,7 +469,7 @@ static int bench_svc_run(const struct bench_measure *m,
 	if (!ovh)
 		goto out;
 	bench_name(name, sizeof(name), t->name);
-	if (t == &bench_svc_serve) {
+	if (t->server == bench_svc_serve_server) {
 		snprintf(shm, sizeof(shm), "/qshm.%s", name);
 		bench_shm_track(shm);
 	}
@@ -380,11 +491,17 @@ static int bench_svc_run(const struct bench_measure *m,
 			goto out;
 		for (uint64_t i = 0; i < warm + n; i++) {
 			struct bench_svc_reply r;
-			size_t len = bench_svc_text(work, i, text,
-						    sizeof(text));
-			uint64_t t0 = bench_ticks();
-			int err = t->call(conn, text, len, shots, i, &r,
-					  out->err);
+			double ang[BENCH_SVC_NANGLES];
+			size_t len;
+			uint64_t t0;
+			int err;
+
+			bench_svc_angles(i, ang);
+			len = bench_svc_text(work, ang, text, sizeof(text));
+			t0 = bench_ticks();
+			err = t->call(conn, text, len, shots, i,
+				      work == BENCH_SVC_VQE ? ang : NULL, &r,
+				      out->err);
 			uint64_t t1 = bench_ticks();
 
 			if (err || bench_svc_check(&r, shots, out->err))
@@ -401,7 +518,8 @@ static int bench_svc_run(const struct bench_measure *m,
 	}
 	/* The servers exit when their client goes; the service on SIGTERM. */
 	if (peer.pid > 0 &&
-	    bench_peer_finish(&peer, t == &bench_svc_serve ? SIGTERM : 0, 10,
+	    bench_peer_finish(&peer, t->server == bench_svc_serve_server ?
+			      SIGTERM : 0, 10,
 			      out->err))
 		goto out;
 	bench_svc_fill(out, ticks, ovh, n);
@@ -558,7 +676,7 @@ static int bench_svc_python(const struct bench_cfg *cfg, int work,
 	.metrics = { BENCH_SVC_METRICS },				\
 	.run = bench_svc_run }
 
-const struct bench_measure bench_svc_trivial[BENCH_SVC_N] = {
+const struct bench_measure bench_svc_trivial[BENCH_SVC_TRIVIAL_N] = {
 	BENCH_SVC_FIG("svc.trivial_direct", "trivial job, in-process",
 		      "direct", BENCH_SVC_TRIVIAL, BENCH_SVC_DIRECT),
 	BENCH_SVC_FIG("svc.trivial_serve", "trivial job, qshm serve (C)",
@@ -571,12 +689,14 @@ const struct bench_measure bench_svc_trivial[BENCH_SVC_N] = {
 		      "zmq", BENCH_SVC_TRIVIAL, BENCH_SVC_ZMQ),
 };
 
-const struct bench_measure bench_svc_vqe[BENCH_SVC_N] = {
+const struct bench_measure bench_svc_vqe[BENCH_SVC_VQE_N] = {
 	BENCH_SVC_FIG("svc.vqe_direct", "4q ansatz step, in-process",
 		      "direct", BENCH_SVC_VQE, BENCH_SVC_DIRECT),
-	BENCH_SVC_FIG("svc.vqe_serve", "4q ansatz step, qshm serve (C)",
-		      "serve", BENCH_SVC_VQE, BENCH_SVC_SERVE),
-	BENCH_SVC_FIG("svc.vqe_python", "4q ansatz step, qshm serve (Py)",
+	BENCH_SVC_FIG("svc.vqe_serve", "4q ansatz step, serve (C, bound)",
+		      "serve", BENCH_SVC_VQE, BENCH_SVC_SERVE_REG),
+	BENCH_SVC_FIG("svc.vqe_serve_text", "4q ansatz step, serve (C, text)",
+		      "serve-text", BENCH_SVC_VQE, BENCH_SVC_SERVE),
+	BENCH_SVC_FIG("svc.vqe_python", "4q ansatz step, serve (Py, bound)",
 		      "python", BENCH_SVC_VQE, BENCH_SVC_PYTHON),
 	BENCH_SVC_FIG("svc.vqe_unix", "4q ansatz step, Unix socket",
 		      "unix", BENCH_SVC_VQE, BENCH_SVC_UNIX),

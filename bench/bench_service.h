@@ -53,12 +53,16 @@ struct bench_svc_rep {
 	uint64_t sim_ns;
 };
 #define BENCH_SVC_MAX_TEXT  4096
+#define BENCH_SVC_NANGLES   8
 #define BENCH_SVC_MAX_REPLY 65536
 
 /*
  * A transport the measurement loop drives: open() connects to the server
  * running as peer (NULL where the job runs in-process), call() sends one
- * job and waits for its reply, close() ends the connection.
+ * job and waits for its reply, close() ends the connection. A job is its
+ * text; a variational step also has its angles (BENCH_SVC_NANGLES, NULL
+ * for the trivial job), which a transport that registered the circuit's
+ * template binds instead of sending the text.
  */
 struct bench_svc_transport {
 	const char *name;
@@ -67,7 +71,8 @@ struct bench_svc_transport {
 	bench_child_fn server;
 	int (*open)(void **conn, const char *endpoint, char *err);
 	int (*call)(void *conn, const char *qasm, size_t len, uint64_t shots,
-		    uint64_t seed, struct bench_svc_reply *r, char *err);
+		    uint64_t seed, const double *angles,
+		    struct bench_svc_reply *r, char *err);
 	void (*close)(void *conn);
 };
 

@@ -53,9 +53,9 @@ static size_t bench_list_build(enum bench_profile profile,
 	BENCH_ADD(&bench_qshm_block_rt);
 	for (int t = 0; t < BENCH_IPC_N; t++)
 		BENCH_ADD(&bench_ipc_rt[t]);
-	for (int t = 0; t < BENCH_SVC_N; t++)
+	for (int t = 0; t < BENCH_SVC_TRIVIAL_N; t++)
 		BENCH_ADD(&bench_svc_trivial[t]);
-	for (int t = 0; t < BENCH_SVC_N; t++)
+	for (int t = 0; t < BENCH_SVC_VQE_N; t++)
 		BENCH_ADD(&bench_svc_vqe[t]);
 	BENCH_ADD(&bench_cacheline_rate);
 	BENCH_ADD(&bench_qshm_rate[0]);

@@ -23,12 +23,25 @@ VQE = ('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[4];\ncreg c[4];\n'
        'measure q -> c;\n')
 
 
+# The variational step as a template: registered once, bound each step.
+VQE_TEMPLATE = ('OPENQASM 2.0;\ninclude "qelib1.inc";\n'
+                'param t0, t1, t2, t3, t4, t5, t6, t7;\n'
+                'qreg q[4];\ncreg c[4];\n'
+                'ry(t0) q[0];\nry(t1) q[1];\nry(t2) q[2];\nry(t3) q[3];\n'
+                'cx q[0],q[1];\ncx q[1],q[2];\ncx q[2],q[3];\n'
+                'ry(t4) q[0];\nry(t5) q[1];\nry(t6) q[2];\nry(t7) q[3];\n'
+                'measure q -> c;\n')
+
+
+def angles(i: int) -> list[float]:
+    return [0.1 + 0.37 * k + 0.001 * (i % 5000) for k in range(8)]
+
+
 def job_text(kind: str, i: int) -> tuple[str, int]:
     """Step i's circuit and shots: the jobs of bench/bench_service.c."""
     if kind == "trivial":
         return TRIVIAL, 1
-    t = [0.1 + 0.37 * k + 0.001 * (i % 5000) for k in range(8)]
-    return VQE.format(*t), 1000
+    return VQE.format(*angles(i)), 1000
 
 
 def parser() -> argparse.ArgumentParser:
@@ -47,17 +60,24 @@ def parser() -> argparse.ArgumentParser:
                    help="untimed jobs first (default 100)")
     p.add_argument("--sync", action="store_true",
                    help="run_sync() instead of await run()")
+    p.add_argument("--text", action="store_true",
+                   help="vqe: send the text every step instead of binding "
+                   "the angles to a template registered once")
     p.add_argument("--summary", action="store_true",
                    help="print p50/p99 of end to end and overhead, in us")
     return p
 
 
 async def _run_async(client, kind: str, n: int, first: int,  # type: ignore[no-untyped-def]
-                     out: list[tuple[int, int]] | None) -> None:
+                     out: list[tuple[int, int]] | None, circ=None) -> None:
     for i in range(first, first + n):
         text, shots = job_text(kind, i)
         t0 = time.perf_counter_ns()
-        res = await client.run(text, shots=shots, seed=i)
+        if circ is not None:
+            res = await client.run(circ, params=angles(i), shots=shots,
+                                   seed=i)
+        else:
+            res = await client.run(text, shots=shots, seed=i)
         t1 = time.perf_counter_ns()
         if sum(res.counts.values()) != shots:
             raise RuntimeError(f"job {i}: {res.counts} is not {shots} shots")
@@ -66,11 +86,15 @@ async def _run_async(client, kind: str, n: int, first: int,  # type: ignore[no-u
 
 
 def _run_sync(client, kind: str, n: int, first: int,  # type: ignore[no-untyped-def]
-              out: list[tuple[int, int]] | None) -> None:
+              out: list[tuple[int, int]] | None, circ=None) -> None:
     for i in range(first, first + n):
         text, shots = job_text(kind, i)
         t0 = time.perf_counter_ns()
-        res = client.run_sync(text, shots=shots, seed=i)
+        if circ is not None:
+            res = client.run_sync(circ, params=angles(i), shots=shots,
+                                  seed=i)
+        else:
+            res = client.run_sync(text, shots=shots, seed=i)
         t1 = time.perf_counter_ns()
         if sum(res.counts.values()) != shots:
             raise RuntimeError(f"job {i}: {res.counts} is not {shots} shots")
@@ -89,13 +113,16 @@ def main(argv: list[str] | None = None) -> int:
     import qshm
     samples: list[tuple[int, int]] = []
     with qshm.Client(a.service) as client:
+        circ = client.register(VQE_TEMPLATE) \
+            if a.kind == "vqe" and not a.text else None
         if a.sync:
-            _run_sync(client, a.kind, a.warmup, 0, None)
-            _run_sync(client, a.kind, a.iters, a.warmup, samples)
+            _run_sync(client, a.kind, a.warmup, 0, None, circ)
+            _run_sync(client, a.kind, a.iters, a.warmup, samples, circ)
         else:
             async def go() -> None:
-                await _run_async(client, a.kind, a.warmup, 0, None)
-                await _run_async(client, a.kind, a.iters, a.warmup, samples)
+                await _run_async(client, a.kind, a.warmup, 0, None, circ)
+                await _run_async(client, a.kind, a.iters, a.warmup, samples,
+                                 circ)
             asyncio.run(go())
     if a.summary:
         e2e = [e for e, _ in samples]

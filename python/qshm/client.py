@@ -349,6 +349,7 @@ class Client:
         self._lock: asyncio.Lock | None = None
         self._lock_loop: asyncio.AbstractEventLoop | None = None
         self._closed = False
+        self._conn_over = False           # the C client's connection ended
         self.wakeups = 0                  # times the loop woke on the fd
 
     # -- connection --------------------------------------------------------
@@ -437,6 +438,7 @@ class Client:
             self._cl = None
         self._orphans.clear()
         self._views = 0
+        self._conn_over = False
 
     def close(self) -> None:
         """Closes the connection: the service drops this client's queued
@@ -834,6 +836,8 @@ class Client:
             res.release()
 
     def _reject(self, job: int, exc: BaseException) -> None:
+        if isinstance(exc, (ServiceDead, ServiceGone)):
+            self._conn_over = True
         fut = self._pending.pop(job, None)
         self._want.pop(job, None)
         t = self._timers.pop(job, None)
@@ -884,6 +888,8 @@ class Client:
             self._unwatch()
             self._loop = loop
         if self._reading:
+            if self._safety is None:
+                self._safety = loop.call_later(_SAFETY_S, self._on_safety)
             return
         if self._fd < 0:
             fd = self._clib.qshm_client_fd(self._cl)
@@ -919,7 +925,10 @@ class Client:
         if self._cl is None or not self._reading:
             return
         self.wakeups += 1
-        self._clib.qshm_client_process(self._cl)
+        # Negative only when the connection is over and the C client holds
+        # no job; with jobs, each one's wait reports how it ended.
+        if self._clib.qshm_client_process(self._cl) < 0:
+            self._conn_over = True
         for job in list(self._pending):
             if self._clib.qshm_client_ready(self._cl, job) == 1:
                 self._finish(job)
@@ -929,14 +938,15 @@ class Client:
         self._reap_orphans()
         if self._cl is None:
             return
-        # Negative only when the connection is over and the C client holds
-        # no job (every pending one was answered with how it ended).
-        if self._clib.qshm_client_process(self._cl) < 0 and \
-                not self._pending and not self._views:
+        if self._conn_over and not self._pending and not self._views:
             self._drop_connection()
             return
-        if not self._pending and not self._orphans:
-            self._unwatch()
+        if not self._pending and not self._orphans and \
+                self._safety is not None:
+            # The reader stays (a descriptor added to and removed from the
+            # loop's epoll for every job wakes late); the timer goes.
+            self._safety.cancel()
+            self._safety = None
 
 
 __all__ = ["Circuit", "CircuitBreaker", "Client", "Result", "Retry",
