@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import qshm
-from conftest import Service, qasm, sim_counts
+from conftest import PY, ROOT, Service, qasm, sim_counts
 
 # A job that never ends by itself: 2^40 shots of one qubit (the service
 # checks cancel flags and deadlines between batches of 4096 shots).
@@ -298,3 +298,35 @@ def test_circuit_breaker_on_a_missing_service(serve, rings) -> None:  # type: ig
     assert sum(c.run_sync(TRIVIAL, shots=4).counts.values()) == 4
     assert br.state == "closed"
     c.close()
+
+
+def test_the_docs_example_runs(serve, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import re
+    text = (ROOT / "docs" / "python.md").read_text()
+    blocks = [b for b in re.findall(r"```python\n(.*?)```", text, re.S)
+              if b.startswith("# service-client example")]
+    assert len(blocks) == 1
+    svc = serve()
+    code = blocks[0].replace('asyncio.run(main("sim1"))',
+                             f'asyncio.run(main("{svc.name}"))')
+    assert svc.name in code
+    out = subprocess.run([PY, "-c", code], capture_output=True, timeout=120,
+                         cwd=tmp_path)
+    assert out.returncode == 0, out.stderr.decode()
+    lines = out.stdout.decode().splitlines()
+    import ast
+    assert ast.literal_eval(lines[0]) == sim_counts_text(tmp_path)
+    # <Z> = cos(theta) for theta in 0 .. 0.99: the least is cos(0.99).
+    assert abs(float(lines[1]) - __import__("math").cos(0.99)) < 1e-12
+
+
+def sim_counts_text(tmp: Path) -> dict:
+    import json
+    f = tmp / "bell.qasm"
+    f.write_text('OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\n'
+                 'creg c[2];\nh q[0];\ncx q[0],q[1];\nmeasure q -> c;\n')
+    out = subprocess.run([os.environ.get("QSHM") or str(
+        ROOT / "build" / "tools" / "qshm"), "sim", str(f), "--shots", "1000",
+        "--seed", "7", "--counts"], check=True, capture_output=True,
+        timeout=60).stdout
+    return json.loads(out)["counts"]
