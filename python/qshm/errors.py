@@ -207,6 +207,7 @@ def client_error(code: int, message: str) -> QshmError:
         4353: ServiceDead,      # QSHM_ESERVICEDEAD
         4354: ServiceGone,      # QSHM_ESERVICEGONE
         4355: Refused,          # QSHM_EREFUSED
+        4356: CircuitOpen,      # QSHM_EBREAKER (the C client's breaker)
         E.EINVAL: CircuitError,
         E.EFBIG: TooManyQubits,
         E.E2BIG: ResultTooBig,
