@@ -533,7 +533,7 @@ extern const struct bench_measure bench_sim_circ_full[BENCH_CIRC_FULL_N];
 /* bench_service.c: the round trip of a job (a trivial one, a variational
  * step) in-process, through qshm serve (C and Python clients), and through
  * the Unix-socket and ZeroMQ REQ/REP servers of bench_service_ipc.c */
-#define BENCH_SVC_TRIVIAL_N 5 /* direct, serve, python, unix, zmq */
+#define BENCH_SVC_TRIVIAL_N 6 /* direct, serve, busy, python, unix, zmq */
 #define BENCH_SVC_VQE_N 6     /* and serve with the text every step */
 extern const struct bench_measure bench_svc_trivial[BENCH_SVC_TRIVIAL_N];
 extern const struct bench_measure bench_svc_vqe[BENCH_SVC_VQE_N];

@@ -227,13 +227,15 @@ static void bench_svc_ready(void *ctx)
 	bench_ctl_post(&((struct bench_ctl *)ctx)->child_stage, 1);
 }
 
-/* The service: svc_run() with one worker, stopped by SIGTERM. */
-static int bench_svc_serve_server(void *arg, struct bench_ctl *ctl)
+/* The service: svc_run() with one worker, stopped by SIGTERM; busy: its
+ * main thread and idle worker spin instead of sleeping (--busy-poll). */
+static int bench_svc_serve_run_server(void *arg, struct bench_ctl *ctl,
+				      int busy)
 {
 	struct svc_config cfg = {
 		.name = arg, .workers = 1, .max_qubits = 8, .queue = 16,
 		.stop = &bench_svc_stop, .ready = bench_svc_ready,
-		.ready_ctx = ctl,
+		.ready_ctx = ctl, .busy_poll = busy,
 	};
 	struct sigaction sa = { .sa_handler = bench_svc_on_term };
 	int rc;
@@ -244,6 +246,16 @@ static int bench_svc_serve_server(void *arg, struct bench_ctl *ctl)
 	if (rc)
 		bench_errf(ctl->err, "svc_run: %s", qshm_strerror(rc));
 	return rc ? 1 : 0;
+}
+
+static int bench_svc_serve_server(void *arg, struct bench_ctl *ctl)
+{
+	return bench_svc_serve_run_server(arg, ctl, 0);
+}
+
+static int bench_svc_busy_server(void *arg, struct bench_ctl *ctl)
+{
+	return bench_svc_serve_run_server(arg, ctl, 1);
 }
 
 static int bench_svc_serve_open(void **conn, const char *endpoint,
@@ -296,6 +308,14 @@ static void bench_svc_serve_close(void *conn)
 static const struct bench_svc_transport bench_svc_serve = {
 	.name = "serve",
 	.server = bench_svc_serve_server,
+	.open = bench_svc_serve_open,
+	.call = bench_svc_serve_call,
+	.close = bench_svc_serve_close,
+};
+
+static const struct bench_svc_transport bench_svc_serve_busy = {
+	.name = "busy",
+	.server = bench_svc_busy_server,
 	.open = bench_svc_serve_open,
 	.call = bench_svc_serve_call,
 	.close = bench_svc_serve_close,
@@ -388,7 +408,8 @@ static const struct bench_svc_transport bench_svc_serve_reg = {
 /* ---- the measurement ---- */
 
 enum bench_svc_path { BENCH_SVC_DIRECT, BENCH_SVC_SERVE, BENCH_SVC_PYTHON,
-		      BENCH_SVC_UNIX, BENCH_SVC_ZMQ, BENCH_SVC_SERVE_REG };
+		      BENCH_SVC_UNIX, BENCH_SVC_ZMQ, BENCH_SVC_SERVE_REG,
+		      BENCH_SVC_SERVE_BUSY };
 
 static const struct bench_svc_transport *bench_svc_transport_of(int path)
 {
@@ -401,6 +422,8 @@ static const struct bench_svc_transport *bench_svc_transport_of(int path)
 		return &bench_svc_zmq;
 	case BENCH_SVC_SERVE_REG:
 		return &bench_svc_serve_reg;
+	case BENCH_SVC_SERVE_BUSY:
+		return &bench_svc_serve_busy;
 	default:
 		return &bench_svc_serve;
 	}
@@ -469,7 +492,8 @@ static int bench_svc_run(const struct bench_measure *m,
 	if (!ovh)
 		goto out;
 	bench_name(name, sizeof(name), t->name);
-	if (t->server == bench_svc_serve_server) {
+	if (t->server == bench_svc_serve_server ||
+	    t->server == bench_svc_busy_server) {
 		snprintf(shm, sizeof(shm), "/qshm.%s", name);
 		bench_shm_track(shm);
 	}
@@ -518,7 +542,8 @@ static int bench_svc_run(const struct bench_measure *m,
 	}
 	/* The servers exit when their client goes; the service on SIGTERM. */
 	if (peer.pid > 0 &&
-	    bench_peer_finish(&peer, t->server == bench_svc_serve_server ?
+	    bench_peer_finish(&peer, t->server == bench_svc_serve_server ||
+			      t->server == bench_svc_busy_server ?
 			      SIGTERM : 0, 10,
 			      out->err))
 		goto out;
@@ -681,6 +706,8 @@ const struct bench_measure bench_svc_trivial[BENCH_SVC_TRIVIAL_N] = {
 		      "direct", BENCH_SVC_TRIVIAL, BENCH_SVC_DIRECT),
 	BENCH_SVC_FIG("svc.trivial_serve", "trivial job, qshm serve (C)",
 		      "serve", BENCH_SVC_TRIVIAL, BENCH_SVC_SERVE),
+	BENCH_SVC_FIG("svc.trivial_busy", "trivial job, serve --busy-poll",
+		      "busy", BENCH_SVC_TRIVIAL, BENCH_SVC_SERVE_BUSY),
 	BENCH_SVC_FIG("svc.trivial_python", "trivial job, qshm serve (Py)",
 		      "python", BENCH_SVC_TRIVIAL, BENCH_SVC_PYTHON),
 	BENCH_SVC_FIG("svc.trivial_unix", "trivial job, Unix socket",
