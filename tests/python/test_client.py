@@ -294,6 +294,7 @@ def test_circuit_breaker_on_a_missing_service(serve, rings) -> None:  # type: ig
     # The service comes up under that name; after the reset time the
     # trial job goes through and closes the breaker.
     serve(name=name)
+    c.connect_timeout = 20.0   # the connection itself may take a while
     time.sleep(0.5)
     assert sum(c.run_sync(TRIVIAL, shots=4).counts.values()) == 4
     assert br.state == "closed"
