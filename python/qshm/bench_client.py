@@ -60,6 +60,8 @@ def parser() -> argparse.ArgumentParser:
                    help="untimed jobs first (default 100)")
     p.add_argument("--sync", action="store_true",
                    help="run_sync() instead of await run()")
+    p.add_argument("--wake", choices=("waiter", "fd"), default="waiter",
+                   help="what the event loop watches (qshm.Client's wake)")
     p.add_argument("--text", action="store_true",
                    help="vqe: send the text every step instead of binding "
                    "the angles to a template registered once")
@@ -112,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     a = parser().parse_args(argv)
     import qshm
     samples: list[tuple[int, int]] = []
-    with qshm.Client(a.service) as client:
+    with qshm.Client(a.service, wake=a.wake) as client:
         circ = client.register(VQE_TEMPLATE) \
             if a.kind == "vqe" and not a.text else None
         if a.sync:

@@ -16,10 +16,12 @@ as numpy arrays (shots, probabilities, state, Pauli-Z expectations), copied
 or read in place from the reply ring.
 
 Under asyncio nothing blocks the event loop: while jobs are pending the
-client watches the C client's descriptor (``qshm_client_fd()``) with
-``loop.add_reader``: readable when the service publishes a reply (the
-reply ring's own futex wake-up, through an io_uring wait) or when the
-service process dies (its pidfd). Cancelling the awaiting task cancels the
+client watches a descriptor with ``loop.add_reader``: by default a libqshm
+waiter on the client's reply ring (``qshm_waiter_*``, through
+``qshm_client_pollitem()``), readable when the service publishes a reply
+(the ring's own futex wake-up, through an io_uring wait) or when the
+service process dies (its pidfd); with ``wake="fd"`` the C client's own
+descriptor (``qshm_client_fd()``), which costs more per job today. Cancelling the awaiting task cancels the
 job in the service. Retries with exponential backoff and jitter
 (:class:`Retry`) and a circuit breaker (:class:`CircuitBreaker`) are off
 unless given; they are the Python client's own (asyncio sleeps), and the
@@ -35,7 +37,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ._lib import client_lib, ffi
+from ._lib import client_lib, ffi, lib
 from .errors import (CircuitOpen, Closed, InvalidArgument, QshmError,
                      QueueFull, ServiceDead, ServiceGone, ServiceNotFound,
                      Timeout, client_error)
@@ -47,6 +49,9 @@ _SAFETY_S = 1.0
 # run_sync() waits in slices this long, so that a signal (Ctrl-C) is
 # handled between them; a reply ends a slice at once.
 _SYNC_SLICE_NS = 200_000_000
+# How long the C client may take to notice a dead service once its pidfd
+# is ready (it returns at once then; this bounds it).
+_DEAD_NOTICE_NS = 50_000_000
 _MAX_SHOTS = 1 << 40
 
 
@@ -324,17 +329,30 @@ class Client:
     loop; it is not thread-safe (use one per thread).
 
     ``retry``: a :class:`Retry` policy for every job (default: none);
-    ``breaker``: a :class:`CircuitBreaker` (default: none).
+    ``breaker``: a :class:`CircuitBreaker` (default: none). ``wake``: what
+    the event loop watches: ``"waiter"`` (default), a libqshm waiter on
+    the reply ring (``qshm_waiter_*``); ``"fd"``, the C client's
+    descriptor (``qshm_client_fd()``), which today costs more per job
+    (docs/python.md).
     """
 
     def __init__(self, name: str, *, connect_timeout: float = 5.0,
                  retry: Retry | None = None,
-                 breaker: CircuitBreaker | None = None) -> None:
+                 breaker: CircuitBreaker | None = None,
+                 wake: str = "waiter") -> None:
+        if wake not in ("waiter", "fd"):
+            raise InvalidArgument("wake must be 'waiter' or 'fd'")
+        self.wake = wake
+        self._waiter: Any = None
+        self._rep: Any = None
+        self._armed = False
+        self._soon: asyncio.Handle | None = None
         self.name = name
         self.connect_timeout = connect_timeout
         self.retry = retry
         self.breaker = breaker
         self._clib = client_lib()
+        self._lib = lib
         self._cl: Any = None
         self._gen = 0                     # connections made so far
         self._fd = -1
@@ -432,6 +450,10 @@ class Client:
         """Closes the C client (its rings and descriptor); the next job
         connects again."""
         self._unwatch()
+        if self._waiter is not None:
+            self._lib.qshm_waiter_close(self._waiter)
+            self._waiter = None
+            self._rep = None
         self._fd = -1
         if self._cl is not None:
             self._clib.qshm_client_close(self._cl)
@@ -628,8 +650,9 @@ class Client:
                     self._clib.qshm_client_view_release(self._cl, v)
                     self._views -= 1
                     # Replies held back behind the view: read them now.
-                    if self._reading and self._loop is not None:
-                        self._loop.call_soon(self._on_wake)
+                    if self._reading and self._loop is not None and \
+                            self._soon is None:
+                        self._soon = self._loop.call_soon(self._on_wake)
             kw["release"] = release
         return Result(int(v.job), int(v.shots), int(v.sim_ns), counts, **kw)
 
@@ -890,26 +913,64 @@ class Client:
         if self._reading:
             if self._safety is None:
                 self._safety = loop.call_later(_SAFETY_S, self._on_safety)
+            if self.wake == "waiter" and not self._armed and \
+                    self._soon is None:
+                self._arm()
             return
         if self._fd < 0:
-            fd = self._clib.qshm_client_fd(self._cl)
+            if self.wake == "waiter":
+                fd = self._new_waiter()
+            else:
+                fd = self._clib.qshm_client_fd(self._cl)
             if fd < 0:
                 e = self._error(fd)
                 for job in list(self._pending):
                     self._reject(job, e)
                 return
             self._fd = fd
+        # The descriptor stays in the loop for the connection's life (added
+        # and removed for every job, it woke late).
         loop.add_reader(self._fd, self._on_wake)
         self._reading = True
         self._safety = loop.call_later(_SAFETY_S, self._on_safety)
         # A reply read by an earlier call (a sync one, a cancel) leaves
         # nothing on the descriptor: look once now.
-        loop.call_soon(self._on_wake)
+        self._soon = loop.call_soon(self._on_wake)
+
+    def _new_waiter(self) -> int:
+        item = ffi.new("struct qshm_pollitem *")
+        self._clib.qshm_client_pollitem(self._cl, item)
+        out = ffi.new("qshm_waiter **")
+        rc = self._lib.qshm_waiter_create(item.c, out)
+        if rc:
+            return rc
+        self._rep = item.c
+        self._waiter = out[0]
+        return self._lib.qshm_waiter_fd(self._waiter)
+
+    def _arm(self) -> None:
+        """Waiter: arms it (the descriptor becomes readable on a reply or
+        the service's death), or looks at once when a reply is there."""
+        if self._views or self._loop is None:
+            return      # nothing is read while a view is held: release()
+        rc = self._lib.qshm_waiter_arm(self._waiter)
+        if rc == 1:
+            self._armed = True
+        else:
+            # 0: a reply is there; < 0: the ring ended (the C client
+            # reports how when it reads).
+            self._soon = self._loop.call_soon(self._on_wake, rc < 0)
 
     def _unwatch(self) -> None:
+        if self._soon is not None:
+            self._soon.cancel()
+            self._soon = None
         if self._safety is not None:
             self._safety.cancel()
             self._safety = None
+        if self._armed:
+            self._armed = False
+            self._lib.qshm_waiter_disarm(self._waiter)
         if self._reading:
             self._reading = False
             if self._loop is not None and not self._loop.is_closed():
@@ -921,17 +982,51 @@ class Client:
             self._safety = self._loop.call_later(_SAFETY_S, self._on_safety)
             self._on_wake()
 
-    def _on_wake(self) -> None:
+    def _service_dead(self) -> bool:
+        """Waiter: whether the reply ring's producer (the service) died;
+        the C client notices by itself only at its ring's next liveness
+        check."""
+        info = ffi.new("struct qshm_ring_info *")
+        if self._rep is None or \
+                self._lib.qshm_consumer_ring_info(self._rep, info):
+            return False
+        return info.state == 2 or not info.creator_alive  # 2: stale
+
+    def _on_wake(self, ended: bool = False) -> None:
+        self._soon = None
         if self._cl is None or not self._reading:
             return
         self.wakeups += 1
+        if self._armed:
+            self._armed = False
+            self._lib.qshm_waiter_disarm(self._waiter)
         # Negative only when the connection is over and the C client holds
         # no job; with jobs, each one's wait reports how it ended.
         if self._clib.qshm_client_process(self._cl) < 0:
             self._conn_over = True
+        done = 0
         for job in list(self._pending):
             if self._clib.qshm_client_ready(self._cl, job) == 1:
                 self._finish(job)
+                done += 1
+        if self.wake == "waiter" and self._pending and not done and \
+                (ended or self._service_dead()):
+            # The service died: let the C client see it (its pidfd is
+            # ready: this returns at once), then fail what is left.
+            for job in list(self._pending):
+                if not self._known(job):
+                    continue
+                names, view = self._want.get(job, (frozenset(), False))
+                try:
+                    res = self._take(job, _DEAD_NOTICE_NS, names, view)
+                except Timeout:
+                    self._reject(job, ServiceDead(
+                        f"service '{self.name}': its process died",
+                        -4353))
+                except QshmError as e:
+                    self._reject(job, e)
+                else:
+                    self._resolve(job, res)
         self._after()
 
     def _after(self) -> None:
@@ -941,12 +1036,13 @@ class Client:
         if self._conn_over and not self._pending and not self._views:
             self._drop_connection()
             return
-        if not self._pending and not self._orphans and \
-                self._safety is not None:
-            # The reader stays (a descriptor added to and removed from the
-            # loop's epoll for every job wakes late); the timer goes.
-            self._safety.cancel()
-            self._safety = None
+        if not self._pending and not self._orphans:
+            if self._safety is not None:
+                self._safety.cancel()
+                self._safety = None
+        elif self.wake == "waiter" and self._reading and not self._armed \
+                and self._soon is None:
+            self._arm()
 
 
 __all__ = ["Circuit", "CircuitBreaker", "Client", "Result", "Retry",

@@ -317,8 +317,8 @@ def test_the_docs_example_runs(serve, tmp_path) -> None:  # type: ignore[no-unty
     lines = out.stdout.decode().splitlines()
     import ast
     assert ast.literal_eval(lines[0]) == sim_counts_text(tmp_path)
-    # <Z> = cos(theta) for theta in 0 .. 0.99: the least is cos(0.99).
-    assert abs(float(lines[1]) - __import__("math").cos(0.99)) < 1e-12
+    # <Z> = cos(theta) for theta in 0 .. 0.49: the least is cos(0.49).
+    assert abs(float(lines[1]) - __import__("math").cos(0.49)) < 1e-12
 
 
 def sim_counts_text(tmp: Path) -> dict:
@@ -331,3 +331,23 @@ def sim_counts_text(tmp: Path) -> dict:
         "--seed", "7", "--counts"], check=True, capture_output=True,
         timeout=60).stdout
     return json.loads(out)["counts"]
+
+
+@pytest.mark.asyncio
+async def test_the_client_descriptor_mode(serve) -> None:  # type: ignore[no-untyped-def]
+    """wake="fd": the loop watches qshm_client_fd() instead of a waiter."""
+    svc = serve("--workers", "2")
+    names = existing(CIRCUITS)
+    async with qshm.Client(svc.name, wake="fd") as c:
+        results = await asyncio.gather(*[
+            c.run(text(n), shots=400, seed=k) for k, n in enumerate(names)])
+        for k, (n, r) in enumerate(zip(names, results)):
+            assert r.counts == sim_counts(n, 400, k)
+        assert c.fileno() >= 0 and c.wakeups > 0
+        task = asyncio.create_task(c.run(ENDLESS, shots=ENDLESS_SHOTS))
+        await asyncio.sleep(0.3)
+        svc.kill9()
+        with pytest.raises(qshm.ServiceDead):
+            await asyncio.wait_for(task, 10)
+    with pytest.raises(qshm.InvalidArgument):
+        qshm.Client(svc.name, wake="poll")

@@ -104,7 +104,8 @@ def test_register_and_bind_equals_sim_of_the_written_text(
 
 @pytest.mark.asyncio
 async def test_a_1000_step_parameter_sweep(serve, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    svc = serve("--workers", "2")
+    # 100 jobs in flight at once: more than the default --queue of 64.
+    svc = serve("--workers", "2", "--queue", "256")
     async with qshm.Client(svc.name) as c:
         one = c.register(ONE)
         ansatz = c.register(ANSATZ)
