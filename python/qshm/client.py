@@ -114,6 +114,14 @@ class Result:
     def __exit__(self, *exc: object) -> None:
         self.release()
 
+    def __del__(self) -> None:
+        # A view dropped without release() would hold the client's
+        # replies back for good.
+        try:
+            self.release()
+        except Exception:
+            pass
+
     def __repr__(self) -> str:
         return (f"Result(job={self.job}, shots={self.shots}, "
                 f"sim_ns={self.sim_ns}, want={sorted(self.want)}, "
