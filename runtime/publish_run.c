@@ -282,7 +282,12 @@ int publish_run(const struct qasm_circuit *c, struct sim_run *run,
 	}
 	if (rc) {
 		char msg[RT_ERROR_MSG_MAX + 64];
+		int ring_err = -rc >= QSHM_ERR_FIRST && -rc < QSHM_ERR_LAST;
+		/* The ring's own failure (truncated under us...): its
+		 * message says which ring and why. */
 		snprintf(msg, sizeof(msg), "%s", serr.code ? serr.msg :
+			 ring_err && qshm_last_error()[0] ? qshm_last_error() :
+			 ring_err ? qshm_strerror(rc) :
 			 strerror(rc < 0 ? -rc : rc));
 		rt_error_set(err, rc < 0 ? rc : -rc, "%s", msg);
 		publisher_error(&st.pub, rc < 0 ? rc : -rc, msg);

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guard.h"
 #include "internal.h"
 
 void qshm__unpark_slot(struct qshm_map *m, uint32_t i)
@@ -364,6 +365,8 @@ static int qshm__wait_data(qshm_consumer *c, int64_t timeout_ns,
 
 	if (c->gone)
 		return c->gone;
+	if (qshm__truncated(&c->m))
+		return qshm__truncated_fail(&c->m);
 	/* While spinning (busy mode, or spin-then-park before its spin time
 	 * is up), look at the clock and at the shared end-of-stream state
 	 * only every 64th time: each look costs, and the producer's line
@@ -472,6 +475,8 @@ static void qshm__resync(qshm_consumer *c)
 static int qshm__corrupt(qshm_consumer *c, const char *what, uint64_t pos,
 			 uint64_t val)
 {
+	if (qshm__truncated(&c->m)) /* zeros past the cut, not a bad record */
+		return qshm__truncated_fail(&c->m);
 	return qshm__fail(QSHM_ECORRUPT, "ring '%s': record at position %llu:"
 			  " %s (%llu)", c->m.name, (unsigned long long)pos,
 			  what, (unsigned long long)val);
@@ -488,6 +493,8 @@ static int qshm__read_slow(qshm_consumer *c, struct qshm_record *rec,
 
 	if (!c || !rec)
 		return qshm__fail(EINVAL, "NULL argument");
+	if (qshm__truncated(&c->m))
+		return qshm__truncated_fail(&c->m);
 	const uint64_t cap = c->m.capacity;
 	const uint64_t key = c->m.seq_key;
 	for (;;) {
@@ -645,7 +652,8 @@ static void qshm__wake_space(struct qshm_kwake *kw)
 QSHM_EXPORT int qshm_consumer_read(qshm_consumer *c, struct qshm_record *rec,
 				   int64_t timeout_ns)
 {
-	if (__builtin_expect(!c || !rec || !c->have_seq || c->lossy, 0))
+	if (__builtin_expect(!c || !rec || !c->have_seq || c->lossy ||
+			     qshm__truncated(&c->m), 0))
 		return qshm__read_slow(c, rec, timeout_ns);
 	uint64_t pos = c->pos;
 	uint64_t off = pos & c->m.mask;
@@ -692,6 +700,8 @@ QSHM_EXPORT int qshm_consumer_release(qshm_consumer *c)
 
 	if (!c)
 		return qshm__fail(EINVAL, "NULL consumer");
+	if (qshm__truncated(&c->m))
+		return qshm__truncated_fail(&c->m);
 	s = qshm__my_slot(c);
 	if (!s || c->pos == c->released)
 		return 0;
@@ -728,6 +738,8 @@ QSHM_EXPORT int qshm_consumer_validate(qshm_consumer *c,
 {
 	if (!c || !rec)
 		return qshm__fail(EINVAL, "NULL argument");
+	if (qshm__truncated(&c->m)) /* what was read may be zeros */
+		return qshm__truncated_fail(&c->m);
 	if (!c->lossy)
 		return 0;
 	/* V2: pairs with P1, as V1: every read of the payload before this
@@ -803,6 +815,8 @@ QSHM_EXPORT int qshm_consumer_wait_prepare(qshm_consumer *c,
 				  c->m.name);
 	if (c->gone)
 		return c->gone;
+	if (qshm__truncated(&c->m))
+		return qshm__truncated_fail(&c->m);
 	/* W0..W2 as in qshm__park(); the caller does the sleeping. */
 	*val = qshm__announce(c);
 	*word = (const uint32_t *)&c->m.kwake->kw_data_futex;

@@ -36,6 +36,8 @@ static const char *const qshm__errstr[] = {
 		"QSHM_ENOSLOT: consumer table is full",
 	[QSHM_ETOOBIG - QSHM_ERR_FIRST] =
 		"QSHM_ETOOBIG: record longer than the ring's maximum",
+	[QSHM_ETRUNCATED - QSHM_ERR_FIRST] =
+		"QSHM_ETRUNCATED: truncated under its mapping",
 };
 
 QSHM_EXPORT const char *qshm_strerror(int err)

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "guard.h"
 #include "internal.h"
 
 void qshm__info_from_map(struct qshm_map *m, struct qshm_ring_info *info)
@@ -53,6 +54,8 @@ QSHM_EXPORT int qshm_consumer_ring_info(qshm_consumer *c,
 	if (!c || !info)
 		return qshm__fail(EINVAL, "NULL argument");
 	qshm__info_from_map(&c->m, info);
+	if (qshm__truncated(&c->m)) /* read zeros past the cut */
+		return qshm__truncated_fail(&c->m);
 	return 0;
 }
 
@@ -81,6 +84,8 @@ QSHM_EXPORT int qshm_consumer_ring_stats(qshm_consumer *c,
 						   memory_order_relaxed);
 	st->closed = (int)atomic_load_explicit(&kp->kp_closed,
 					       memory_order_relaxed);
+	if (qshm__truncated(&c->m))
+		return qshm__truncated_fail(&c->m);
 	return 0;
 }
 
@@ -119,5 +124,7 @@ QSHM_EXPORT int qshm_consumer_slots(qshm_consumer *c,
 		}
 		n++;
 	}
+	if (qshm__truncated(&c->m))
+		return qshm__truncated_fail(&c->m);
 	return (int)n;
 }

@@ -53,11 +53,13 @@ struct qshm_map {
 	uint64_t mask;
 	uint64_t max_record;
 	uint32_t max_consumers;
+	_Atomic uint32_t truncated; /* set by the SIGBUS guard (guard.h) */
 	uint64_t generation;
 	uint64_t seq_key;
 	int32_t creator_pid;
 	uint64_t creator_start;
 	char name[QSHM_NAME_MAX + 1];
+	struct qshm__guard_entry *guard; /* registration, or NULL */
 };
 
 struct qshm_producer {

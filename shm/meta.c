@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "guard.h"
 #include "internal.h"
 
 #define QSHM_META_TRIES 1000
@@ -30,6 +31,8 @@ QSHM_EXPORT int qshm_producer_set_meta(qshm_producer *p, const void *data,
 {
 	if (!p || (!data && len))
 		return qshm__fail(EINVAL, "NULL argument");
+	if (qshm__truncated(&p->m))
+		return qshm__truncated_fail(&p->m);
 	if (len > p->m.meta_size)
 		return qshm__fail(EMSGSIZE, "ring '%s': descriptor of %zu "
 				  "bytes, room for %llu", p->m.name, len,
@@ -80,6 +83,8 @@ QSHM_EXPORT int qshm_consumer_meta(qshm_consumer *c, void *buf, size_t size,
 			}
 		}
 		atomic_thread_fence(memory_order_acquire);
+		if (qshm__truncated(&c->m)) /* copied zeros */
+			return qshm__truncated_fail(&c->m);
 		if (atomic_load_explicit(&km->km_seq, memory_order_relaxed) !=
 		    s1)
 			continue;

@@ -20,11 +20,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guard.h"
 #include "internal.h"
+#include "object.h"
 
 _Static_assert(offsetof(struct qshm_producer, f) == 0,
 	       "the inline claim (qshm.h) finds its state at the handle's start");
-#include "object.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
@@ -131,6 +132,7 @@ static int qshm__map_create(const char *name, const char *path,
 				 (unsigned long long)size);
 		goto fail;
 	}
+	qshm__guard_register(m, PROT_READ | PROT_WRITE);
 	/* Pre-fault for writing: a first-touch fault costs ~20 us here. */
 	(void)madvise(m->base, size, MADV_POPULATE_WRITE);
 
@@ -630,6 +632,8 @@ static int qshm__claim_slow(qshm_producer *p, size_t len, uint16_t type,
 
 	if (!p || !payload)
 		return qshm__fail(EINVAL, "NULL argument");
+	if (qshm__truncated(&p->m))
+		return qshm__truncated_fail(&p->m);
 	if (len == 0 || type < QSHM_TYPE_USER_MIN)
 		return qshm__fail(EINVAL, "record of %zu bytes, type %u: "
 				  "need len >= 1 and type >= %d", len, type,
@@ -656,8 +660,9 @@ static int qshm__claim_slow(qshm_producer *p, size_t len, uint16_t type,
 			     room - cap > p->cached_min ||
 			     room - p->committed > cap, 0)) {
 		err = qshm__make_room(p, room, timeout_ns);
-		if (err)
-			return err;
+		if (err) /* zeros read past a cut look corrupt: say why */
+			return qshm__truncated(&p->m) ?
+				       qshm__truncated_fail(&p->m) : err;
 	}
 
 	/* Few stores per record: the store buffer, not the arithmetic, is
@@ -692,6 +697,8 @@ QSHM_EXPORT int (qshm_producer_claim)(qshm_producer *p, size_t len,
 
 QSHM_EXPORT int qshm_producer_trim(qshm_producer *p, size_t len)
 {
+	if (p && qshm__truncated(&p->m)) /* its header may read as zeros */
+		return qshm__truncated_fail(&p->m);
 	/* The last claim is uncommitted iff it lies at or above committed. */
 	if (!p || p->f.claim_pos == p->committed ||
 	    p->f.last_pos < p->committed)
@@ -776,6 +783,8 @@ QSHM_EXPORT int qshm_producer_commit(qshm_producer *p)
 {
 	if (!p)
 		return qshm__fail(EINVAL, "NULL producer");
+	if (qshm__truncated(&p->m))
+		return qshm__truncated_fail(&p->m);
 	if (p->f.claim_pos == p->committed)
 		return 0;
 	/* C0: each record's commit word, in order, with release: pairs with
@@ -883,6 +892,8 @@ static int qshm__poll_until(qshm_producer *p, int (*cond)(qshm_producer *),
 	uint64_t next_check = 0;
 
 	for (;;) {
+		if (qshm__truncated(&p->m))
+			return qshm__truncated_fail(&p->m);
 		if (cond(p))
 			return 0;
 		uint64_t now = qshm__now_ns();
@@ -972,6 +983,8 @@ QSHM_EXPORT int qshm_producer_close(qshm_producer *p, unsigned flags)
 	qshm__futex_wake(&p->m.kwake->kw_data_futex, INT_MAX);
 	if (flags & QSHM_CLOSE_UNLINK)
 		err = qshm_unlink(p->m.name);
+	if (!err && qshm__truncated(&p->m))
+		err = qshm__truncated_fail(&p->m);
 	qshm__map_release(&p->m);
 	free(p);
 	return err;

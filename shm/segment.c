@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guard.h"
 #include "internal.h"
 #include "object.h"
 
@@ -187,6 +188,7 @@ int qshm__map_attach(const char *name, int mode, struct qshm_map *m)
 				 (unsigned long long)m->size);
 		goto fail;
 	}
+	qshm__guard_register(m, readonly ? PROT_READ : PROT_READ | PROT_WRITE);
 	struct qshm_kheader *h = (struct qshm_kheader *)m->base;
 	/* A0: pairs with P0 in qshm__map_create(): once READY is seen, every
 	 * header field the creator wrote before it is visible. */
@@ -227,17 +229,20 @@ int qshm__map_attach(const char *name, int mode, struct qshm_map *m)
 		goto fail;
 	}
 	err = qshm__validate(name, h, m->size, m);
-	if (err)
+	if (err || qshm__truncated(m))
 		goto fail;
 	qshm__map_geometry(m);
 	return 0;
 fail:
+	if (qshm__truncated(m)) /* cut while we looked: the guard caught it */
+		err = qshm__truncated_fail(m);
 	qshm__map_release(m);
 	return err;
 }
 
 void qshm__map_release(struct qshm_map *m)
 {
+	qshm__guard_unregister(m);
 	if (m->base)
 		munmap(m->base, m->size);
 	if (m->fd >= 0)
@@ -341,12 +346,17 @@ QSHM_EXPORT int qshm_ring_info(const char *name, struct qshm_ring_info *info)
 		return 0;
 	}
 	case QSHM_ECORRUPT:
+	case QSHM_ETRUNCATED: /* cut while looked at: as a look after */
 		info->state = QSHM_RING_CORRUPT;
 		return 0;
 	default:
 		return err;
 	}
 	qshm__info_from_map(&m, info);
+	if (qshm__truncated(&m)) { /* read zeros after the cut */
+		memset(info, 0, sizeof(*info));
+		info->state = QSHM_RING_CORRUPT;
+	}
 	qshm__map_release(&m);
 	return 0;
 }

@@ -389,6 +389,8 @@ int qshm_cmd_hist(int argc, char **argv)
 		return tools_usage_error("hist", "one ring name expected");
 	h.name = argv[optind];
 	h.lossy = !!(flags & QSHM_CONSUMER_LOSSY);
+	if (qshm_name_check(h.name)) /* as dump, stat, rm: a usage error */
+		return tools_usage_error("hist", "%s", qshm_last_error());
 
 	if (tools_attach("hist", h.name, flags, wait_s, &h.con))
 		return HIST_EXIT_ERROR;

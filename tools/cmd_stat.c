@@ -398,11 +398,25 @@ static void report(const struct rs_set *s, int json)
 	}
 	int shown = 0;
 	for (size_t i = 0; i < s->n; i++) {
-		if (!s->v[i].c || !s->v[i].nsamples)
+		const struct rs_ring *r = &s->v[i];
+		if (!r->c || !r->nsamples) {
+			/* Listed, but not usable (another format, being
+			 * created, not ours, truncated...): say why, go on. */
+			if (r->err == -ENOENT && !r->errmsg[0])
+				continue;
+			if (shown++)
+				putchar('\n');
+			printf("ring '%s': not usable (%s): %s\n", r->name,
+			       r->state >= 0 ? qshm_ring_state_name(
+				       (enum qshm_ring_state)r->state) :
+					       "absent",
+			       r->errmsg[0] ? r->errmsg :
+					      qshm_strerror(r->err));
 			continue;
+		}
 		if (shown++)
 			putchar('\n');
-		text_ring(&s->v[i]);
+		text_ring(r);
 	}
 	if (!shown && s->all)
 		printf("no rings\n");
@@ -631,7 +645,11 @@ int qshm_cmd_stat(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	rs_refresh(&set);
-	for (size_t i = 0; i < set.n; i++)
+	/* Named rings that cannot be used: a message and status 3 (or 1).
+	 * With --all they are part of the report (state and reason) and do
+	 * not change the status: a foreign object in /dev/shm is not an
+	 * error of the command. */
+	for (size_t i = 0; i < set.n && !o.all; i++)
 		if (!set.v[i].c) {
 			int r = stat_report_error(&set.v[i]);
 			if (r > rc)

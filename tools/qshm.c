@@ -66,7 +66,7 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (!strcmp(argv[1], cmds[i].name)) {
-			tools_guard_sigbus(cmds[i].name);
+			tools_guard_sigbus();
 			return cmds[i].fn(argc - 1, argv + 1);
 		}
 	fprintf(stderr, "qshm: unknown command '%s'\n", argv[1]);

@@ -68,7 +68,6 @@ int tools_attach(const char *cmd, const char *name, unsigned flags,
 	uint64_t deadline = tools_now_ns() + (uint64_t)(wait_s * 1e9);
 	int err, said = 0;
 
-	tools_guard_ring(name);
 	for (;;) {
 		err = qshm_consumer_attach(name, flags, out);
 		if (err != -ENOENT && err != -QSHM_ECREATING)
@@ -97,43 +96,12 @@ int tools_attach(const char *cmd, const char *name, unsigned flags,
 	return err;
 }
 
-static char sigbus_cmd[32] = "qshm";
-static char sigbus_msg[512] = "qshm: a shared-memory segment was truncated "
-			      "under us (SIGBUS); stopping\n";
-
-static void on_sigbus(int sig)
+void tools_guard_sigbus(void)
 {
-	/* Async-signal-safe: write() and _exit() only. */
-	ssize_t n = write(2, sigbus_msg, strlen(sigbus_msg));
-
-	(void)n;
-	(void)sig;
-	_exit(1);
-}
-
-void tools_guard_sigbus(const char *cmd)
-{
-	struct sigaction sa;
-
-	snprintf(sigbus_cmd, sizeof(sigbus_cmd), "qshm %s", cmd);
-	snprintf(sigbus_msg, sizeof(sigbus_msg), "%s: a shared-memory segment "
-		 "was truncated under us (SIGBUS); stopping\n", sigbus_cmd);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_sigbus;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGBUS, &sa, NULL);
-}
-
-void tools_guard_ring(const char *name)
-{
-	char q[256];
-
-	/* The message is swapped between accesses of the ring, never while
-	 * the handler can run for this ring: nothing maps it yet. */
-	snprintf(sigbus_msg, sizeof(sigbus_msg), "%s: segment '%s' was "
-		 "truncated under us (SIGBUS: its file was made smaller while "
-		 "mapped); stopping\n", sigbus_cmd,
-		 qshm_quote(name, q, sizeof(q)));
+	/* libqshm's guard: a ring cut under us fails the next call on its
+	 * handle with -QSHM_ETRUNCATED, which each command reports. */
+	if (qshm_install_sigbus_guard())
+		fprintf(stderr, "qshm: %s\n", qshm_last_error());
 }
 
 int tools_allow_owner(const char *cmd, const char *user)

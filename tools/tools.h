@@ -35,13 +35,12 @@ int tools_attach(const char *cmd, const char *name, unsigned flags,
 
 /*
  * A segment truncated under a mapping makes the next access to the lost
- * pages raise SIGBUS. tools_guard_sigbus(CMD) (from main) turns that into a
- * message on stderr and exit status 1 instead of a death by signal;
- * tools_guard_ring(NAME) names the ring in the message ("segment NAME was
- * truncated under us"). Both may be called again; NAME is copied.
+ * pages raise SIGBUS. tools_guard_sigbus() (from main) installs libqshm's
+ * guard (qshm_install_sigbus_guard()): the access then reads zeros and the
+ * next call on the ring's handle fails with -QSHM_ETRUNCATED ("segment 'X'
+ * was truncated under us"), which the command reports (status 1).
  */
-void tools_guard_sigbus(const char *cmd);
-void tools_guard_ring(const char *name);
+void tools_guard_sigbus(void);
 
 /* --owner USER: lets this process attach to rings owned by USER (a name or
  * a numeric uid) as well as its own and root's (qshm_allow_owner()).

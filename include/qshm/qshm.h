@@ -83,6 +83,8 @@ enum qshm_error {
 	QSHM_EEVICTED,      /* this consumer was evicted by the producer */
 	QSHM_ENOSLOT,       /* the consumer table is full */
 	QSHM_ETOOBIG,       /* record longer than the ring's maximum */
+	QSHM_ETRUNCATED,    /* the segment was truncated under its mapping
+			       (caught by qshm_install_sigbus_guard()) */
 	QSHM_ERR_LAST
 };
 
@@ -164,6 +166,33 @@ const char *qshm_strerror(int err);
 /* The calling thread's message for its last failed qshm call, with context
  * (ring name, field, values). Empty string if none. */
 const char *qshm_last_error(void);
+
+/*
+ * Lets this process survive a ring truncated under it. Anyone who can
+ * write a ring's object can make it smaller while it is mapped; without
+ * this guard the next access to a lost page raises SIGBUS and kills the
+ * process. The guard is a process-wide SIGBUS handler (opt-in: call this
+ * once, early, before other code relies on its own SIGBUS handler; calling
+ * it again does nothing while it is installed). For a fault inside a
+ * mapping of a ring made by this library it maps anonymous zero pages over
+ * the lost range, so the access completes (reading zeros), and marks the
+ * handle: every later call on that producer or consumer fails with
+ * -QSHM_ETRUNCATED ("segment 'X' was truncated under us ...") and the
+ * handle can only be closed. A record's bytes read in place before the
+ * error may be zeros: a consumer learns that from qshm_consumer_release()
+ * or qshm_consumer_validate() (both return -QSHM_ETRUNCATED, for reliable
+ * consumers too), so validate or release before trusting what was read.
+ * A producer's inline claim (below) does not look at the mark: claims that
+ * need no room made may still succeed, into the zero pages (private to
+ * this process, so nobody sees them), until the next commit or slow claim
+ * fails with -QSHM_ETRUNCATED.
+ * Any other SIGBUS (another address, or one sent by kill()) goes to the
+ * handler that was installed before, or gets the default action. The
+ * handler is async-signal-safe and takes no lock; a handler installed
+ * later that does not chain to it turns the guard off.
+ * Returns 0, or -errno from sigaction().
+ */
+int qshm_install_sigbus_guard(void);
 
 /* Checks a ring name: 1..QSHM_NAME_MAX bytes of [A-Za-z0-9._-], not
  * starting with '.'. Returns 0 or -EINVAL (message in qshm_last_error()). */
@@ -405,7 +434,9 @@ int qshm_consumer_set_wait(qshm_consumer *c, enum qshm_wait_mode mode,
  * Errors: -EAGAIN (nothing new, timeout_ns == 0), -ETIMEDOUT,
  * -QSHM_ECLOSED (producer closed and all was read), -QSHM_EPRODUCERDEAD
  * (producer died and every complete record was read), -QSHM_EEVICTED,
- * -QSHM_ECORRUPT (a record header fails its bounds checks), -EINTR.
+ * -QSHM_ECORRUPT (a record header fails its bounds checks), -EINTR,
+ * -QSHM_ETRUNCATED (the segment was truncated under us: see
+ * qshm_install_sigbus_guard(); so for every call on a handle).
  */
 int qshm_consumer_read(qshm_consumer *c, struct qshm_record *rec,
 		       int64_t timeout_ns);

@@ -30,7 +30,7 @@ from .errors import (CircuitError, CircuitOpen, Closed, Corrupt, Evicted,
                      ProducerDied, QshmError, QueueFull, Refused,
                      ResultTooBig, RingExists, RingNotFound, RunFailed,
                      ServiceDead, ServiceError, ServiceGone, ServiceNotFound,
-                     Timeout, TooBig, TooManyQubits, Unsupported,
+                     Timeout, TooBig, TooManyQubits, Truncated, Unsupported,
                      VersionMismatch)
 from .producer import Producer, RunWriter, publish_run
 
@@ -111,7 +111,7 @@ __all__ = [
     "InvalidArgument", "NoSlot", "NotQshm", "Overrun", "Producer",
     "Progress", "ProducerDied", "QshmError", "Record", "Register", "RingExists",
     "RingNotFound", "RunEnd", "RunFailed", "RunInfo", "RunWriter",
-    "Timeout", "TooBig", "Unsupported", "VersionMismatch", "allow_owner", "count_run",
+    "Timeout", "TooBig", "Truncated", "Unsupported", "VersionMismatch", "allow_owner", "count_run",
     "counts", "library_version", "publish_run", "ring_info", "unlink",
     "REC_RUN_BEGIN", "REC_SHOTS", "REC_PROBS", "REC_STATE", "REC_RUN_END",
     "REC_ERROR",

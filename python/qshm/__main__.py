@@ -10,6 +10,7 @@ import time
 from typing import Sequence
 
 from . import _results as R
+from ._lib import ffi, lib
 from .consumer import Consumer
 from .counts import Histogram
 from .errors import Closed, Overrun, ProducerDied, QshmError, RunFailed
@@ -129,6 +130,10 @@ def hist(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, on_term)
     live = not args.json and err.isatty()
+    if lib.qshm_name_check(name.encode()) != 0:  # as the C command: usage
+        msg = ffi.string(lib.qshm_last_error()).decode("utf-8", "replace")
+        err.write(f"qshm hist: {msg}\n")
+        return EXIT_USAGE
     if args.owner:
         from . import allow_owner
         try:

@@ -27,7 +27,8 @@ CDEF = r"""
 enum {
     QSHM_ENOTQSHM = 4096, QSHM_EVERSION, QSHM_ELAYOUT, QSHM_ECORRUPT,
     QSHM_ECREATING, QSHM_ESTALE, QSHM_ECLOSED, QSHM_EPRODUCERDEAD,
-    QSHM_EOVERRUN, QSHM_EEVICTED, QSHM_ENOSLOT, QSHM_ETOOBIG
+    QSHM_EOVERRUN, QSHM_EEVICTED, QSHM_ENOSLOT, QSHM_ETOOBIG,
+    QSHM_ETRUNCATED
 };
 
 typedef struct qshm_producer qshm_producer;
@@ -353,11 +354,17 @@ int qshm_client_view_release(qshm_client *cl,
 int qshm_client_fd(qshm_client *cl);
 """
 
+# The SIGBUS guard for rings truncated under their mapping, libqshm 0.2.
+GUARD_CDEF = r"""
+int qshm_install_sigbus_guard(void);
+"""
+
 ffi = cffi.FFI()
 ffi.cdef(CDEF)
 ffi.cdef(RESULTS_CDEF)
 ffi.cdef(META_CDEF)
 ffi.cdef(CLIENT_CDEF)
+ffi.cdef(GUARD_CDEF)
 
 
 def _candidates(env_var: str, subdir: str, soname: str) -> list[str]:
@@ -405,6 +412,24 @@ def client_lib() -> Any:
     if _clib is None:
         _clib = _load("QSHM_CLIENT_LIBRARY", "service", "libqshmclient.so.0")
     return _clib
+
+
+def _install_guard() -> None:
+    """Installs libqshm's SIGBUS guard (qshm_install_sigbus_guard()): a
+    ring truncated under this process then raises Truncated from the next
+    call on its consumer or producer instead of killing the interpreter.
+    It chains to any SIGBUS handler installed before (faulthandler's);
+    QSHM_NO_SIGBUS_GUARD=1 leaves SIGBUS alone."""
+    if os.environ.get("QSHM_NO_SIGBUS_GUARD") == "1":
+        return
+    try:
+        install = lib.qshm_install_sigbus_guard
+    except AttributeError:
+        return  # an older libqshm
+    install()
+
+
+_install_guard()
 
 
 def has_meta() -> bool:

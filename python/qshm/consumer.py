@@ -383,7 +383,17 @@ class Consumer:
                               f"({cur.kind}) was overwritten while in use",
                               -lib.QSHM_EOVERRUN)
         cur._live = False
-        lib.qshm_consumer_release(self._c)
+        err = lib.qshm_consumer_release(self._c)
+        if err == -lib.QSHM_ETRUNCATED:  # what the caller read may be zeros
+            raise library_error(err, f"ring '{self.name}'")
+
+    def _truncated(self, r: Any) -> None:
+        """Raises Truncated if the ring was cut under the record just
+        decoded in place (the decoder may have read zeros)."""
+        if self.reliable:
+            err = lib.qshm_consumer_validate(self._c, r)
+            if err == -lib.QSHM_ETRUNCATED:
+                raise library_error(err, f"ring '{self.name}'")
 
     def _blocking_read(self) -> int:
         deadline = None if self.read_timeout is None else \
@@ -468,11 +478,13 @@ class Consumer:
         try:
             self._decode(rec, src)
         except Corrupt:
+            self._truncated(r)
             if self.corrupt == "raise":
                 raise
             self._bad += 1
             lib.qshm_consumer_release(self._c)
             return None
+        self._truncated(r)
         if rec.run is not None:
             self._run = rec.run
             self._ended = False

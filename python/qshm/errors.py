@@ -83,6 +83,12 @@ class RunFailed(QshmError):
     the producer's code, ``message`` its text."""
 
 
+class Truncated(QshmError):
+    """The ring's object was made smaller while mapped (``truncate``): the
+    rest of the ring is lost. Records read since the last successful call
+    may hold zeros and are not returned."""
+
+
 class Unsupported(QshmError):
     """The kernel lacks something needed (io_uring futex waits, Linux 6.7+)."""
 
@@ -102,6 +108,7 @@ def _code_map() -> dict[int, type[QshmError]]:
         lib.QSHM_EEVICTED: Evicted,
         lib.QSHM_ENOSLOT: NoSlot,
         lib.QSHM_ETOOBIG: TooBig,
+        lib.QSHM_ETRUNCATED: Truncated,
         errno.ETIMEDOUT: Timeout,
         errno.ENOSYS: Unsupported,
     }

@@ -1,17 +1,23 @@
 /*
  * fuzz_segment.c - libFuzzer target: attaching to and inspecting a hostile
- * segment. The input is the whole image of a shared-memory object; it is
- * written to /dev/shm/qshm.fuzz<pid> and then looked at the ways a consumer
- * and the inspection tools do, through the public API only (so the target
- * does not depend on the segment's internal layout):
- *   qshm_ring_info(); qshm_consumer_attach() read-only, lossy and reliable,
- *   then ring_info, ring_stats, consumer slots, reading (in place with
- *   validation, and by copy) up to 64 records; a stale image is replaced by
- *   a new producer (QSHM_CREATE_REPLACE_STALE); and the commands `qshm
- *   dump` (text and JSON), `qshm stat --json` and `qshm ls --json` run on
- *   it in-process, their output discarded.
- * Every call must return (no wait: timeouts are 0), with no sanitizer
- * report. Seeds come from gen_ring_seeds, which makes real rings.
+ * segment. The input is the whole image of a shared-memory object and one
+ * more byte, the action: the image is written to /dev/shm/qshm.fuzz<pid>
+ * and then looked at in one of the ways a consumer and the inspection
+ * tools do, through the public API only (so the target does not depend on
+ * the segment's internal layout), as the action byte says (mod 8):
+ *   0-3  qshm_consumer_attach() read-only, lossy, reliable, read-only from
+ *        the newest; then ring_info, ring_stats, consumer slots, reading
+ *        (in place with validation, and by copy) up to 64 records
+ *        (0 also qshm_ring_info() first);
+ *   4, 5 `qshm dump` (text; --json with 64 records) in-process;
+ *   6    `qshm stat --json` and `qshm ls --json` in-process;
+ *   7    qshm_ring_info(), and a stale image replaced by a new producer
+ *        (QSHM_CREATE_REPLACE_STALE).
+ * One action per execution (not all eight): each costs system calls on
+ * the shared-memory file (open, mmap, munmap), which dominate; the fuzzer
+ * steers the action byte like any other. Outputs are discarded. Every call
+ * must return (no wait: timeouts are 0), with no sanitizer report. Seeds
+ * come from gen_seeds, which makes real rings (each with every action).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,8 +32,11 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
+#define FUZZ_SEGMENT_ACTIONS 8
+
 static char name[64], path[128];
 static int devnull = -1;
+static int image_fd = -1; /* the object, kept open between inputs */
 
 static void remove_image(void)
 {
@@ -46,27 +55,41 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* Makes the object hold exactly the image: sized, then overwritten in
+ * place (no create, truncate to 0 and refill per input). */
 static int write_image(const uint8_t *data, size_t size)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-		      0600);
 	size_t done = 0;
 
-	if (fd < 0)
+	if (image_fd < 0) {
+		image_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+				0600);
+		if (image_fd < 0)
+			return -errno;
+	}
+	if (ftruncate(image_fd, (off_t)size) < 0)
 		return -errno;
 	while (done < size) {
-		ssize_t n = write(fd, data + done, size - done);
+		ssize_t n = pwrite(image_fd, data + done, size - done,
+				   (off_t)done);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			close(fd);
+		if (n <= 0)
 			return -EIO;
-		}
 		done += (size_t)n;
 	}
-	close(fd);
 	return 0;
+}
+
+/* The name may now lead to another object (a producer replaced it):
+ * start from a fresh one at the next input. */
+static void drop_image(void)
+{
+	if (image_fd >= 0)
+		close(image_fd);
+	image_fd = -1;
+	unlink(path);
 }
 
 static void inspect(qshm_consumer *c)
@@ -131,44 +154,57 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		QSHM_CONSUMER_RELIABLE,
 		QSHM_CONSUMER_READONLY | QSHM_CONSUMER_FROM_NEWEST,
 	};
+	static const char *dump_text[] = { "dump", "-n", "16", name };
+	static const char *dump_json[] = { "dump", "--json", "-n", "64",
+					   "--shots", "4", name };
+	static const char *stat_json[] = { "stat", "--json", "-i", "0", name };
+	static const char *ls_json[] = { "ls", "--json", name };
 	struct qshm_ring_info info;
 	qshm_consumer *c;
-	int rc;
+	unsigned action;
 
-	if (size > (1u << 22) || write_image(data, size) < 0)
+	if (size < 1 || size > (1u << 22))
 		return 0;
-	rc = qshm_ring_info(name, &info);
-	for (unsigned m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
-		/* Attaching as reliable or lossy writes into the image (a
-		 * slot): start each mode from the fuzzed bytes again. */
-		if (m && write_image(data, size) < 0)
-			break;
-		if (qshm_consumer_attach(name, modes[m], &c) == 0) {
+	action = data[--size] % FUZZ_SEGMENT_ACTIONS;
+	if (write_image(data, size) < 0) {
+		drop_image();
+		return 0;
+	}
+	switch (action) {
+	case 0:
+		(void)qshm_ring_info(name, &info);
+		/* fall through */
+	case 1:
+	case 2:
+	case 3:
+		if (qshm_consumer_attach(name, modes[action], &c) == 0) {
 			inspect(c);
 			qshm_consumer_close(c);
 		}
-	}
-	if (write_image(data, size) == 0) {
-		const char *dump_text[] = { "dump", "-n", "16", name };
-		const char *dump_json[] = { "dump", "--json", "-n", "64",
-					    "--shots", "4", name };
-		const char *stat_json[] = { "stat", "--json", "-i", "0", name };
-		const char *ls_json[] = { "ls", "--json", name };
-
+		break;
+	case 4:
 		command(qshm_cmd_dump, 4, dump_text);
+		break;
+	case 5:
 		command(qshm_cmd_dump, 7, dump_json);
+		break;
+	case 6:
 		command(qshm_cmd_stat, 5, stat_json);
 		command(qshm_cmd_ls, 3, ls_json);
-	}
-	if (rc == 0 && info.state == QSHM_RING_STALE &&
-	    write_image(data, size) == 0) {
-		struct qshm_create_opts o = { .capacity = 4096,
-					      .flags = QSHM_CREATE_REPLACE_STALE };
-		qshm_producer *p;
+		break;
+	case 7:
+		if (qshm_ring_info(name, &info) == 0 &&
+		    info.state == QSHM_RING_STALE) {
+			struct qshm_create_opts o = {
+				.capacity = 4096,
+				.flags = QSHM_CREATE_REPLACE_STALE };
+			qshm_producer *p;
 
-		if (qshm_producer_create(name, &o, &p) == 0)
-			qshm_producer_close(p, 0);
+			if (qshm_producer_create(name, &o, &p) == 0)
+				qshm_producer_close(p, 0);
+			drop_image();
+		}
+		break;
 	}
-	unlink(path);
 	return 0;
 }

@@ -61,7 +61,18 @@ static void copy_ring(const char *ring, const char *seed)
 		exit(1);
 	}
 	close(fd);
-	write_file(segdir, seed, buf, (size_t)st.st_size);
+	/* fuzz_segment's input: the image, then one byte that picks what
+	 * it runs on it (FUZZ_SEGMENT_ACTIONS of them): one seed each. */
+	buf = realloc(buf, (size_t)st.st_size + 1);
+	if (!buf)
+		die("realloc", -ENOMEM);
+	for (int a = 0; a < 8; a++) {
+		char name[128];
+
+		snprintf(name, sizeof(name), "%s-%d", seed, a);
+		buf[st.st_size] = (char)a;
+		write_file(segdir, name, buf, (size_t)st.st_size + 1);
+	}
 	free(buf);
 }
 

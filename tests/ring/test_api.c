@@ -515,6 +515,7 @@ Test(ring_api, strerror_of_every_code_begins_with_its_name)
 		"QSHM_ECORRUPT",  "QSHM_ECREATING",     "QSHM_ESTALE",
 		"QSHM_ECLOSED",   "QSHM_EPRODUCERDEAD", "QSHM_EOVERRUN",
 		"QSHM_EEVICTED",  "QSHM_ENOSLOT",       "QSHM_ETOOBIG",
+		"QSHM_ETRUNCATED",
 	};
 	cr_assert_eq(sizeof(names) / sizeof(names[0]),
 		     QSHM_ERR_LAST - QSHM_ERR_FIRST);

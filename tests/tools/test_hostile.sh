@@ -34,7 +34,7 @@ expect_rc 3 "$QSHM" stat "$F"
 expect_grep "'$F' is a FIFO, not a qshm ring" "$T/err"
 expect_rc 3 "$QSHM" stat --json -i 0 "$F"
 jcheck "$T/out" "d['rings'][0]['state'] == 'not-qshm'"
-expect_rc 3 "$QSHM" stat --all -i 0 --json
+expect_rc 0 "$QSHM" stat --all -i 0 --json # reported, not an error
 jcheck "$T/out" "[r['state'] for r in d['rings'] if r['ring'] == '$F'] == ['not-qshm']"
 expect_rc 1 "$QSHM" hist --wait 0 "$F"
 expect_grep "'$F' is a FIFO, not a qshm ring" "$T/err"
@@ -105,7 +105,7 @@ rc=0; timeout 20 tail --pid="$SIM" -f /dev/null || rc=$?
 [ "$rc" -eq 0 ] || fail "sim did not end after the truncation"
 wait "$SIM" && rc=0 || rc=$?
 [ "$rc" -eq 1 ] || fail "sim exited $rc after the truncation, expected 1"
-expect_grep "qshm sim: segment '$R' was truncated under us" "$T/trunc-sim.err"
+expect_grep "^qshm sim: .*segment '$R' was truncated under us" "$T/trunc-sim.err"
 wait "$HIST" && rc=0 || rc=$?
 [ "$rc" -lt 128 ] || fail "hist died by signal $((rc - 128))"
 [ "$rc" -ne 0 ] || fail "hist reported success on a truncated run"
