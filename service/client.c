@@ -22,7 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <poll.h>
 #include <sys/epoll.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "qshm/client.h"
@@ -95,6 +97,8 @@ struct qshm_client {
 	bool armed;
 	int epfd;               /* qshm_client_fd(): an epoll set holding
 				   the waiter's descriptor; -1: none */
+	int svc_pidfd;          /* pidfd of the service of this connection
+				   (readable once it exits); -1: none */
 	struct qshm_client_opts opts;
 	struct qshm_client_stats st;
 	uint64_t rng;           /* jitter */
@@ -670,6 +674,24 @@ static int read_one(struct qshm_client *cl, int64_t timeout_ns)
 }
 
 /*
+ * Whether the service of this connection is gone: its pidfd, opened when
+ * the connection was made, is readable once it has exited (a poll with no
+ * wait: microseconds, where opening the reply ring by name to ask took
+ * hundreds, and process() asks after every empty read). Without a pidfd
+ * (an old kernel), the reply ring's state says.
+ */
+static bool service_gone(struct qshm_client *cl)
+{
+	if (cl->svc_pidfd >= 0) {
+		struct pollfd pf = { .fd = cl->svc_pidfd, .events = POLLIN };
+		return poll(&pf, 1, 0) == 1;
+	}
+	struct qshm_ring_info ri;
+	return qshm_ring_info(cl->rep_name, &ri) == 0 &&
+	       (ri.state == QSHM_RING_STALE || !ri.creator_alive);
+}
+
+/*
  * After qshm_poll said the reply ring is ready. No record there means the
  * poll saw the service's pidfd: the ring's own read would say so only at
  * its next liveness check (up to 25 ms on), so look now. Every complete
@@ -677,11 +699,9 @@ static int read_one(struct qshm_client *cl, int64_t timeout_ns)
  */
 static int read_after_poll(struct qshm_client *cl)
 {
-	struct qshm_ring_info ri;
 	int rc = read_one(cl, 0);
 
-	if (rc == -EAGAIN && qshm_ring_info(cl->rep_name, &ri) == 0 &&
-	    (ri.state == QSHM_RING_STALE || !ri.creator_alive))
+	if (rc == -EAGAIN && service_gone(cl))
 		return conn_over(cl, -QSHM_EPRODUCERDEAD);
 	return rc;
 }
@@ -725,11 +745,8 @@ int qshm_client_process(qshm_client *cl)
 	while ((rc = read_one(cl, 0)) == 0)
 		;
 	if (rc == -EAGAIN && cl->waiter) {
-		struct qshm_ring_info ri;
 		/* The descriptor may have woken for the service's death. */
-		if (qshm_ring_info(cl->rep_name, &ri) == 0 &&
-		    (ri.state == QSHM_RING_STALE || !ri.creator_alive) &&
-		    read_one(cl, 0) == -EAGAIN)
+		if (service_gone(cl) && read_one(cl, 0) == -EAGAIN)
 			conn_over(cl, -QSHM_EPRODUCERDEAD);
 	}
 	/* Due retries; a reconnection when the policy says so (this may
@@ -920,6 +937,11 @@ static int client_open(struct qshm_client *cl, uint64_t end)
 		return cfail(cl, rc, "reply ring '%s': %s", cl->rep_name,
 			     lib_msg(rc));
 	cl->rep_capacity = ri.capacity;
+	/* The reply ring's maker is the service (checked above), so this
+	 * pid is alive now: a pidfd of it cannot name a later process. */
+	if (cl->svc_pidfd >= 0)
+		close(cl->svc_pidfd);
+	cl->svc_pidfd = (int)syscall(SYS_pidfd_open, (pid_t)cl->info.pid, 0);
 	return 0;
 }
 
@@ -946,6 +968,9 @@ static void client_shut(struct qshm_client *cl)
 		qshm_consumer_close(cl->rep);
 	cl->req = NULL;
 	cl->rep = NULL;
+	if (cl->svc_pidfd >= 0)
+		close(cl->svc_pidfd);
+	cl->svc_pidfd = -1;
 	/* A dead service cannot remove the reply ring it made for us. */
 	if (cl->conn_err == -QSHM_ESERVICEDEAD && cl->rep_name[0])
 		qshm_ring_remove_if(cl->rep_name, rep_stale, NULL, NULL);
@@ -971,6 +996,7 @@ int qshm_client_connect_opts(const char *name,
 	strcpy(cl->name, name);
 	cl->next_job = 1;
 	cl->epfd = -1;
+	cl->svc_pidfd = -1;
 	if (o)
 		cl->opts = *o;
 	if (!cl->opts.connect_timeout_ns)
