@@ -367,6 +367,19 @@ static int qshm__wait_data(qshm_consumer *c, int64_t timeout_ns,
 		return c->gone;
 	if (qshm__truncated(&c->m))
 		return qshm__truncated_fail(&c->m);
+	/* How to spin, chosen when a read first finds nothing after reading
+	 * records: a consumer that read one record since it last found the
+	 * ring empty is in a ping-pong and waits for one record, written in
+	 * one burst: polling its commit word sees it one line transfer
+	 * sooner. One that read more is streaming behind a producer filling
+	 * batches: polling kp_write_pos leaves the producer's lines alone
+	 * (qshm-ring-bench: lat.qshm_busy and tput.qshm_64). A read that
+	 * finds nothing again without reading (a poll with timeout 0, then a
+	 * wait) keeps the choice. Either is correct; this is only speed. */
+	if (!*deadline && c->records != c->run_mark) {
+		c->poll_word = c->have_seq && c->records - c->run_mark <= 1;
+		c->run_mark = c->records;
+	}
 	/* While spinning (busy mode, or spin-then-park before its spin time
 	 * is up), look at the clock and at the shared end-of-stream state
 	 * only every 64th time: each look costs, and the producer's line
@@ -415,15 +428,6 @@ static int qshm__wait_data(qshm_consumer *c, int64_t timeout_ns,
 	if (timeout_ns == 0)
 		return -EAGAIN;
 	if (!*deadline) {
-		/* How to spin: a consumer that read one record since its last
-		 * wait is in a ping-pong and waits for one record, written in
-		 * one burst: polling its commit word sees it one line
-		 * transfer sooner. One that read more is streaming behind a
-		 * producer filling batches: polling kp_write_pos leaves the
-		 * producer's lines alone (qshm-ring-bench: lat.qshm_busy and
-		 * tput.qshm_64). Either is correct; this is only speed. */
-		c->poll_word = c->have_seq && c->records - c->run_mark <= 1;
-		c->run_mark = c->records;
 		*deadline = timeout_ns < 0 ? UINT64_MAX :
 			    now + (uint64_t)timeout_ns;
 		*spin_end = c->mode == QSHM_WAIT_BLOCK ? now :
