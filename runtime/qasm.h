@@ -172,6 +172,56 @@ int qasm_parse_string(const char *name, const char *text, size_t len,
 		      unsigned flags, struct qasm_circuit **out,
 		      struct rt_error *err);
 
+/*
+ * Templates: a circuit parsed once and bound to parameter values many
+ * times (the service's registered circuits; docs/service.md). A template
+ * is OpenQASM 2.0 plus one extension: top-level statements
+ *
+ *     param theta, phi;
+ *
+ * declare parameters (before their first use; at most
+ * QASM_MAX_TEMPLATE_PARAMS in all), which top-level gate arguments may then
+ * use in expressions like gate parameters in a gate body:
+ * `rx(theta/2) q[0]; u3(theta, phi + pi, 0) q[1];`. Parsing records each
+ * application whose arguments use a parameter (its gate, its expression
+ * trees, its qubits, its condition) at its place in the operation list and
+ * expands everything else once. qasm_template_bind() copies the fixed
+ * operations, evaluates the recorded expressions with the given values,
+ * expands only those applications, and fuses: no text is lexed or parsed
+ * again. A template without `param` binds to the circuit that
+ * qasm_parse_string() gives for the same text (same operations, same
+ * matrices), so a registered circuit counts like `qshm sim`.
+ */
+#define QASM_MAX_TEMPLATE_PARAMS 1024
+
+struct qasm_template;
+
+/* Parses @len bytes of @text (named @name, as qasm_parse_string_opts()).
+ * Returns 0 and *@out, or the errors of qasm_parse_string(). */
+int qasm_template_parse(const char *name, const char *text, size_t len,
+			const struct qasm_parse_opts *o,
+			struct qasm_template **out, struct rt_error *err);
+void qasm_template_free(struct qasm_template *t);
+/* Its parameters, in declaration order. */
+uint32_t qasm_template_nparams(const struct qasm_template *t);
+const char *qasm_template_param_name(const struct qasm_template *t,
+				     uint32_t i);
+/* The unbound circuit: registers, qubit and bit counts (its operation
+ * list lacks the recorded applications). */
+const struct qasm_circuit *qasm_template_shape(const struct qasm_template *t);
+/* Recorded applications (that bind re-expands). */
+size_t qasm_template_nbound(const struct qasm_template *t);
+/*
+ * A new circuit: the template with parameter i = @values[i]; @n must be
+ * qasm_template_nparams(). Every value must be finite, and so must every
+ * gate argument computed from them (else -EINVAL naming the statement).
+ * Returns 0 and *@out (qasm_circuit_free()), -EINVAL, -E2BIG (the gate
+ * budget of the parse options), -ENOMEM.
+ */
+int qasm_template_bind(const struct qasm_template *t, const double *values,
+		       size_t n, struct qasm_circuit **out,
+		       struct rt_error *err);
+
 /* Free a circuit (NULL is allowed). */
 void qasm_circuit_free(struct qasm_circuit *c);
 

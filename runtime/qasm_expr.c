@@ -122,6 +122,23 @@ static struct qasm_expr *parse_param_ref(struct qasm_parser *P,
 	const struct qasm_gate *g = P->defining;
 	const struct qasm_token *t = &P->tok;
 
+	if (!g && P->tpl) {
+		int i = qasm_tpl_param_index(P, t->text, t->len);
+		if (i >= 0) {
+			struct qasm_expr *e = number(P, a, 0);
+
+			if (!e)
+				return NULL;
+			e->kind = EXPR_PARAM;
+			e->param = (uint32_t)i;
+			qasm_next(P);
+			return e;
+		}
+		qasm_perr(P, t, "'%.*s' is not a declared parameter: declare "
+			  "it first with 'param %.*s;'", (int)t->len, t->text,
+			  (int)t->len, t->text);
+		return NULL;
+	}
 	if (!g) {
 		qasm_perr(P, t, "'%.*s' is not defined here: outside a gate body "
 			  "an expression may use only numbers, pi, + - * / ^ and "

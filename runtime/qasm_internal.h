@@ -169,6 +169,9 @@ struct qasm_parser {
 	bool qelib1_loaded;
 	/* while parsing a gate definition: */
 	const struct qasm_gate *defining;
+	/* a template (qasm_template_parse): top-level `param` names, and the
+	 * gate applications that use them, recorded instead of expanded */
+	struct qasm_template *tpl;
 	/* while expanding a top-level statement: for messages */
 	const char *stmt_file;
 	uint32_t stmt_line, stmt_col;
@@ -221,6 +224,25 @@ enum qasm_mat_shape qasm_mat4_shape(double m[32]);
 bool qasm_mat2_is_identity(const double m[8]);
 /* r = a * b for 2x2 complex matrices (r may alias neither). */
 void qasm_mat2_mul(double r[8], const double a[8], const double b[8]);
+
+/* qasm_parse.c: parse text for a template (err must not be NULL). */
+int qasm_parse_template_text(const char *name, const char *text, size_t len,
+			     const struct qasm_parse_opts *o,
+			     struct qasm_template *tpl,
+			     struct qasm_circuit **out,
+			     struct qasm_arena **arena, struct rt_error *err);
+
+/* qasm_template.c: the parser's hooks for `param` (template mode). */
+int qasm_tpl_parse_param_decl(struct qasm_parser *P);
+/* Index of top-level parameter NAME, or -1. */
+int qasm_tpl_param_index(const struct qasm_parser *P, const char *name,
+			 uint32_t len);
+/* Records one application of U (g NULL, nq 1), CX (g NULL, nq 2) or g with
+ * parameter expressions @pexpr (in P->arena) on @q, to be expanded when
+ * the template is bound. */
+int qasm_tpl_record(struct qasm_parser *P, const struct qasm_gate *g,
+		    struct qasm_expr *const *pexpr, uint16_t np,
+		    const uint32_t *q, unsigned nq, uint32_t cond);
 
 /* qasm_fuse.c: merge runs of 1-qubit gates; drop identities. */
 int qasm_circuit_fuse(struct qasm_circuit *c);

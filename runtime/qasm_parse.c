@@ -711,8 +711,10 @@ static int parse_gate_stmt(struct qasm_parser *P, uint32_t cond)
 		what = g->name;
 	}
 	qasm_next(P);
+	/* A template keeps the expressions of applications that use its
+	 * parameters: they live as long as the template (P->arena). */
 	if (P->tok.kind == TOK_LPAREN &&
-	    parse_call_params(P, P->scratch, pexpr, &np))
+	    parse_call_params(P, P->tpl ? P->arena : P->scratch, pexpr, &np))
 		return -EINVAL;
 	args = qasm_arena_alloc(P->scratch, QASM_MAX_STMT_ARGS * sizeof(*args));
 	if (!args)
@@ -729,8 +731,11 @@ static int parse_gate_stmt(struct qasm_parser *P, uint32_t cond)
 				 want_p == 1 ? "" : "s", want_q,
 				 want_q == 1 ? "" : "s", np, nargs);
 	}
-	for (unsigned i = 0; i < np; i++) {
-		params[i] = pexpr[i]->val;  /* folded: top level has no names */
+	bool bound_later = false;
+	for (unsigned i = 0; i < np; i++)
+		bound_later |= pexpr[i]->kind != EXPR_NUM;
+	for (unsigned i = 0; i < np && !bound_later; i++) {
+		params[i] = pexpr[i]->val;  /* folded: no names left */
 		if (!isfinite(params[i]))
 			return qasm_perr(P, &start, "parameter %u of %s%s%s is not "
 					 "a finite number (%s)", i + 1,
@@ -749,7 +754,9 @@ static int parse_gate_stmt(struct qasm_parser *P, uint32_t cond)
 			q[k] = arg_at(&args[k], i);
 		if (check_distinct(P, args, q, nargs, what, g != NULL))
 			return -EINVAL;
-		if (!g)
+		if (bound_later)
+			rc = qasm_tpl_record(P, g, pexpr, np, q, nargs, cond);
+		else if (!g)
 			rc = want_q == 1 ? qasm_apply_u(P, params, q[0], cond)
 					 : qasm_apply_cx(P, q[0], q[1], cond);
 		else
@@ -1068,6 +1075,12 @@ static int parse_statement(struct qasm_parser *P)
 	case TOK_U:
 	case TOK_CX:
 	case TOK_ID:
+		/* `param a, b;` declares a template's parameters (only when
+		 * parsing a template, and only if no gate is named param). */
+		if (P->tpl && P->tok.len == 5 &&
+		    !memcmp(P->tok.text, "param", 5) &&
+		    !qasm_symtab_get(&P->gates, "param", 5))
+			return qasm_tpl_parse_param_decl(P);
 		return parse_quantum_op(P, 0);
 	case TOK_OPENQASM:
 		return qasm_perr(P, NULL, "'OPENQASM' may appear only once, as "
@@ -1127,10 +1140,13 @@ static uint64_t fnv1a64(const char *s, size_t n)
 	return h;
 }
 
-/* Parse @text, which has a NUL at text[len]. */
+/* Parse @text, which has a NUL at text[len]. With @tpl (a template), the
+ * circuit is left unfused and the arena (gate definitions, the recorded
+ * expressions) goes to *@keep. */
 static int parse_buffer(const char *name, const char *text, size_t len,
 			const struct qasm_parse_opts *o,
-			struct qasm_circuit **out, struct rt_error *err)
+			struct qasm_circuit **out, struct rt_error *err,
+			struct qasm_template *tpl, struct qasm_arena **keep)
 {
 	struct qasm_parser P;
 	unsigned flags = o->flags;
@@ -1140,6 +1156,7 @@ static int parse_buffer(const char *name, const char *text, size_t len,
 		return rt_error_set(err, -EINVAL, "%s: error: unknown parse "
 				    "flags 0x%x", name, flags & ~QASM_PARSE_FLAGS_ALL);
 	memset(&P, 0, sizeof(P));
+	P.tpl = tpl;
 	P.err = err;
 	P.flags = flags;
 	P.max_gates = o->max_gates ? o->max_gates : QASM_DEFAULT_MAX_GATES;
@@ -1152,7 +1169,7 @@ static int parse_buffer(const char *name, const char *text, size_t len,
 	}
 	P.c->source_hash = fnv1a64(text, len);
 	rc = qasm_parse_source(&P, name, text, len, true, false);
-	if (rc == 0 && !(flags & QASM_PARSE_NO_FUSE)) {
+	if (rc == 0 && !tpl && !(flags & QASM_PARSE_NO_FUSE)) {
 		rc = qasm_circuit_fuse(P.c);
 		if (rc)
 			rt_error_set(err, rc, "%s: error: out of memory", name);
@@ -1160,6 +1177,10 @@ static int parse_buffer(const char *name, const char *text, size_t len,
 out:
 	qasm_symtab_free(&P.gates);
 	qasm_symtab_free(&P.regs);
+	if (rc == 0 && keep) {
+		*keep = P.arena;
+		P.arena = NULL;
+	}
 	qasm_arena_free(P.arena);
 	qasm_arena_free(P.scratch);
 	if (rc) {
@@ -1190,7 +1211,32 @@ int qasm_parse_string_opts(const char *name, const char *text, size_t len,
 				    name);
 	memcpy(copy, text, len);
 	copy[len] = '\0';
-	rc = parse_buffer(name, copy, len, o ? o : &defaults, out, err);
+	rc = parse_buffer(name, copy, len, o ? o : &defaults, out, err,
+			  NULL, NULL);
+	free(copy);
+	return rc;
+}
+
+int qasm_parse_template_text(const char *name, const char *text, size_t len,
+			     const struct qasm_parse_opts *o,
+			     struct qasm_template *tpl,
+			     struct qasm_circuit **out,
+			     struct qasm_arena **arena, struct rt_error *err)
+{
+	static const struct qasm_parse_opts defaults;
+	char *copy;
+	int rc;
+
+	*out = NULL;
+	rt_error_clear(err);
+	copy = malloc(len + 1);
+	if (!copy)
+		return rt_error_set(err, -ENOMEM, "%s: error: out of memory",
+				    name);
+	memcpy(copy, text, len);
+	copy[len] = '\0';
+	rc = parse_buffer(name, copy, len, o ? o : &defaults, out, err, tpl,
+			  arena);
 	free(copy);
 	return rc;
 }
@@ -1225,7 +1271,7 @@ int qasm_parse_file_opts(const char *path, const struct qasm_parse_opts *o,
 		return rt_error_set(err, rc, "%s: error: cannot read the file: %s",
 				    path, read_error(rc, what));
 	rc = parse_buffer(path, buf, len, o ? o : &defaults, out,
-			  err ? err : &local);
+			  err ? err : &local, NULL, NULL);
 	free(buf);
 	return rc;
 }

@@ -1,12 +1,11 @@
 /*
  * rt_counts.h - a run's counts, the one way every caller makes them.
  *
- * Internal to qshm (not installed). The service (`qshm serve`) counts
- * through rt_counts_run(): the same simulator run as `qshm sim --counts`
- * with the same seed, so the same counts (tests/service checks them byte
- * for byte). `qshm sim --counts` now counts with libqshmresults'
- * qshm_counts; making this function use it too, so that there is one
- * counting path again, is left to do.
+ * Internal to qshm (not installed). A run's counts in-process (the
+ * service benchmark's direct path): the same simulator run as `qshm sim
+ * --counts` with the same seed, counted and listed by libqshmresults'
+ * qshm_counts as `qshm sim --counts` and the service count them: one
+ * counting path.
  */
 #ifndef QSHM_RT_COUNTS_H
 #define QSHM_RT_COUNTS_H

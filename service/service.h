@@ -9,7 +9,10 @@
 #define QSHM_SERVICE_H
 
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
+
+#include "svc_wire.h"
 
 struct svc_config {
 	const char *name;         /* the service's name (its control ring) */
@@ -20,23 +23,15 @@ struct svc_config {
 	FILE *log;                /* one line per connection event; NULL */
 	int no_poll;              /* wait as on kernels without io_uring
 				     futex waits (for tests) */
+	int busy_poll;            /* spin instead of sleeping (main thread
+				     and idle workers): lowest latency, a
+				     CPU each */
+	uint64_t memory_budget;   /* bytes of state vectors of jobs running
+				     at once; 0: half the physical memory */
 	volatile sig_atomic_t *stop; /* the loop ends when it becomes 1 */
 	/* Called once the service is ready for clients (may be NULL). */
 	void (*ready)(void *ctx);
 	void *ready_ctx;
-};
-
-/* Metrics: user counters of the control ring (qshm stat NAME). */
-enum svc_counter {
-	SVC_CTR_QUEUED = 0,   /* jobs waiting now */
-	SVC_CTR_RUNNING,      /* jobs running now */
-	SVC_CTR_DONE,         /* jobs that returned counts */
-	SVC_CTR_FAILED,       /* jobs that returned another error */
-	SVC_CTR_TIMEDOUT,     /* jobs dropped at their deadline */
-	SVC_CTR_CANCELLED,    /* jobs cancelled (by the client, or its end) */
-	SVC_CTR_REFUSED,      /* malformed requests and full-queue refusals */
-	SVC_CTR_CLIENTS,      /* clients connected now */
-	SVC_CTR_COUNT
 };
 
 /*

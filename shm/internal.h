@@ -62,28 +62,21 @@ struct qshm_map {
 	struct qshm__guard_entry *guard; /* registration, or NULL */
 };
 
-#define QSHM_PEND 64
-
 struct qshm_producer {
+	/* First: the state the inline claim in qshm.h uses (claim_pos,
+	 * last_pos, mark, limit: see qshm__set_limit()). */
+	struct qshm__pfast f;
 	struct qshm_map m;
-	uint64_t claim_pos;   /* end of claimed records */
 	uint64_t committed;   /* end of committed records (= kp_write_pos) */
 	uint64_t head;        /* = kp_head_pos */
 	uint64_t cached_min;  /* slowest reliable consumer, UINT64_MAX: none */
 	uint32_t seen_epoch;  /* kp_epoch at the last rescan */
 	uint64_t commit_seq;  /* seq of the first uncommitted record */
-	uint64_t last_pos;    /* position of the last claim */
-	uint64_t mark;        /* QSHM_MARK(seq_key) */
 	uint64_t records, bytes; /* committed totals, mirrored to kstats */
 	/* First record start in each 1/16th of the ring, by absolute
 	 * segment (pos >> seg_shift), recorded at commit: lets the head jump
 	 * to a record boundary without walking old headers. */
 	uint64_t checkpoint[16];
-	/* Positions claimed since the last commit (a pad's with bit 0 set),
-	 * so commit stores the commit words without walking the headers (a
-	 * chain of dependent loads); npend > QSHM_PEND: walk instead. */
-	uint32_t npend;
-	uint64_t pend[QSHM_PEND];
 	uint64_t checkpoint_seg;
 	unsigned seg_shift;
 	uint64_t full_waits, wakes, evictions;
@@ -107,6 +100,8 @@ struct qshm_consumer {
 	uint64_t overrun_pos; /* last record counted lost by validate */
 	uint64_t next_check_ns; /* when to look at the producer's liveness */
 	unsigned empty_polls;
+	int poll_word;        /* this wait spins on the commit word */
+	uint64_t run_mark;    /* records at the start of the last wait */
 	uint64_t last_now;    /* clock at the last look, while waiting */
 	int gone;             /* 0, or the terminal error once seen */
 	int sleeping;         /* between wait_prepare and wait_finish */

@@ -22,11 +22,16 @@
 
 #include "guard.h"
 #include "internal.h"
+
+_Static_assert(offsetof(struct qshm_producer, f) == 0,
+	       "the inline claim (qshm.h) finds its state at the handle's start");
 #include "object.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
+
+static void qshm__set_limit(qshm_producer *p);
 
 static int qshm__check_opts(const struct qshm_create_opts *o,
 			    struct qshm_create_opts *out)
@@ -325,7 +330,11 @@ QSHM_EXPORT int qshm_producer_create(const char *name,
 		return err;
 	}
 	p->cached_min = UINT64_MAX;
-	p->mark = QSHM_MARK(p->m.seq_key);
+	p->f.data = p->m.kdata;
+	p->f.mask = p->m.mask;
+	p->f.mark = QSHM_MARK(p->m.seq_key);
+	p->f.max_record = p->m.max_record;
+	qshm__set_limit(p);
 	p->seg_shift = (unsigned)__builtin_ctzll(o.capacity) - 4;
 	p->checkpoint_seg = UINT64_MAX;
 	p->mode = QSHM_WAIT_SPIN_PARK;
@@ -462,18 +471,32 @@ static int qshm__wait_space(qshm_producer *p, uint64_t need,
 	}
 }
 
+/*
+ * The inline claim's bound (qshm.h): a claim may take the fast path when its
+ * end plus the next header stays within the lap it starts in (no pad) and
+ * reuses only bytes below the head, the slowest reliable consumer and the
+ * committed end: exactly the checks of qshm__claim_slow(). Recomputed
+ * whenever one of them moves: commit, trim (a claim that ended on a lap
+ * boundary set it for the next lap) and every slow claim. Between those it
+ * can only be too low (a consumer released more), which costs one slow
+ * claim.
+ */
+static void qshm__set_limit(qshm_producer *p)
+{
+	uint64_t cap = p->m.capacity;
+	uint64_t low = p->head < p->cached_min ? p->head : p->cached_min;
+	if (p->committed < low)
+		low = p->committed;
+	uint64_t lap_end = (p->f.claim_pos | p->m.mask) + 1;
+	uint64_t lim = low + cap;
+	if (lim > lap_end + QSHM_REC_HDR)
+		lim = lap_end + QSHM_REC_HDR;
+	p->f.limit = lim;
+}
+
 static inline struct qshm_krec *qshm__rec_at(qshm_producer *p, uint64_t pos)
 {
 	return (struct qshm_krec *)(p->m.kdata + (pos & p->m.mask));
-}
-
-/* Remembers a claimed position for commit (bit 0: a pad). */
-static inline void qshm__pend(qshm_producer *p, uint64_t pos)
-{
-	uint32_t n = p->npend;
-	if (__builtin_expect(n < QSHM_PEND, 1))
-		p->pend[n] = pos;
-	p->npend = n + 1;
 }
 
 /* K1: MARK into the commit word at pos, the next record's: relaxed; C0 of
@@ -481,7 +504,7 @@ static inline void qshm__pend(qshm_producer *p, uint64_t pos)
  * before any consumer can look at pos. */
 static inline void qshm__mark(qshm_producer *p, uint64_t pos)
 {
-	atomic_store_explicit(&qshm__rec_at(p, pos)->kr_commit, p->mark,
+	atomic_store_explicit(&qshm__rec_at(p, pos)->kr_commit, p->f.mark,
 			      memory_order_relaxed);
 }
 
@@ -574,7 +597,7 @@ static int qshm__make_room(qshm_producer *p, uint64_t end, int64_t timeout_ns)
 	/* The bytes this claim reuses must lie below the committed end (the
 	 * head never passes it): a batch that would reach a whole ring past
 	 * it is committed first. */
-	if (end - p->committed > cap && p->claim_pos != p->committed)
+	if (end - p->committed > cap && p->f.claim_pos != p->committed)
 		qshm_producer_commit(p);
 	for (;;) {
 		if (p->cached_min < limit) {
@@ -621,7 +644,7 @@ static int qshm__claim_slow(qshm_producer *p, size_t len, uint16_t type,
 				  (unsigned long long)p->m.max_record);
 	cap = p->m.capacity;
 	need = qshm__rec_size(len);
-	w = p->claim_pos;
+	w = p->f.claim_pos;
 	off = w & p->m.mask;
 	pad = off + need > cap ? cap - off : 0;
 	end = w + pad + need;
@@ -650,50 +673,26 @@ static int qshm__claim_slow(qshm_producer *p, size_t len, uint16_t type,
 		 * claim before); the record after it starts a lap. */
 		qshm__hdr_write(qshm__rec_at(p, w), pad - QSHM_REC_HDR,
 				QSHM_TYPE_PAD);
-		qshm__pend(p, w | 1);
 		w += pad;
 		qshm__mark(p, w);
 	}
 	struct qshm_krec *r = qshm__rec_at(p, w);
 	qshm__hdr_write(r, len, type);
 	qshm__mark(p, w + need);
-	qshm__pend(p, w);
-	p->last_pos = w;
-	p->claim_pos = w + need;
+	p->f.last_pos = w;
+	p->f.claim_pos = w + need;
+	qshm__set_limit(p);
 	*payload = r + 1;
 	return 0;
 }
 
-QSHM_EXPORT int qshm_producer_claim(qshm_producer *p, size_t len,
-				    uint16_t type, int64_t timeout_ns,
-				    void **payload)
+/* The library's claim: what the inline fast path in qshm.h falls back to
+ * (and what callers that bypass it get). */
+QSHM_EXPORT int (qshm_producer_claim)(qshm_producer *p, size_t len,
+				      uint16_t type, int64_t timeout_ns,
+				      void **payload)
 {
-	/* The fast path makes no call but tail calls, so it needs no stack
-	 * frame: under load the store buffer is full of ring stores, and
-	 * register spills would wait behind them. */
-	if (__builtin_expect(!p || !payload || len == 0 ||
-			     type < QSHM_TYPE_USER_MIN ||
-			     len > p->m.max_record ||
-			     qshm__truncated(&p->m), 0))
-		return qshm__claim_slow(p, len, type, timeout_ns, payload);
-	uint64_t cap = p->m.capacity;
-	uint64_t need = qshm__rec_size(len);
-	uint64_t w = p->claim_pos;
-	uint64_t end = w + need;
-	uint64_t room = end + QSHM_REC_HDR; /* and the next header */
-	if (__builtin_expect((w & p->m.mask) + need > cap, 0) ||
-	    (room > cap && __builtin_expect(room - cap > p->head ||
-					    room - cap > p->cached_min ||
-					    room - p->committed > cap, 0)))
-		return qshm__claim_slow(p, len, type, timeout_ns, payload);
-	struct qshm_krec *r = qshm__rec_at(p, w);
-	qshm__hdr_write(r, len, type);
-	qshm__mark(p, end);
-	qshm__pend(p, w);
-	p->last_pos = w;
-	p->claim_pos = end;
-	*payload = r + 1;
-	return 0;
+	return qshm__claim_slow(p, len, type, timeout_ns, payload);
 }
 
 QSHM_EXPORT int qshm_producer_trim(qshm_producer *p, size_t len)
@@ -701,9 +700,10 @@ QSHM_EXPORT int qshm_producer_trim(qshm_producer *p, size_t len)
 	if (p && qshm__truncated(&p->m)) /* its header may read as zeros */
 		return qshm__truncated_fail(&p->m);
 	/* The last claim is uncommitted iff it lies at or above committed. */
-	if (!p || p->claim_pos == p->committed || p->last_pos < p->committed)
+	if (!p || p->f.claim_pos == p->committed ||
+	    p->f.last_pos < p->committed)
 		return qshm__fail(EINVAL, "no uncommitted claim to trim");
-	struct qshm_krec *r = qshm__rec_at(p, p->last_pos);
+	struct qshm_krec *r = qshm__rec_at(p, p->f.last_pos);
 	if (len == 0 || len > r->kr_len)
 		return qshm__fail(EINVAL, "trim to %zu bytes: claim has %u",
 				  len, r->kr_len);
@@ -711,8 +711,11 @@ QSHM_EXPORT int qshm_producer_trim(qshm_producer *p, size_t len)
 		return qshm__fail(EINVAL, "trim to %zu bytes: not whole items "
 				  "of %u", len, r->kr_flags);
 	r->kr_len = (uint32_t)len;
-	p->claim_pos = p->last_pos + qshm__rec_size(len);
-	qshm__mark(p, p->claim_pos); /* K1 for the new end */
+	p->f.claim_pos = p->f.last_pos + qshm__rec_size(len);
+	qshm__mark(p, p->f.claim_pos); /* K1 for the new end */
+	/* A claim that ended on a lap boundary set the limit for the next
+	 * lap; trimmed, its end is back in this one. */
+	qshm__set_limit(p);
 	return 0;
 }
 
@@ -780,56 +783,53 @@ QSHM_EXPORT int qshm_producer_commit(qshm_producer *p)
 {
 	if (!p)
 		return qshm__fail(EINVAL, "NULL producer");
-	if (qshm__truncated(&p->m))
+	if (qshm__truncated(&p->m)) {
+		/* The inline claim (qshm.h) falls back to the library's
+		 * from now on, which says truncated too. */
+		p->f.limit = 0;
 		return qshm__truncated_fail(&p->m);
-	if (p->claim_pos == p->committed)
+	}
+	if (p->f.claim_pos == p->committed)
 		return 0;
 	/* C0: each record's commit word, in order, with release: pairs with
 	 * A4 in the consumer (acquire load of the word it expects): the
 	 * record's header and payload, written before, are visible. Our own
-	 * headers, written by claim(): trusted without checks. */
+	 * headers, written by claim(): trusted without checks. The walk
+	 * loads headers just written (in L1); remembering the positions at
+	 * claim instead would cost stores there, which cost more. */
 	uint64_t seq = p->commit_seq, bytes = 0, key = p->m.seq_key;
-	uint32_t n = p->npend;
-	p->npend = 0;
-	if (__builtin_expect(n <= QSHM_PEND, 1)) {
-		/* The positions claim() remembered (the seg test records the
-		 * first record of each 1/16th of the ring for the head). */
-		for (uint32_t i = 0; i < n; i++) {
-			uint64_t pos = p->pend[i] & ~UINT64_C(1);
-			struct qshm_krec *r = qshm__rec_at(p, pos);
-			uint64_t seg = pos >> p->seg_shift;
-			if (seg != p->checkpoint_seg) {
-				p->checkpoint[seg & 15] = pos;
-				p->checkpoint_seg = seg;
-			}
-			atomic_store_explicit(&r->kr_commit, seq ^ key,
-					      memory_order_release);
-			if (!(p->pend[i] & 1)) {
-				seq++;
-				bytes += r->kr_len;
-			}
+	uint32_t plen = UINT32_MAX; /* no header has it */
+	uint64_t psize = 0;
+	for (uint64_t pos = p->committed; pos < p->f.claim_pos;) {
+		struct qshm_krec *r = qshm__rec_at(p, pos);
+		uint32_t len = r->kr_len;
+		/* The next position by a predicted branch rather than from the
+		 * loaded length: records of one size (the common case) then do
+		 * not wait for each header load in turn. */
+		uint64_t size = psize;
+		if (__builtin_expect(len != plen, 0)) {
+			plen = len;
+			psize = size = qshm__rec_size(len);
+			__asm__ __volatile__("" : "+r"(size)); /* no cmov */
 		}
-	} else {
-		/* A batch of more than QSHM_PEND claims: walk the headers. */
-		for (uint64_t pos = p->committed; pos < p->claim_pos;) {
-			struct qshm_krec *r = qshm__rec_at(p, pos);
-			uint32_t len = r->kr_len;
-			uint64_t seg = pos >> p->seg_shift;
-			if (seg != p->checkpoint_seg) {
-				p->checkpoint[seg & 15] = pos;
-				p->checkpoint_seg = seg;
-			}
-			atomic_store_explicit(&r->kr_commit, seq ^ key,
-					      memory_order_release);
-			if (r->kr_type != QSHM_TYPE_PAD) {
-				seq++;
-				bytes += len;
-			}
-			pos += qshm__rec_size(len);
+		/* The first record of each 1/16th of the ring, for the head
+		 * (qshm__advance_head()). */
+		uint64_t seg = pos >> p->seg_shift;
+		if (seg != p->checkpoint_seg) {
+			p->checkpoint[seg & 15] = pos;
+			p->checkpoint_seg = seg;
 		}
+		atomic_store_explicit(&r->kr_commit, seq ^ key,
+				      memory_order_release);
+		if (r->kr_type != QSHM_TYPE_PAD) {
+			seq++;
+			bytes += len;
+		}
+		pos += size;
 	}
 	p->commit_seq = seq;
-	p->committed = p->claim_pos;
+	p->committed = p->f.claim_pos;
+	qshm__set_limit(p);
 	p->records = seq; /* seq counts every record ever committed */
 	p->bytes += bytes;
 	/* Counters for inspectors: relaxed, a snapshot is all they need. */

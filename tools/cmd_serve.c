@@ -25,14 +25,17 @@ static void serve_on_signal(int sig)
 static void serve_usage(FILE *f)
 {
 	fputs("usage: qshm serve NAME [--workers N] [--max-qubits Q] "
-	      "[--queue N] [-q]\n"
+	      "[--queue N]\n"
+	      "                  [--memory BYTES] [--busy-poll] [-q]\n"
 	      "\n"
 	      "Run a simulator service named NAME: clients (qshm submit, "
 	      "qshm/client.h)\n"
-	      "send OpenQASM 2.0 jobs and get their counts back through "
-	      "shared-memory\n"
-	      "rings /dev/shm/qshm.NAME* (docs/service.md). Runs until "
-	      "SIGINT or SIGTERM.\n"
+	      "send OpenQASM 2.0 jobs, or register circuits with parameters "
+	      "and run them\n"
+	      "with new values, and get counts, shots, probabilities, "
+	      "states or <Z>\n"
+	      "values back through shared-memory rings /dev/shm/qshm.NAME*\n"
+	      "(docs/service.md). Runs until SIGINT or SIGTERM.\n"
 	      "\n"
 	      "  --workers N     jobs simulated at once, 1..256 (default 1)\n"
 	      "  --max-qubits Q  refuse circuits of more qubits, 1..40 "
@@ -40,6 +43,15 @@ static void serve_usage(FILE *f)
 	      "  --queue N       jobs queued or running at most; more are "
 	      "refused with\n"
 	      "                  QSHM_EQUEUEFULL (default 64)\n"
+	      "  --memory BYTES  state vectors of jobs running at once, at "
+	      "most (suffix\n"
+	      "                  K, M, G; default half the physical memory); "
+	      "a larger job\n"
+	      "                  waits, states up to 1 MiB always run\n"
+	      "  --busy-poll     spin instead of sleeping: lowest latency, "
+	      "one CPU for the\n"
+	      "                  service's main thread and one per idle "
+	      "worker\n"
 	      "  -q, --quiet     no log of connections on stderr\n"
 	      "  -h, --help      show this help\n"
 	      "\n"
@@ -57,6 +69,33 @@ static int num_opt(const char *opt, const char *v, uint64_t lo, uint64_t hi,
 					 (unsigned long long)lo,
 					 (unsigned long long)hi);
 	*out = (unsigned)x;
+	return 0;
+}
+
+/* BYTES with an optional K, M, G or T (powers of 1024). */
+static int bytes_opt(const char *opt, const char *v, uint64_t *out)
+{
+	char num[32];
+	size_t n = v ? strlen(v) : 0;
+	unsigned shift = 0;
+	uint64_t x;
+
+	if (n && n < sizeof(num)) {
+		memcpy(num, v, n + 1);
+		switch (num[n - 1]) {
+		case 'K': shift = 10; break;
+		case 'M': shift = 20; break;
+		case 'G': shift = 30; break;
+		case 'T': shift = 40; break;
+		}
+		if (shift)
+			num[n - 1] = '\0';
+	}
+	if (!n || n >= sizeof(num) || tools_parse_u64(num, &x) || x == 0 ||
+	    x > (UINT64_MAX >> 1) >> shift)
+		return tools_usage_error("serve", "%s needs a size in bytes "
+					 "(e.g. 4096, 512M, 8G)", opt);
+	*out = x << shift;
 	return 0;
 }
 
@@ -88,6 +127,12 @@ int qshm_cmd_serve(int argc, char **argv)
 			if ((rc = num_opt(a, v, 1, 1 << 20, &cfg.queue)))
 				return rc;
 			i++;
+		} else if (!strcmp(a, "--memory")) {
+			if ((rc = bytes_opt(a, v, &cfg.memory_budget)))
+				return rc;
+			i++;
+		} else if (!strcmp(a, "--busy-poll")) {
+			cfg.busy_poll = 1;
 		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
 			cfg.log = NULL;
 		} else if (a[0] == '-' && a[1]) {

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "http.h"
+#include "qshm/client.h"
 #include "json.h"
 #include "metrics.h"
 #include "qshm/qshm.h"
@@ -120,6 +121,37 @@ static void text_rate(double v, const char *unit)
 		printf("%12.1f%s", v, unit);
 }
 
+/* A `qshm serve` control ring: the service's own counters. */
+static void text_service(const struct qshm_service_metrics *m)
+{
+	static const char *const le[] = { "10us", "100us", "1ms", "10ms",
+					  "100ms", "1s", "all" };
+	char b[32];
+
+	snap_fmt_bytes(m->memory_budget, b, sizeof(b));
+	printf("  %-12s pid %d, %u workers, --max-qubits %u, --queue %u, "
+	       "--memory %s%s\n", "service", m->pid, m->workers,
+	       m->max_qubits, m->queue, b, m->busy_poll ? ", --busy-poll" :
+	       "");
+	printf("  %-12s %llu queued, %llu running, %llu clients\n", "now",
+	       (unsigned long long)m->queued, (unsigned long long)m->running,
+	       (unsigned long long)m->clients);
+	printf("  %-12s %llu done, %llu failed, %llu timed out, %llu "
+	       "cancelled, %llu refused\n", "jobs",
+	       (unsigned long long)m->done, (unsigned long long)m->failed,
+	       (unsigned long long)m->timed_out,
+	       (unsigned long long)m->cancelled,
+	       (unsigned long long)m->refused);
+	printf("  %-12s", "latency");
+	for (unsigned i = 0; i < QSHM_SVC_LATENCY_BUCKETS; i++)
+		printf("%s <=%s %llu", i ? "," : "", le[i],
+		       (unsigned long long)m->latency_le[i]);
+	if (m->latency_le[QSHM_SVC_LATENCY_BUCKETS - 1])
+		printf("; mean %.1f us", m->latency_sum_s * 1e6 /
+		       (double)m->latency_le[QSHM_SVC_LATENCY_BUCKETS - 1]);
+	putchar('\n');
+}
+
 static void text_ring(const struct rs_ring *r)
 {
 	const struct snap *n = &r->cur;
@@ -162,7 +194,12 @@ static void text_ring(const struct rs_ring *r)
 	       (unsigned long long)st->oldest_pos,
 	       (unsigned long long)(st->write_pos - st->oldest_pos),
 	       (unsigned long long)in->capacity);
-	if (st->user[0] || st->user[1] || st->user[2]) {
+	struct qshm_service_metrics m;
+	if (r->is_service && qshm_service_metrics_decode(st->user, r->meta,
+							 r->meta_len,
+							 &m) == 0) {
+		text_service(&m);
+	} else if (st->user[0] || st->user[1] || st->user[2]) {
 		snap_fmt_bytes(st->user[0], b1, sizeof(b1));
 		snap_fmt_bytes(st->user[1], b2, sizeof(b2));
 		snap_fmt_bytes(st->user[2], b3, sizeof(b3));
@@ -171,7 +208,7 @@ static void text_ring(const struct rs_ring *r)
 	} else {
 		printf("  %-12s not published by this producer\n", "memory");
 	}
-	if (st->user[4] || st->user[3]) {
+	if (!r->is_service && (st->user[4] || st->user[3])) {
 		printf("  %-12s %llu of %llu shots published", "run",
 		       (unsigned long long)st->user[3],
 		       (unsigned long long)st->user[4]);
@@ -279,6 +316,36 @@ static void json_ring(struct json *j, const struct rs_ring *r)
 	json_u64(j, "shots_requested", st->user[4]);
 	json_u64(j, "state_vector_bytes", st->user[5]);
 	json_end(j);
+	struct qshm_service_metrics m;
+	if (r->is_service && qshm_service_metrics_decode(st->user, r->meta,
+							 r->meta_len,
+							 &m) == 0) {
+		json_obj(j, "service");
+		json_i64(j, "pid", m.pid);
+		json_u64(j, "workers", m.workers);
+		json_u64(j, "max_qubits", m.max_qubits);
+		json_u64(j, "queue", m.queue);
+		json_u64(j, "memory_budget", m.memory_budget);
+		json_bool(j, "busy_poll", (int)m.busy_poll);
+		json_u64(j, "queued", m.queued);
+		json_u64(j, "running", m.running);
+		json_u64(j, "clients", m.clients);
+		json_u64(j, "done", m.done);
+		json_u64(j, "failed", m.failed);
+		json_u64(j, "timed_out", m.timed_out);
+		json_u64(j, "cancelled", m.cancelled);
+		json_u64(j, "refused", m.refused);
+		json_arr(j, "latency_le_seconds");
+		for (unsigned i = 0; i + 1 < QSHM_SVC_LATENCY_BUCKETS; i++)
+			json_double(j, NULL, qshm_service_latency_bound(i));
+		json_end(j);
+		json_arr(j, "latency_buckets");
+		for (unsigned i = 0; i < QSHM_SVC_LATENCY_BUCKETS; i++)
+			json_u64(j, NULL, m.latency_le[i]);
+		json_end(j);
+		json_double(j, "latency_sum_seconds", m.latency_sum_s);
+		json_end(j);
+	}
 	json_arr(j, "user");
 	for (unsigned i = 0; i < 16; i++)
 		json_u64(j, NULL, st->user[i]);

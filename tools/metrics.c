@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "metrics.h"
+#include "qshm/client.h"
 
 /* A sample value: exact for integers, a double for rates. */
 struct mval {
@@ -180,6 +181,9 @@ static int ring_value(int id, const struct rs_ring *r, struct mval *v)
 	}
 	if (!r->have_now)
 		return 0;
+	/* A service's user counters are its own metrics, not a sim's. */
+	if (r->is_service && id >= M_ALLOCATED && id <= M_STATE_BYTES)
+		return 0;
 	switch (id) {
 	case M_PRODUCER_ALIVE: *v = mu(in->creator_alive ? 1 : 0); break;
 	case M_PRODUCER_PID: *v = mu((uint64_t)(uint32_t)in->creator_pid);
@@ -265,6 +269,106 @@ static void ring_label(FILE *f, const char *name, const char *more)
 	label_value(f, name);
 	if (more)
 		fputs(more, f);
+}
+
+/* `qshm serve` control rings: the service's own metrics
+ * (docs/service.md, "Metrics"). */
+enum m_svc {
+	MS_WORKERS, MS_BUDGET, MS_BUSY, MS_QUEUED, MS_RUNNING, MS_CLIENTS,
+	MS_DONE, MS_FAILED, MS_TIMEDOUT, MS_CANCELLED, MS_REFUSED,
+};
+
+static const struct m_fam svc_fams[] = {
+	{ "qshm_service_workers", "gauge", "Worker threads of the service "
+	  "(serve --workers).", MS_WORKERS },
+	{ "qshm_service_memory_budget_bytes", "gauge", "Bytes of state "
+	  "vectors the service runs at once (serve --memory).", MS_BUDGET },
+	{ "qshm_service_busy_poll", "gauge", "1 if the service spins "
+	  "instead of sleeping (serve --busy-poll).", MS_BUSY },
+	{ "qshm_service_jobs_queued", "gauge", "Jobs waiting for a worker.",
+	  MS_QUEUED },
+	{ "qshm_service_jobs_running", "gauge", "Jobs on a worker or waiting "
+	  "for memory.", MS_RUNNING },
+	{ "qshm_service_clients", "gauge", "Clients connected.",
+	  MS_CLIENTS },
+	{ "qshm_service_jobs_done_total", "counter", "Jobs (and "
+	  "registrations) that returned their result.", MS_DONE },
+	{ "qshm_service_jobs_failed_total", "counter", "Jobs that returned "
+	  "an error (bad circuit, too large, ...).", MS_FAILED },
+	{ "qshm_service_jobs_timed_out_total", "counter", "Jobs dropped at "
+	  "their deadline.", MS_TIMEDOUT },
+	{ "qshm_service_jobs_cancelled_total", "counter", "Jobs cancelled "
+	  "by their client or its end.", MS_CANCELLED },
+	{ "qshm_service_requests_refused_total", "counter", "Malformed "
+	  "requests and jobs refused for a full queue.", MS_REFUSED },
+};
+
+static uint64_t svc_value(int id, const struct qshm_service_metrics *m)
+{
+	switch (id) {
+	case MS_WORKERS: return m->workers;
+	case MS_BUDGET: return m->memory_budget;
+	case MS_BUSY: return m->busy_poll;
+	case MS_QUEUED: return m->queued;
+	case MS_RUNNING: return m->running;
+	case MS_CLIENTS: return m->clients;
+	case MS_DONE: return m->done;
+	case MS_FAILED: return m->failed;
+	case MS_TIMEDOUT: return m->timed_out;
+	case MS_CANCELLED: return m->cancelled;
+	default: return m->refused;
+	}
+}
+
+static void service_families(FILE *f, const struct rs_set *s)
+{
+	struct qshm_service_metrics m;
+	int any;
+
+	for (size_t k = 0; k < sizeof(svc_fams) / sizeof(svc_fams[0]); k++) {
+		any = 0;
+		for (size_t i = 0; i < s->n; i++) {
+			if (rs_service_metrics(&s->v[i], &m))
+				continue;
+			if (!any++)
+				family(f, &svc_fams[k]);
+			fputs(svc_fams[k].name, f);
+			ring_label(f, s->v[i].name, NULL);
+			fputc('}', f);
+			value(f, mu(svc_value(svc_fams[k].id, &m)));
+		}
+	}
+	any = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		if (rs_service_metrics(&s->v[i], &m))
+			continue;
+		if (!any++)
+			fputs("# HELP qshm_service_job_latency_seconds Time "
+			      "from the service reading a job's request to "
+			      "its reply committed.\n# TYPE "
+			      "qshm_service_job_latency_seconds histogram\n",
+			      f);
+		for (unsigned b = 0; b < QSHM_SVC_LATENCY_BUCKETS; b++) {
+			char le[64];
+			double bound = qshm_service_latency_bound(b);
+			if (isinf(bound))
+				snprintf(le, sizeof(le), ",le=\"+Inf\"");
+			else
+				snprintf(le, sizeof(le), ",le=\"%g\"", bound);
+			fputs("qshm_service_job_latency_seconds_bucket", f);
+			ring_label(f, s->v[i].name, le);
+			fputc('}', f);
+			value(f, mu(m.latency_le[b]));
+		}
+		fputs("qshm_service_job_latency_seconds_sum", f);
+		ring_label(f, s->v[i].name, NULL);
+		fputc('}', f);
+		value(f, md(m.latency_sum_s));
+		fputs("qshm_service_job_latency_seconds_count", f);
+		ring_label(f, s->v[i].name, NULL);
+		fputc('}', f);
+		value(f, mu(m.latency_le[QSHM_SVC_LATENCY_BUCKETS - 1]));
+	}
 }
 
 void metrics_write(FILE *f, const struct rs_set *s, uint64_t scrapes)
@@ -355,6 +459,7 @@ void metrics_write(FILE *f, const struct rs_set *s, uint64_t scrapes)
 			}
 		}
 	}
+	service_families(f, s);
 	if (scrapes)
 		fprintf(f, "# HELP qshm_exporter_scrapes_total Requests for "
 			"/metrics this exporter has answered.\n"

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "qshm/client.h"
 #include "ringstat.h"
 
 int rs_add(struct rs_set *s, const char *name)
@@ -81,6 +82,28 @@ static void rs_look(struct rs_ring *r)
 	r->generation = ai.generation;
 	r->created_ns = ai.created_ns;
 	r->state = (int)ai.state;
+	/* A service publishes its descriptor before anyone can find it
+	 * (S1): reading it once at attach is enough. */
+	{
+		struct qshm_service_metrics m;
+		uint64_t zero[16] = { 0 };
+		int n = qshm_consumer_meta(r->c, r->meta, sizeof(r->meta),
+					   NULL);
+		r->meta_len = n > 0 ? ((size_t)n < sizeof(r->meta) ?
+				       (size_t)n : sizeof(r->meta)) : 0;
+		r->is_service = r->meta_len &&
+			qshm_service_metrics_decode(zero, r->meta,
+						    r->meta_len, &m) == 0;
+	}
+}
+
+int rs_service_metrics(const struct rs_ring *r,
+		       struct qshm_service_metrics *out)
+{
+	if (!r->is_service || !r->have_now)
+		return -1;
+	return qshm_service_metrics_decode(r->now.st.user, r->meta,
+					   r->meta_len, out) ? -1 : 0;
 }
 
 void rs_refresh(struct rs_set *s)

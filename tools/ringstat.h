@@ -27,7 +27,17 @@ struct rs_ring {
 	struct snap now;       /* a fresh snapshot for output */
 	int have_now;
 	int listed;            /* --all: still in /dev/shm */
+	int is_service;        /* a `qshm serve` control ring (its
+				  descriptor says so, read at attach) */
+	unsigned char meta[64];/* that descriptor */
+	size_t meta_len;
 };
+
+/* A service ring's metrics from its ->now snapshot. Returns 0, or -1 if r
+ * is not a service's ring or has no snapshot. */
+struct qshm_service_metrics;
+int rs_service_metrics(const struct rs_ring *r,
+		       struct qshm_service_metrics *out);
 
 struct rs_set {
 	struct rs_ring *v;

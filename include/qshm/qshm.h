@@ -234,6 +234,71 @@ int qshm_producer_set_wait(qshm_producer *p, enum qshm_wait_mode mode,
 int qshm_producer_claim(qshm_producer *p, size_t len, uint16_t type,
 			int64_t timeout_ns, void **payload);
 
+/*
+ * claim()'s fast path is inline: a claim that needs no room made, no pad
+ * and no check beyond length and type is a few stores into the ring and
+ * the handle, with no call. Calls of qshm_producer_claim(...) expand to
+ * qshm__claim_inline(), which falls back to the library's function for
+ * everything else; (qshm_producer_claim)(...) or defining QSHM_NO_INLINE
+ * before including this header calls the library directly. Each store
+ * counts: a producer writing into lines a consumer has just read is
+ * limited by its store buffer, not by arithmetic.
+ *
+ * struct qshm__pfast begins every producer handle. It is not an API:
+ * only the inline functions here touch it, and its layout is part of the
+ * library's ABI (the soname changes with it).
+ */
+struct qshm__pfast {
+	unsigned char *data;  /* the ring's data area */
+	uint64_t mask;        /* capacity - 1 */
+	uint64_t claim_pos;   /* end of the claimed records */
+	uint64_t limit;       /* a claim whose end + 16 is at most this
+				 needs no room made and no pad */
+	uint64_t mark;        /* the MARK word (docs/protocol.md, K1) */
+	uint64_t max_record;
+	uint64_t last_pos;    /* start of the last claim */
+};
+
+static inline int qshm__claim_inline(qshm_producer *p, size_t len,
+				     uint16_t type, int64_t timeout_ns,
+				     void **payload)
+{
+	struct qshm__pfast *f = (struct qshm__pfast *)(void *)p;
+	/* 16 B header, payload rounded up to 16 B. */
+	uint64_t need = ((uint64_t)len + 31) & ~(uint64_t)15;
+	uint64_t w, end;
+
+	if (__builtin_expect(!p || !payload || len - 1 >= f->max_record ||
+			     type < QSHM_TYPE_USER_MIN, 0))
+		return (qshm_producer_claim)(p, len, type, timeout_ns,
+					     payload);
+	w = f->claim_pos;
+	end = w + need;
+	/* The next record's header (where its MARK goes) must fit too. */
+	if (__builtin_expect(end + 16 > f->limit, 0))
+		return (qshm_producer_claim)(p, len, type, timeout_ns,
+					     payload);
+	unsigned char *r = f->data + (w & f->mask);
+	/* Length, type and flags (0) in one store: the header's first 8
+	 * bytes (docs/protocol.md, "Records"). */
+	uint64_t hdr = (uint32_t)len | (uint64_t)type << 32;
+	__builtin_memcpy(r, &hdr, 8);
+	/* K1: MARK into the next record's commit word. Relaxed: commit()'s
+	 * release store of this record's commit word (C0), later in program
+	 * order, orders it before any consumer can look at that word. */
+	__atomic_store_n((uint64_t *)(void *)(f->data + (end & f->mask) + 8),
+			 f->mark, __ATOMIC_RELAXED);
+	f->last_pos = w;
+	f->claim_pos = end;
+	*payload = r + 16;
+	return 0;
+}
+
+#ifndef QSHM_NO_INLINE
+#define qshm_producer_claim(p, len, type, timeout_ns, payload) \
+	qshm__claim_inline(p, len, type, timeout_ns, payload)
+#endif
+
 /* Shrinks the most recent uncommitted claim to len bytes (1..claimed).
  * Lets a producer claim the maximum and fill less. Returns 0 or -EINVAL. */
 int qshm_producer_trim(qshm_producer *p, size_t len);

@@ -82,6 +82,23 @@ else
 	fail "example-poll rc $prc: $(cat "$TMP/poll.out")"
 fi
 
+# 5 (before the install). example-service-client: a sweep through a
+# `qshm serve`, by its descriptor; <Z0> = cos(theta) at every step.
+if [ -x "$EX/example-service-client" ] && "$QSHM" serve --help >/dev/null 2>&1; then
+	"$QSHM" serve $P-svc -q &
+	svpid=$!
+	for _ in $(seq 100); do [ -e /dev/shm/qshm.$P-svc ] && break; sleep 0.05; done
+	got=$(timeout 60 "$EX/example-service-client" $P-svc 8 2>&1)
+	src=$?
+	kill -TERM $svpid; wait $svpid
+	bad=$(echo "$got" | awk '/^theta/ { if ($4 != $6) print }')
+	if [ $src = 0 ] && [ "$(echo "$got" | grep -c '^theta')" = 8 ] && [ -z "$bad" ]; then
+		ok "example-service-client: 8 steps of a registered circuit, <Z0> = cos(theta)"
+	else
+		fail "example-service-client rc $src: $got"
+	fi
+fi
+
 # 4. the installed SDK, used with pkg-config alone
 D=$TMP/destdir
 if ! timeout 120 meson install -C "$B" --destdir "$D" --no-rebuild \
@@ -121,6 +138,17 @@ print("" if v == "none" else "-fsanitize=" + v)' 2>/dev/null)
 			ok "a consumer built outside the tree with pkg-config alone counts a live run"
 		else
 			fail "installed consumer rc $rrc, libs from destdir: $used: $got"
+		fi
+	fi
+	# The service client, with pkg-config qshmclient alone.
+	if [ -x "$EX/example-service-client" ]; then
+		cp "$S/examples/service_client.c" "$TMP/outside/"
+		cflags=$(pkg-config --cflags --libs qshmclient)
+		if (cd "$TMP/outside" && timeout 60 cc -std=c11 -Wall -Wextra \
+			-Werror $san -o sc service_client.c $cflags -lm) >"$TMP/cc2.log" 2>&1; then
+			ok "the service client builds outside the tree with pkg-config qshmclient alone"
+		else
+			fail "building the service client ($cflags): $(cat "$TMP/cc2.log")"
 		fi
 	fi
 fi

@@ -135,6 +135,60 @@ Test(ring_format2, all_payload_residues_over_many_laps_read_exactly)
 	qshm_producer_close(p, QSHM_CLOSE_UNLINK);
 }
 
+/*
+ * The inline claim (qshm.h) trusts a bound the library keeps. A claim that
+ * ends exactly on the lap boundary moves that bound to the next lap; a trim
+ * then brings the end back into this lap, and the bound must come back
+ * with it: otherwise the next claims run past the end of the data area.
+ * 4 KiB ring, records of 256 bytes (240 payload): the 16th claim of each lap
+ * ends on its boundary and is trimmed to 16 bytes; the claims after it
+ * must pad to the next lap, and every record must read back intact.
+ */
+Test(ring_format2, a_trim_after_a_claim_ending_a_lap_keeps_claims_in_the_ring)
+{
+	qshm_producer *p = t_create(t_ring, 4096, 0, 0);
+	qshm_consumer *c;
+	cr_assert_eq(qshm_consumer_attach(t_ring, 0, &c), 0);
+	const uint64_t cap = 4096;
+	uint64_t pads = 0, got = 0;
+	for (uint64_t s = 0; s < 2001; s++) {
+		void *buf;
+		int trim = (s % 16) == 15;
+		cr_assert_eq(qshm_producer_claim(p, 240, 16, 0, &buf), 0,
+			     "claim %llu: %s", (unsigned long long)s,
+			     qshm_last_error());
+		t_pattern_fill(buf, trim ? 16 : 240, s);
+		if (trim) {
+			/* No commit: the next claim follows the trim. */
+			cr_assert_eq(qshm_producer_trim(p, 16), 0);
+			continue;
+		}
+		cr_assert_eq(qshm_producer_commit(p), 0);
+		struct qshm_record r;
+		int err;
+		while ((err = qshm_consumer_read(c, &r, 0)) == 0) {
+			uint64_t e = got++;
+			cr_assert_eq(r.seq, e);
+			cr_assert_eq(r.len, (e % 16) == 15 ? 16u : 240u);
+			cr_assert_eq(t_pattern_mismatch(r.data, r.len, e), -1,
+				     "record %llu's payload",
+				     (unsigned long long)e);
+			cr_assert_leq((r.pos % cap) + 16 + r.len, cap,
+				      "record %llu at %llu runs past the "
+				      "ring's end", (unsigned long long)e,
+				      (unsigned long long)r.pos);
+			if (r.pos % cap == 0 && e > 0)
+				pads++;
+			qshm_consumer_release(c);
+		}
+		cr_assert_eq(err, -EAGAIN, "read: %s", qshm_last_error());
+	}
+	cr_assert_eq(got, 2001);
+	cr_assert_gt(pads, 100, "the claims after each trim start new laps");
+	qshm_consumer_close(c);
+	qshm_producer_close(p, QSHM_CLOSE_UNLINK);
+}
+
 /* ---------------------------------------------------------------- */
 /* Sleepers                                                           */
 

@@ -13,6 +13,7 @@
 set -euo pipefail
 
 : "${QSHM:?}" "${SVCCLIENT:?}" "${QASM_DIR:?}"
+PYTHON3=${PYTHON3:-python3}
 P="ts$$"
 T=$(mktemp -d "${TMPDIR:-/tmp}/qshm-svc-test.XXXXXX")
 BG_PIDS=()
@@ -112,8 +113,13 @@ timeout 30 "$QSHM" submit "$P-a" "$Q/qft_n4.qasm" --shots 777 --seed 0x2a \
 ok "qshm submit prints what qshm sim --counts prints"
 
 # metrics: 19 done, nothing queued, running, failed or refused, no client
-[ "$("$SVCCLIENT" stats "$P-a")" = "0 0 19 0 0 0 0 0" ] ||
-	fail "metrics after 19 jobs: $("$SVCCLIENT" stats "$P-a")"
+# (a worker counts a job just after its reply: look for up to 5 s)
+i=0
+until [ "$("$SVCCLIENT" stats "$P-a")" = "0 0 19 0 0 0 0 0" ]; do
+	i=$((i + 1))
+	[ "$i" -le 100 ] || fail "metrics after 19 jobs: $("$SVCCLIENT" stats "$P-a")"
+	sleep 0.05
+done
 ok "metrics in the control ring: 19 done"
 
 # a bad circuit: its file:line:col message comes back, exit 1
@@ -127,6 +133,34 @@ rc=0
 timeout 30 "$QSHM" submit "$P-a" "$T/incl.qasm" --shots 5 >"$T/incl.out" 2>"$T/incl.err" || rc=$?
 [ "$rc" -eq 1 ] && grep -q 'only .include' "$T/incl.err" || fail "include of a file was not refused: $(cat "$T/incl.err")"
 ok "a bad circuit and an include of a file are refused with a message"
+
+# ---- registered circuits: a 200-step sweep without re-parsing ----
+timeout 120 "$SVCCLIENT" sweep "$P-a" 200 >"$T/sweep.out" 2>"$T/sweep.err" ||
+	fail "sweep: $(cat "$T/sweep.err")"
+grep -qx "sweep ok 200" "$T/sweep.out" || fail "sweep did not finish"
+grep -qx "errors ok" "$T/sweep.out" || fail "sweep: error cases"
+i=0
+while read -r tag theta phi json; do
+	[ "$tag" = sweep ] && [ "$theta" != ok ] || continue
+	# The same circuit with the values written in: same counts.
+	printf 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nry(%s) q[0];\ncx q[0], q[1];\nrz(%s/2) q[1];\nry(%s) q[1];\nmeasure q -> c;\n' \
+		"$theta" "$phi" "$phi" >"$T/bound$i.qasm"
+	want=$("$QSHM" sim "$T/bound$i.qasm" --shots 1000 --seed "$i" --counts)
+	[ "$json" = "$want" ] || fail "sweep job $i: service '$json', sim '$want'"
+	i=$((i + 1))
+done <"$T/sweep.out"
+[ "$i" -eq 3 ] || fail "sweep printed $i bound jobs, expected 3"
+ok "a registered 2-parameter circuit, 200 values bound: probs and <Z> exact; counts equal qshm sim --counts of the bound text; bad registrations refused"
+
+# ---- every kind of result, read in place, and the event-loop descriptor ----
+timeout 60 "$SVCCLIENT" view "$P-a" >"$T/view.out" 2>"$T/view.err" ||
+	fail "view: $(cat "$T/view.err")"
+grep -qx "view ok" "$T/view.out" || fail "view"
+ok "counts, shots, probs, state and <Z> of one job: in place (EBUSY while held), or copied"
+timeout 60 "$SVCCLIENT" fd "$P-a" "$Q/qft_n4.qasm" >"$T/fd.out" 2>"$T/fd.err" ||
+	fail "fd: $(cat "$T/fd.err")"
+grep -qx "fd 4 results" "$T/fd.out" || fail "fd: $(cat "$T/fd.out")"
+ok "qshm_client_fd: 4 results through poll() and process()"
 
 # ---- garbage in one request ring; another client served meanwhile ----
 timeout 60 "$SVCCLIENT" multi "$P-a" 500 7 "${CIRCUITS[@]}" >"$T/beside.out" 2>"$T/beside.err" &
@@ -143,8 +177,17 @@ while read -r file seed json; do
 done <"$T/beside.out"
 [ "$(wc -l <"$T/beside.out")" -eq ${#CIRCUITS[@]} ] || fail "client beside the garbage: missing results"
 kill -0 "$SVC" || fail "the service died of garbage"
-read -r _ _ done failed _ _ refused _ <<<"$("$SVCCLIENT" stats "$P-a")"
-[ "$done" -eq 25 ] && [ "$failed" -eq 2 ] && [ "$refused" -eq 6 ] ||
+i=0
+while :; do
+	read -r _ _ done failed _ _ refused _ <<<"$("$SVCCLIENT" stats "$P-a")"
+	[ "$done" -eq 233 ] && [ "$failed" -eq 4 ] && [ "$refused" -eq 6 ] && break
+	i=$((i + 1))
+	[ "$i" -le 100 ] || break
+	sleep 0.05
+done
+# done: 25 + the sweep's registration and 200 jobs + view's 3 + fd's 4;
+# failed: 2 + a bad registration + probs of a branching circuit.
+[ "$done" -eq 233 ] && [ "$failed" -eq 4 ] && [ "$refused" -eq 6 ] ||
 	fail "metrics after garbage: $("$SVCCLIENT" stats "$P-a")"
 ok "6 malformed records get 6 QSHM_EREFUSED replies; another client is served meanwhile"
 
@@ -230,6 +273,82 @@ no_rings "$P-f.[qr].$H-*"
 grep -q "client $H-0 left (QSHM_EPRODUCERDEAD" "$T/serve-f.err" || fail "service did not log the dead client"
 ok "a killed client's running job is dropped, its rings removed, the next client served"
 kill -TERM "$SVC"; wait "$SVC" || true
+
+# ---- client policy: retries with backoff, the circuit breaker ----
+serve p --workers 1 --queue 1
+timeout 60 "$SVCCLIENT" policy "$P-p" "$Q/bell_n4.qasm" >"$T/policy.out" 2>"$T/policy.err" ||
+	fail "policy: $(cat "$T/policy.err")"
+grep -qx "retry ok" "$T/policy.out" && grep -qx "breaker ok" "$T/policy.out" ||
+	fail "policy: $(cat "$T/policy.out")"
+ok "a full queue: a retried job gets in with backoff, a no-retry job does not; the breaker opens after 2 failures, refuses, closes after a trial"
+printf 'OPENQASM 2.0;\ninclude "qelib1.inc";\nparam t, u;\nqreg q[2];\ncreg c[2];\nry(t) q[0];\ncx q[0], q[1];\nrz(u) q[1];\nmeasure q -> c;\n' >"$T/param.qasm"
+printf 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nry(0.5) q[0];\ncx q[0], q[1];\nrz(-2) q[1];\nmeasure q -> c;\n' >"$T/param-bound.qasm"
+out=$(timeout 30 "$QSHM" submit "$P-p" "$T/param.qasm" --shots 800 --seed 4 --param u=-2 --param t=0.5 --expect 0) ||
+	fail "qshm submit --param"
+want=$("$QSHM" sim "$T/param-bound.qasm" --shots 800 --seed 4 --counts)
+[ "${out%%, \"expect\"*}}" = "$want" ] || fail "submit --param: '$out', sim: '$want'"
+"$PYTHON3" - "$out" <<'PYEOF' || fail "submit --expect: $out"
+import json, math, sys
+d = json.loads(sys.argv[1])
+assert abs(d["expect"][0] - math.cos(0.5)) < 1e-12, d
+PYEOF
+rc=0
+timeout 30 "$QSHM" submit "$P-p" "$T/param.qasm" --shots 8 --param t=1 2>"$T/param.err" >/dev/null || rc=$?
+[ "$rc" -eq 1 ] && grep -q "no --param u=VALUE" "$T/param.err" || fail "a missing --param: $rc $(cat "$T/param.err")"
+ok "qshm submit --param NAME=VALUE --expect: registered, bound by name, counts equal qshm sim of the bound text, <Z0> = cos(t)"
+kill -TERM "$SVC"; wait "$SVC" || true
+
+# ---- reconnection to a restarted service ----
+serve r --workers 1
+"$SVCCLIENT" reconnect "$P-r" "$Q/bell_n4.qasm" "$T/rc.ready" "$T/rc.go" \
+	>"$T/rc.out" 2>"$T/rc.err" &
+RC=$!
+BG_PIDS+=("$RC")
+wait_file "$T/rc.ready"
+kill -KILL "$SVC"
+wait "$SVC" 2>/dev/null || true
+touch "$T/rc.go"
+sleep 0.3
+: >"$T/serve-r.err"
+serve r --workers 1
+timeout 60 tail --pid="$RC" -f /dev/null || fail "reconnecting client hangs"
+wait "$RC" || fail "reconnect: $(cat "$T/rc.err")"
+grep -qx "reconnect ok" "$T/rc.out" || fail "reconnect: $(cat "$T/rc.out")"
+want=$("$QSHM" sim "$Q/bell_n4.qasm" --shots 100 --seed 9 --counts)
+grep -qxF "pending $want" "$T/rc.out" || fail "job queued at the kill: $(cat "$T/rc.out"), sim $want"
+ok "a client reconnects to a restarted service by itself: its queued job is sent again (counts of qshm sim), its no-retry job fails with QSHM_ESERVICEDEAD, its circuit is registered again"
+kill -TERM "$SVC"; wait "$SVC" || true
+
+# ---- memory-aware scheduling ----
+serve m --workers 2 --memory 2M
+"$SVCCLIENT" memory "$P-m" "$Q/bell_n4.qasm" "$T/mem.go" "$T/serve-m.err" \
+	>"$T/mem.out" 2>"$T/mem.err" &
+MC=$!
+BG_PIDS+=("$MC")
+wait_for "$T/serve-m.err" "waits for memory"
+wait_for "$T/mem.out" "efbig ok"
+wait_for "$T/serve-m.err" "got its memory"
+touch "$T/mem.go"
+timeout 60 tail --pid="$MC" -f /dev/null || fail "memory client hangs"
+wait "$MC" || fail "memory: $(cat "$T/mem.err")"
+grep -qx "memory ok" "$T/mem.out" || fail "memory: $(cat "$T/mem.out")"
+ok "--memory 2M: a second 17-qubit job waits for memory while a small job runs beside the first, gets it when the first ends; 18 qubits: EFBIG"
+kill -TERM "$SVC"; wait "$SVC" || true
+
+# ---- busy polling ----
+serve b --workers 1 --busy-poll
+timeout 60 "$SVCCLIENT" multi "$P-b" 500 9 "${CIRCUITS[@]}" >"$T/busy.out" 2>"$T/busy.err" ||
+	fail "busy-poll client: $(cat "$T/busy.err")"
+n=0
+while read -r file seed json; do
+	want=$("$QSHM" sim "$file" --shots 500 --seed "$seed" --counts)
+	[ "$json" = "$want" ] || fail "busy-poll: counts of $file"
+	n=$((n + 1))
+done <"$T/busy.out"
+[ "$n" -eq ${#CIRCUITS[@]} ] || fail "busy-poll: $n results"
+"$QSHM" stat --interval 0 "$P-b" | grep -q -- "--busy-poll" || fail "stat does not say --busy-poll"
+kill -TERM "$SVC"; wait "$SVC" || fail "busy-polling service did not stop cleanly"
+ok "--busy-poll: ${#CIRCUITS[@]} jobs with the counts of qshm sim; stops on SIGTERM"
 
 # ---- a killed service: every waiting client gets QSHM_ESERVICEDEAD ----
 serve d --workers 3

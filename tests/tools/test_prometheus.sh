@@ -19,7 +19,49 @@ bg "$T/cons" "$RINGCTL" consume "$R" --read 40
 wait_for "$T/prod" '^ready'
 wait_for "$T/cons" '^ready'
 
-bg "$T/srv" "$QSHM" stat --listen 127.0.0.1:0 --interval 0.5 "$R"
+# A `qshm serve` control ring too: the service's counters and its latency
+# histogram (when this qshm has the simulator).
+S="$P-svc"
+HAVE_SERVE=0
+if "$QSHM" serve --help >/dev/null 2>&1; then
+	HAVE_SERVE=1
+	bg "$T/serve" "$QSHM" serve "$S" --workers 1
+	SERVE=$BG
+	wait_for "$T/serve.err" 'serving'
+	printf 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nh q[0];\ncx q[0], q[1];\nmeasure q -> c;\n' >"$T/bell.qasm"
+	for i in 1 2 3; do
+		timeout 30 "$QSHM" submit "$S" "$T/bell.qasm" --shots 100 >/dev/null ||
+			fail "qshm submit $i"
+	done
+	# (a worker counts a job just after its reply: look for up to 5 s)
+	for _ in $(seq 100); do
+		"$QSHM" stat --interval 0 --prometheus "$S" >"$T/svc.txt" ||
+			fail "qshm stat --prometheus on a service"
+		grep -q "^qshm_service_job_latency_seconds_count{ring=\"$S\"} 3\$" "$T/svc.txt" && break
+		sleep 0.05
+	done
+	grep -q '^# TYPE qshm_service_job_latency_seconds histogram$' "$T/svc.txt" ||
+		fail "no latency histogram: $(cat "$T/svc.txt")"
+	grep -q "^qshm_service_job_latency_seconds_count{ring=\"$S\"} 3\$" "$T/svc.txt" ||
+		fail "latency count is not 3"
+	grep -q "^qshm_service_job_latency_seconds_bucket{ring=\"$S\",le=\"+Inf\"} 3\$" "$T/svc.txt" ||
+		fail "+Inf bucket is not 3"
+	grep -q "^qshm_service_jobs_done_total{ring=\"$S\"} 3\$" "$T/svc.txt" ||
+		fail "done is not 3"
+	! grep -q "^qshm_producer_allocated_bytes{ring=\"$S\"}" "$T/svc.txt" ||
+		fail "a service's counters exported as a producer's memory"
+	if command -v promtool >/dev/null; then
+		promtool check metrics <"$T/svc.txt" ||
+			fail "promtool check metrics rejects the service's exposition"
+	fi
+	"$QSHM" stat --interval 0 "$S" >"$T/svc-text.txt"
+	grep -q "jobs         3 done, 0 failed" "$T/svc-text.txt" ||
+		fail "qshm stat text: $(cat "$T/svc-text.txt")"
+	ok "qshm stat on a service: its counters and a latency histogram (text, --prometheus; promtool accepts it)"
+	bg "$T/srv" "$QSHM" stat --listen 127.0.0.1:0 --interval 0.5 "$R" "$S"
+else
+	bg "$T/srv" "$QSHM" stat --listen 127.0.0.1:0 --interval 0.5 "$R"
+fi
 SRV=$BG
 wait_for "$T/srv" '^listening on '
 PORT=$(sed -n 's/^listening on http:\/\/127\.0\.0\.1:\([0-9]*\).*/\1/p' "$T/srv")
@@ -113,6 +155,19 @@ query "qshm_consumer_records_total{ring=\"$R\",kind=\"reliable\"}" 40 || fail "c
 query "qshm_producer_alive{ring=\"$R\"}" 1 || fail "producer liveness through Prometheus"
 query "qshm_records_per_second{ring=\"$R\"}" 0 || fail "rate through Prometheus"
 ok "Prometheus scraped the ring's numbers: records, bytes, memory, consumer, rate"
+if [ "$HAVE_SERVE" -eq 1 ]; then
+	query "qshm_service_job_latency_seconds_count{ring=\"$S\"}" 3 ||
+		fail "service latency count through Prometheus"
+	query "qshm_service_jobs_done_total{ring=\"$S\"}" 3 ||
+		fail "service jobs through Prometheus"
+	# histogram_quantile only works on a histogram's buckets: a number
+	# within the buckets' range comes back.
+	query "histogram_quantile(0.5, qshm_service_job_latency_seconds_bucket{ring=\"$S\"}) <= bool 1" 1 ||
+		fail "histogram_quantile over the service's latency buckets"
+	ok "Prometheus scraped the service: jobs and the latency histogram (histogram_quantile works)"
+	kill -TERM "$SERVE"
+	wait "$SERVE" || fail "qshm serve did not stop cleanly"
+fi
 
 # The producer dies: the next scrapes say so.
 kill -KILL "$PROD"
