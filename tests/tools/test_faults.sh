@@ -182,3 +182,15 @@ jcheck "$T/out" \
 	"{r['name']: r['state'] for r in d}['$P-ver'] == 'version'" \
 	"{r['name']: r['state'] for r in d}['$P-new'] in ('creating', 'stale')"
 ok "stat --all and ls report rings they cannot use (version, creating, not ours) and exit 0; stat NAME on one exits 3"
+
+# ---- images the fuzzer found bugs with (tests/fuzz/corpus/segment) ----
+# dump-lag-estimate-overflow: a records counter of 2^64 - 1 made dump's
+# lag estimate convert 2^64 (a double) to u64, undefined behaviour
+# (UBSan, in an ASan+UBSan build). The image is the file less its last
+# byte (the fuzz target's action byte).
+SEED=$(dirname "$0")/../fuzz/corpus/segment/dump-lag-estimate-overflow
+head -c "$(($(stat -c %s "$SEED") - 1))" "$SEED" >"/dev/shm/qshm.$P-lag"
+expect_rc 1 "$QSHM" dump -n 16 "$P-lag"
+expect_grep "~18446744073709551615" "$T/out"
+expect_grep "^qshm dump: ring '$P-lag': reading records: .*bad length" "$T/err"
+ok "fuzzer-found images: dump reports them without undefined behaviour"
