@@ -493,8 +493,9 @@ void bench_ipc_zmq_version(char *buf, size_t size);
 #define BENCH_GATE_N 4 /* 20, 22, 24, 26 qubits */
 extern const struct bench_measure bench_sim_gate[BENCH_GATE_N];
 extern const struct bench_measure bench_sim_shots;
-#define BENCH_CIRC_QUICK_N 2 /* qft_20, random_20 */
-#define BENCH_CIRC_FULL_N 8  /* corpus circuits, qft_24, random_24, 26 */
+#define BENCH_CIRC_QUICK_N 3 /* qft_20, random_20, random_20 single */
+#define BENCH_CIRC_FULL_N 11 /* corpus circuits, qft_24, random_24, 26,
+			      * three in single precision */
 extern const struct bench_measure bench_sim_circ_quick[BENCH_CIRC_QUICK_N];
 extern const struct bench_measure bench_sim_circ_full[BENCH_CIRC_FULL_N];
 /* bench_service.c: a trivial job through qshm serve, and in-process */

@@ -9,7 +9,7 @@
 
 #include "bench.h"
 
-#define BENCH_MAX_FIGS 64
+#define BENCH_MAX_FIGS 96
 
 /*
  * A target of the design brief: value = num / (den * den_scale) * scale, with

@@ -315,10 +315,12 @@ const struct bench_measure bench_sim_shots = {
  * first with the fused plan, then with one pass per gate (SIM_FLAG_NO_FUSE),
  * back to back, same threads. Figures: seconds of each (run creation,
  * simulation and shots; parsing excluded), their ratio, the passes over
- * the state of each plan ("sweeps": steps that read and write the whole
- * state, measurements included), the fused run's effective bandwidth
- * (sweeps x 2 x state bytes / seconds: what the plain path would need to
- * stream), and the child's peak RSS. Corpus circuits are read from
+ * the state of each plan ("sweeps": passes that read and write the whole
+ * state, measurements included, a cache-blocked run of steps counted
+ * once), the sweeps the fused plan would make without cache blocking, the
+ * fused run's effective bandwidth (sweeps x 2 x state bytes / seconds),
+ * and the child's peak RSS. _single rows run the fused plan in single
+ * precision only (8-byte amplitudes), in a child of their own. Corpus circuits are read from
  * $QSHM_QASM_DIR/medium, else the source tree's tests/qasm/medium;
  * qft_N and random_N (depth 20: each layer u3 on every qubit, then cz on a
  * random pairing) are generated here.
@@ -331,8 +333,9 @@ const struct bench_measure bench_sim_shots = {
 #endif
 
 struct bench_circ_arg {
-	const char *name;
+	const char *name;     /* the circuit */
 	unsigned unfused;     /* also run unfused */
+	unsigned flags;       /* SIM_FLAG_SINGLE: single precision */
 };
 
 static uint64_t bench_circ_rng = 0x243f6a8885a308d3ull;
@@ -447,6 +450,28 @@ static int bench_circ_discard(void *ctx, const uint64_t *bits, size_t n,
 	return 0;
 }
 
+/* Sweeps of the plan with @flags, without running it. */
+static int bench_circ_sweeps(const struct qasm_circuit *c, unsigned flags,
+			     uint64_t *sweeps, char *err)
+{
+	struct sim_config scfg = SIM_CONFIG_INIT;
+	struct sim_plan_stats st;
+	struct sim_run *run = NULL;
+	struct rt_error e;
+
+	scfg.flags = flags;
+	rt_error_clear(&e);
+	/* The state is allocated but never touched: no resident pages. */
+	if (sim_run_create(&run, c, &scfg, &e) != 0) {
+		bench_errf(err, "%s", e.msg);
+		return -1;
+	}
+	sim_run_plan_stats(run, &st);
+	*sweeps = st.sweeps;
+	sim_run_destroy(run);
+	return 0;
+}
+
 /* One plan: seconds into *secs, sweeps into *sweeps. */
 static int bench_circ_once(const struct qasm_circuit *c, unsigned flags,
 			   double *secs, uint64_t *sweeps, char *err)
@@ -488,15 +513,19 @@ static int bench_circ_child(void *varg, struct bench_ctl *ctl)
 
 	if (bench_circ_parse(a->name, &c, ctl->err) < 0)
 		return -1;
-	if (bench_circ_once(c, 0, &s, &sweeps, ctl->err) < 0)
+	if (bench_circ_once(c, a->flags, &s, &sweeps, ctl->err) < 0)
 		goto fail;
 	ctl->result[0] = s;
 	ctl->count[0] = sweeps;
 	ctl->result[2] = c->nqubits;
+	ctl->result[3] = (a->flags & SIM_FLAG_SINGLE) ? 8 : 16;
 	ctl->result[1] = 0;
 	ctl->count[1] = 0;
+	if (bench_circ_sweeps(c, a->flags | SIM_FLAG_NO_BLOCKING,
+			      &ctl->count[3], ctl->err) < 0)
+		goto fail;
 	if (a->unfused) {
-		if (bench_circ_once(c, SIM_FLAG_NO_FUSE, &s, &sweeps,
+		if (bench_circ_once(c, a->flags | SIM_FLAG_NO_FUSE, &s, &sweeps,
 				    ctl->err) < 0)
 			goto fail;
 		ctl->result[1] = s;
@@ -517,7 +546,8 @@ static int bench_circ_run(const struct bench_measure *m,
 	const struct bench_circ_arg *a = m->arg;
 	struct bench_ctl *ctl = bench_ctl_new();
 	uint64_t avail = bench_mem_available();
-	uint64_t bytes = (uint64_t)16 << m->param;
+	uint64_t bytes = (uint64_t)((a->flags & SIM_FLAG_SINGLE) ? 8 : 16)
+			 << m->param;
 	pid_t pid;
 	int rc;
 
@@ -545,7 +575,8 @@ static int bench_circ_run(const struct bench_measure *m,
 	}
 	rc = bench_reap(pid, ctl, cfg->quick ? 300 : 1200, out->err);
 	if (rc == 0) {
-		double qb = (double)((uint64_t)16 << (unsigned)ctl->result[2]);
+		double qb = ctl->result[3] * (double)((uint64_t)1 <<
+						      (unsigned)ctl->result[2]);
 
 		out->v[0] = ctl->result[0];
 		out->v[1] = a->unfused ? ctl->result[1] : NAN;
@@ -557,27 +588,34 @@ static int bench_circ_run(const struct bench_measure *m,
 				    ? (double)ctl->count[0] * 2 * qb /
 				      ctl->result[0] / 1e9 : NAN;
 		out->v[6] = (double)ctl->count[2] / 1024;
+		out->v[7] = (double)ctl->count[3];
 	}
 	bench_ctl_free(ctl);
 	return rc;
 }
 
-#define BENCH_CIRC(nm, lbl, nq, unf) {					\
-	.key = "sim.circ_" nm,						\
+#define BENCH_CIRC_ROW(k, nm, lbl, nq, unf, fl) {			\
+	.key = "sim.circ_" k,						\
 	.label = lbl,							\
 	.group = "sim",							\
 	.transport = "sim",						\
 	.param = (nq),							\
-	.arg = &(const struct bench_circ_arg){ nm, (unf) },		\
-	.nmetrics = 7,							\
+	.arg = &(const struct bench_circ_arg){ nm, (unf), (fl) },	\
+	.nmetrics = 8,							\
 	.metrics = { "fused_s", "unfused_s", "speedup", "sweeps",	\
-		     "sweeps_unfused", "GB_per_s", "peak_rss_MiB" },	\
+		     "sweeps_unfused", "GB_per_s", "peak_rss_MiB",	\
+		     "sweeps_unblocked" },				\
 	.run = bench_circ_run,						\
 }
+#define BENCH_CIRC(nm, lbl, nq, unf) BENCH_CIRC_ROW(nm, nm, lbl, nq, unf, 0)
+/* Single precision, fused only: its own child, so its own peak RSS. */
+#define BENCH_CIRC_SINGLE(nm, lbl, nq)					\
+	BENCH_CIRC_ROW(nm "_single", nm, lbl, nq, 0, SIM_FLAG_SINGLE)
 
 const struct bench_measure bench_sim_circ_quick[BENCH_CIRC_QUICK_N] = {
 	BENCH_CIRC("qft_20", "qft, 20 qubits", 20, 1),
 	BENCH_CIRC("random_20", "random depth 20, 20 qubits", 20, 1),
+	BENCH_CIRC_SINGLE("random_20", "random_20, single precision", 20),
 };
 
 /* bwt_n21 unfused takes minutes (over 100 s in one pass): fused only. */
@@ -590,4 +628,7 @@ const struct bench_measure bench_sim_circ_full[BENCH_CIRC_FULL_N] = {
 	BENCH_CIRC("qft_24", "qft, 24 qubits", 24, 1),
 	BENCH_CIRC("random_24", "random depth 20, 24 qubits", 24, 1),
 	BENCH_CIRC("random_26", "random depth 20, 26 qubits", 26, 0),
+	BENCH_CIRC_SINGLE("ising_n26", "ising_n26, single precision", 26),
+	BENCH_CIRC_SINGLE("wstate_n27", "wstate_n27, single precision", 27),
+	BENCH_CIRC_SINGLE("random_24", "random_24, single precision", 24),
 };

@@ -643,9 +643,11 @@ static void bench_print_sim(const struct bench_run *run)
 				printf(", %.3g s unfused (x%.2f)",
 				       bench_fig_median(f, 1),
 				       bench_fig_median(f, 2));
-			printf("; %.0f sweeps", bench_fig_median(f, 3));
+			printf("; %.0f sweeps (unblocked %.0f",
+			       bench_fig_median(f, 3), bench_fig_median(f, 7));
 			if (!isnan(bench_fig_median(f, 4)))
-				printf(" (unfused %.0f)", bench_fig_median(f, 4));
+				printf(", unfused %.0f", bench_fig_median(f, 4));
+			printf(")");
 			printf(", %.3g GB/s effective, peak RSS %.0f MiB\n",
 			       bench_fig_median(f, 5), bench_fig_median(f, 6));
 		} else if (strncmp(f->m->key, "sim.gate_", 9) == 0) {

@@ -35,9 +35,13 @@
  * fused into blocks of up to sim_config.fuse_qubits qubits (one pass over
  * the state each), diagonal runs into diagonal passes, resets and
  * measurements of qubits in a known basis state dropped or made constant,
- * and every pass restricted to the amplitudes that can be non-zero. Passes
- * split across sim_config.threads threads; results do not depend on the
- * thread count. Terminal measurements of more than 19 qubits are sampled
+ * and every pass restricted to the amplitudes that can be non-zero. Runs
+ * of steps that each stay within chunks of 2^sim_config.chunk_qubits
+ * amplitudes execute chunk by chunk (cache blocking: one sweep of memory
+ * per run), with swap passes that renumber qubits where that makes more
+ * of the plan chunk-local. Passes split across sim_config.threads
+ * threads; results do not depend on the thread count. SIM_FLAG_SINGLE
+ * keeps the amplitudes in float (half the memory). Terminal measurements of more than 19 qubits are sampled
  * from the state itself (no marginal or alias table of 2^m entries): one
  * pass of block sums, then per 2^20 shots a sorted walk.
  *
@@ -46,12 +50,14 @@
  * configuration, whatever the batch size.
  *
  * State layout: amplitude of basis state i (qubit k = bit k of i) at
- * amps[2i] (real) and amps[2i+1] (imaginary), 64-byte aligned, allocated
- * with jemalloc's mallocx.
+ * amps[2i] (real) and amps[2i+1] (imaginary), doubles (floats in a single
+ * state: sim_state_amp() reads either), 64-byte aligned, allocated with
+ * jemalloc's mallocx.
  */
 #ifndef QSHM_SIM_H
 #define QSHM_SIM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -106,9 +112,10 @@ uint64_t sim_rng_below(struct sim_rng *r, uint64_t n);
 struct sim_state {
 	unsigned nqubits;
 	size_t namps;     /* 2^nqubits */
-	size_t bytes;     /* 16 * namps */
-	double *amps;     /* re, im pairs */
+	size_t bytes;     /* 16 * namps (8 * namps single) */
+	double *amps;     /* re, im pairs (floats when single) */
 	unsigned threads; /* threads of the passes over it (1 after create) */
+	unsigned single;  /* 1: single precision, amplitudes are float pairs */
 };
 
 /*
@@ -118,6 +125,9 @@ struct sim_state {
  */
 int sim_state_check_fits(unsigned nqubits, unsigned copies,
 			 uint64_t max_bytes, struct rt_error *err);
+/* The same for states of @single precision (8 bytes per amplitude). */
+int sim_state_check_fits_prec(unsigned nqubits, unsigned copies, bool single,
+			      uint64_t max_bytes, struct rt_error *err);
 
 /*
  * Allocate a state of @nqubits in |0...0>. Returns 0, -EFBIG (too big, see
@@ -125,10 +135,28 @@ int sim_state_check_fits(unsigned nqubits, unsigned copies,
  */
 int sim_state_create(struct sim_state **out, unsigned nqubits,
 		     uint64_t max_bytes, struct rt_error *err);
+/* The same in @single precision (amplitudes as float pairs) or double. */
+int sim_state_create_prec(struct sim_state **out, unsigned nqubits,
+			  bool single, uint64_t max_bytes,
+			  struct rt_error *err);
 void sim_state_destroy(struct sim_state *s);
 /* Set to the basis state |index>. */
 void sim_state_set_basis(struct sim_state *s, uint64_t index);
-/* dst = src (same number of qubits). */
+/* Amplitude @i = re + i im (rounded to float in a single state). */
+void sim_state_set_amp(struct sim_state *s, uint64_t i, double re, double im);
+/* Amplitude @i's re and im, as doubles. */
+static inline void sim_state_amp(const struct sim_state *s, uint64_t i,
+				 double *re, double *im)
+{
+	if (s->single) {
+		*re = ((const float *)(const void *)s->amps)[2 * i];
+		*im = ((const float *)(const void *)s->amps)[2 * i + 1];
+	} else {
+		*re = s->amps[2 * i];
+		*im = s->amps[2 * i + 1];
+	}
+}
+/* dst = src (same number of qubits and precision). */
 void sim_state_copy(struct sim_state *dst, const struct sim_state *src);
 
 /* ---- kernels (sim_kernels.c): each touches the state once ---- */
@@ -184,15 +212,35 @@ struct sim_config {
 				    0: sim_threads_default() */
 	unsigned fuse_qubits;    /* most qubits of a fused dense block,
 				    1..5; 0: the default (4) */
+	unsigned chunk_qubits;   /* cache blocking: runs of steps local to
+				    chunks of 2^chunk_qubits amplitudes go
+				    chunk by chunk, 2..30; 0: the default
+				    (SIM_CHUNK_DEFAULT, from
+				    SIM_CHUNK_MIN_QUBITS qubits) */
 };
 
 #define SIM_TREE_BYTES ((uint64_t)256 << 20)
 #define SIM_TREE_NONE UINT64_MAX
-#define SIM_CONFIG_INIT { 0, 0, 0, 0, 0, 0, 0 }
+#define SIM_CONFIG_INIT { 0, 0, 0, 0, 0, 0, 0, 0 }
 
 /* No gate fusion and no plan simplification: every gate is one pass. */
 #define SIM_FLAG_NO_FUSE 0x1u
-#define SIM_FLAGS_ALL SIM_FLAG_NO_FUSE
+/* No cache blocking: every step is its own pass over the state. */
+#define SIM_FLAG_NO_BLOCKING 0x2u
+/* Single precision: amplitudes as float pairs, half the memory and the
+ * traffic; each gate rounds to float (relative error about 6e-8 per
+ * amplitude and pass), sums and sampling stay in double. */
+#define SIM_FLAG_SINGLE 0x4u
+/* Cache blocking without swap passes (qubits keep their places). */
+#define SIM_FLAG_NO_REMAP 0x8u
+#define SIM_FLAGS_ALL (SIM_FLAG_NO_FUSE | SIM_FLAG_NO_BLOCKING | \
+		       SIM_FLAG_SINGLE | SIM_FLAG_NO_REMAP)
+
+/* 2^15 amplitudes of 16 bytes: 512 KiB, half of a 1 MiB L2 cache. */
+#define SIM_CHUNK_DEFAULT 15
+/* With the default chunks, states of fewer qubits (128 MiB in double)
+ * run unblocked; an explicit chunk_qubits blocks any state. */
+#define SIM_CHUNK_MIN_QUBITS 23
 
 /* Threads to use: QSHM_THREADS if set to a number in 1..1024, else the
  * CPUs this process may run on (at least 1). */
@@ -229,7 +277,9 @@ int sim_run_is_deterministic(struct sim_run *r);
 
 /*
  * The final state before the terminal measurements: *@amps gets 2 * *@namps
- * doubles (re, im), valid until the next call on @r. Returns 0 when the
+ * doubles (re, im), valid until the next call on @r (a single-precision
+ * run widens its state into a buffer of the double state's size, made at
+ * the first call; -ENOMEM without memory for it). Returns 0 when the
  * state is the same for every shot; 1 when it is the state of the most
  * recent shot's trajectory (circuits with random mid-circuit outcomes);
  * -EAGAIN if such a circuit has run no shot yet.
@@ -261,7 +311,11 @@ int sim_run_outcome_dist(struct sim_run *r, sim_outcome_fn fn, void *ctx);
 struct sim_plan_stats {
 	size_t gates;           /* gates in the circuit's operation list */
 	size_t steps;           /* steps of the plan */
-	size_t sweeps;          /* steps that pass over the state */
+	size_t sweeps;          /* passes over the whole state: steps outside
+				   blocked runs, plus one per blocked run */
+	size_t blocked_runs;    /* runs of steps executed chunk by chunk */
+	size_t blocked_steps;   /* steps inside them */
+	size_t swap_passes;     /* passes that renumber qubits for blocking */
 	size_t blocks;          /* fused blocks among them */
 	size_t gates_dropped;   /* gates that never act */
 	size_t resets_dropped;  /* resets of qubits in a known state */

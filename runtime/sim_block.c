@@ -15,6 +15,10 @@
  * them; diagonal blocks multiply each amplitude by one table entry, its
  * index made from the low byte of the amplitude's index through a 256-entry
  * table and from the high bits once per 256 amplitudes.
+ *
+ * Built twice (sim_loop.h): in double, and in float for single-precision
+ * states (sim_block_f32.c), where a vector holds the same number of
+ * amplitudes in half the bytes and the matrix is rounded to float first.
  */
 #if defined(__clang__)
 #pragma clang fp contract(fast)
@@ -24,23 +28,32 @@
 
 #include "sim_plan.h"
 #include "sim_loop.h"
+#include "sim_prec.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-typedef double vd4 __attribute__((vector_size(64), aligned(64), may_alias));
-typedef long long vl1 __attribute__((vector_size(16)));
-typedef long long vl4 __attribute__((vector_size(64)));
+/* Four amplitudes. */
+typedef sim_real vr4 __attribute__((vector_size(8 * sizeof(sim_real)),
+				    aligned(8 * sizeof(sim_real)), may_alias));
+/* Shuffle masks: integers of the reals' size. */
+#ifdef SIM_SINGLE
+typedef int sim_lane;
+#else
+typedef long long sim_lane;
+#endif
+typedef sim_lane vl1 __attribute__((vector_size(2 * sizeof(sim_real))));
+typedef sim_lane vl4 __attribute__((vector_size(8 * sizeof(sim_real))));
 
 /* Groups per thread's range below which a pass stays on one thread. */
 #define BLOCK_MIN_SPLIT 256
 
 struct blk {
-	double *amps;
+	sim_real *amps;
 	unsigned k, lw;               /* lw: log2 of the amplitudes per lane set */
 	uint32_t q[SIM_DIAG_MAX];
 	size_t off[1u << SIM_FUSE_MAX];  /* in amplitudes */
-	const double *m;
+	const sim_real *m;
 	/* group enumeration: zeros inserted at ins[], then rval set */
 	uint32_t ins[64];
 	unsigned nins;
@@ -51,7 +64,7 @@ struct blk {
 	unsigned nmov;
 	bool plain;
 	/* dense on qubit 0 or 1 */
-	double *coef;
+	sim_real *coef;
 	/* diagonal */
 	uint32_t lotab[256];
 	unsigned nq;
@@ -115,11 +128,11 @@ static size_t groups_setup(struct blk *B, const uint32_t *q, unsigned k,
 CLONES static void NAME(void *ctx, size_t g0, size_t g1)		\
 {									\
 	const struct blk *B = ctx;					\
-	const double *m = B->m;						\
+	const sim_real *m = B->m;					\
 	const VT sgn = SIGN;						\
 									\
 	for (size_t g = g0; g < g1; g++) {				\
-		double *p = B->amps + 2 * group_base(B, g);		\
+		sim_real *p = B->amps + 2 * group_base(B, g);		\
 		VT v[D], w[D];						\
 									\
 		for (int j = 0; j < D; j++) {				\
@@ -127,7 +140,7 @@ CLONES static void NAME(void *ctx, size_t g0, size_t g1)		\
 			w[j] = SWAP(v[j]) * sgn;			\
 		}							\
 		for (int i = 0; i < D; i++) {				\
-			const double *row = m + 2 * D * i;		\
+			const sim_real *row = m + 2 * D * i;		\
 			VT acc = v[0] * row[0] + w[0] * row[1];		\
 									\
 			for (int j = 1; j < D; j++)			\
@@ -140,12 +153,12 @@ CLONES static void NAME(void *ctx, size_t g0, size_t g1)		\
 
 #define SW1(v) SHUF2(v, 1, 0)
 #define SW4(v) SHUF8(v, 1, 0, 3, 2, 5, 4, 7, 6)
-#define SG1 ((v2d){ -1, 1 })
-#define SG4 ((vd4){ -1, 1, -1, 1, -1, 1, -1, 1 })
+#define SG1 ((v2r){ -1, 1 })
+#define SG4 ((vr4){ -1, 1, -1, 1, -1, 1, -1, 1 })
 
 #define DENSE_SET(D)							\
-	DENSE_KERNEL(dense##D##_w1, D, v2d, SW1, SG1)			\
-	DENSE_KERNEL(dense##D##_w4, D, vd4, SW4, SG4)
+	DENSE_KERNEL(dense##D##_w1, D, v2r, SW1, SG1)			\
+	DENSE_KERNEL(dense##D##_w4, D, vr4, SW4, SG4)
 
 DENSE_SET(2)
 DENSE_SET(4)
@@ -188,14 +201,14 @@ CLONES static void NAME(void *ctx, size_t g0, size_t g1)		\
 {									\
 	enum { NL = (LM) == 3 ? 4 : 2 };				\
 	const struct blk *B = ctx;					\
-	const vd4 *C = (const vd4 *)B->coef;				\
+	const vr4 *C = (const vr4 *)B->coef;				\
 									\
 	for (size_t g = g0; g < g1; g++) {				\
-		double *p = B->amps + 2 * group_base(B, g);		\
-		vd4 P[DH][NL], Q[DH][NL];				\
+		sim_real *p = B->amps + 2 * group_base(B, g);		\
+		vr4 P[DH][NL], Q[DH][NL];				\
 									\
 		for (int j = 0; j < DH; j++) {				\
-			vd4 v;						\
+			vr4 v;						\
 									\
 			memcpy(&v, p + 2 * B->off[j], sizeof(v));	\
 			for (int x = 0; x < NL; x++) {			\
@@ -204,8 +217,8 @@ CLONES static void NAME(void *ctx, size_t g0, size_t g1)		\
 			}						\
 		}							\
 		for (int i = 0; i < DH; i++) {				\
-			const vd4 *c = C + (size_t)2 * NL * DH * i;	\
-			vd4 acc = c[0] * P[0][0] + c[1] * Q[0][0];	\
+			const vr4 *c = C + (size_t)2 * NL * DH * i;	\
+			vr4 acc = c[0] * P[0][0] + c[1] * Q[0][0];	\
 									\
 			for (int x = 1; x < NL; x++)			\
 				acc += c[2 * x] * P[0][x] +		\
@@ -243,26 +256,26 @@ static const sim_range_fn lane_fns[SIM_FUSE_MAX][3] = {
 	{ lane16_l1, lane16_l2, NULL },
 };
 
-static inline v2d cmul(v2d m, v2d a)
+static inline v2r cmul(v2r m, v2r a)
 {
-	v2d sw = { -a[1], a[0] };
+	v2r sw = { -a[1], a[0] };
 
-	return (v2d){ m[0], m[0] } * a + (v2d){ m[1], m[1] } * sw;
+	return (v2r){ m[0], m[0] } * a + (v2r){ m[1], m[1] } * sw;
 }
 
 static void mono_range(void *ctx, size_t g0, size_t g1)
 {
 	const struct blk *B = ctx;
 	const unsigned D = 1u << B->k;
-	v2d *psi = (v2d *)B->amps;
-	const v2d *ph = (const v2d *)B->m;  /* D phases, row order */
+	v2r *psi = (v2r *)B->amps;
+	const v2r *ph = (const v2r *)B->m;  /* D phases, row order */
 
 	const unsigned nm = B->nmov;
 
 	(void)D;
 	for (size_t g = g0; g < g1; g++) {
-		v2d *p = psi + group_base(B, g);
-		v2d v[1u << SIM_FUSE_MAX];
+		v2r *p = psi + group_base(B, g);
+		v2r v[1u << SIM_FUSE_MAX];
 
 		/* Rows that stay are their own sources: only the others move
 		 * (a ccx touches a quarter of the amplitudes). */
@@ -283,8 +296,8 @@ static void mono_range(void *ctx, size_t g0, size_t g1)
 static void diag_range(void *ctx, size_t c0, size_t c1)
 {
 	const struct blk *B = ctx;
-	const v2d *d = (const v2d *)B->m;
-	v2d *psi = (v2d *)B->amps;
+	const v2r *d = (const v2r *)B->m;
+	v2r *psi = (v2r *)B->amps;
 	const size_t len = B->nq < 8 ? (size_t)1 << B->nq : 256;
 
 	for (size_t c = c0; c < c1; c++) {
@@ -309,9 +322,9 @@ static void lane_setup(struct blk *B, unsigned lm)
 	const unsigned k = B->k, nlow = (unsigned)__builtin_popcount(lm);
 	const unsigned kh = k - nlow, DH = 1u << kh, NL = 1u << nlow;
 	const unsigned D = 1u << k;
-	double *C;
+	sim_real *C;
 
-	C = aligned_alloc(64, (size_t)DH * DH * NL * 2 * 8 * sizeof(double));
+	C = aligned_alloc(64, (size_t)DH * DH * NL * 2 * 8 * sizeof(sim_real));
 	B->coef = C;
 	if (!C)
 		return;
@@ -320,8 +333,8 @@ static void lane_setup(struct blk *B, unsigned lm)
 		for (unsigned h2 = 0; h2 < DH; h2++)
 			for (unsigned xs = 0; xs < NL; xs++) {
 				unsigned x = lm == 2 ? 2 * xs : xs;
-				double *cr = C + 16 * ((size_t)(h * DH + h2) * NL + xs);
-				double *ci = cr + 8;
+				sim_real *cr = C + 16 * ((size_t)(h * DH + h2) * NL + xs);
+				sim_real *ci = cr + 8;
 
 				for (unsigned l = 0; l < 4; l++) {
 					unsigned lo = l ^ x;
@@ -332,7 +345,7 @@ static void lane_setup(struct blk *B, unsigned lm)
 							 : ((l ^ lo) & 1) == 0);
 					unsigned i = li | (h << nlow);
 					unsigned j = lj | (h2 << nlow);
-					double re = 0, im = 0;
+					sim_real re = 0, im = 0;
 
 					if (same_free) {
 						re = B->m[2 * ((size_t)i * D + j)];
@@ -358,18 +371,29 @@ static void lane_setup(struct blk *B, unsigned lm)
 	}
 }
 
-void sim_apply_block(struct sim_state *s, const struct sim_step *st,
-		     const double *mats)
+void SIM_FN(sim_apply_block)(struct sim_state *s, const struct sim_step *st,
+			     const double *mats)
 {
 	struct blk B;
 	const unsigned k = st->k, D = 1u << k;
 	const unsigned n = s->nqubits;
 
-	B.amps = s->amps;
+	B.amps = SIM_AMPS(s);
 	B.k = k;
 	B.nq = n;
 	memcpy(B.q, st->q, k * sizeof(uint32_t));
+#ifdef SIM_SINGLE
+	/* The matrix or table in this build's reals. */
+	sim_real mloc[2u << (2 * SIM_FUSE_MAX > SIM_DIAG_MAX ? 2 * SIM_FUSE_MAX
+							      : SIM_DIAG_MAX)];
+	size_t nm = st->kind == SIM_STEP_DIAG ? 2 * (size_t)D : 2 * (size_t)D * D;
+
+	for (size_t i = 0; i < nm; i++)
+		mloc[i] = (sim_real)mats[st->mat + i];
+	B.m = mloc;
+#else
 	B.m = mats + st->mat;
+#endif
 	if (st->kind == SIM_STEP_DIAG) {
 		size_t len = n < 8 ? (size_t)1 << n : 256;
 
@@ -395,11 +419,11 @@ void sim_apply_block(struct sim_state *s, const struct sim_step *st,
 	}
 	if (st->kind == SIM_STEP_MONO) {
 		/* Keep the non-zero of each row, as D phases in place. */
-		double ph[2u << SIM_FUSE_MAX];
+		sim_real ph[2u << SIM_FUSE_MAX];
 
 		B.plain = true;
 		for (unsigned i = 0; i < D; i++) {
-			const double *row = B.m + 2 * D * i;
+			const sim_real *row = B.m + 2 * D * i;
 
 			B.src[i] = 0;
 			for (unsigned j = 0; j < D; j++)

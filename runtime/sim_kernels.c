@@ -2,37 +2,40 @@
  * sim_kernels.c - gate kernels on the state vector. Each reads and writes
  * only the amplitudes the gate changes, once.
  *
- * Amplitudes are handled as v2d {re, im}; a complex product m*a is
+ * Amplitudes are handled as v2r {re, im}; a complex product m*a is
  * {mr, mr}*a + {-mi, mi}*{a.im, a.re}: two multiplies, one add and one
  * shuffle, no calls into libgcc's NaN-careful complex multiply. The inner
  * loops run over contiguous memory whenever qubit 0 is not involved. Each
  * pass splits across the state's threads (sim_par_for) over its flat
  * iteration space (SIM_LOOP_RUNS), so also when the outer loop is short.
+ * Built in double and in float (sim_kernels_f32.c; see sim_loop.h).
  */
 #include "sim.h"
 #include "sim_loop.h"
+#include "sim_prec.h"
 #include "sim_plan.h"
 
 #include <string.h>
 
 struct cplx {
-	v2d r;  /* {re, re} */
-	v2d i;  /* {-im, im} */
+	v2r r;  /* {re, re} */
+	v2r i;  /* {-im, im} */
 };
 
 static inline struct cplx cplx_of(const double *m)
 {
-	struct cplx c = { { m[0], m[0] }, { -m[1], m[1] } };
+	const sim_real re = (sim_real)m[0], im = (sim_real)m[1];
+	struct cplx c = { { re, re }, { -im, im } };
 
 	return c;
 }
 
-static inline v2d swap_ri(v2d a)
+static inline v2r swap_ri(v2r a)
 {
-	return (v2d){ a[1], a[0] };
+	return (v2r){ a[1], a[0] };
 }
 
-static inline v2d cmul(struct cplx m, v2d a)
+static inline v2r cmul(struct cplx m, v2r a)
 {
 	return m.r * a + m.i * swap_ri(a);
 }
@@ -59,7 +62,7 @@ static inline int is_one(const double *m)
 
 /* What a pass needs; each kernel uses some of it. */
 struct kctx {
-	v2d *psi;
+	v2r *psi;
 	struct sim_loop L;
 	unsigned t;
 	size_t s0, s1;          /* strides of the targets */
@@ -71,17 +74,17 @@ struct kctx {
 static void k1_general_buffered(void *arg, size_t o0, size_t o1)
 {
 	const struct kctx *K = arg;
-	v2d tmp[2u << K1_BUFFER_MAX_T] __attribute__((aligned(64)));
+	v2r tmp[2u << K1_BUFFER_MAX_T] __attribute__((aligned(64)));
 	const size_t ts = K->s0;
 	const struct cplx *m = K->m;
 
 	for (size_t o = o0; o < o1; o++) {
-		v2d *restrict p = K->psi + sim_loop_base(&K->L, o);
+		v2r *restrict p = K->psi + sim_loop_base(&K->L, o);
 
 		for (size_t j = 0; j < 2 * ts; j++)
 			tmp[j] = p[j];
 		for (size_t j = 0; j < ts; j++) {
-			v2d a = tmp[j], b = tmp[j + ts];
+			v2r a = tmp[j], b = tmp[j + ts];
 
 			p[j] = cmul(m[0], a) + cmul(m[1], b);
 			p[j + ts] = cmul(m[2], a) + cmul(m[3], b);
@@ -98,12 +101,12 @@ static void k1_general_range(void *arg, size_t f0, size_t f1)
 	const size_t ts = K->s0;
 
 	SIM_LOOP_RUNS(L, f0, f1, o, j0, j1) {
-		v2d *restrict p0 = K->psi + sim_loop_base(L, o);
-		v2d *restrict p1 = p0 + ts;
+		v2r *restrict p0 = K->psi + sim_loop_base(L, o);
+		v2r *restrict p1 = p0 + ts;
 
 		if (L->lo == 0) {
 			for (size_t j = j0; j < j1; j++) {
-				v2d a = p0[j], b = p1[j];
+				v2r a = p0[j], b = p1[j];
 
 				p0[j] = cmul(m00, a) + cmul(m01, b);
 				p1[j] = cmul(m10, a) + cmul(m11, b);
@@ -112,7 +115,7 @@ static void k1_general_range(void *arg, size_t f0, size_t f1)
 			const unsigned lo = L->lo;
 
 			for (size_t j = j0; j < j1; j++) {
-				v2d a = p0[j << lo], b = p1[j << lo];
+				v2r a = p0[j << lo], b = p1[j << lo];
 
 				p0[j << lo] = cmul(m00, a) + cmul(m01, b);
 				p1[j << lo] = cmul(m10, a) + cmul(m11, b);
@@ -121,13 +124,13 @@ static void k1_general_range(void *arg, size_t f0, size_t f1)
 	}
 }
 
-static void k1_general(double *amps, unsigned n, unsigned threads,
+static void k1_general(sim_real *amps, unsigned n, unsigned threads,
 		       unsigned t, uint64_t ctrl, const double *m,
 		       uint64_t rm, uint64_t rv)
 {
 	struct kctx K;
 
-	K.psi = (v2d *)amps;
+	K.psi = (v2r *)amps;
 	K.m[0] = cplx_of(m);
 	K.m[1] = cplx_of(m + 2);
 	K.m[2] = cplx_of(m + 4);
@@ -153,7 +156,7 @@ static void k_scale_range(void *arg, size_t f0, size_t f1)
 	const struct cplx c = K->m[0];
 
 	SIM_LOOP_RUNS(L, f0, f1, o, j0, j1) {
-		v2d *restrict p = K->psi + sim_loop_base(L, o);
+		v2r *restrict p = K->psi + sim_loop_base(L, o);
 
 		if (K->t) {  /* a sign flip */
 			for (size_t j = j0; j < j1; j++)
@@ -169,12 +172,12 @@ static void k_scale_range(void *arg, size_t f0, size_t f1)
 }
 
 /* Multiply every amplitude with the @special bits equal to @fixed by @d. */
-static void k_scale(double *amps, unsigned n, unsigned threads,
+static void k_scale(sim_real *amps, unsigned n, unsigned threads,
 		    uint64_t special, uint64_t fixed, const double *d)
 {
 	struct kctx K;
 
-	K.psi = (v2d *)amps;
+	K.psi = (v2r *)amps;
 	K.m[0] = cplx_of(d);
 	K.t = d[0] == -1.0 && d[1] == 0.0;  /* Z-like: a sign flip */
 	sim_loop_init(&K.L, n, special, fixed);
@@ -182,7 +185,7 @@ static void k_scale(double *amps, unsigned n, unsigned threads,
 		    k_scale_range, &K);
 }
 
-static void k1_diag(double *amps, unsigned n, unsigned threads, unsigned t,
+static void k1_diag(sim_real *amps, unsigned n, unsigned threads, unsigned t,
 		    uint64_t ctrl, const double *m, uint64_t rm, uint64_t rv)
 {
 	const uint64_t tb = (uint64_t)1 << t;
@@ -203,12 +206,12 @@ static void k1_perm_range(void *arg, size_t f0, size_t f1)
 	const unsigned lo = L->lo;
 
 	SIM_LOOP_RUNS(L, f0, f1, o, j0, j1) {
-		v2d *restrict p0 = K->psi + sim_loop_base(L, o);
-		v2d *restrict p1 = p0 + ts;
+		v2r *restrict p0 = K->psi + sim_loop_base(L, o);
+		v2r *restrict p1 = p0 + ts;
 
 		if (K->t) {  /* X: a plain exchange */
 			for (size_t j = j0; j < j1; j++) {
-				v2d a = p0[j << lo];
+				v2r a = p0[j << lo];
 
 				p0[j << lo] = p1[j << lo];
 				p1[j << lo] = a;
@@ -216,7 +219,7 @@ static void k1_perm_range(void *arg, size_t f0, size_t f1)
 			continue;
 		}
 		for (size_t j = j0; j < j1; j++) {
-			v2d a = p0[j << lo], b = p1[j << lo];
+			v2r a = p0[j << lo], b = p1[j << lo];
 
 			p0[j << lo] = cmul(K->m[0], b);
 			p1[j << lo] = cmul(K->m[1], a);
@@ -224,12 +227,12 @@ static void k1_perm_range(void *arg, size_t f0, size_t f1)
 	}
 }
 
-static void k1_perm(double *amps, unsigned n, unsigned threads, unsigned t,
+static void k1_perm(sim_real *amps, unsigned n, unsigned threads, unsigned t,
 		    uint64_t ctrl, const double *m, uint64_t rm, uint64_t rv)
 {
 	struct kctx K;
 
-	K.psi = (v2d *)amps;
+	K.psi = (v2r *)amps;
 	K.s0 = (size_t)1 << t;
 	K.t = is_one(m + 2) && is_one(m + 4);
 	K.m[0] = cplx_of(m + 2);
@@ -239,43 +242,43 @@ static void k1_perm(double *amps, unsigned n, unsigned threads, unsigned t,
 		    k1_perm_range, &K);
 }
 
-void sim_apply_gate1_r(struct sim_state *s, unsigned t, uint64_t ctrl,
+void SIM_FN(sim_apply_gate1_r)(struct sim_state *s, unsigned t, uint64_t ctrl,
 		       const double m[8], int shape, uint64_t rm, uint64_t rv)
 {
 	switch (shape) {
 	case QASM_MAT_DIAG:
-		k1_diag(s->amps, s->nqubits, s->threads, t, ctrl, m, rm, rv);
+		k1_diag(SIM_AMPS(s), s->nqubits, s->threads, t, ctrl, m, rm, rv);
 		return;
 	case QASM_MAT_PERM:
 		/* A permutation 2x2 is diagonal or anti-diagonal. */
 		if (m[2] == 0 && m[3] == 0) {
-			k1_diag(s->amps, s->nqubits, s->threads, t, ctrl, m,
+			k1_diag(SIM_AMPS(s), s->nqubits, s->threads, t, ctrl, m,
 				rm, rv);
 			return;
 		}
-		k1_perm(s->amps, s->nqubits, s->threads, t, ctrl, m, rm, rv);
+		k1_perm(SIM_AMPS(s), s->nqubits, s->threads, t, ctrl, m, rm, rv);
 		return;
 	default:
-		k1_general(s->amps, s->nqubits, s->threads, t, ctrl, m, rm,
+		k1_general(SIM_AMPS(s), s->nqubits, s->threads, t, ctrl, m, rm,
 			   rv);
 		return;
 	}
 }
 
-void sim_apply_gate1(struct sim_state *s, unsigned t, uint64_t ctrl,
+void SIM_FN(sim_apply_gate1)(struct sim_state *s, unsigned t, uint64_t ctrl,
 		     const double m[8], int shape)
 {
-	sim_apply_gate1_r(s, t, ctrl, m, shape, 0, 0);
+	SIM_FN(sim_apply_gate1_r)(s, t, ctrl, m, shape, 0, 0);
 }
 
-void sim_apply_h(struct sim_state *s, unsigned t)
+void SIM_FN(sim_apply_h)(struct sim_state *s, unsigned t)
 {
 	static const double h[8] = {
 		0.70710678118654752, 0, 0.70710678118654752, 0,
 		0.70710678118654752, 0, -0.70710678118654752, 0,
 	};
 
-	k1_general(s->amps, s->nqubits, s->threads, t, 0, h, 0, 0);
+	k1_general(SIM_AMPS(s), s->nqubits, s->threads, t, 0, h, 0, 0);
 }
 
 /* ---- 2-qubit gates ---- */
@@ -288,14 +291,14 @@ static void k2_general_range(void *arg, size_t f0, size_t f1)
 	const size_t s0 = K->s0, s1 = K->s1;
 
 	SIM_LOOP_RUNS(L, f0, f1, o, j0, j1) {
-		v2d *restrict p0 = K->psi + sim_loop_base(L, o);
-		v2d *restrict p1 = p0 + s0;
-		v2d *restrict p2 = p0 + s1;
-		v2d *restrict p3 = p0 + s0 + s1;
+		v2r *restrict p0 = K->psi + sim_loop_base(L, o);
+		v2r *restrict p1 = p0 + s0;
+		v2r *restrict p2 = p0 + s1;
+		v2r *restrict p3 = p0 + s0 + s1;
 
 		for (size_t j = j0; j < j1; j++) {
 			size_t x = j << L->lo;
-			v2d a0 = p0[x], a1 = p1[x], a2 = p2[x], a3 = p3[x];
+			v2r a0 = p0[x], a1 = p1[x], a2 = p2[x], a3 = p3[x];
 
 			p0[x] = cmul(c[0], a0) + cmul(c[1], a1) +
 				cmul(c[2], a2) + cmul(c[3], a3);
@@ -309,13 +312,13 @@ static void k2_general_range(void *arg, size_t f0, size_t f1)
 	}
 }
 
-static void k2_general(double *amps, unsigned n, unsigned threads,
+static void k2_general(sim_real *amps, unsigned n, unsigned threads,
 		       unsigned q0, unsigned q1, uint64_t ctrl, const double *m,
 		       uint64_t rm, uint64_t rv)
 {
 	struct kctx K;
 
-	K.psi = (v2d *)amps;
+	K.psi = (v2r *)amps;
 	for (int i = 0; i < 16; i++)
 		K.m[i] = cplx_of(m + 2 * i);
 	K.s0 = (size_t)1 << q0;
@@ -326,7 +329,7 @@ static void k2_general(double *amps, unsigned n, unsigned threads,
 		    k2_general_range, &K);
 }
 
-static void k2_diag(double *amps, unsigned n, unsigned threads, unsigned q0,
+static void k2_diag(sim_real *amps, unsigned n, unsigned threads, unsigned q0,
 		    unsigned q1, uint64_t ctrl, const double *m, uint64_t rm,
 		    uint64_t rv)
 {
@@ -345,11 +348,11 @@ static void k2_swap_range(void *arg, size_t f0, size_t f1)
 	const struct sim_loop *L = &K->L;
 
 	SIM_LOOP_RUNS(L, f0, f1, o, j0, j1) {
-		v2d *restrict p1 = K->psi + sim_loop_base(L, o) + K->s0;
-		v2d *restrict p2 = p1 - K->s0 + K->s1;
+		v2r *restrict p1 = K->psi + sim_loop_base(L, o) + K->s0;
+		v2r *restrict p2 = p1 - K->s0 + K->s1;
 
 		for (size_t j = j0; j < j1; j++) {
-			v2d a = p1[j << L->lo];
+			v2r a = p1[j << L->lo];
 
 			p1[j << L->lo] = p2[j << L->lo];
 			p2[j << L->lo] = a;
@@ -363,11 +366,11 @@ static void k2_perm_range(void *arg, size_t f0, size_t f1)
 	const struct sim_loop *L = &K->L;
 
 	SIM_LOOP_RUNS(L, f0, f1, o, j0, j1) {
-		v2d *p = K->psi + sim_loop_base(L, o);
+		v2r *p = K->psi + sim_loop_base(L, o);
 
 		for (size_t j = j0; j < j1; j++) {
 			size_t x = j << L->lo;
-			v2d in[4];
+			v2r in[4];
 
 			for (int r = 0; r < 4; r++)
 				in[r] = p[x + K->off[r]];
@@ -377,14 +380,14 @@ static void k2_perm_range(void *arg, size_t f0, size_t f1)
 	}
 }
 
-static void k2_perm(double *amps, unsigned n, unsigned threads, unsigned q0,
+static void k2_perm(sim_real *amps, unsigned n, unsigned threads, unsigned q0,
 		    unsigned q1, uint64_t ctrl, const double *m, uint64_t rm,
 		    uint64_t rv)
 {
 	struct kctx K;
 	int plain = 1;
 
-	K.psi = (v2d *)amps;
+	K.psi = (v2r *)amps;
 	K.s0 = (size_t)1 << q0;
 	K.s1 = (size_t)1 << q1;
 	K.off[0] = 0;
@@ -413,28 +416,28 @@ static void k2_perm(double *amps, unsigned n, unsigned threads, unsigned q0,
 		    k2_perm_range, &K);
 }
 
-void sim_apply_gate2_r(struct sim_state *s, unsigned q0, unsigned q1,
+void SIM_FN(sim_apply_gate2_r)(struct sim_state *s, unsigned q0, unsigned q1,
 		       uint64_t ctrl, const double m[32], int shape,
 		       uint64_t rm, uint64_t rv)
 {
 	switch (shape) {
 	case QASM_MAT_DIAG:
-		k2_diag(s->amps, s->nqubits, s->threads, q0, q1, ctrl, m, rm,
+		k2_diag(SIM_AMPS(s), s->nqubits, s->threads, q0, q1, ctrl, m, rm,
 			rv);
 		return;
 	case QASM_MAT_PERM:
-		k2_perm(s->amps, s->nqubits, s->threads, q0, q1, ctrl, m, rm,
+		k2_perm(SIM_AMPS(s), s->nqubits, s->threads, q0, q1, ctrl, m, rm,
 			rv);
 		return;
 	default:
-		k2_general(s->amps, s->nqubits, s->threads, q0, q1, ctrl, m,
+		k2_general(SIM_AMPS(s), s->nqubits, s->threads, q0, q1, ctrl, m,
 			   rm, rv);
 		return;
 	}
 }
 
-void sim_apply_gate2(struct sim_state *s, unsigned q0, unsigned q1,
+void SIM_FN(sim_apply_gate2)(struct sim_state *s, unsigned q0, unsigned q1,
 		     uint64_t ctrl, const double m[32], int shape)
 {
-	sim_apply_gate2_r(s, q0, q1, ctrl, m, shape, 0, 0);
+	SIM_FN(sim_apply_gate2_r)(s, q0, q1, ctrl, m, shape, 0, 0);
 }

@@ -16,8 +16,27 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* One complex amplitude {re, im}; may alias the state's doubles. */
-typedef double v2d __attribute__((vector_size(16), aligned(16), may_alias));
+/*
+ * The precision of the amplitudes: the files that include this one are
+ * built twice, as themselves (double) and through a sim_*_f32.c wrapper
+ * that defines SIM_SINGLE (float; see sim_prec.h). SIM_FN names their
+ * entry points for each build.
+ */
+#ifdef SIM_SINGLE
+typedef float sim_real;
+#define SIM_FN(name) name##_f32
+#else
+typedef double sim_real;
+#define SIM_FN(name) name##_f64
+#endif
+
+/* The state's amplitudes as this build's reals. */
+#define SIM_AMPS(s) ((sim_real *)(void *)(s)->amps)
+
+/* One complex amplitude {re, im}; may alias the state's reals. */
+typedef sim_real v2r __attribute__((vector_size(2 * sizeof(sim_real)),
+				    aligned(2 * sizeof(sim_real)),
+				    may_alias));
 
 #define SIM_LOOP_MAX_SPECIAL 64
 

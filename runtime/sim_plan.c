@@ -44,6 +44,7 @@ struct planner {
 	struct oblock *ob;   /* nq slots */
 	uint64_t seq;
 	uint64_t known, val; /* qubits in a known basis state, and it */
+	uint64_t lowmask;    /* qubits below the chunk bits; 0: no blocking */
 	int err;
 };
 
@@ -325,6 +326,25 @@ static void close_touching(struct planner *P, uint64_t mask)
 	}
 }
 
+/* Whether a block on @mask is chunk-local (always, without blocking). */
+static bool mask_local(const struct planner *P, uint64_t mask, bool diag)
+{
+	return !P->lowmask || diag || !(mask & ~P->lowmask);
+}
+
+/*
+ * Whether blocks (@m1, @d1) and (@m2, @d2) may become one: not two
+ * chunk-local ones into one that is not (it would be one more sweep of
+ * the state; apart, both join blocked runs). A local block may join a
+ * non-local one: that one is a sweep anyway.
+ */
+static bool may_join(const struct planner *P, uint64_t m1, bool d1,
+		     uint64_t m2, bool d2)
+{
+	return !(mask_local(P, m1, d1) && mask_local(P, m2, d2)) ||
+	       mask_local(P, m1 | m2, d1 && d2);
+}
+
 /* Close every open block, packing them into as few steps as fit. */
 static void close_all(struct planner *P)
 {
@@ -350,7 +370,9 @@ static void close_all(struct planner *P)
 				if (!b->mask || b == big)
 					continue;
 				lim = b->diag && big->diag ? SIM_DIAG_MAX : P->kmax;
-				if ((unsigned)__builtin_popcountll(b->mask | big->mask) > lim)
+				if ((unsigned)__builtin_popcountll(b->mask | big->mask) > lim ||
+				    !may_join(P, b->mask, b->diag, big->mask,
+					      big->diag))
 					continue;
 				if (!fit || __builtin_popcountll(b->mask) >
 					    __builtin_popcountll(fit->mask))
@@ -406,7 +428,8 @@ static void fuse_gate(struct planner *P, const struct pgate *g)
 		bool d = kd && b->diag;
 
 		if ((unsigned)__builtin_popcountll(keep | b->mask) <=
-		    block_limit(P, d)) {
+		    block_limit(P, d) &&
+		    may_join(P, keep, kd, b->mask, b->diag)) {
 			keep |= b->mask;
 			kd = d;
 			if (!into) {
@@ -667,8 +690,53 @@ static void restrict_pass(struct sim_plan *p, unsigned nq)
 	}
 }
 
-int sim_plan_build(struct sim_plan *p, const struct qasm_circuit *c,
-		   const struct qasm_op *ops, size_t nops, unsigned fuse_max)
+bool sim_step_chunk_local(const struct sim_step *st, unsigned L)
+{
+	switch (st->kind) {
+	case SIM_STEP_DIAG:
+		return true;
+	case SIM_STEP_DENSE:
+	case SIM_STEP_MONO:
+		return st->k > 0 && st->q[st->k - 1] < L;  /* q ascending */
+	case SIM_STEP_OP:
+		if (st->op.cond)
+			return false;
+		if (st->op.kind == QASM_OP_GATE1)
+			return st->op.q[0] < L;
+		if (st->op.kind == QASM_OP_GATE2)
+			return st->op.q[0] < L && st->op.q[1] < L;
+		return false;
+	default:
+		return false;
+	}
+}
+
+/* Mark the runs of consecutive chunk-local steps (sim_plan.h). */
+static void chunk_pass(struct sim_plan *p, unsigned nq, unsigned L)
+{
+	p->chunk_bits = L;
+	if (L < 2 || L + 2 > nq)
+		return;  /* fewer than four chunks: nothing to gain */
+	for (size_t i = 0; i < p->nsteps;) {
+		size_t j = i;
+
+		while (j < p->nsteps && j - i < UINT32_MAX &&
+		       sim_step_chunk_local(&p->steps[j], L))
+			j++;
+		if (j - i >= 2) {
+			p->steps[i].chunk_len = (uint32_t)(j - i);
+			p->nruns++;
+			p->nrun_steps += j - i;
+		}
+		i = j > i ? j : i + 1;
+	}
+}
+
+/* One fused plan; @keep_local: fusion keeps chunk-local blocks local
+ * (may_join), for chunks of 2^chunk_bits. */
+static int plan_fused(struct sim_plan *p, const struct qasm_circuit *c,
+		      const struct qasm_op *ops, size_t nops, unsigned fuse_max,
+		      unsigned chunk_bits, bool remap, bool keep_local)
 {
 	struct planner P;
 
@@ -701,6 +769,8 @@ int sim_plan_build(struct sim_plan *p, const struct qasm_circuit *c,
 	P.known = c->nqubits >= 64 ? ~(uint64_t)0
 				   : ((uint64_t)1 << c->nqubits) - 1;
 	P.val = 0;
+	if (keep_local && chunk_bits >= 2 && chunk_bits + 2 <= c->nqubits)
+		P.lowmask = ((uint64_t)1 << chunk_bits) - 1;
 	P.ob = calloc(P.nq, sizeof(*P.ob));
 	if (!P.ob) {
 		sim_plan_free(p);
@@ -712,12 +782,44 @@ int sim_plan_build(struct sim_plan *p, const struct qasm_circuit *c,
 		close_all(&P);
 	if (!P.err)
 		restrict_pass(p, c->nqubits);
+	if (!P.err && chunk_bits && remap)
+		P.err = sim_plan_remap(p, c->nqubits, chunk_bits);
+	if (!P.err && chunk_bits)
+		chunk_pass(p, c->nqubits, chunk_bits);
 	for (unsigned i = 0; i < P.nq; i++)
 		free(P.ob[i].g);
 	free(P.ob);
 	if (P.err) {
 		sim_plan_free(p);
 		return P.err;
+	}
+	return 0;
+}
+
+int sim_plan_build(struct sim_plan *p, const struct qasm_circuit *c,
+		   const struct qasm_op *ops, size_t nops, unsigned fuse_max,
+		   unsigned chunk_bits, bool remap)
+{
+	struct sim_plan alt;
+	int rc;
+
+	if (fuse_max == 0 || !chunk_bits)
+		return plan_fused(p, c, ops, nops, fuse_max, 0, false, false);
+	/* Fusion that keeps local blocks local helps where the low work
+	 * forms long runs and costs sweeps where it does not (it splits
+	 * blocks): both are planned, the cheaper (sim_plan_cost) runs. */
+	rc = plan_fused(p, c, ops, nops, fuse_max, chunk_bits, remap, true);
+	if (rc)
+		return rc;
+	if (plan_fused(&alt, c, ops, nops, fuse_max, chunk_bits, remap,
+		       false) != 0)
+		return 0;  /* no memory for the other: this one will do */
+	if (sim_plan_cost(alt.steps, alt.nsteps, chunk_bits) <
+	    sim_plan_cost(p->steps, p->nsteps, chunk_bits)) {
+		sim_plan_free(p);
+		*p = alt;
+	} else {
+		sim_plan_free(&alt);
 	}
 	return 0;
 }

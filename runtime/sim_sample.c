@@ -36,6 +36,15 @@ static void compress_init(struct sim_compress *cz, unsigned nqubits,
 	}
 }
 
+/* |a_i|^2 in double, whatever the state's precision. */
+static inline double amp_prob(const struct sim_state *s, size_t i)
+{
+	double re, im;
+
+	sim_state_amp(s, i, &re, &im);
+	return re * re + im * im;
+}
+
 static inline uint64_t compress_index(const struct sim_compress *cz, uint64_t i)
 {
 	uint64_t r = 0;
@@ -65,7 +74,6 @@ int sim_marginal(const struct sim_state *s, const uint32_t *mq, unsigned m,
 {
 	struct sim_compress *cz;
 	double *marg;
-	const double *a = s->amps;
 
 	*out = NULL;
 	marg = calloc((size_t)1 << m, sizeof(double));
@@ -77,7 +85,7 @@ int sim_marginal(const struct sim_state *s, const uint32_t *mq, unsigned m,
 	}
 	compress_init(cz, s->nqubits, mq, m);
 	for (size_t i = 0; i < s->namps; i++) {
-		double p = a[2 * i] * a[2 * i] + a[2 * i + 1] * a[2 * i + 1];
+		double p = amp_prob(s, i);
 
 		if (p != 0)
 			marg[compress_index(cz, i)] += p;
@@ -268,15 +276,27 @@ struct big_ctx {
 static void big_sums(void *ctx, size_t b0, size_t b1)
 {
 	struct sim_big *b = ((struct big_ctx *)ctx)->b;
-	const double *a = b->s->amps;
 
 	for (size_t blk = b0; blk < b1; blk++) {
-		const double *p = a + 2 * blk * b->block_len;
 		double acc0 = 0, acc1 = 0;
 
-		for (size_t i = 0; i < 2 * b->block_len; i += 4) {
-			acc0 += p[i] * p[i] + p[i + 1] * p[i + 1];
-			acc1 += p[i + 2] * p[i + 2] + p[i + 3] * p[i + 3];
+		if (b->s->single) {
+			const float *p = (const float *)(const void *)b->s->amps +
+					 2 * blk * b->block_len;
+
+			for (size_t i = 0; i < 2 * b->block_len; i += 4) {
+				acc0 += (double)p[i] * p[i] +
+					(double)p[i + 1] * p[i + 1];
+				acc1 += (double)p[i + 2] * p[i + 2] +
+					(double)p[i + 3] * p[i + 3];
+			}
+		} else {
+			const double *p = b->s->amps + 2 * blk * b->block_len;
+
+			for (size_t i = 0; i < 2 * b->block_len; i += 4) {
+				acc0 += p[i] * p[i] + p[i + 1] * p[i + 1];
+				acc1 += p[i + 2] * p[i + 2] + p[i + 3] * p[i + 3];
+			}
 		}
 		b->prefix[blk + 1] = acc0 + acc1;  /* the block's sum, for now */
 	}
@@ -344,22 +364,56 @@ static size_t big_find(const struct sim_big *b, double t)
 	return lo;
 }
 
-static int by_u(const void *x, const void *y, void *u)
-{
-	double a = ((const double *)u)[*(const uint32_t *)x];
-	double c = ((const double *)u)[*(const uint32_t *)y];
+/*
+ * A block that holds many shots: its running sums once (the same sums, in
+ * the same order, as the walk below), then each shot's state by binary
+ * search: the first state whose running sum passes the shot's uniform,
+ * exactly what the walk would give it, without sorting the shots.
+ */
+#define BIG_SEARCH_MIN 32
 
-	if (a != c)
-		return a < c ? -1 : 1;
-	/* Equal uniforms: by shot, so that the order is total. */
-	return *(const uint32_t *)x < *(const uint32_t *)y ? -1 : 1;
+static void big_search(struct sim_big *b, size_t blk, uint32_t k,
+		       uint32_t end, double total)
+{
+	double cum[(size_t)1 << SIM_BIG_BLOCK_LOG2];
+	const size_t first = blk * b->block_len;
+	double acc = b->prefix[blk];
+	size_t n = b->block_len, last = SIZE_MAX;
+
+	for (size_t i = 0; i < n; i++) {
+		double p = amp_prob(b->s, first + i);
+
+		if (p != 0) {
+			acc += p;
+			last = i;
+		}
+		cum[i] = acc;
+	}
+	for (; k < end; k++) {
+		const uint32_t shot = b->order[k];
+		const double t = b->u[shot] * total;
+		size_t lo = 0, hi = n;   /* first i with cum[i] > t */
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (cum[mid] > t)
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		/* Past the block's sum (rounding): its last possible state. */
+		if (lo == n || last == SIZE_MAX || lo > last)
+			lo = last == SIZE_MAX ? 0 : last;
+		b->idx[shot] = first + lo;
+	}
 }
 
 static void big_walk(void *ctx, size_t b0, size_t b1)
 {
 	struct sim_big *b = ((struct big_ctx *)ctx)->b;
 	const double total = ((struct big_ctx *)ctx)->total;
-	const double *a = b->s->amps;
+	const struct sim_state *s = b->s;
 
 	for (size_t blk = b0; blk < b1; blk++) {
 		uint32_t k = b->start[blk], end = b->start[blk + 1];
@@ -369,23 +423,22 @@ static void big_walk(void *ctx, size_t b0, size_t b1)
 
 		if (k == end)
 			continue;
-		/* The block's shots by uniform: usually a few. */
-		if (end - k > 16) {
-			qsort_r(b->order + k, end - k, sizeof(uint32_t), by_u,
-				b->u);
-		} else {
-			for (uint32_t x = k + 1; x < end; x++) {
-				uint32_t v = b->order[x], y = x;
+		if (end - k > BIG_SEARCH_MIN) {
+			big_search(b, blk, k, end, total);
+			continue;
+		}
+		/* The block's few shots by uniform (insertion sort). */
+		for (uint32_t x = k + 1; x < end; x++) {
+			uint32_t v = b->order[x], y = x;
 
-				while (y > k && b->u[b->order[y - 1]] > b->u[v]) {
-					b->order[y] = b->order[y - 1];
-					y--;
-				}
-				b->order[y] = v;
+			while (y > k && b->u[b->order[y - 1]] > b->u[v]) {
+				b->order[y] = b->order[y - 1];
+				y--;
 			}
+			b->order[y] = v;
 		}
 		for (; i < stop && k < end; i++) {
-			double p = a[2 * i] * a[2 * i] + a[2 * i + 1] * a[2 * i + 1];
+			double p = amp_prob(s, i);
 
 			if (p == 0)
 				continue;
@@ -398,7 +451,7 @@ static void big_walk(void *ctx, size_t b0, size_t b1)
 		 * state (the block has one: its sum is above zero). */
 		if (last == UINT64_MAX)
 			for (i = blk * b->block_len; i < stop; i++)
-				if (a[2 * i] != 0 || a[2 * i + 1] != 0)
+				if (amp_prob(s, i) != 0)
 					last = i;
 		if (last == UINT64_MAX)
 			last = blk * b->block_len;

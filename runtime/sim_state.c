@@ -2,7 +2,7 @@
  * sim_state.c - state vectors: the size check, allocation (jemalloc,
  * 64-byte aligned; 2 MiB aligned and MADV_HUGEPAGE for large states, so that
  * first touch costs one fault per huge page, not 512), initialisation and
- * copies.
+ * copies, in double or single precision.
  */
 #include "sim.h"
 
@@ -41,6 +41,13 @@ static const char *human(double bytes, char *buf, size_t len)
 int sim_state_check_fits(unsigned nqubits, unsigned copies,
 			 uint64_t max_bytes, struct rt_error *err)
 {
+	return sim_state_check_fits_prec(nqubits, copies, false, max_bytes, err);
+}
+
+int sim_state_check_fits_prec(unsigned nqubits, unsigned copies, bool single,
+			      uint64_t max_bytes, struct rt_error *err)
+{
+	const unsigned amp = single ? 8 : 16;
 	const char *limit_kind = max_bytes ? "the configured limit of"
 					   : "this machine's memory,";
 	uint64_t limit = max_bytes ? max_bytes : physical_memory();
@@ -51,14 +58,14 @@ int sim_state_check_fits(unsigned nqubits, unsigned copies,
 				    "qubits; this simulator handles at most %d "
 				    "(a state vector of 2^n amplitudes of 16 "
 				    "bytes)", nqubits, SIM_MAX_QUBITS);
-	double need = (double)copies * 16.0 * (double)((uint64_t)1 << nqubits);
+	double need = (double)copies * amp * (double)((uint64_t)1 << nqubits);
 
 	if (need > (double)limit)
 		return rt_error_set(err, -EFBIG, "error: the circuit has %u "
 				    "qubits: %u state vector%s of 2^%u amplitudes "
-				    "x 16 bytes need %s, more than %s %s",
+				    "x %u bytes need %s, more than %s %s",
 				    nqubits, copies, copies == 1 ? "" : "s",
-				    nqubits, human(need, h1, sizeof(h1)),
+				    nqubits, amp, human(need, h1, sizeof(h1)),
 				    limit_kind,
 				    human((double)limit, h2, sizeof(h2)));
 	return 0;
@@ -67,11 +74,18 @@ int sim_state_check_fits(unsigned nqubits, unsigned copies,
 int sim_state_create(struct sim_state **out, unsigned nqubits,
 		     uint64_t max_bytes, struct rt_error *err)
 {
+	return sim_state_create_prec(out, nqubits, false, max_bytes, err);
+}
+
+int sim_state_create_prec(struct sim_state **out, unsigned nqubits,
+			  bool single, uint64_t max_bytes,
+			  struct rt_error *err)
+{
 	struct sim_state *s;
 	int rc;
 
 	*out = NULL;
-	rc = sim_state_check_fits(nqubits, 1, max_bytes, err);
+	rc = sim_state_check_fits_prec(nqubits, 1, single, max_bytes, err);
 	if (rc)
 		return rc;
 	s = mallocx(sizeof(*s), 0);
@@ -79,8 +93,9 @@ int sim_state_create(struct sim_state **out, unsigned nqubits,
 		return rt_error_set(err, -ENOMEM, "error: out of memory");
 	s->nqubits = nqubits;
 	s->namps = (size_t)1 << nqubits;
-	s->bytes = s->namps * 16;
+	s->bytes = s->namps * (single ? 8 : 16);
 	s->threads = 1;
+	s->single = single;
 	if (s->bytes >= 2 * HUGE_PAGE) {
 		s->amps = mallocx(s->bytes, MALLOCX_ALIGN(HUGE_PAGE) | MALLOCX_ZERO);
 		/* A hint only: without transparent huge pages it fails. */
@@ -93,12 +108,11 @@ int sim_state_create(struct sim_state **out, unsigned nqubits,
 		dallocx(s, 0);
 		return rt_error_set(err, -ENOMEM, "error: cannot allocate the "
 				    "state vector of %u qubits (%.1f GiB)", nqubits,
-				    (double)((uint64_t)1 << nqubits) * 16 /
-				    (1u << 30));
+				    (double)s->bytes / (1u << 30));
 	}
 	/* Zeroed by jemalloc, which skips the memset for fresh pages from
 	 * the kernel (already zero): the first gate then faults them in. */
-	s->amps[0] = 1.0;
+	sim_state_set_amp(s, 0, 1.0, 0.0);
 	*out = s;
 	return 0;
 }
@@ -114,7 +128,18 @@ void sim_state_destroy(struct sim_state *s)
 void sim_state_set_basis(struct sim_state *s, uint64_t index)
 {
 	memset(s->amps, 0, s->bytes);
-	s->amps[2 * index] = 1.0;
+	sim_state_set_amp(s, index, 1.0, 0.0);
+}
+
+void sim_state_set_amp(struct sim_state *s, uint64_t i, double re, double im)
+{
+	if (s->single) {
+		((float *)(void *)s->amps)[2 * i] = (float)re;
+		((float *)(void *)s->amps)[2 * i + 1] = (float)im;
+	} else {
+		s->amps[2 * i] = re;
+		s->amps[2 * i + 1] = im;
+	}
 }
 
 void sim_state_copy(struct sim_state *dst, const struct sim_state *src)

@@ -49,8 +49,12 @@ void svc_reply_main(struct svc *s, struct svc_client *cl, bool registered,
 	p->id = id;
 	p->status = status;
 	p->msg = msg ? strndup(msg, SVC_MSG_MAX) : NULL;
-	if (!cl->pend)
+	if (!cl->pend) {
 		s->npend++;
+		svc_log(s, "client %s: a reply waits for the client's reply "
+			"lock (a worker is writing a result); its requests "
+			"wait meanwhile", cl->id);
+	}
 	if (cl->pend_tail)
 		cl->pend_tail->next = p;
 	else

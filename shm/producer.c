@@ -22,10 +22,10 @@
 
 #include "guard.h"
 #include "internal.h"
+#include "object.h"
 
 _Static_assert(offsetof(struct qshm_producer, f) == 0,
 	       "the inline claim (qshm.h) finds its state at the handle's start");
-#include "object.h"
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23

@@ -47,6 +47,9 @@ struct sim_opts {
 	uint64_t threads;        /* 0: QSHM_THREADS or the usable CPUs */
 	uint64_t fuse;           /* fused block size; 0: no fusion */
 	bool have_fuse;
+	uint64_t chunk;          /* cache blocking: chunks of 2^chunk */
+	bool have_chunk;
+	bool single;             /* --precision single */
 	bool counts;
 	/* ring publishing (see the marked place in qshm_cmd_sim) */
 	const char *ring;
@@ -95,6 +98,18 @@ static void sim_usage(FILE *f)
 	      "  --fuse K            fuse gates into blocks of at most K "
 	      "qubits (1-5,\n"
 	      "                      default 4); 0: one pass per gate\n"
+	      "  --chunk L           cache blocking: runs of fused blocks on "
+	      "qubits below L\n"
+	      "                      go in chunks of 2^L amplitudes, one "
+	      "sweep of the\n"
+	      "                      state per run (2-30, default 15, from "
+	      "23 qubits);\n"
+	      "                      0: no blocking\n"
+	      "  --precision P       double (the default) or single: float "
+	      "amplitudes,\n"
+	      "                      half the memory and traffic, about 7 "
+	      "significant\n"
+	      "                      digits (runtime/README.md)\n"
 	      "  --counts            print {\"counts\": {\"<outcome>\": n, ...}} "
 	      "on stdout;\n"
 	      "                      outcomes read c[n-1]...c[0] per register, "
@@ -253,6 +268,21 @@ static int parse_opts(int argc, char **argv, struct sim_opts *o)
 				return usage_error("--fuse: '%s' is not an "
 						   "integer in [0, 5]", v ? v : "");
 			o->have_fuse = true;
+		} else if (opt_value(argc, argv, &i, "--precision", &v)) {
+			if (v && strcmp(v, "single") == 0)
+				o->single = true;
+			else if (v && strcmp(v, "double") == 0)
+				o->single = false;
+			else
+				return usage_error("--precision: '%s' is not "
+						   "single or double", v ? v : "");
+		} else if (opt_value(argc, argv, &i, "--chunk", &v)) {
+			if (!v || !parse_u64(v, false, &o->chunk) ||
+			    o->chunk == 1 || o->chunk > 30)
+				return usage_error("--chunk: '%s' is not 0 or an "
+						   "integer in [2, 30]",
+						   v ? v : "");
+			o->have_chunk = true;
 		} else if (strcmp(a, "--counts") == 0) {
 			o->counts = true;
 		} else if (opt_value(argc, argv, &i, "--ring", &v)) {
@@ -571,6 +601,12 @@ int qshm_cmd_sim(int argc, char **argv)
 		cfg.flags |= SIM_FLAG_NO_FUSE;
 	else
 		cfg.fuse_qubits = (unsigned)o.fuse;
+	if (o.single)
+		cfg.flags |= SIM_FLAG_SINGLE;
+	if (o.have_chunk && o.chunk == 0)
+		cfg.flags |= SIM_FLAG_NO_BLOCKING;
+	else
+		cfg.chunk_qubits = (unsigned)o.chunk;
 	/* Plans the run and allocates the state, or says it cannot fit,
 	 * before any ring exists: nothing half-created is left behind. */
 	if (sim_run_create(&run, c, &cfg, &err) < 0) {

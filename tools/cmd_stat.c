@@ -306,16 +306,18 @@ static void json_ring(struct json *j, const struct rs_ring *r)
 	json_u64(j, "write", st->write_pos);
 	json_u64(j, "oldest", st->oldest_pos);
 	json_end(j);
-	json_obj(j, "memory");
-	json_u64(j, "allocated", st->user[0]);
-	json_u64(j, "active", st->user[1]);
-	json_u64(j, "resident", st->user[2]);
-	json_end(j);
-	json_obj(j, "run");
-	json_u64(j, "shots_published", st->user[3]);
-	json_u64(j, "shots_requested", st->user[4]);
-	json_u64(j, "state_vector_bytes", st->user[5]);
-	json_end(j);
+	if (!r->is_service) {   /* a service's counters are its own */
+		json_obj(j, "memory");
+		json_u64(j, "allocated", st->user[0]);
+		json_u64(j, "active", st->user[1]);
+		json_u64(j, "resident", st->user[2]);
+		json_end(j);
+		json_obj(j, "run");
+		json_u64(j, "shots_published", st->user[3]);
+		json_u64(j, "shots_requested", st->user[4]);
+		json_u64(j, "state_vector_bytes", st->user[5]);
+		json_end(j);
+	}
 	struct qshm_service_metrics m;
 	if (r->is_service && qshm_service_metrics_decode(st->user, r->meta,
 							 r->meta_len,

@@ -183,6 +183,10 @@ const char *qshm_last_error(void);
  * error may be zeros: a consumer learns that from qshm_consumer_release()
  * or qshm_consumer_validate() (both return -QSHM_ETRUNCATED, for reliable
  * consumers too), so validate or release before trusting what was read.
+ * A producer's inline claim (below) does not look at the mark: claims that
+ * need no room made may still succeed, into the zero pages (private to
+ * this process, so nobody sees them), until the next commit or slow claim
+ * fails with -QSHM_ETRUNCATED.
  * Any other SIGBUS (another address, or one sent by kill()) goes to the
  * handler that was installed before, or gets the default action. The
  * handler is async-signal-safe and takes no lock; a handler installed

@@ -282,4 +282,33 @@ static inline double rt_tvd(const struct rt_dist *sampled,
 	return tvd / 2;
 }
 
+/* Read @dir/expected/<stem>.txt (a corpus reference distribution: lines of
+ * outcome TAB probability) into @d; false if there is none. */
+static inline bool rt_read_expected(const char *dir, const char *stem,
+				    struct rt_dist *d)
+{
+	char path[1024], line[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/expected/%s.txt", dir, stem);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	d->n = 0;
+	while (fgets(line, sizeof(line), f)) {
+		char *tab;
+
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		tab = strchr(line, '\t');
+		cr_assert_not_null(tab, "%s: bad line %s", path, line);
+		*tab = '\0';
+		cr_assert_lt(d->n, RT_DIST_MAX);
+		snprintf(d->outcome[d->n], sizeof(d->outcome[d->n]), "%.95s", line);
+		d->p[d->n++] = strtod(tab + 1, NULL);
+	}
+	fclose(f);
+	return true;
+}
+
 #endif

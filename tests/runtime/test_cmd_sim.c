@@ -182,6 +182,25 @@ Test(cmd_sim, threadsAndFusionLeaveTheCountsAlone)
 	r = run(bell, "--fuse", "6", "--counts", NULL);
 	cr_expect_eq(r->status, 2);
 	cr_expect(strstr(r->err, "--fuse: '6'") != NULL, "%s", r->err);
+	r = run(bell, "--shots", "2000", "--seed", "11", "--chunk", "0",
+		"--counts", NULL);
+	cr_expect_eq(r->status, 0, "%s", r->err);
+	cr_expect_str_eq(r->out, first);
+	r = run(bell, "--shots", "2000", "--seed", "11", "--chunk", "2",
+		"--counts", NULL);
+	cr_expect_eq(r->status, 0, "%s", r->err);
+	cr_expect_str_eq(r->out, first);
+	r = run(bell, "--shots", "2000", "--seed", "11", "--precision",
+		"single", "--counts", NULL);
+	cr_expect_eq(r->status, 0, "%s", r->err);
+	cr_expect(strstr(r->out, "\"counts\"") != NULL, "%s", r->out);
+	r = run(bell, "--precision", "half", "--counts", NULL);
+	cr_expect_eq(r->status, 2);
+	cr_expect(strstr(r->err, "--precision: 'half' is not single or "
+			 "double") != NULL, "%s", r->err);
+	r = run(bell, "--chunk", "1", "--counts", NULL);
+	cr_expect_eq(r->status, 2);
+	cr_expect(strstr(r->err, "--chunk: '1'") != NULL, "%s", r->err);
 }
 
 Test(cmd_sim, outcomesFollowQiskitOrder)

@@ -36,33 +36,6 @@ static const char *corpus_dir(void)
 	return dir;
 }
 
-/* Read expected/<stem>.txt into a distribution; false if there is none. */
-static bool read_expected(const char *stem, struct rt_dist *d)
-{
-	char path[1024], line[512];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/expected/%s.txt", corpus_dir(), stem);
-	f = fopen(path, "r");
-	if (!f)
-		return false;
-	d->n = 0;
-	while (fgets(line, sizeof(line), f)) {
-		char *tab;
-
-		if (line[0] == '#' || line[0] == '\n')
-			continue;
-		tab = strchr(line, '\t');
-		cr_assert_not_null(tab, "%s: bad line %s", path, line);
-		*tab = '\0';
-		cr_assert_lt(d->n, RT_DIST_MAX);
-		snprintf(d->outcome[d->n], sizeof(d->outcome[d->n]), "%.95s", line);
-		d->p[d->n++] = strtod(tab + 1, NULL);
-	}
-	fclose(f);
-	return true;
-}
-
 struct corpus_stats {
 	unsigned parsed, compared;
 };
@@ -83,7 +56,7 @@ static void check_file(const char *sub, const char *name,
 	want = calloc(1, sizeof(*want));
 	cr_assert_not_null(want);
 	want->c = c;
-	if (c->nqubits > MAX_QUBITS || !read_expected(stem, want)) {
+	if (c->nqubits > MAX_QUBITS || !rt_read_expected(corpus_dir(), stem, want)) {
 		free(want);
 		qasm_circuit_free(c);
 		return;

@@ -4,7 +4,8 @@
  * uniform (sim_sample_index), never an impossible state, on 1 to 14 qubits
  * and 1 to 3 threads; runs that measure more qubits than the alias tables
  * cover give the right outcomes at the right rates; shots are the same
- * however they are requested.
+ * however they are requested, whether a block's shots are found by binary
+ * search (many shots) or by the sorted walk (a few).
  */
 #include "rt_test.h"
 #include "sim_sample.h"
@@ -66,6 +67,42 @@ Test(sim_big, agreesWithTheOneShotWalk, .timeout = 60)
 			sim_big_free(&b);
 			sim_state_destroy(s);
 		}
+}
+
+Test(sim_big, blocksOfManyShotsGiveWhatTheWalkGives, .timeout = 60)
+{
+	/* 16 qubits: 16 blocks. 200000 shots in one call put thousands in
+	 * each block (binary search over its running sums); the same
+	 * uniforms 8 at a time put at most 8 in a block (the sorted walk). */
+	struct sim_state *s = rt_state_new(16);
+	struct sim_big b;
+	struct sim_rng rng, copy;
+	const size_t shots = 200000;
+	uint64_t *big = malloc(shots * sizeof(uint64_t));
+	size_t differ = 0;
+
+	cr_assert_not_null(big);
+	for (size_t i = 0; i < s->namps; i++) {
+		bool zero = urand() < 0.5;
+
+		s->amps[2 * i] = zero ? 0 : (urand() - 0.5) / 256;
+		s->amps[2 * i + 1] = zero ? 0 : (urand() - 0.5) / 256;
+	}
+	s->threads = 2;
+	cr_assert_eq(sim_big_init(&b, s), 0);
+	sim_rng_seed(&rng, 5);
+	copy = rng;
+	sim_big_sample(&b, &rng, shots);
+	memcpy(big, b.idx, shots * sizeof(uint64_t));
+	for (size_t k = 0; k < shots; k += 8) {
+		sim_big_sample(&b, &copy, 8);
+		for (size_t j = 0; j < 8; j++)
+			differ += b.idx[j] != big[k + j];
+	}
+	cr_expect_eq(differ, 0, "%zu of %zu shots differ", differ, shots);
+	free(big);
+	sim_big_free(&b);
+	sim_state_destroy(s);
 }
 
 static uint64_t counts[4];

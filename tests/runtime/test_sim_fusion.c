@@ -5,7 +5,14 @@
  * resets and conditions compared by their exact outcome distributions;
  * what the planner drops (resets of known qubits, gates with a control
  * known 0); shots identical for a seed whatever the number of threads.
+ * Cache blocking (runs of chunk-local steps executed chunk by chunk, with
+ * chunks made small here so that small states have many): states within
+ * 1e-12 of the unblocked fused plan and of the plain path, with and
+ * without swap passes (qubit remapping), never more sweeps, the same
+ * outcome distributions and the same shots.
  */
+#include <errno.h>
+
 #include "rt_test.h"
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
@@ -88,19 +95,28 @@ static void add_gate(char *buf, size_t cap, unsigned n, int diag_only)
 	snprintf(buf + len, cap - len, ";\n");
 }
 
-static struct sim_run *run_new(const struct qasm_circuit *c, unsigned flags,
-			       unsigned fuse, unsigned threads, uint64_t seed)
+static struct sim_run *run_new_chunk(const struct qasm_circuit *c,
+				     unsigned flags, unsigned fuse,
+				     unsigned threads, uint64_t seed,
+				     unsigned chunk)
 {
 	struct sim_config cfg = SIM_CONFIG_INIT;
 	struct sim_run *r;
 	struct rt_error err;
 
+	cfg.chunk_qubits = chunk;
 	cfg.flags = flags;
 	cfg.fuse_qubits = fuse;
 	cfg.threads = threads;
 	cfg.seed = seed;
 	cr_assert_eq(sim_run_create(&r, c, &cfg, &err), 0, "%s", err.msg);
 	return r;
+}
+
+static struct sim_run *run_new(const struct qasm_circuit *c, unsigned flags,
+			       unsigned fuse, unsigned threads, uint64_t seed)
+{
+	return run_new_chunk(c, flags, fuse, threads, seed, 0);
 }
 
 /* Largest |a_i - b_i| between the final states of two runs. */
@@ -289,7 +305,7 @@ static double dist_prob(const struct dist *d, uint64_t bits)
 	return 0;
 }
 
-static void check_mid_circuit(unsigned n, unsigned nops)
+static void check_mid_circuit(unsigned n, unsigned nops, unsigned chunk)
 {
 	size_t cap = 256 + nops * 160;
 	char *src = malloc(cap);
@@ -328,7 +344,7 @@ static void check_mid_circuit(unsigned n, unsigned nops)
 	a.n = 0;
 	cr_assert_eq(sim_run_outcome_dist(plain, collect, &a), 0);
 	for (unsigned k = 2; k <= 5; k += 3) {
-		struct sim_run *f = run_new(c, 0, k, 2, 7);
+		struct sim_run *f = run_new_chunk(c, 0, k, 2, 7, chunk);
 		double total = 0;
 
 		b.n = 0;
@@ -359,7 +375,7 @@ Test(sim_fusion, midCircuitDistributionsMatchThePlainPath, .timeout = 120)
 {
 	for (unsigned n = 2; n <= 7; n++)
 		for (int rep = 0; rep < 4; rep++)
-			check_mid_circuit(n, 12 + 6 * (unsigned)rep);
+			check_mid_circuit(n, 12 + 6 * (unsigned)rep, 0);
 }
 
 Test(sim_fusion, knownQubitsAreSimplified)
@@ -463,5 +479,221 @@ Test(sim_fusion, shotsDoNotDependOnTheThreadCount, .timeout = 120)
 		     "measure q -> c;\n");
 	h1 = run_hash(c, 1, 20000);
 	cr_expect_eq(run_hash(c, 2, 20000), h1);
+	qasm_circuit_free(c);
+}
+
+/* ---- cache blocking ---- */
+
+/*
+ * A random circuit on @n qubits (every qelib1 gate; @lowfrac of 8 gates on
+ * qubits below @L only, so that blocked runs form) against the plain path
+ * and the unblocked fused plan, with chunks of 2^@L amplitudes.
+ */
+static size_t swaps_seen;  /* swap passes in the plans checked */
+
+static void check_blocked_circuit(unsigned n, unsigned L, unsigned ngates,
+				  unsigned lowfrac)
+{
+	size_t cap = 64 + (ngates + n) * 160;
+	char *src = malloc(cap);
+	struct qasm_circuit *c;
+
+	snprintf(src, cap, "OPENQASM 2.0;\ninclude \"qelib1.inc\";\nqreg q[%u];\n", n);
+	for (unsigned q = 0; q < n; q++) {
+		size_t len = strlen(src);
+
+		snprintf(src + len, cap - len, "u3(%.17g,%.17g,%.17g) q[%u];\n",
+			 rangle(), rangle(), rangle(), q);
+	}
+	for (unsigned i = 0; i < ngates; i++) {
+		if (rnd() % 8 < lowfrac) {
+			/* A gate on qubits below L only. */
+			add_gate(src, cap, L, (int)(rnd() % 3 == 0));
+		} else {
+			add_gate(src, cap, n, (int)(rnd() % 3 == 0));
+		}
+	}
+	c = rt_parse(src);
+
+	struct sim_run *plain = run_new(c, SIM_FLAG_NO_FUSE, 0, 1, 1);
+	struct sim_run *unblocked = run_new_chunk(c, SIM_FLAG_NO_BLOCKING, 4,
+						  1, 1, L);
+
+	for (unsigned k = 2; k <= 5; k++)
+		for (unsigned th = 1; th <= 2; th++) {
+			struct sim_run *b = run_new_chunk(c, 0, k, th, 1, L);
+			struct sim_plan_stats st, su;
+			double d = state_diff(plain, b);
+
+			sim_run_plan_stats(b, &st);
+			sim_run_plan_stats(unblocked, &su);
+			cr_expect_leq(d, 1e-12, "%u qubits, chunks of 2^%u, "
+				      "blocks of %u, %u threads: differs by "
+				      "%g\n%s", n, L, k, th, d, src);
+			cr_expect_leq(state_diff(unblocked, b), 1e-12);
+			cr_expect_eq(su.blocked_runs, 0);
+			swaps_seen += st.swap_passes;
+			if (k == 4 && th == 2) {
+				/* Blocking with the qubits in place. */
+				struct sim_run *nr = run_new_chunk(c,
+					SIM_FLAG_NO_REMAP, k, th, 1, L);
+				struct sim_plan_stats sn;
+
+				sim_run_plan_stats(nr, &sn);
+				cr_expect_eq(sn.swap_passes, 0);
+				cr_expect_leq(state_diff(plain, nr), 1e-12,
+					      "no remap\n%s", src);
+				/* Remapping is kept only when it saves. */
+				cr_expect_leq(st.sweeps, sn.sweeps);
+				sim_run_destroy(nr);
+			}
+			/* Gates and swap passes only: every step is a
+			 * sweep, but a blocked run of them is one. */
+			cr_expect_eq(st.sweeps + st.blocked_steps,
+				     st.steps + st.blocked_runs,
+				     "every blocked run is one sweep");
+			if (k == 4)  /* the unblocked plan's block size */
+				cr_expect_leq(st.sweeps, su.sweeps, "blocking "
+					      "added sweeps");
+			sim_run_destroy(b);
+		}
+	sim_run_destroy(unblocked);
+	sim_run_destroy(plain);
+	qasm_circuit_free(c);
+	free(src);
+}
+
+Test(sim_fusion, blockedRunsMatchUnblockedAndPlain, .timeout = 180)
+{
+	for (unsigned n = 6; n <= 12; n += 2)
+		for (unsigned L = 2; L + 2 <= n; L += 2)
+			check_blocked_circuit(n, L, 60, 5);
+	/* Large enough that every chunk range splits across threads. */
+	check_blocked_circuit(15, 6, 80, 6);
+	/* Gates on any qubit: swap passes bring them below L. */
+	for (unsigned n = 8; n <= 12; n += 2)
+		for (int rep = 0; rep < 3; rep++)
+			check_blocked_circuit(n, n - 3, 60, 0);
+	cr_expect_gt(swaps_seen, 0, "no plan had a swap pass");
+}
+
+Test(sim_fusion, blockingCountsOneSweepPerRun, .timeout = 60)
+{
+	/* h on all 12 qubits (3 blocks of 4), then 10 brick layers on
+	 * q[0..5] (each several 4-qubit blocks: a sweep each unblocked),
+	 * with a cx to q[11] (not chunk-local for chunks of 2^6) after the
+	 * fifth: blocked, at most 3 + 1 + 2 runs = 6 sweeps. */
+	char src[8192];
+
+	snprintf(src, sizeof src, "OPENQASM 2.0;\ninclude \"qelib1.inc\";\n"
+		 "qreg q[12];\nh q;\n");
+	for (int layer = 0; layer < 10; layer++) {
+		size_t len = strlen(src);
+
+		for (int q = 0; q < 6; q++) {
+			len = strlen(src);
+			snprintf(src + len, sizeof src - len,
+				 "u3(0.%d,0.%d,0.3) q[%d];\n", layer + 1, q + 1, q);
+		}
+		len = strlen(src);
+		snprintf(src + len, sizeof src - len,
+			 "cx q[0],q[1]; cx q[2],q[3]; cx q[4],q[5]; "
+			 "cx q[1],q[2]; cx q[3],q[4]; cx q[5],q[0];\n");
+		if (layer == 4) {
+			len = strlen(src);
+			snprintf(src + len, sizeof src - len, "cx q[0],q[11];\n");
+		}
+	}
+
+	struct qasm_circuit *c = rt_parse(src);
+	struct sim_run *plain = run_new(c, SIM_FLAG_NO_FUSE, 0, 1, 1);
+	struct sim_run *u = run_new_chunk(c, SIM_FLAG_NO_BLOCKING, 4, 2, 1, 6);
+	struct sim_run *b = run_new_chunk(c, 0, 4, 2, 1, 6);
+	struct sim_plan_stats su, sb;
+
+	sim_run_plan_stats(u, &su);
+	sim_run_plan_stats(b, &sb);
+	cr_expect_leq(state_diff(plain, b), 1e-12, "%s", src);
+	cr_expect_leq(state_diff(u, b), 1e-12);
+	cr_expect_geq(sb.blocked_runs, 1, "runs %zu steps %zu sweeps %zu/%zu", sb.blocked_runs, sb.steps, sb.sweeps, su.sweeps);
+	cr_expect_leq(sb.sweeps, 6, "%zu sweeps blocked, %zu unblocked",
+		      sb.sweeps, su.sweeps);
+	cr_expect_geq(su.sweeps, 2 * sb.sweeps, "%zu sweeps blocked, %zu "
+		      "unblocked", sb.sweeps, su.sweeps);
+	sim_run_destroy(plain);
+	sim_run_destroy(u);
+	sim_run_destroy(b);
+	qasm_circuit_free(c);
+}
+
+Test(sim_fusion, blockedMidCircuitDistributionsMatch, .timeout = 120)
+{
+	for (unsigned n = 4; n <= 7; n++)
+		for (int rep = 0; rep < 3; rep++)
+			check_mid_circuit(n, 16 + 6 * (unsigned)rep, 2);
+}
+
+static uint64_t run_hash_cfg(const struct qasm_circuit *c, unsigned flags,
+			     unsigned chunk, uint64_t nshots)
+{
+	struct sim_run *r = run_new_chunk(c, flags, 0, 2, 12345, chunk);
+	struct rt_error err;
+
+	shots_hash = 0xcbf29ce484222325ull;
+	shots_seen = 0;
+	cr_assert_eq(sim_run_shots(r, nshots, hash_shots, NULL, &err), 0,
+		     "%s", err.msg);
+	cr_assert_eq(shots_seen, nshots);
+	sim_run_destroy(r);
+	return shots_hash;
+}
+
+Test(sim_fusion, blockingLeavesTheShotsUnchanged, .timeout = 120)
+{
+	char src[8192];
+
+	snprintf(src, sizeof src, "OPENQASM 2.0;\ninclude \"qelib1.inc\";\n"
+		 "qreg q[16];\ncreg c[16];\n");
+	for (int i = 0; i < 80; i++)
+		add_gate(src, sizeof src, i < 40 ? 5 : 16, 0);
+	strcat(src, "measure q -> c;\n");
+
+	struct qasm_circuit *c = rt_parse(src);
+	struct sim_run *b = run_new_chunk(c, 0, 0, 2, 1, 5);
+	struct sim_plan_stats st;
+
+	sim_run_plan_stats(b, &st);
+	cr_expect_geq(st.blocked_runs, 1, "nothing blocked:\n%s", src);
+	sim_run_destroy(b);
+	cr_expect_eq(run_hash_cfg(c, 0, 5, 200000),
+		     run_hash_cfg(c, SIM_FLAG_NO_BLOCKING, 5, 200000), "%s", src);
+	qasm_circuit_free(c);
+
+	/* Branches: a random mid-circuit outcome. */
+	c = rt_parse("OPENQASM 2.0;\ninclude \"qelib1.inc\";\n"
+		     "qreg q[12];\ncreg c[12];\n"
+		     "h q; ry(0.3) q[2]; cx q[0],q[5]; rz(0.2) q[1]; cx q[1],q[3];\n"
+		     "measure q[0] -> c[0];\n"
+		     "if(c==1) x q[3];\n"
+		     "cp(0.4) q[3],q[7]; h q[3]; cx q[2],q[1]; ry(0.9) q[0];\n"
+		     "measure q -> c;\n");
+	cr_expect_eq(run_hash_cfg(c, 0, 4, 20000),
+		     run_hash_cfg(c, SIM_FLAG_NO_BLOCKING, 4, 20000));
+	qasm_circuit_free(c);
+}
+
+Test(sim_fusion, badChunkSizesAreRefused)
+{
+	struct qasm_circuit *c = rt_parse("OPENQASM 2.0;\ninclude \"qelib1.inc\";\n"
+					  "qreg q[2];\nh q;\n");
+	struct sim_config cfg = SIM_CONFIG_INIT;
+	struct sim_run *r;
+	struct rt_error err;
+
+	cfg.chunk_qubits = 1;
+	cr_expect_eq(sim_run_create(&r, c, &cfg, &err), -EINVAL);
+	cr_expect(strstr(err.msg, "2..30"), "%s", err.msg);
+	cfg.chunk_qubits = 31;
+	cr_expect_eq(sim_run_create(&r, c, &cfg, &err), -EINVAL);
 	qasm_circuit_free(c);
 }

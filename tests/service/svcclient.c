@@ -34,7 +34,8 @@
  *   svcclient view SERVICE
  *       a GHZ-3 job asking for everything: checks the in-place view
  *       (shots recounted equal the counts; probs, state, <Z>), -EBUSY
- *       while it is held, and QSHM_WANT_COPY; prints "view ok"
+ *       while it is held, and QSHM_WANT_COPY; a 19-qubit state and
+ *       600000 shots that come in several records; prints "view ok"
  *   svcclient fd SERVICE FILE
  *       submits 4 jobs and takes their results through qshm_client_fd()
  *       and poll(); prints "fd 4 results"
@@ -47,6 +48,11 @@
  *       registers a circuit, runs it, creates READY, waits for GO (the
  *       script restarts the service meanwhile), runs it again through an
  *       automatic reconnection; prints "reconnect ok"
+ *   svcclient stall SERVICE
+ *       (service with --workers 2) a reply the main thread owes a client
+ *       whose reply lock a worker holds (writing a 16 MiB state the
+ *       client does not read yet) is kept, another client is served,
+ *       and the first then gets both; prints "stall ok"
  *   svcclient rt SERVICE N
  *       N round trips of a trivial job; prints p50 and p99 (a figure for
  *       docs/service.md, not a test)
@@ -534,6 +540,49 @@ static int cmd_view(char **argv)
 	CHECK(v->in_place == 0, "copy: in place 0x%x", v->in_place);
 	check_ghz(v, "copied");
 	qshm_client_view_release(cl, v);
+	/* Larger than a record: 2^19 amplitudes (8 MiB) and 600000 shots
+	 * (4.8 MB) come in chunks and are assembled in the client. */
+	{
+		static const char wide[] = "OPENQASM 2.0;\ninclude "
+			"\"qelib1.inc\";\nqreg q[19];\ncreg c[4];\nh q;\n"
+			"measure q[0] -> c[0];\nmeasure q[5] -> c[1];\n"
+			"measure q[11] -> c[2];\nmeasure q[18] -> c[3];\n";
+		struct qshm_run_spec ws = {
+			.shots = 600000, .seed = 5, .deadline_ns = QSHM_FOREVER,
+			.want = QSHM_WANT_COUNTS | QSHM_WANT_SHOTS |
+				QSHM_WANT_PROBS | QSHM_WANT_STATE,
+		};
+		const double amp = pow(2, -9.5), p = pow(2, -19);
+		uint64_t total = 0, c;
+		qshm_counts *k;
+
+		CHECK(qshm_client_submit_qasm(cl, wide, strlen(wide), &ws, &a)
+		      == 0, "submit wide");
+		rc = qshm_client_wait_view(cl, a, 60000000000, &v);
+		CHECK(rc == 0, "wide: %s (%s)", errname(rc),
+		      qshm_client_error(cl));
+		CHECK(v->in_place == 0 && v->namps == 1u << 19 &&
+		      v->nprobs == 1u << 19 && v->shots == 600000,
+		      "wide shapes: in place 0x%x", v->in_place);
+		for (size_t i = 0; i < v->namps; i++)
+			CHECK(fabs(v->state[2 * i] - amp) < 1e-12 &&
+			      fabs(v->state[2 * i + 1]) < 1e-12 &&
+			      fabs(v->probs[i] - p) < 1e-15, "wide %zu", i);
+		CHECK(qshm_counts_new(1, &k) == 0 &&
+		      qshm_counts_add(k, v->shot_words, v->shots) == 0,
+		      "recount");
+		for (size_t i = 0; i < v->ncounts; i++) {
+			uint64_t key = strtoull(v->counts[i].outcome, NULL, 2);
+			CHECK(qshm_counts_get(k, &key, &c) == 0 &&
+			      c == v->counts[i].count, "outcome %s",
+			      v->counts[i].outcome);
+			total += c;
+		}
+		CHECK(total == 600000 && v->ncounts == 16 &&
+		      v->ncounts == qshm_counts_distinct(k), "wide counts");
+		qshm_counts_free(k);
+		qshm_client_view_release(cl, v);
+	}
 	/* A state that depends on a mid-circuit outcome has no probs. */
 	spec.want = QSHM_WANT_PROBS;
 	spec.shots = 0;
@@ -886,8 +935,75 @@ static int cmd_rt(char **argv)
 	return 0;
 }
 
+/* (service with --workers 2) a worker writes a 16 MiB state into A's
+ * reply ring, which A does not read for a while, so the worker holds A's
+ * reply lock; A's next job is already past its deadline, which the main
+ * thread must answer: it keeps the answer (the log says so) and serves B
+ * meanwhile; A then reads both. */
+static int cmd_stall(char **argv)
+{
+	static const char wide[] = "OPENQASM 2.0;\ninclude \"qelib1.inc\";\n"
+		"qreg q[20];\nh q;\n";
+	static const char one[] = "OPENQASM 2.0;\nqreg q[1];\ncreg c[1];\n"
+				  "measure q[0] -> c[0];\n";
+	qshm_client *a = connect_or_die(argv[2]);
+	qshm_client *b = connect_or_die(argv[2]);
+	struct qshm_run_spec ws = { .shots = 0, .deadline_ns = QSHM_FOREVER,
+				    .want = QSHM_WANT_STATE };
+	struct qshm_run_spec es = { .shots = 10, .deadline_ns = 1 };
+	const struct qshm_job_view *v;
+	struct qshm_job_result *res;
+	uint64_t j1, j2, k;
+	int rc;
+
+	CHECK(qshm_client_submit_qasm(a, wide, strlen(wide), &ws, &j1) == 0,
+	      "submit wide");
+	/* Once the first of the job's records is in A's reply ring (A is
+	 * this process's first client: ID PID-0), the worker holds A's
+	 * reply lock until the last (16 MiB do not fit the 8 MiB ring), or
+	 * for 1 s without room. */
+	{
+		char rep[QSHM_NAME_MAX + 1];
+		struct qshm_ring_stats st = { 0 };
+		qshm_consumer *c = NULL;
+		snprintf(rep, sizeof(rep), "%s.r.%d-0", argv[2], (int)getpid());
+		for (int i = 0; i < 1000 && st.write_pos == 0; i++) {
+			if (c || qshm_consumer_attach(rep,
+					QSHM_CONSUMER_READONLY, &c) == 0)
+				qshm_consumer_ring_stats(c, &st);
+			if (st.write_pos == 0)
+				usleep(10000);
+		}
+		CHECK(st.write_pos > 0, "nothing written to %s", rep);
+		qshm_consumer_close(c);
+	}
+	CHECK(qshm_client_submit_qasm(a, one, strlen(one), &es, &j2) == 0,
+	      "submit expired");
+	usleep(100000);
+	k = submit_or_die(b, one, 10, 1, QSHM_FOREVER);
+	rc = qshm_client_wait(b, k, 30000000000, &res);
+	CHECK(rc == 0, "B: %s", errname(rc));
+	qshm_job_result_free(res);
+	rc = qshm_client_wait_view(a, j1, 60000000000, &v);
+	/* Complete, or cut short if A read too late (1 s per record). */
+	CHECK(rc == 0 || rc == -EIO, "A's state: %s (%s)", errname(rc),
+	      qshm_client_error(a));
+	if (rc == 0) {
+		CHECK(v->namps == 1u << 20, "namps");
+		qshm_client_view_release(a, v);
+	}
+	rc = qshm_client_wait(a, j2, 30000000000, &res);
+	CHECK(rc == -ETIMEDOUT, "A's expired job: %s", errname(rc));
+	printf("stall ok\n");
+	qshm_client_close(b);
+	qshm_client_close(a);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && !strcmp(argv[1], "stall"))
+		return cmd_stall(argv);
 	if (argc == 4 && !strcmp(argv[1], "rt"))
 		return cmd_rt(argv);
 	if (argc == 6 && !strcmp(argv[1], "memory"))

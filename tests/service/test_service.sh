@@ -120,7 +120,20 @@ until [ "$("$SVCCLIENT" stats "$P-a")" = "0 0 19 0 0 0 0 0" ]; do
 	[ "$i" -le 100 ] || fail "metrics after 19 jobs: $("$SVCCLIENT" stats "$P-a")"
 	sleep 0.05
 done
-ok "metrics in the control ring: 19 done"
+"$QSHM" stat --interval 0 --json "$P-a" >"$T/stat.json" || fail "qshm stat --json on a service"
+"$PYTHON3" - "$T/stat.json" <<'PYEOF' || fail "qshm stat --json: $(cat "$T/stat.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+r = d["rings"][0] if "rings" in d else d
+s = r["service"]
+assert s["done"] == 19 and s["workers"] == 2 and s["queue"] == 64, s
+b = s["latency_buckets"]
+assert len(b) == 7 and b[-1] == 19 and b == sorted(b), b
+assert len(s["latency_le_seconds"]) == 6 and s["latency_sum_seconds"] > 0, s
+assert "memory" not in r and "run" not in r, r
+PYEOF
+"$QSHM" stat --interval 0 "$P-a" | grep -q "jobs         19 done" || fail "qshm stat text on a service"
+ok "metrics in the control ring: 19 done; qshm stat (text, JSON) shows the service's counters and latency histogram"
 
 # a bad circuit: its file:line:col message comes back, exit 1
 printf 'OPENQASM 2.0;\nqreg q[1];\nfoo q[0];\n' >"$T/bad.qasm"
@@ -180,14 +193,14 @@ kill -0 "$SVC" || fail "the service died of garbage"
 i=0
 while :; do
 	read -r _ _ done failed _ _ refused _ <<<"$("$SVCCLIENT" stats "$P-a")"
-	[ "$done" -eq 233 ] && [ "$failed" -eq 4 ] && [ "$refused" -eq 6 ] && break
+	[ "$done" -eq 234 ] && [ "$failed" -eq 4 ] && [ "$refused" -eq 6 ] && break
 	i=$((i + 1))
 	[ "$i" -le 100 ] || break
 	sleep 0.05
 done
-# done: 25 + the sweep's registration and 200 jobs + view's 3 + fd's 4;
+# done: 25 + the sweep's registration and 200 jobs + view's 4 + fd's 4;
 # failed: 2 + a bad registration + probs of a branching circuit.
-[ "$done" -eq 233 ] && [ "$failed" -eq 4 ] && [ "$refused" -eq 6 ] ||
+[ "$done" -eq 234 ] && [ "$failed" -eq 4 ] && [ "$refused" -eq 6 ] ||
 	fail "metrics after garbage: $("$SVCCLIENT" stats "$P-a")"
 ok "6 malformed records get 6 QSHM_EREFUSED replies; another client is served meanwhile"
 
@@ -334,6 +347,16 @@ wait "$MC" || fail "memory: $(cat "$T/mem.err")"
 grep -qx "memory ok" "$T/mem.out" || fail "memory: $(cat "$T/mem.out")"
 ok "--memory 2M: a second 17-qubit job waits for memory while a small job runs beside the first, gets it when the first ends; 18 qubits: EFBIG"
 kill -TERM "$SVC"; wait "$SVC" || true
+
+# ---- the main thread never waits for a worker's reply lock ----
+serve s --workers 2
+timeout 120 "$SVCCLIENT" stall "$P-s" >"$T/stall.out" 2>"$T/stall.err" ||
+	fail "stall: $(cat "$T/stall.err")"
+grep -qx "stall ok" "$T/stall.out" || fail "stall"
+grep -q "a reply waits for the client's reply lock" "$T/serve-s.err" ||
+	fail "the main thread did not keep the reply: $(cat "$T/serve-s.err")"
+kill -TERM "$SVC"; wait "$SVC" || true
+ok "a reply owed while a worker holds the client's reply lock is kept, another client is served, the client gets it later"
 
 # ---- busy polling ----
 serve b --workers 1 --busy-poll
