@@ -178,8 +178,7 @@ const char *qshm_last_error(void);
  * the lost range, so the access completes (reading zeros), and marks the
  * handle: every later call on that producer or consumer fails with
  * -QSHM_ETRUNCATED ("segment 'X' was truncated under us ...") and the
- * handle can only be closed (the inline claim fast path checks no flag:
- * its claims succeed, into zero pages, until the next commit fails). A record's bytes read in place before the
+ * handle can only be closed. A record's bytes read in place before the
  * error may be zeros: a consumer learns that from qshm_consumer_release()
  * or qshm_consumer_validate() (both return -QSHM_ETRUNCATED, for reliable
  * consumers too), so validate or release before trusting what was read.
