@@ -205,6 +205,9 @@ struct bench_measure {
 /* Sorts n tick samples, fills out->v[0..5] with the metrics above and
  * adds the samples (in ns) to out->hist if there is one. */
 void bench_lat_fill(struct bench_out *out, uint64_t *ticks, size_t n);
+/* Sorts v and returns its p (0..1) percentile, by the rank rule of
+ * bench_lat_fill() (NaN if n is 0). */
+double bench_pct_sort(uint64_t *v, size_t n, double p);
 
 /*
  * Throughput metrics, in this order: the median over chunks of the timed
@@ -340,11 +343,41 @@ int bench_reap(pid_t pid, struct bench_ctl *ctl, unsigned timeout_s,
 /* Kills and reaps the child at once (error paths). */
 void bench_kill(pid_t pid);
 
+/* A child made some other way (fork + exec) is killed on early exit too
+ * while tracked. */
+void bench_child_track(pid_t pid);
+void bench_child_forget(pid_t pid);
+
 /* Pins the calling thread to cpu. Returns 0 or -errno. */
 int bench_pin(int cpu);
 
 /* 1 in a process made by bench_spawn(). */
 extern int bench_in_child;
+
+/*
+ * The set-up every two-process measurement repeats: a control block, the
+ * peer forked onto the second CPU (cfg->cpu_b) running fn, and the wait
+ * (up to 10 s) for its first stage post ("ready": the peer posts
+ * child_stage 1 once it serves). On failure *p holds nothing to undo and
+ * err says why.
+ */
+struct bench_peer {
+	struct bench_ctl *ctl;
+	pid_t pid;
+};
+int bench_peer_start(struct bench_peer *p, const struct bench_cfg *cfg,
+		     bench_child_fn fn, void *arg, char *err);
+/* Sends sig (0: none, the peer ends by itself) and reaps the peer (up to
+ * timeout_s, then kills it). Returns 0 if it exited 0, else -1 with err
+ * set. Frees the control block either way. */
+int bench_peer_finish(struct bench_peer *p, int sig, unsigned timeout_s,
+		      char *err);
+/* Error paths: kills and reaps the peer at once, frees the block. */
+void bench_peer_kill(struct bench_peer *p);
+
+/* n latency samples, pre-faulted (so that timing never takes a page
+ * fault); NULL with err set when out of memory. */
+uint64_t *bench_samples_new(uint64_t n, char *err);
 
 /* ------------------------------------------------------------------ */
 /* Shared memory and names                                              */
@@ -498,9 +531,13 @@ extern const struct bench_measure bench_sim_shots;
 			      * three in single precision */
 extern const struct bench_measure bench_sim_circ_quick[BENCH_CIRC_QUICK_N];
 extern const struct bench_measure bench_sim_circ_full[BENCH_CIRC_FULL_N];
-/* bench_service.c: a trivial job through qshm serve, and in-process */
-extern const struct bench_measure bench_svc_direct;
-extern const struct bench_measure bench_svc_serve;
+/* bench_service.c: the round trip of a job (a trivial one, a variational
+ * step) in-process, through qshm serve (C and Python clients), and through
+ * the Unix-socket and ZeroMQ REQ/REP servers of bench_service_ipc.c */
+#define BENCH_SVC_TRIVIAL_N 6 /* direct, serve, busy, python, unix, zmq */
+#define BENCH_SVC_VQE_N 6     /* and serve with the text every step */
+extern const struct bench_measure bench_svc_trivial[BENCH_SVC_TRIVIAL_N];
+extern const struct bench_measure bench_svc_vqe[BENCH_SVC_VQE_N];
 
 /* Message sizes of the throughput figures. */
 extern const size_t bench_tput_sizes[4];

@@ -68,33 +68,20 @@ static int bench_fx_run(const struct bench_measure *m,
 	uint64_t interval = at_rate ? bench_ns_ticks(1e9 / cfg->rate_hz) : 0;
 	uint64_t due;
 	struct bench_fx_arg a;
-	struct bench_ctl *ctl = NULL;
+	struct bench_peer peer = { NULL, -1 };
 	uint64_t *samples = NULL;
-	pid_t pid = -1;
 	int rc = -1;
 
 	a.sh = bench_shared_alloc(sizeof *a.sh);
 	a.total = warm + n;
-	ctl = bench_ctl_new();
-	samples = malloc(n * sizeof *samples);
-	if (!a.sh || !ctl || !samples) {
+	if (!a.sh) {
 		bench_errf(out->err, "out of memory");
 		goto out;
 	}
-	/* Fault the pages in before timing (not 0: malloc+memset 0 may
-	 * become calloc, which leaves them unfaulted). */
-	memset(samples, 0xff, n * sizeof *samples);
-
-	pid = bench_spawn(cfg->cpu_b, bench_fx_child, &a, ctl);
-	if (pid < 0) {
-		bench_errf(out->err, "fork failed");
+	samples = bench_samples_new(n, out->err);
+	if (!samples ||
+	    bench_peer_start(&peer, cfg, bench_fx_child, &a, out->err) != 0)
 		goto out;
-	}
-	if (bench_ctl_await(&ctl->child_stage, 1, pid, 10) != 0) {
-		bench_reap(pid, ctl, 1, out->err);
-		pid = -1;
-		goto out;
-	}
 	due = bench_ticks();
 	for (uint64_t i = 1; i <= a.total; i++) {
 		uint64_t t0;
@@ -116,14 +103,12 @@ static int bench_fx_run(const struct bench_measure *m,
 		if (i > warm)
 			samples[i - warm - 1] = t1 - t0;
 	}
-	rc = bench_reap(pid, ctl, 10, out->err);
-	pid = -1;
+	rc = bench_peer_finish(&peer, 0, 10, out->err);
 	if (rc == 0)
 		bench_lat_fill(out, samples, n);
 out:
-	bench_kill(pid);
+	bench_peer_kill(&peer);
 	free(samples);
-	bench_ctl_free(ctl);
 	bench_shared_free(a.sh, sizeof *a.sh);
 	return rc;
 }

@@ -169,6 +169,14 @@ static uint64_t bench_pct(const uint64_t *s, size_t n, double p)
 	return s[rank - 1];
 }
 
+double bench_pct_sort(uint64_t *v, size_t n, double p)
+{
+	if (n == 0)
+		return NAN;
+	qsort(v, n, sizeof *v, bench_cmp_u64);
+	return (double)bench_pct(v, n, p);
+}
+
 void bench_lat_fill(struct bench_out *out, uint64_t *ticks, size_t n)
 {
 	double sum = 0;
@@ -325,7 +333,7 @@ static volatile sig_atomic_t bench_path_used[BENCH_MAX_TRACKED];
 static char bench_watch_what[128];
 static unsigned bench_watch_s;
 
-static void bench_child_track(pid_t pid)
+void bench_child_track(pid_t pid)
 {
 	for (int i = 0; i < BENCH_MAX_TRACKED; i++)
 		if (bench_children[i] == 0) {
@@ -334,7 +342,7 @@ static void bench_child_track(pid_t pid)
 		}
 }
 
-static void bench_child_forget(pid_t pid)
+void bench_child_forget(pid_t pid)
 {
 	for (int i = 0; i < BENCH_MAX_TRACKED; i++)
 		if (bench_children[i] == pid)
@@ -688,6 +696,72 @@ void bench_kill(pid_t pid)
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	bench_child_forget(pid);
+}
+
+int bench_peer_start(struct bench_peer *p, const struct bench_cfg *cfg,
+		     bench_child_fn fn, void *arg, char *err)
+{
+	p->pid = -1;
+	p->ctl = bench_ctl_new();
+	if (!p->ctl) {
+		bench_errf(err, "out of memory");
+		return -1;
+	}
+	p->pid = bench_spawn(cfg->cpu_b, fn, arg, p->ctl);
+	if (p->pid < 0) {
+		bench_errf(err, "fork: %s", strerror(errno));
+		bench_ctl_free(p->ctl);
+		p->ctl = NULL;
+		return -1;
+	}
+	if (bench_ctl_await(&p->ctl->child_stage, 1, p->pid, 10) != 0) {
+		bench_reap(p->pid, p->ctl, 1, err);
+		if (!err[0])
+			bench_errf(err, "peer not ready in 10 s");
+		bench_ctl_free(p->ctl);
+		p->ctl = NULL;
+		p->pid = -1;
+		return -1;
+	}
+	return 0;
+}
+
+int bench_peer_finish(struct bench_peer *p, int sig, unsigned timeout_s,
+		      char *err)
+{
+	int rc = 0;
+
+	if (p->pid > 0) {
+		if (sig)
+			kill(p->pid, sig);
+		rc = bench_reap(p->pid, p->ctl, timeout_s, err);
+	}
+	bench_ctl_free(p->ctl);
+	p->ctl = NULL;
+	p->pid = -1;
+	return rc;
+}
+
+void bench_peer_kill(struct bench_peer *p)
+{
+	bench_kill(p->pid);
+	bench_ctl_free(p->ctl);
+	p->ctl = NULL;
+	p->pid = -1;
+}
+
+uint64_t *bench_samples_new(uint64_t n, char *err)
+{
+	uint64_t *s = malloc((n ? n : 1) * sizeof(*s));
+
+	if (!s) {
+		bench_errf(err, "out of memory");
+		return NULL;
+	}
+	/* Not 0: malloc + memset 0 may become calloc, which leaves the
+	 * pages unfaulted. */
+	memset(s, 0xff, (n ? n : 1) * sizeof(*s));
+	return s;
 }
 
 /* ------------------------------------------------------------------ */

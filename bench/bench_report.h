@@ -44,7 +44,7 @@ struct bench_run {
 	struct bench_figure figs[BENCH_MAX_FIGS];
 	const struct bench_target *targets;
 	size_t ntargets;
-	struct bench_target_val tvals[16];
+	struct bench_target_val tvals[24];
 	char plots_status[160]; /* "" or why there are no PNGs */
 };
 

@@ -53,8 +53,10 @@ static size_t bench_list_build(enum bench_profile profile,
 	BENCH_ADD(&bench_qshm_block_rt);
 	for (int t = 0; t < BENCH_IPC_N; t++)
 		BENCH_ADD(&bench_ipc_rt[t]);
-	BENCH_ADD(&bench_svc_direct);
-	BENCH_ADD(&bench_svc_serve);
+	for (int t = 0; t < BENCH_SVC_TRIVIAL_N; t++)
+		BENCH_ADD(&bench_svc_trivial[t]);
+	for (int t = 0; t < BENCH_SVC_VQE_N; t++)
+		BENCH_ADD(&bench_svc_vqe[t]);
 	BENCH_ADD(&bench_cacheline_rate);
 	BENCH_ADD(&bench_qshm_rate[0]);
 	BENCH_ADD(&bench_qshm_rate[1]);
@@ -129,6 +131,18 @@ static const struct bench_target bench_targets_all[] = {
 	{ "block_rt_vs_futex", "blocking RT p50 / raw futex p50",
 	  "lat.qshm_block", "p50_ns", "lat.futex", "p50_ns", 1, 0, 1, 1, 1.2,
 	  NULL },
+	{ "svc_trivial_us", "trivial job via serve --busy-poll, p50 us",
+	  "svc.trivial_busy", "p50_ns", NULL, NULL, 1, 0, 1e-3, 1, 5,
+	  "issue 12: with a busy-polling service" },
+	{ "svc_trivial_vs_futex", "trivial job via qshm serve p50 / futex p50",
+	  "svc.trivial_serve", "p50_ns", "lat.futex", "p50_ns", 1, 0, 1, 1,
+	  1.2, "issue 12: with a blocking service" },
+	{ "svc_zmq_vs_trivial", "trivial job: ZeroMQ REQ/REP p50 / serve p50",
+	  "svc.trivial_zmq", "p50_ns", "svc.trivial_serve", "p50_ns", 1, 0, 1,
+	  0, 10, "issue 12" },
+	{ "svc_vqe_overhead_us", "4q ansatz step via serve: overhead p50, us",
+	  "svc.vqe_serve", "ovh_p50_ns", NULL, NULL, 1, 0, 1e-3, 1, 10,
+	  "issue 12: end to end minus the simulator's own time" },
 	{ "idle_block_cpu", "idle blocked consumer, % of a CPU",
 	  "idle.qshm_block", "cpu_pct", NULL, NULL, 1, 0, 1, 1, 1.0,
 	  "~0 CPU, read as at most 1 %" },
@@ -549,6 +563,45 @@ static void bench_print_latency(const struct bench_run *run,
 	printf("\n");
 }
 
+/* The service figures: a job's round trip through each path, its
+ * overhead over the simulator's own time, and each path against serve. */
+static void bench_print_service(const struct bench_run *run)
+{
+	static const char *const pm[] = { "p50_ns", "p99_ns", "ovh_p50_ns",
+					  "ovh_p99_ns" };
+
+	if (!bench_group_ran(run, "service"))
+		return;
+	printf("Job round trip, us (overhead: end to end minus the "
+	       "simulator's own time;\n  this / serve: p50, > 1: serve "
+	       "faster)\n");
+	printf("  %-32s %9s %9s %9s %9s %15s %7s\n", "", "p50", "p99",
+	       "ovh p50", "ovh p99", "p50 min-max", "/serve");
+	for (size_t i = 0; i < run->nfigs; i++) {
+		const struct bench_figure *f = &run->figs[i];
+		char mm[40], serve[48];
+		int p;
+
+		if (strcmp(f->m->group, "service") != 0 || f->skipped)
+			continue;
+		printf("  %-32s ", f->m->label);
+		if (bench_print_missing(f))
+			continue;
+		for (int k = 0; k < 4; k++)
+			printf(" %9.1f", bench_fig_at(f, pm[k], -1) / 1e3);
+		p = bench_metric_index(f, "p50_ns");
+		snprintf(mm, sizeof mm, "%.1f-%.1f", bench_fig_min(f, p) / 1e3,
+			 bench_fig_max(f, p) / 1e3);
+		printf(" %15s", mm);
+		snprintf(serve, sizeof serve, "svc.%s_serve",
+			 strncmp(f->m->key, "svc.vqe", 7) ? "trivial" : "vqe");
+		bench_print_ratio(bench_fig_at(f, "p50_ns", -1),
+				  bench_median_of(run, serve, "p50_ns"), 7);
+		printf("\n");
+	}
+	printf("\n");
+}
+
 static void bench_print_throughput(const struct bench_run *run)
 {
 	if (!bench_group_ran(run, "throughput") &&
@@ -856,7 +909,8 @@ int bench_suite_main(const char *prog, enum bench_profile profile,
 		f->m = list[i];
 		f->skipped = !bench_selected(list[i], only);
 		if (!f->skipped && (strcmp(f->m->group, "latency") == 0 ||
-				    strcmp(f->m->group, "rate") == 0)) {
+				    strcmp(f->m->group, "rate") == 0 ||
+				    strcmp(f->m->group, "service") == 0)) {
 			f->hist = calloc(1, sizeof *f->hist);
 			if (!f->hist) {
 				fprintf(stderr, "%s: out of memory\n", prog);
@@ -917,6 +971,7 @@ int bench_suite_main(const char *prog, enum bench_profile profile,
 		bench_target_eval(&run, &run.targets[i], &run.tvals[i]);
 	bench_print_latency(&run, "latency");
 	bench_print_latency(&run, "rate");
+	bench_print_service(&run);
 	bench_print_throughput(&run);
 	bench_print_idle(&run);
 	bench_print_sim(&run);

@@ -14,7 +14,8 @@ import tempfile
 
 PNGS = ["latency_cdf.png", "latency_rate_cdf.png", "throughput_gbps.png",
         "throughput_msgs.png"]
-GROUPS = ["latency", "rate", "throughput", "bandwidth", "idle", "sim"]
+GROUPS = ["latency", "rate", "throughput", "bandwidth", "idle", "sim",
+          "service"]
 
 
 def fail(msg):

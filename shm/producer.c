@@ -475,11 +475,14 @@ static int qshm__wait_space(qshm_producer *p, uint64_t need,
  * The inline claim's bound (qshm.h): a claim may take the fast path when its
  * end plus the next header stays within the lap it starts in (no pad) and
  * reuses only bytes below the head, the slowest reliable consumer and the
- * committed end: exactly the checks of qshm__claim_slow(). Recomputed
- * whenever one of them moves: commit, trim (a claim that ended on a lap
- * boundary set it for the next lap) and every slow claim. Between those it
- * can only be too low (a consumer released more), which costs one slow
- * claim.
+ * committed end: exactly the checks of qshm__claim_slow(). Recomputed by
+ * commit, trim (a claim that ended on a lap boundary set it for the next
+ * lap) and every slow claim, successful or not. Between those the head and
+ * the committed end do not move, and the cached slowest consumer only
+ * rises (releases, evictions) or is rescanned inside a slow claim; a
+ * consumer that registers meanwhile starts at or above the head the bound
+ * already counts (R4/R5 against P1/P2). So it is only ever too low, which
+ * costs one slow claim.
  */
 static void qshm__set_limit(qshm_producer *p)
 {
@@ -660,9 +663,14 @@ static int qshm__claim_slow(qshm_producer *p, size_t len, uint16_t type,
 			     room - cap > p->cached_min ||
 			     room - p->committed > cap, 0)) {
 		err = qshm__make_room(p, room, timeout_ns);
-		if (err) /* zeros read past a cut look corrupt: say why */
+		if (err) {
+			/* A rescan may have moved cached_min: keep the
+			 * inline claim's bound exact (cheap, and rare). */
+			qshm__set_limit(p);
+			/* Zeros read past a cut look corrupt: say why. */
 			return qshm__truncated(&p->m) ?
 				       qshm__truncated_fail(&p->m) : err;
+		}
 	}
 
 	/* Few stores per record: the store buffer, not the arithmetic, is
@@ -686,12 +694,22 @@ static int qshm__claim_slow(qshm_producer *p, size_t len, uint16_t type,
 	return 0;
 }
 
-/* The library's claim: what the inline fast path in qshm.h falls back to
- * (and what callers that bypass it get). */
+/* What the inline claim in qshm.h falls back to. */
+QSHM_EXPORT int qshm__producer_claim_slow(qshm_producer *p, size_t len,
+					  uint16_t type, int64_t timeout_ns,
+					  void **payload)
+{
+	return qshm__claim_slow(p, len, type, timeout_ns, payload);
+}
+
+/* The library's claim, for callers that bypass the inline one (cffi,
+ * QSHM_NO_INLINE, dlsym): the same fast path, behind a call. */
 QSHM_EXPORT int (qshm_producer_claim)(qshm_producer *p, size_t len,
 				      uint16_t type, int64_t timeout_ns,
 				      void **payload)
 {
+	if (qshm__claim_fast(p, len, type, payload) == 0)
+		return 0;
 	return qshm__claim_slow(p, len, type, timeout_ns, payload);
 }
 
@@ -798,8 +816,11 @@ QSHM_EXPORT int qshm_producer_commit(qshm_producer *p)
 	 * loads headers just written (in L1); remembering the positions at
 	 * claim instead would cost stores there, which cost more. */
 	uint64_t seq = p->commit_seq, bytes = 0, key = p->m.seq_key;
-	uint32_t plen = UINT32_MAX; /* no header has it */
-	uint64_t psize = 0;
+	/* A matching pair: a length read from the ring always gives a
+	 * size of at least 16, so the walk ends whatever a consumer with
+	 * write access scribbled on these headers. */
+	uint32_t plen = 0;
+	uint64_t psize = qshm__rec_size(0);
 	for (uint64_t pos = p->committed; pos < p->f.claim_pos;) {
 		struct qshm_krec *r = qshm__rec_at(p, pos);
 		uint32_t len = r->kr_len;

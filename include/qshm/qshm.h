@@ -61,7 +61,7 @@ extern "C" {
 
 /* Compile-time version of this header. */
 #define QSHM_VERSION_MAJOR 0
-#define QSHM_VERSION_MINOR 2
+#define QSHM_VERSION_MINOR 3
 #define QSHM_VERSION_PATCH 0
 
 /* Version of the segment format this library writes and reads. */
@@ -183,9 +183,9 @@ const char *qshm_last_error(void);
  * or qshm_consumer_validate() (both return -QSHM_ETRUNCATED, for reliable
  * consumers too), so validate or release before trusting what was read.
  * A producer's inline claim (below) does not look at the mark: claims that
- * need no room made may still succeed, into the zero pages (private to
- * this process, so nobody sees them), until the next commit or slow claim
- * fails with -QSHM_ETRUNCATED.
+ * need no room made may still succeed, writing into ring memory (space the
+ * consumers released, or the zero pages), until the next commit or slow
+ * claim fails with -QSHM_ETRUNCATED; nothing is published.
  * Any other SIGBUS (another address, or one sent by kill()) goes to the
  * handler that was installed before, or gets the default action. The
  * handler is async-signal-safe and takes no lock; a handler installed
@@ -241,16 +241,21 @@ int qshm_producer_claim(qshm_producer *p, size_t len, uint16_t type,
 /*
  * claim()'s fast path is inline: a claim that needs no room made, no pad
  * and no check beyond length and type is a few stores into the ring and
- * the handle, with no call. Calls of qshm_producer_claim(...) expand to
- * qshm__claim_inline(), which falls back to the library's function for
- * everything else; (qshm_producer_claim)(...) or defining QSHM_NO_INLINE
- * before including this header calls the library directly. Each store
- * counts: a producer writing into lines a consumer has just read is
+ * the handle, with no call. With GCC or Clang, calls of
+ * qshm_producer_claim(...) expand to qshm__claim_inline(), which falls back
+ * to the library for everything else; (qshm_producer_claim)(...) or
+ * defining QSHM_NO_INLINE before including this header calls the library
+ * directly (still with a fast path, behind a call). The macro is
+ * function-like: a name qshm_producer_claim followed by '(' anywhere after
+ * this header (a C++ member, a re-declaration) needs QSHM_NO_INLINE. Each
+ * store counts: a producer writing into lines a consumer has just read is
  * limited by its store buffer, not by arithmetic.
  *
- * struct qshm__pfast begins every producer handle. It is not an API:
- * only the inline functions here touch it, and its layout is part of the
- * library's ABI (the soname changes with it).
+ * struct qshm__pfast begins every producer handle. It is not an API: only
+ * the inline functions here touch it. Its layout is part of the library's
+ * ABI: the inline code falls back to qshm__producer_claim_slow, a symbol
+ * of version node QSHM_0.3, so a program built with this header does not
+ * load with a library of another layout (0.2 and older lack the symbol).
  */
 struct qshm__pfast {
 	unsigned char *data;  /* the ring's data area */
@@ -263,29 +268,35 @@ struct qshm__pfast {
 	uint64_t last_pos;    /* start of the last claim */
 };
 
-static inline int qshm__claim_inline(qshm_producer *p, size_t len,
-				     uint16_t type, int64_t timeout_ns,
-				     void **payload)
+/* The library's claim without the inline part: what qshm__claim_inline()
+ * falls back to. Call qshm_producer_claim() instead. */
+int qshm__producer_claim_slow(qshm_producer *p, size_t len, uint16_t type,
+			      int64_t timeout_ns, void **payload);
+
+#if defined(__GNUC__)
+/* The fast path: 0 and *payload set, or 1 when the library must decide
+ * (any error, a pad, room to make). */
+static inline int qshm__claim_fast(qshm_producer *p, size_t len,
+				   uint16_t type, void **payload)
 {
 	struct qshm__pfast *f = (struct qshm__pfast *)(void *)p;
-	/* 16 B header, payload rounded up to 16 B. */
-	uint64_t need = ((uint64_t)len + 31) & ~(uint64_t)15;
-	uint64_t w, end;
+	uint64_t need, w, end, hdr;
+	unsigned char *r;
 
 	if (__builtin_expect(!p || !payload || len - 1 >= f->max_record ||
 			     type < QSHM_TYPE_USER_MIN, 0))
-		return (qshm_producer_claim)(p, len, type, timeout_ns,
-					     payload);
+		return 1;
+	/* 16 B header, payload rounded up to 16 B. */
+	need = ((uint64_t)len + 31) & ~(uint64_t)15;
 	w = f->claim_pos;
 	end = w + need;
 	/* The next record's header (where its MARK goes) must fit too. */
 	if (__builtin_expect(end + 16 > f->limit, 0))
-		return (qshm_producer_claim)(p, len, type, timeout_ns,
-					     payload);
-	unsigned char *r = f->data + (w & f->mask);
+		return 1;
+	r = f->data + (w & f->mask);
 	/* Length, type and flags (0) in one store: the header's first 8
 	 * bytes (docs/protocol.md, "Records"). */
-	uint64_t hdr = (uint32_t)len | (uint64_t)type << 32;
+	hdr = (uint32_t)len | (uint64_t)type << 32;
 	__builtin_memcpy(r, &hdr, 8);
 	/* K1: MARK into the next record's commit word. Relaxed: commit()'s
 	 * release store of this record's commit word (C0), later in program
@@ -298,10 +309,20 @@ static inline int qshm__claim_inline(qshm_producer *p, size_t len,
 	return 0;
 }
 
+static inline int qshm__claim_inline(qshm_producer *p, size_t len,
+				     uint16_t type, int64_t timeout_ns,
+				     void **payload)
+{
+	if (__builtin_expect(qshm__claim_fast(p, len, type, payload) == 0, 1))
+		return 0;
+	return qshm__producer_claim_slow(p, len, type, timeout_ns, payload);
+}
+
 #ifndef QSHM_NO_INLINE
 #define qshm_producer_claim(p, len, type, timeout_ns, payload) \
 	qshm__claim_inline(p, len, type, timeout_ns, payload)
 #endif
+#endif /* __GNUC__ */
 
 /* Shrinks the most recent uncommitted claim to len bytes (1..claimed).
  * Lets a producer claim the maximum and fill less. Returns 0 or -EINVAL. */

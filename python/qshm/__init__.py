@@ -13,6 +13,8 @@ numpy arrays that view the ring's memory (no copies)::
             if rec.kind == "shots":
                 use(rec.shots)          # (n, words) uint64, in the ring
     counts = qshm.counts("ghz", timeout=10.0)
+    client = qshm.Client("sim1")            # a running `qshm serve sim1`
+    res = await client.run(qasm, shots=1000, seed=7)   # res.counts
 
 See docs/python.md.
 """
@@ -20,12 +22,16 @@ from __future__ import annotations
 
 from ._lib import ffi as _ffi, lib as _lib
 from ._results import Progress, Register, RunEnd, RunInfo
+from .client import Circuit, CircuitBreaker, Client, Result, Retry
 from .consumer import Consumer, Record
 from .counts import Histogram, count_run, counts
-from .errors import (Closed, Corrupt, Evicted, InvalidArgument, NoSlot,
-                     NotQshm, Overrun, ProducerDied, QshmError, RingExists,
-                     RingNotFound, RunFailed, Timeout, TooBig, Truncated,
-                     Unsupported, VersionMismatch)
+from .errors import (CircuitError, CircuitOpen, Closed, Corrupt, Evicted,
+                     InvalidArgument, JobCancelled, NoSlot, NotQshm, Overrun,
+                     ProducerDied, QshmError, QueueFull, Refused,
+                     ResultTooBig, RingExists, RingNotFound, RunFailed,
+                     ServiceDead, ServiceError, ServiceGone, ServiceNotFound,
+                     Timeout, TooBig, TooManyQubits, Truncated, Unsupported,
+                     VersionMismatch)
 from .producer import Producer, RunWriter, publish_run
 
 REC_RUN_BEGIN = 0x100
@@ -97,6 +103,10 @@ def unlink(name: str) -> None:
 
 
 __all__ = [
+    "Circuit", "CircuitBreaker", "CircuitError", "CircuitOpen", "Client",
+    "JobCancelled",
+    "QueueFull", "Refused", "Result", "ResultTooBig", "Retry", "ServiceDead",
+    "ServiceError", "ServiceGone", "ServiceNotFound", "TooManyQubits",
     "Closed", "Consumer", "Corrupt", "Evicted", "Histogram",
     "InvalidArgument", "NoSlot", "NotQshm", "Overrun", "Producer",
     "Progress", "ProducerDied", "QshmError", "Record", "Register", "RingExists",

@@ -68,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     h.add_argument("--owner", metavar="USER",
                    help="also trust rings owned by USER (by default only "
                    "your own and root's are read)")
+    sub.add_parser("bench-client", add_help=False,
+                   help="time jobs through qshm.Client against a running "
+                   "`qshm serve` (bench-client --help)")
     return p
 
 
@@ -242,6 +245,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: returns the exit status."""
     p = _parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench-client"]:
+        from . import bench_client
+        try:
+            return bench_client.main(argv[1:])
+        except SystemExit as e:
+            return int(e.code or 0)
     try:
         args = p.parse_args(argv)
     except SystemExit as e:

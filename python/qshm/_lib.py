@@ -1,12 +1,15 @@
 # SPDX-License-Identifier: MIT
-"""Loading libqshm (the rings) and libqshmresults (the results codec)
-through cffi, in ABI mode: no compiler needed at install.
+"""Loading libqshm (the rings), libqshmresults (the results codec) and,
+on first use, libqshmclient (the client of `qshm serve`) through cffi, in
+ABI mode: no compiler needed at install.
 
 Each shared library is looked for, in order, at:
 
-1. ``$QSHM_LIBRARY`` / ``$QSHM_RESULTS_LIBRARY`` (a path to the .so);
+1. ``$QSHM_LIBRARY`` / ``$QSHM_RESULTS_LIBRARY`` /
+   ``$QSHM_CLIENT_LIBRARY`` (a path to the .so);
 2. ``$QSHM_BUILD_DIR/shm/libqshm.so``, ``$QSHM_BUILD_DIR/results/
-   libqshmresults.so`` (a meson build directory);
+   libqshmresults.so``, ``$QSHM_BUILD_DIR/service/libqshmclient.so`` (a
+   meson build directory);
 3. the library directory recorded when meson installed this package;
 4. the dynamic linker's search path (``libqshm.so.0``, ``LD_LIBRARY_PATH``,
    ``ldconfig``), then ``/usr/local/lib``.
@@ -237,6 +240,120 @@ int qshm_consumer_meta(qshm_consumer *c, void *buf, size_t size,
                        uint64_t *version);
 """
 
+# libqshmclient (include/qshm/client.h): the client of `qshm serve`, and
+# libqshm's qshm_poll item that it hands out for event loops.
+CLIENT_CDEF = r"""
+#define QSHM_POLL_DATA 1
+#define QSHM_POLL_FD 2
+struct qshm_pollitem {
+    qshm_consumer *c;
+    int fd;
+    unsigned revents;
+};
+int qshm_poll(struct qshm_pollitem *items, unsigned n, int64_t timeout_ns);
+
+enum {
+    QSHM_EQUEUEFULL = 4352, QSHM_ESERVICEDEAD, QSHM_ESERVICEGONE,
+    QSHM_EREFUSED, QSHM_EBREAKER
+};
+
+typedef struct qshm_client qshm_client;
+struct qshm_job_spec {
+    uint64_t shots;
+    uint64_t seed;
+    int64_t deadline_ns;
+    uint32_t flags;
+    uint32_t reserved;
+};
+struct qshm_job_entry { const char *outcome; uint64_t count; };
+struct qshm_job_result {
+    uint64_t job;
+    uint64_t shots;
+    uint64_t sim_ns;
+    size_t n;
+    struct qshm_job_entry *entries;
+};
+
+int qshm_client_connect(const char *name, int64_t timeout_ns,
+                        qshm_client **out);
+int qshm_client_submit(qshm_client *cl, const char *qasm, size_t len,
+                       const struct qshm_job_spec *spec, uint64_t *job);
+int qshm_client_wait(qshm_client *cl, uint64_t job, int64_t timeout_ns,
+                     struct qshm_job_result **out);
+void qshm_job_result_free(struct qshm_job_result *r);
+int qshm_client_cancel(qshm_client *cl, uint64_t job);
+int qshm_client_pollitem(qshm_client *cl, struct qshm_pollitem *item);
+int qshm_client_process(qshm_client *cl);
+int qshm_client_ready(qshm_client *cl, uint64_t job);
+const char *qshm_client_error(const qshm_client *cl);
+const char *qshm_client_strerror(int err);
+int qshm_client_close(qshm_client *cl);
+
+int qshm_client_register(qshm_client *cl, const char *qasm, size_t len,
+                         int64_t timeout_ns, uint64_t *circuit);
+struct qshm_circuit_info {
+    uint32_t nqubits;
+    uint32_t nclbits;
+    uint32_t nparams;
+    uint32_t reserved;
+    const char *const *param_names;
+};
+int qshm_client_circuit_info(qshm_client *cl, uint64_t circuit,
+                             struct qshm_circuit_info *out);
+int qshm_client_unregister(qshm_client *cl, uint64_t circuit);
+
+#define QSHM_WANT_COUNTS 0x01
+#define QSHM_WANT_SHOTS 0x02
+#define QSHM_WANT_PROBS 0x04
+#define QSHM_WANT_STATE 0x08
+#define QSHM_WANT_EXPECT 0x10
+#define QSHM_WANT_COPY 0x100
+#define QSHM_WANT_NO_RETRY 0x200
+
+struct qshm_run_spec {
+    uint64_t shots;
+    uint64_t seed;
+    int64_t deadline_ns;
+    uint32_t want;
+    uint32_t nparams;
+    const double *params;
+    uint32_t nexpect;
+    uint32_t reserved;
+    const uint64_t *expect;
+};
+int qshm_client_submit_circuit(qshm_client *cl, uint64_t circuit,
+                               const struct qshm_run_spec *spec,
+                               uint64_t *job);
+int qshm_client_submit_qasm(qshm_client *cl, const char *qasm, size_t len,
+                            const struct qshm_run_spec *spec, uint64_t *job);
+
+struct qshm_job_view {
+    uint64_t job;
+    uint64_t shots;
+    uint64_t sim_ns;
+    uint32_t want;
+    uint32_t in_place;
+    uint32_t nqubits;
+    uint32_t words_per_shot;
+    size_t ncounts;
+    const struct qshm_job_entry *counts;
+    const uint64_t *shot_words;
+    const double *probs;
+    uint64_t nprobs;
+    const double *state;
+    uint64_t namps;
+    size_t nexpect;
+    const uint64_t *expect_masks;
+    const double *expect;
+    const void *run;
+};
+int qshm_client_wait_view(qshm_client *cl, uint64_t job, int64_t timeout_ns,
+                          const struct qshm_job_view **out);
+int qshm_client_view_release(qshm_client *cl,
+                             const struct qshm_job_view *view);
+int qshm_client_fd(qshm_client *cl);
+"""
+
 # The SIGBUS guard for rings truncated under their mapping, libqshm 0.2.
 GUARD_CDEF = r"""
 int qshm_install_sigbus_guard(void);
@@ -246,6 +363,7 @@ ffi = cffi.FFI()
 ffi.cdef(CDEF)
 ffi.cdef(RESULTS_CDEF)
 ffi.cdef(META_CDEF)
+ffi.cdef(CLIENT_CDEF)
 ffi.cdef(GUARD_CDEF)
 
 
@@ -282,6 +400,18 @@ def _load(env_var: str, subdir: str, soname: str) -> Any:
 
 lib: Any = _load("QSHM_LIBRARY", "shm", "libqshm.so.0")
 rlib: Any = _load("QSHM_RESULTS_LIBRARY", "results", "libqshmresults.so.0")
+
+
+_clib: Any = None
+
+
+def client_lib() -> Any:
+    """libqshmclient, loaded on first use (``import qshm`` does not need
+    it); ImportError, listing what was tried, when it is not found."""
+    global _clib
+    if _clib is None:
+        _clib = _load("QSHM_CLIENT_LIBRARY", "service", "libqshmclient.so.0")
+    return _clib
 
 
 def _install_guard() -> None:

@@ -146,3 +146,81 @@ def check(code: int, context: str = "") -> int:
     if code < 0:
         raise library_error(code, context)
     return code
+
+
+# -- the service (`qshm serve`) and its client (qshm.Client) -------------
+
+class ServiceError(QshmError):
+    """Base class of the errors of a service's client (:class:`qshm.Client`):
+    the connection's and the jobs'."""
+
+
+class ServiceNotFound(ServiceError, RingNotFound):
+    """No service of that name (no control ring), or none appeared within
+    the connect timeout."""
+
+
+class ServiceDead(ServiceError):
+    """The service process died (``QSHM_ESERVICEDEAD``): every pending job
+    of the connection fails with it. The client connects again on its next
+    job."""
+
+
+class ServiceGone(ServiceError):
+    """The service stopped and closed its rings (``QSHM_ESERVICEGONE``)."""
+
+
+class QueueFull(ServiceError):
+    """The service's queue was full: the job was not taken
+    (``QSHM_EQUEUEFULL``)."""
+
+
+class Refused(ServiceError):
+    """The service refused a request as malformed (``QSHM_EREFUSED``)."""
+
+
+class CircuitError(ServiceError, ValueError):
+    """The service could not run the circuit (``-EINVAL``): it does not
+    parse (``message`` has the front end's ``job:LINE:COL: error: ...``), or
+    it includes a file other than ``qelib1.inc``."""
+
+
+class TooManyQubits(ServiceError):
+    """More qubits than the service's ``--max-qubits``, or no memory for the
+    state (``-EFBIG``)."""
+
+
+class ResultTooBig(ServiceError):
+    """The result does not fit the reply ring (``-E2BIG``)."""
+
+
+class JobCancelled(ServiceError):
+    """The job was cancelled (``-ECANCELED``) before its result was made."""
+
+
+class CircuitOpen(ServiceError):
+    """The client's circuit breaker is open: after repeated failures of the
+    service, jobs fail at once until its reset time has passed."""
+
+
+def client_error(code: int, message: str) -> QshmError:
+    """The exception for a negative code of libqshmclient, with the
+    client's message (``qshm_client_error()``)."""
+    import errno as E
+    cls: type[QshmError] | None = {
+        lib.QSHM_ECLOSED: ServiceGone,
+        lib.QSHM_EPRODUCERDEAD: ServiceDead,
+        4352: QueueFull,        # QSHM_EQUEUEFULL (qshm/client.h)
+        4353: ServiceDead,      # QSHM_ESERVICEDEAD
+        4354: ServiceGone,      # QSHM_ESERVICEGONE
+        4355: Refused,          # QSHM_EREFUSED
+        4356: CircuitOpen,      # QSHM_EBREAKER (the C client's breaker)
+        E.EINVAL: CircuitError,
+        E.EFBIG: TooManyQubits,
+        E.E2BIG: ResultTooBig,
+        E.ECANCELED: JobCancelled,
+    }.get(-code)
+    if cls is None:
+        cls = _CODES.get(-code, QshmError)
+    return cls(message or ffi.string(lib.qshm_strerror(code)).decode(
+        "utf-8", "replace"), code)

@@ -135,3 +135,47 @@ def go(p: subprocess.Popen[bytes]) -> None:
     assert p.stdin is not None
     p.stdin.write(b"go\n")
     p.stdin.flush()
+
+
+class Service:
+    """`qshm serve NAME ARGS` as a child process; ready once it logs
+    'serving'. Its rings carry the test's prefix, removed by `rings`."""
+
+    def __init__(self, rings: Rings, tmp: Path, *args: str,
+                 name: str | None = None) -> None:
+        self.rings = rings
+        self.name = name or rings.name()
+        self.args = args
+        self.log = tmp / f"serve-{self.name}.err"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.start()
+
+    def start(self) -> None:
+        with open(self.log, "wb") as err:
+            self.proc = self.rings.spawn(QSHM, "serve", self.name,
+                                         *self.args, stdout=subprocess.DEVNULL,
+                                         stderr=err)
+        deadline = time.monotonic() + 20
+        while b"serving" not in self.log.read_bytes():
+            assert self.proc.poll() is None, self.log.read_text()
+            assert time.monotonic() < deadline, "qshm serve did not start"
+            time.sleep(0.02)
+        # A fresh log for the next start.
+        self.log.write_bytes(b"")
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        assert self.proc.wait(timeout=20) == 0
+
+
+@pytest.fixture
+def serve(rings: Rings, tmp_path: Path):  # type: ignore[no-untyped-def]
+    def start(*args: str, name: str | None = None) -> Service:
+        return Service(rings, tmp_path, *args, name=name)
+    return start

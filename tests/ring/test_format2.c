@@ -189,6 +189,34 @@ Test(ring_format2, a_trim_after_a_claim_ending_a_lap_keeps_claims_in_the_ring)
 	qshm_producer_close(p, QSHM_CLOSE_UNLINK);
 }
 
+/*
+ * commit() walks the batch's headers. A reliable consumer maps the ring
+ * read-write, so those headers may have been scribbled on before commit:
+ * a length of 2^32 - 1 once made the walk step by 0 bytes forever. It must
+ * end, and the consumer must call the record corrupt.
+ */
+Test(ring_format2, commit_ends_whatever_was_scribbled_on_its_headers)
+{
+	qshm_producer *p = t_create(t_ring, 1 << 16, 0, 0);
+	qshm_consumer *c;
+	cr_assert_eq(qshm_consumer_attach(t_ring, 0, &c), 0);
+	alarm(10); /* a hang fails the test by SIGALRM */
+	for (int k = 0; k < 3; k++) {
+		static const uint32_t bad[] = { UINT32_MAX, 0, 1u << 31 };
+		void *buf;
+		cr_assert_eq(qshm_producer_claim(p, 100, 16, 0, &buf), 0);
+		memset(buf, 0, 100);
+		memcpy((unsigned char *)buf - 16, &bad[k], sizeof bad[k]);
+		cr_assert_eq(qshm_producer_commit(p), 0);
+	}
+	alarm(0);
+	struct qshm_record r;
+	cr_assert_eq(qshm_consumer_read(c, &r, 0), -QSHM_ECORRUPT, "%s",
+		     qshm_last_error());
+	qshm_consumer_close(c);
+	qshm_producer_close(p, QSHM_CLOSE_UNLINK);
+}
+
 /* ---------------------------------------------------------------- */
 /* Sleepers                                                           */
 
