@@ -801,8 +801,12 @@ QSHM_EXPORT int qshm_producer_commit(qshm_producer *p)
 {
 	if (!p)
 		return qshm__fail(EINVAL, "NULL producer");
-	if (qshm__truncated(&p->m))
+	if (qshm__truncated(&p->m)) {
+		/* The inline claim (qshm.h) falls back to the library's
+		 * from now on, which says truncated too. */
+		p->f.limit = 0;
 		return qshm__truncated_fail(&p->m);
+	}
 	if (p->f.claim_pos == p->committed)
 		return 0;
 	/* C0: each record's commit word, in order, with release: pairs with

@@ -267,8 +267,12 @@ void dump_cons_views(const struct snap *sn, const struct scan *s,
 			 * short. Estimate from the average footprint. */
 			double avg = sn->st.records ?
 				(double)end / (double)sn->st.records : 0;
-			cv->lag_records = avg > 0 ?
-				(uint64_t)((double)cv->lag_bytes / avg) : 0;
+			double est = avg > 0 ?
+				(double)cv->lag_bytes / avg : 0;
+			/* Counters from the segment can make it 2^64 or
+			 * more, and converting that is undefined. */
+			cv->lag_records = est >= 18446744073709551616.0 ?
+				UINT64_MAX : (uint64_t)est;
 			cv->lag_exact = 0;
 		}
 	}

@@ -1,6 +1,7 @@
 /*
- * fuzz_results.c - libFuzzer target: decoding result records as the qshm
- * tools do (tools/results.c, used by `qshm hist` and `qshm dump`). The
+ * fuzz_results.c - libFuzzer target: decoding result records with
+ * libqshmresults, the project's one decoder (what `qshm hist`, `qshm dump`
+ * and the Python package use). The
  * input is a stream of records, each a little-endian u16 type, a u16
  * length and that many payload bytes; each payload is copied to its own
  * 16-byte aligned buffer of exactly its length (as in a ring, and so that

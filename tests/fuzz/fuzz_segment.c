@@ -21,9 +21,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "qshm/qshm.h"
@@ -61,6 +63,17 @@ static int write_image(const uint8_t *data, size_t size)
 {
 	size_t done = 0;
 
+	struct stat fd_st, name_st;
+
+	/* Someone may have removed or replaced the name (`qshm rm --stale`
+	 * elsewhere on the machine removes a stale image): every look would
+	 * then find no ring. Reopen when the name no longer leads to ours. */
+	if (image_fd >= 0 &&
+	    (fstat(image_fd, &fd_st) < 0 || stat(path, &name_st) < 0 ||
+	     fd_st.st_ino != name_st.st_ino || fd_st.st_dev != name_st.st_dev)) {
+		close(image_fd);
+		image_fd = -1;
+	}
 	if (image_fd < 0) {
 		image_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 				0600);
@@ -133,7 +146,12 @@ static void command(int (*fn)(int, char **), int argc, const char **args)
 {
 	char *argv[8];
 	int saved;
+	struct sigaction old_int, old_term;
 
+	/* `qshm stat` installs its own SIGINT/SIGTERM handlers: put
+	 * libFuzzer's back after it, or the fuzzer ignores both. */
+	sigaction(SIGINT, NULL, &old_int);
+	sigaction(SIGTERM, NULL, &old_term);
 	for (int i = 0; i < argc; i++)
 		argv[i] = (char *)args[i];
 	argv[argc] = NULL;
@@ -144,6 +162,8 @@ static void command(int (*fn)(int, char **), int argc, const char **args)
 	fflush(stdout);
 	dup2(saved, 1);
 	close(saved);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

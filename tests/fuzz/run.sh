@@ -26,6 +26,9 @@ find "$root/tests/qasm/small" "$src/corpus/qasm" -name '*.qasm' -size -8k \
 cp "$root/tests/qasm/small/qelib1.inc" "$work/seeds-qasm/" 2>/dev/null || true
 rm -rf "$work/seeds-segment" "$work/seeds-results"
 "$build/tests/fuzz/gen_seeds" "$work/seeds-segment" "$work/seeds-results"
+# Inputs that found a bug, kept as regression seeds (tests/fuzz/corpus/
+# segment: a segment image and its action byte, see docs/fuzzing.md).
+cp "$src/corpus/segment/"* "$work/seeds-segment/"
 
 # A small quarantine (ASan's default is 256 MiB): every input allocates
 # anew, and fresh memory costs a page fault per page; 8 MiB still catches

@@ -91,7 +91,7 @@ expect_grep "stale" "$T/out"
 expect_rc 0 "$QSHM" stat -i 0 "$R"
 expect_rc 0 "$QSHM" ls "$R"
 expect_grep "stale" "$T/out"
-expect_rc 0 "$QSHM" rm --stale
+expect_rc 0 "$QSHM" rm --stale "$P-*" # ours only: others run beside us
 [ ! -e "/dev/shm/qshm.$R" ] || fail "rm --stale left the killed producer's ring"
 ok "producer killed: hist 3, dump --follow 0, python hist 3, each with a message; dump, stat, ls 0 on the stale ring; rm --stale removes it"
 
@@ -182,3 +182,15 @@ jcheck "$T/out" \
 	"{r['name']: r['state'] for r in d}['$P-ver'] == 'version'" \
 	"{r['name']: r['state'] for r in d}['$P-new'] in ('creating', 'stale')"
 ok "stat --all and ls report rings they cannot use (version, creating, not ours) and exit 0; stat NAME on one exits 3"
+
+# ---- images the fuzzer found bugs with (tests/fuzz/corpus/segment) ----
+# dump-lag-estimate-overflow: a records counter of 2^64 - 1 made dump's
+# lag estimate convert 2^64 (a double) to u64, undefined behaviour
+# (UBSan, in an ASan+UBSan build). The image is the file less its last
+# byte (the fuzz target's action byte).
+SEED=$(dirname "$0")/../fuzz/corpus/segment/dump-lag-estimate-overflow
+head -c "$(($(stat -c %s "$SEED") - 1))" "$SEED" >"/dev/shm/qshm.$P-lag"
+expect_rc 1 "$QSHM" dump -n 16 "$P-lag"
+expect_grep "~18446744073709551615" "$T/out"
+expect_grep "^qshm dump: ring '$P-lag': reading records: .*bad length" "$T/err"
+ok "fuzzer-found images: dump reports them without undefined behaviour"

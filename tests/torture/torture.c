@@ -268,9 +268,13 @@ static int consumer(int lossy)
 		usleep(200);
 	}
 	for (;;) {
+		/* 3 s, or in run mode 25 s: the producer waits after
+		 * RUN_BEGIN for the Python consumer to start (seconds on a
+		 * loaded machine). A hang is an error either way. */
+		int64_t t = run_mode ? 25000000000ll : 3000000000ll;
 		err = lossy ? qshm_consumer_read_copy(c, copy, sizeof(copy),
-						      &rec, 3000000000ll)
-			    : qshm_consumer_read(c, &rec, 3000000000ll);
+						      &rec, t)
+			    : qshm_consumer_read(c, &rec, t);
 		if (err < 0)
 			break;
 		const uint8_t *data = lossy ? copy : rec.data;
@@ -319,7 +323,7 @@ static pid_t spawn(int role)
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		alarm(20);
+		alarm(run_mode ? 60 : 20);
 		_exit(role == V_PRODUCER ? producer() :
 		      consumer(role == V_LOSSY));
 	}
@@ -339,7 +343,7 @@ static pid_t spawn_python(const char *script, int lossy, int pipefd[2])
 
 		close(pipefd[0]);
 		snprintf(fd, sizeof(fd), "%d", pipefd[1]);
-		alarm(30);
+		alarm(60);
 		execl("/usr/bin/python3", "python3", script, ring,
 		      lossy ? "lossy" : "reliable", fd, (char *)NULL);
 		_exit(X_ERROR);
