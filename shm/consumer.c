@@ -256,9 +256,14 @@ static int qshm__check_end(qshm_consumer *c, uint64_t now)
 
 	if (s && !c->lossy &&
 	    atomic_load_explicit(&s->kc_word, memory_order_relaxed) !=
-		    c->slot_word)
+		    c->slot_word) {
+		/* That load may be the one that found the segment cut (the
+		 * guard's zero page reads as a free slot): say so. */
+		if (qshm__truncated(&c->m))
+			return c->gone = qshm__truncated_fail(&c->m);
 		return c->gone = qshm__fail(QSHM_EEVICTED, "ring '%s': this "
 					    "consumer was evicted", c->m.name);
+	}
 	/* A3: pairs with C4: once closed is seen, the final write_pos is
 	 * visible to the load below. */
 	if (atomic_load_explicit(&kp->kp_closed, memory_order_acquire)) {
