@@ -809,10 +809,6 @@ class Client:
             try:
                 res = await self._run_once(c, shots, seed, timeout, params,
                                            bits, names, masks, view)
-            except asyncio.CancelledError:
-                if self.breaker is not None:
-                    self.breaker.release()
-                raise
             except QshmError as e:
                 if self.breaker is not None:
                     self.breaker.failure(e)
@@ -821,6 +817,12 @@ class Client:
                 await asyncio.sleep(policy.delay(attempt))
                 attempt += 1
                 continue
+            except BaseException:
+                # Cancelled, or not the service's doing (a bad parameter
+                # value): the trial slot goes back, as in run_sync().
+                if self.breaker is not None:
+                    self.breaker.release()
+                raise
             if self.breaker is not None:
                 self.breaker.success()
             return res

@@ -219,3 +219,30 @@ async def test_a_registered_circuit_survives_a_restarted_service(
         # Registered again on the new connection, transparently.
         r = await c.run(circ, params=[0.0], shots=50, seed=1)
         assert r.counts == {"0": 50}
+
+
+def test_a_trial_job_that_fails_on_its_arguments_gives_the_trial_back(
+        serve) -> None:  # type: ignore[no-untyped-def]
+    # A half-open breaker lets one trial job through. A trial that fails
+    # before reaching the service (a parameter that is not a number) is no
+    # verdict on the service: the slot goes back, for await run() as for
+    # run_sync(), and the next job is the trial.
+    svc = serve()
+    now = [100.0]
+    br = qshm.CircuitBreaker(failures=1, reset=1.0, clock=lambda: now[0])
+    with qshm.Client(svc.name, breaker=br) as c:
+        circ = c.register(ONE)
+        for run in ("async", "sync"):
+            br.allow()
+            br.failure(qshm.ServiceDead("x"))
+            assert br.state == "open"
+            now[0] += 1.0
+            with pytest.raises(ValueError):
+                if run == "async":
+                    asyncio.run(c.run(circ, shots=8, params=["x"]))
+                else:
+                    c.run_sync(circ, shots=8, params=["x"])
+            assert br.state == "half-open"
+            res = c.run_sync(circ, shots=8, seed=1, params=[0.0])
+            assert res.counts == {"0": 8}
+            assert br.state == "closed"
