@@ -20,10 +20,11 @@ struct bench_svc_reply {
 };
 
 /*
- * The job a comparison server runs for a request, with the calls `qshm
- * serve` makes (service/service.c): parse the text, plan the run with the
- * seed, count shots with rt_counts_run(), sim_ns timing rt_counts_run()
- * alone, as the service's RESULT does. The counts are encoded into buf
+ * The job a comparison server runs for a request: parse the text, plan the
+ * run with the seed, count shots with rt_counts_run() (the service counts
+ * through sim_run_shots() into a qshm_counts table: the same simulator
+ * work, the same counts). sim_ns spans planning, running and counting, as
+ * the service's sim_ns does (service/svc_job.c, simulate()). The counts are encoded into buf
  * (at most size bytes) as entries of u64 count, u16 length and
  * the outcome's bytes (*n gets how many). Returns the encoded length,
  * or a negative errno.
