@@ -21,7 +21,7 @@ waiter on the client's reply ring (``qshm_waiter_*``, through
 ``qshm_client_pollitem()``), readable when the service publishes a reply
 (the ring's own futex wake-up, through an io_uring wait) or when the
 service process dies (its pidfd); with ``wake="fd"`` the C client's own
-descriptor (``qshm_client_fd()``), which costs more per job today. Cancelling the awaiting task cancels the
+descriptor (``qshm_client_fd()``). Cancelling the awaiting task cancels the
 job in the service. Retries with exponential backoff and jitter
 (:class:`Retry`) and a circuit breaker (:class:`CircuitBreaker`) are off
 unless given; they are the Python client's own (asyncio sleeps), and the
@@ -340,8 +340,7 @@ class Client:
     ``breaker``: a :class:`CircuitBreaker` (default: none). ``wake``: what
     the event loop watches: ``"waiter"`` (default), a libqshm waiter on
     the reply ring (``qshm_waiter_*``); ``"fd"``, the C client's
-    descriptor (``qshm_client_fd()``), which today costs more per job
-    (docs/python.md).
+    descriptor (``qshm_client_fd()``) (figures in docs/python.md).
     """
 
     def __init__(self, name: str, *, connect_timeout: float = 5.0,
@@ -449,9 +448,10 @@ class Client:
         return len(self._pending)
 
     def fileno(self) -> int:
-        """The descriptor the event loop watches (``qshm_client_fd()``):
-        readable when a reply may be there or the service ended; -1 before
-        the first asyncio job of a connection."""
+        """The descriptor the event loop watches (the waiter's, or
+        ``qshm_client_fd()`` with ``wake="fd"``): readable when a reply may
+        be there or the service ended; -1 before the first asyncio job of a
+        connection."""
         return self._fd
 
     def _drop_connection(self) -> None:
