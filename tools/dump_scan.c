@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "dump.h"
+#include "ringstat.h"
 
 void dump_run_put(struct run_ref *r)
 {
@@ -264,15 +265,10 @@ void dump_cons_views(const struct snap *sn, const struct scan *s,
 			cv->lag_exact = l->exact && !cv->behind;
 		} else {
 			/* Nothing read at or above it: the scan was cut
-			 * short. Estimate from the average footprint. */
-			double avg = sn->st.records ?
-				(double)end / (double)sn->st.records : 0;
-			double est = avg > 0 ?
-				(double)cv->lag_bytes / avg : 0;
-			/* Counters from the segment can make it 2^64 or
-			 * more, and converting that is undefined. */
-			cv->lag_records = est >= 18446744073709551616.0 ?
-				UINT64_MAX : (uint64_t)est;
+			 * short. Estimate from the average footprint, as
+			 * stat does. */
+			cv->lag_records = rs_lag_records(sn, NULL,
+							 cv->lag_bytes);
 			cv->lag_exact = 0;
 		}
 	}

@@ -203,6 +203,10 @@ uint64_t rs_lag_records(const struct snap *sn, const struct qshm_slot_info *si,
 	if (!lag_bytes || !sn->st.records || !sn->st.write_pos)
 		return 0;
 	double avg = (double)sn->st.write_pos / (double)sn->st.records;
-	double est = (double)lag_bytes / avg;
-	return est < 1 ? 1 : (uint64_t)(est + 0.5);
+	double est = (double)lag_bytes / avg + 0.5;
+	/* Counters from the segment can make it 2^64 or more, and converting
+	 * that is undefined. */
+	if (est >= 18446744073709551616.0)
+		return UINT64_MAX;
+	return est < 1 ? 1 : (uint64_t)est;
 }
