@@ -486,6 +486,11 @@ static int qshm__wait_space(qshm_producer *p, uint64_t need,
  */
 static void qshm__set_limit(qshm_producer *p)
 {
+	/* A cut segment: every claim goes to the library, which says so. */
+	if (qshm__truncated(&p->m)) {
+		p->f.limit = 0;
+		return;
+	}
 	uint64_t cap = p->m.capacity;
 	uint64_t low = p->head < p->cached_min ? p->head : p->cached_min;
 	if (p->committed < low)
@@ -802,9 +807,7 @@ QSHM_EXPORT int qshm_producer_commit(qshm_producer *p)
 	if (!p)
 		return qshm__fail(EINVAL, "NULL producer");
 	if (qshm__truncated(&p->m)) {
-		/* The inline claim (qshm.h) falls back to the library's
-		 * from now on, which says truncated too. */
-		p->f.limit = 0;
+		qshm__set_limit(p); /* 0: claims go to the library */
 		return qshm__truncated_fail(&p->m);
 	}
 	if (p->f.claim_pos == p->committed)
