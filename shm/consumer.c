@@ -389,31 +389,33 @@ static int qshm__wait_data(qshm_consumer *c, int64_t timeout_ns,
 	 * is up), look at the clock and at the shared end-of-stream state
 	 * only every 64th time: each look costs, and the producer's line
 	 * would bounce. */
-	if (timeout_ns != 0 && *deadline && c->last_now < *spin_end &&
-	    c->poll_word) {
-		/* Ping-pong: read() looks at the commit word again, in the
-		 * line that brings the record with it. */
-		if (++c->empty_polls & 63) {
-			qshm__cpu_relax();
-			return 0;
-		}
-	} else if (timeout_ns != 0 && *deadline && c->last_now < *spin_end) {
-		/* Streaming: spin on the producer's published position (A2:
-		 * acquire, pairs with C1), not on the commit word: that word
-		 * sits in the line the producer is filling, and each look
-		 * would take the line from the producer mid-write.
-		 * kp_write_pos changes once per commit, so its line moves
-		 * once per batch. */
-		do {
-			uint64_t wp = atomic_load_explicit(
-				&c->m.kprod->kp_write_pos,
-				memory_order_acquire);
-			if (wp > c->pos) {
-				c->cached_wp = wp;
+	if (timeout_ns != 0 && *deadline && c->last_now < *spin_end) {
+		if (c->poll_word) {
+			/* Ping-pong: read() looks at the commit word again,
+			 * in the line that brings the record with it. */
+			if (++c->empty_polls & 63) {
+				qshm__cpu_relax();
 				return 0;
 			}
-			qshm__cpu_relax();
-		} while (++c->empty_polls & 63);
+		} else {
+			/* Streaming: spin on the producer's published
+			 * position (A2: acquire, pairs with C1), not on the
+			 * commit word: that word sits in the line the
+			 * producer is filling, and each look would take the
+			 * line from the producer mid-write. kp_write_pos
+			 * changes once per commit, so its line moves once
+			 * per batch. */
+			do {
+				uint64_t wp = atomic_load_explicit(
+					&c->m.kprod->kp_write_pos,
+					memory_order_acquire);
+				if (wp > c->pos) {
+					c->cached_wp = wp;
+					return 0;
+				}
+				qshm__cpu_relax();
+			} while (++c->empty_polls & 63);
+		}
 	}
 	now = c->last_now = qshm__now_ns();
 	int err = qshm__check_end(c, now);
