@@ -677,8 +677,12 @@ Test(sim_fusion, blockingLeavesTheShotsUnchanged, .timeout = 120)
 		     "if(c==1) x q[3];\n"
 		     "cp(0.4) q[3],q[7]; h q[3]; cx q[2],q[1]; ry(0.9) q[0];\n"
 		     "measure q -> c;\n");
-	cr_expect_eq(run_hash_cfg(c, 0, 4, 20000),
-		     run_hash_cfg(c, SIM_FLAG_NO_BLOCKING, 4, 20000));
+	b = run_new_chunk(c, 0, 0, 2, 1, 9);
+	sim_run_plan_stats(b, &st);
+	cr_expect_geq(st.blocked_runs, 1, "the branching circuit blocks too");
+	sim_run_destroy(b);
+	cr_expect_eq(run_hash_cfg(c, 0, 9, 20000),
+		     run_hash_cfg(c, SIM_FLAG_NO_BLOCKING, 9, 20000));
 	qasm_circuit_free(c);
 }
 

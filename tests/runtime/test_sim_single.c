@@ -234,13 +234,14 @@ Test(sim_single, corpusCircuitsMatchTheReferenceWithinSamplingNoise,
 	}
 }
 
-static uint64_t shots_hash;
+static uint64_t shots_hash, shots_seen;
 
 static int hash_shots(void *ctx, const uint64_t *bits, size_t nshots,
 		      size_t words)
 {
 	for (size_t i = 0; i < nshots * words; i++)
 		shots_hash = (shots_hash ^ bits[i]) * 0x100000001b3ull;
+	shots_seen += nshots;
 	(void)ctx;
 	return 0;
 }
@@ -252,13 +253,22 @@ static uint64_t run_hash(const struct qasm_circuit *c, unsigned threads,
 	struct rt_error err;
 
 	shots_hash = 0xcbf29ce484222325ull;
+	shots_seen = 0;
 	cr_assert_eq(sim_run_shots(r, nshots, hash_shots, NULL, &err), 0,
 		     "%s", err.msg);
+	cr_assert_eq(shots_seen, nshots, "every shot is delivered");
 	sim_run_destroy(r);
 	return shots_hash;
 }
 
-Test(sim_single, shotsDoNotDependOnThreadsOrBlocking, .timeout = 120)
+/*
+ * In single precision the shots for a seed do not depend on the thread
+ * count, blocked or not. Blocking itself may change them: the blocked plan
+ * fuses differently, and float rounding (about 1e-7) then moves a few of
+ * 300 000 samples (seen; in double the fusion tests find them identical).
+ */
+Test(sim_single, shotsDoNotDependOnTheThreadCountBlockedOrNot,
+     .timeout = 120)
 {
 	/* 16 qubits all measured: the big-state sampler over floats. */
 	char *src = random_circuit(16, 120, true);
@@ -266,7 +276,13 @@ Test(sim_single, shotsDoNotDependOnThreadsOrBlocking, .timeout = 120)
 	uint64_t h = run_hash(c, 1, 0, 300000);
 
 	cr_expect_eq(run_hash(c, 2, 0, 300000), h, "%s", src);
-	cr_expect_eq(run_hash(c, 3, 4, 300000), run_hash(c, 1, 4, 300000));
+	struct sim_run *b = run_new(c, SIM_FLAG_SINGLE, 1, 12);
+	struct sim_plan_stats st;
+	sim_run_plan_stats(b, &st);
+	cr_expect_geq(st.blocked_runs, 1, "chunks of 2^12 block something");
+	sim_run_destroy(b);
+	cr_expect_eq(run_hash(c, 3, 12, 300000), run_hash(c, 1, 12, 300000),
+		     "blocked (chunks of 2^12)");
 	qasm_circuit_free(c);
 	free(src);
 }
