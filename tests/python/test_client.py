@@ -224,12 +224,24 @@ async def test_queue_full_and_retry_with_backoff(serve) -> None:  # type: ignore
             await b.run(TRIVIAL, shots=1)
         # With retries: the queue frees up when the hog is cancelled.
         asyncio.get_running_loop().call_later(0.4, hog.cancel)
-        policy = qshm.Retry(attempts=30, base=0.05, factor=2.0,
-                            max_delay=0.2, rng=random.Random(1))
+        delays: list[float] = []
+
+        class Counted(qshm.Retry):
+            def delay(self, attempt: int) -> float:
+                d = super().delay(attempt)
+                delays.append(d)
+                return d
+
+        policy = Counted(attempts=30, base=0.05, factor=2.0,
+                         max_delay=0.2, rng=random.Random(1))
         t0 = time.monotonic()
         res = await b.run(TRIVIAL, shots=9, seed=1, retry=policy)
         assert sum(res.counts.values()) == 9
         assert time.monotonic() - t0 >= 0.3
+        # It was refused (queue full) and retried, with growing delays
+        # (jittered, so compared with the backoff's ceilings).
+        assert len(delays) >= 2, delays
+        assert delays[0] <= 0.05 and max(delays) <= 0.2
         with pytest.raises(asyncio.CancelledError):
             await hog
 
