@@ -283,7 +283,7 @@ int publisher_end(struct publisher *pub, uint32_t status,
 	return publish_meta(pub);
 }
 
-static uint64_t now_ns(void)
+uint64_t publish_now_ns(void)
 {
 	struct timespec ts;
 
@@ -296,7 +296,7 @@ int publisher_run_shots(struct publisher *pub, const struct qasm_circuit *c,
 			char *err, size_t errlen)
 {
 	struct rt_error rerr;
-	uint64_t t0 = now_ns(), sim_ns;
+	uint64_t t0 = publish_now_ns(), sim_ns;
 	int rc;
 
 	rc = publisher_begin(pub, c, shots, seed, 0);
@@ -307,13 +307,13 @@ int publisher_run_shots(struct publisher *pub, const struct qasm_circuit *c,
 	}
 	rt_error_clear(&rerr);
 	rc = sim_run_shots(run, shots, publisher_shots, pub, &rerr);
-	sim_ns = now_ns() - t0;
+	sim_ns = publish_now_ns() - t0;
 	if (rc) {
 		snprintf(err, errlen, "sim_run_shots: %s", rerr.code ?
 			 rerr.msg : qshm_strerror(rc < 0 ? rc : -rc));
 		return rc < 0 ? rc : -EIO;
 	}
-	rc = publisher_end(pub, QSHM_RUN_OK, now_ns() - t0, sim_ns);
+	rc = publisher_end(pub, QSHM_RUN_OK, publish_now_ns() - t0, sim_ns);
 	if (rc)
 		snprintf(err, errlen, "publisher_end: %s", qshm_strerror(rc));
 	return rc;

@@ -144,4 +144,7 @@ int publish_run(const struct qasm_circuit *c, struct sim_run *run,
 		const struct publish_run_opts *o, uint64_t *shots_done,
 		struct rt_error *err);
 
+/* CLOCK_MONOTONIC in nanoseconds: the clock of the runs' timings. */
+uint64_t publish_now_ns(void);
+
 #endif

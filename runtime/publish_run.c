@@ -32,14 +32,6 @@ struct run_stream {
 	uint64_t t0, next_report, next_mem;
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static int stopped(const struct publish_run_opts *o)
 {
 	return o->stop && *o->stop;
@@ -98,7 +90,7 @@ static int stream_shots(void *ctx, const uint64_t *bits, size_t n,
 	st->shots += n;
 	/* Relaxed, plain-width stores: read by inspectors as snapshots. */
 	__atomic_store_n(st->kshots, st->shots, __ATOMIC_RELAXED);
-	uint64_t now = now_ns();
+	uint64_t now = publish_now_ns();
 	if (now >= st->next_mem) {
 		publish_memory(st);
 		st->next_mem = now + 100 * 1000 * 1000;
@@ -204,7 +196,7 @@ static void end_stopped(qshm_producer *p, const struct run_stream *st,
 		struct qshm_run_end e = {
 			.status = QSHM_RUN_STOPPED,
 			.shots = st->shots,
-			.elapsed_ns = st->t0 ? now_ns() - st->t0 : 0,
+			.elapsed_ns = st->t0 ? publish_now_ns() - st->t0 : 0,
 			.sim_ns = sim_ns,
 		};
 		memcpy(b, &e, sizeof(e));
@@ -264,7 +256,7 @@ int publish_run(const struct qasm_circuit *c, struct sim_run *run,
 		options |= QSHM_RUN_STATE;
 	if (!sim_run_is_deterministic(run))
 		options |= QSHM_RUN_PER_SHOT;
-	st.t0 = now_ns();
+	st.t0 = publish_now_ns();
 	rc = publisher_begin(&st.pub, c, shots, seed, options);
 	if (rc == -EINTR && stopped(o))
 		goto close;
@@ -275,7 +267,7 @@ int publish_run(const struct qasm_circuit *c, struct sim_run *run,
 
 	rt_error_clear(&serr);
 	rc = sim_run_shots(run, shots, stream_shots, &st, &serr);
-	sim_ns = now_ns() - st.t0;
+	sim_ns = publish_now_ns() - st.t0;
 	if (rc == -EINTR && stopped(o)) {
 		end_stopped(p, &st, sim_ns);
 		goto close;
@@ -291,7 +283,7 @@ int publish_run(const struct qasm_circuit *c, struct sim_run *run,
 			 strerror(rc < 0 ? -rc : rc));
 		rt_error_set(err, rc < 0 ? rc : -rc, "%s", msg);
 		publisher_error(&st.pub, rc < 0 ? rc : -rc, msg);
-		publisher_end(&st.pub, QSHM_RUN_FAILED, now_ns() - st.t0,
+		publisher_end(&st.pub, QSHM_RUN_FAILED, publish_now_ns() - st.t0,
 			      sim_ns);
 		goto close;
 	}
@@ -317,7 +309,7 @@ int publish_run(const struct qasm_circuit *c, struct sim_run *run,
 		}
 	}
 	if (!rc)
-		rc = publisher_end(&st.pub, QSHM_RUN_OK, now_ns() - st.t0,
+		rc = publisher_end(&st.pub, QSHM_RUN_OK, publish_now_ns() - st.t0,
 				   sim_ns);
 	if (rc == -EINTR && stopped(o)) {
 		end_stopped(p, &st, sim_ns);
@@ -329,7 +321,7 @@ int publish_run(const struct qasm_circuit *c, struct sim_run *run,
 	}
 	publish_memory(&st);
 	if (o->progress)
-		o->progress(o->ctx, st.shots, st.total, now_ns() - st.t0, 1);
+		o->progress(o->ctx, st.shots, st.total, publish_now_ns() - st.t0, 1);
 	if (o->unlink_after) {
 		/* Let reliable consumers read the whole run first. */
 		while (!stopped(o) && qshm_producer_drain(p, RUN_SLICE_NS) ==
