@@ -24,6 +24,7 @@
 #include <time.h>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -97,6 +98,9 @@ struct qshm_client {
 	bool armed;
 	int epfd;               /* qshm_client_fd(): an epoll set holding
 				   the waiter's descriptor; -1: none */
+	int kickfd;             /* an eventfd in that set: written when a
+				   reply was read outside process(), so the
+				   caller's loop still wakes for it; -1 */
 	int svc_pidfd;          /* pidfd of the service of this connection
 				   (readable once it exits); -1: none */
 	struct qshm_client_opts opts;
@@ -708,8 +712,24 @@ static int read_after_poll(struct qshm_client *cl)
 
 /* Arms the event-loop descriptor, if there is one, unless a view held in
  * place stops reading (then view_release() arms it). */
-static void arm(struct qshm_client *cl)
+/* Makes the event-loop descriptor readable until the next process(). */
+static void kick(struct qshm_client *cl)
 {
+	if (cl->kickfd >= 0)
+		(void)eventfd_write(cl->kickfd, 1);
+}
+
+/*
+ * Arms the waiter. Replies already in the ring are read first; when that
+ * happens outside process() (wait(), view_release(), qshm_client_fd()),
+ * the caller's loop has no wake-up coming for them, so kick() makes the
+ * descriptor readable: its next process() reports them ready. Reading a
+ * reply, finding the connection over or failing to arm all count.
+ */
+static void arm_from(struct qshm_client *cl, bool in_process)
+{
+	bool news = false;
+
 	if (!cl->waiter || cl->armed || cl->conn_err ||
 	    (cl->held && cl->held->handed))
 		return;
@@ -717,19 +737,28 @@ static void arm(struct qshm_client *cl)
 		int rc = qshm_waiter_arm(cl->waiter);
 		if (rc == 1) {
 			cl->armed = true;
-			return;
+			break;
 		}
-		if (rc < 0)
-			return;
+		if (rc < 0) {
+			news = true;
+			break;
+		}
 		/* Something is there already: read it, arm again. */
 		rc = read_one(cl, 0);
+		news = true;
 		if (rc && rc != -EAGAIN) {
-			/* make the descriptor readable for the caller */
 			if (qshm_waiter_arm(cl->waiter) == 1)
 				cl->armed = true;
-			return;
+			break;
 		}
 	}
+	if (news && !in_process)
+		kick(cl);
+}
+
+static void arm(struct qshm_client *cl)
+{
+	arm_from(cl, false);
 }
 
 int qshm_client_process(qshm_client *cl)
@@ -741,6 +770,10 @@ int qshm_client_process(qshm_client *cl)
 	if (cl->waiter && cl->armed) {
 		qshm_waiter_disarm(cl->waiter);
 		cl->armed = false;
+	}
+	if (cl->kickfd >= 0) {
+		eventfd_t n;
+		(void)eventfd_read(cl->kickfd, &n); /* non-blocking */
 	}
 	while ((rc = read_one(cl, 0)) == 0)
 		;
@@ -754,7 +787,7 @@ int qshm_client_process(qshm_client *cl)
 	if ((!cl->conn_err || cl->opts.reconnect) && pump(cl) == 0 &&
 	    rc != -EAGAIN)
 		rc = -EAGAIN;
-	arm(cl);
+	arm_from(cl, true);
 	if (rc != -EAGAIN && rc != -ETIMEDOUT && rc != -EINTR &&
 	    rc != -EBUSY && !cl->njobs)
 		return rc;
@@ -812,13 +845,18 @@ int qshm_client_fd(qshm_client *cl)
 	 * descriptor stays the same when a reconnection makes a new
 	 * waiter. */
 	cl->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (cl->epfd < 0 ||
+	cl->kickfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (cl->epfd < 0 || cl->kickfd < 0 ||
 	    epoll_ctl(cl->epfd, EPOLL_CTL_ADD, qshm_waiter_fd(cl->waiter),
-		      &ev) < 0) {
+		      &ev) < 0 ||
+	    epoll_ctl(cl->epfd, EPOLL_CTL_ADD, cl->kickfd, &ev) < 0) {
 		rc = -errno;
 		if (cl->epfd >= 0)
 			close(cl->epfd);
+		if (cl->kickfd >= 0)
+			close(cl->kickfd);
 		cl->epfd = -1;
+		cl->kickfd = -1;
 		qshm_waiter_close(cl->waiter);
 		cl->waiter = NULL;
 		return cfail(cl, rc, "no pollable descriptor: epoll: %s",
@@ -996,6 +1034,7 @@ int qshm_client_connect_opts(const char *name,
 	strcpy(cl->name, name);
 	cl->next_job = 1;
 	cl->epfd = -1;
+	cl->kickfd = -1;
 	cl->svc_pidfd = -1;
 	if (o)
 		cl->opts = *o;
@@ -1825,6 +1864,8 @@ int qshm_client_close(qshm_client *cl)
 	client_shut(cl);
 	if (cl->epfd >= 0)
 		close(cl->epfd);
+	if (cl->kickfd >= 0)
+		close(cl->kickfd);
 	free(cl->jobs);
 	free(cl->circs);
 	free(cl);

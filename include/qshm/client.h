@@ -374,7 +374,9 @@ int qshm_client_view_release(qshm_client *cl,
 /*
  * A file descriptor for event loops (epoll, poll, asyncio's add_reader):
  * readable when a reply may be there, when the service stopped, or when
- * it died. When it is readable, call qshm_client_process() (which also
+ * it died; also after a call other than process() (wait(), view_release(),
+ * this one) read replies of other jobs, so a loop that polls before it
+ * looks at its jobs misses none. When it is readable, call qshm_client_process() (which also
  * re-arms it); then take the ready jobs with wait() or wait_view() with
  * timeout 0. Wake-ups may be spurious. The descriptor is the client's
  * (do not close it); it stays the same for the client's life.

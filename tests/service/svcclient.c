@@ -606,9 +606,20 @@ static int cmd_fd(char **argv)
 	uint64_t job[4];
 	int fd, done = 0, wakeups = 0;
 
+	struct qshm_job_result *r0;
+
 	for (int i = 0; i < 4; i++)
 		job[i] = submit_or_die(cl, text, 2000, (uint64_t)i,
 				       QSHM_FOREVER);
+	/* The other replies are in the ring by the time the descriptor is
+	 * made, so making it reads them: it must still come up readable
+	 * (a loop that polls first must not sleep past them). */
+	CHECK(qshm_client_wait(cl, job[0], 60000000000, &r0) == 0,
+	      "job 0: %s", qshm_client_error(cl));
+	qshm_job_result_free(r0);
+	job[0] = 0;
+	done = 1;
+	usleep(300000);
 	fd = qshm_client_fd(cl);
 	CHECK(fd >= 0, "qshm_client_fd: %s", qshm_client_error(cl));
 	CHECK(qshm_client_fd(cl) == fd, "same descriptor");
