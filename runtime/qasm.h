@@ -45,7 +45,12 @@
                                      qelib1 bodies down to U and CX */
 #define QASM_PARSE_NO_FUSE   0x2u /* keep one operation per primitive gate:
                                      no fusion, no composition */
-#define QASM_PARSE_FLAGS_ALL (QASM_PARSE_NO_NATIVE | QASM_PARSE_NO_FUSE)
+#define QASM_PARSE_NO_LIB_CACHE 0x4u /* parse the built-in qelib1.inc's
+                                        text again instead of sharing the
+                                        definitions parsed once per process
+                                        (the same circuit: for tests) */
+#define QASM_PARSE_FLAGS_ALL (QASM_PARSE_NO_NATIVE | QASM_PARSE_NO_FUSE | \
+			      QASM_PARSE_NO_LIB_CACHE)
 
 enum qasm_op_kind {
 	QASM_OP_GATE1 = 1, /* 2x2 matrix on q[0], applied where all ctrl bits are 1 */

@@ -612,8 +612,12 @@ int sim_run_create(struct sim_run **out, const struct qasm_circuit *c,
 		r->cfg.batch_shots = SIM_DEFAULT_BATCH;
 	if (!r->cfg.tree_bytes)
 		r->cfg.tree_bytes = SIM_TREE_BYTES;
+	/* A state under 2^14 amplitudes is one pass's worth of work for one
+	 * thread (every split in sim_par_for() needs more items than it
+	 * has; results do not depend on the thread count): skip asking the
+	 * kernel for the usable CPUs, a syscall per run of a small job. */
 	if (!r->cfg.threads)
-		r->cfg.threads = sim_threads_default();
+		r->cfg.threads = c->nqubits < 14 ? 1 : sim_threads_default();
 	if (!r->cfg.fuse_qubits)
 		r->cfg.fuse_qubits = SIM_FUSE_DEFAULT;
 	/* By default small states are left to the caches: blocking and

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <jemalloc/jemalloc.h>
 #include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,13 +18,26 @@
 
 #define HUGE_PAGE ((size_t)2 << 20)
 
+/* The machine's memory, asked once per process (sysconf() makes a
+ * sysinfo syscall, which small jobs paid on every run). The cache holds a
+ * constant: threads racing to fill it store the same value, so relaxed
+ * loads and stores suffice (they pair with nothing; 0 means not yet). */
 static uint64_t physical_memory(void)
 {
-	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+	static _Atomic uint64_t cached;
+	uint64_t v = atomic_load_explicit(&cached, memory_order_relaxed);
+	long pages, psize;
 
+	if (v)
+		return v;
+	pages = sysconf(_SC_PHYS_PAGES);
+	psize = sysconf(_SC_PAGESIZE);
 	if (pages <= 0 || psize <= 0)
-		return UINT64_MAX;  /* unknown: let the allocation decide */
-	return (uint64_t)pages * (uint64_t)psize;
+		v = UINT64_MAX;  /* unknown: let the allocation decide */
+	else
+		v = (uint64_t)pages * (uint64_t)psize;
+	atomic_store_explicit(&cached, v, memory_order_relaxed);
+	return v;
 }
 
 /* @bytes in GiB, MiB or KiB, whichever reads best, into @buf. */

@@ -3,6 +3,7 @@
  * flattens them: registers, includes, gate definitions, expressions,
  * broadcast, barrier, measure, reset, if, opaque, fusion.
  */
+#include <errno.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -180,6 +181,26 @@ Test(qasm_parse, programsMayRedefineLibraryGates)
 
 	cr_expect_eq(c->nops, 3);  /* the program's swap: three CX */
 	qasm_circuit_free(c);
+}
+
+Test(qasm_parse, libraryNameDefinedBeforeTheIncludeIsRefused)
+{
+	/* The program's gate comes first: the library's definition clashes,
+	 * with the shared library as when its text is parsed. */
+	static const char src[] = "OPENQASM 2.0;\n"
+		"gate h a { U(pi/2,0,pi) a; }\ninclude \"qelib1.inc\";\n"
+		"qreg q[1];\nh q[0];\n";
+	struct qasm_circuit *c = NULL;
+	struct rt_error e1, e2;
+
+	cr_assert_eq(qasm_parse_string("t.qasm", src, sizeof src - 1, 0, &c,
+				       &e1), -EINVAL);
+	cr_assert_eq(qasm_parse_string("t.qasm", src, sizeof src - 1,
+				       QASM_PARSE_NO_LIB_CACHE, &c, &e2),
+		     -EINVAL);
+	cr_expect(strstr(e1.msg, "gate 'h' is already defined at t.qasm:2:6"),
+		  "%s", e1.msg);
+	cr_expect_str_eq(e1.msg, e2.msg);
 }
 
 static void write_file(const char *path, const char *text)

@@ -322,7 +322,8 @@ Test(qelib1, everyGateMatchesItsIndependentMatrix)
 		const struct gate_case *g = &cases[k];
 		size_t n = (size_t)1 << (2 * g->nqubits);
 
-		for (unsigned fl = 0; fl < 4; fl++) {
+		/* every combination of NO_NATIVE, NO_FUSE, NO_LIB_CACHE */
+		for (unsigned fl = 0; fl < 8; fl++) {
 			unitary_of(g, fl, got);
 			g->build(want);
 			double d = g->up_to_phase ? rt_maxdiff_phase(got, want, n)
@@ -330,6 +331,34 @@ Test(qelib1, everyGateMatchesItsIndependentMatrix)
 
 			cr_expect_leq(d, 1e-12, "gate %s (flags %u): differs by %g",
 				      g->name, fl, d);
+		}
+	}
+}
+
+/* The library parsed once per process and shared gives the operations
+ * that parsing its text for each program gives, bit for bit. */
+Test(qelib1, sharedLibraryGivesTheOperationsOfItsText)
+{
+	for (size_t k = 0; k < NCASES; k++) {
+		for (unsigned fl = 0; fl < 4; fl++) {
+			char src[512];
+			struct qasm_circuit *a, *b;
+
+			program(&cases[k], src, sizeof(src));
+			a = rt_parse_flags(src, fl);
+			b = rt_parse_flags(src, fl | QASM_PARSE_NO_LIB_CACHE);
+			cr_assert_eq(a->nops, b->nops, "gate %s flags %u",
+				     cases[k].name, fl);
+			cr_assert_eq(a->nmats, b->nmats, "gate %s flags %u",
+				     cases[k].name, fl);
+			cr_expect(memcmp(a->ops, b->ops,
+					 a->nops * sizeof(*a->ops)) == 0 &&
+				  memcmp(a->mats, b->mats,
+					 a->nmats * sizeof(double)) == 0,
+				  "gate %s flags %u: the operations differ",
+				  cases[k].name, fl);
+			qasm_circuit_free(a);
+			qasm_circuit_free(b);
 		}
 	}
 }
