@@ -78,6 +78,32 @@ wait_for() {
 	done
 }
 
+# wait_consumer RING PID [SECONDS]: until RING lists a consumer (a slot,
+# reliable or lossy) of process PID: it has attached.
+wait_consumer() {
+	local r=$1 pid=$2 secs=${3:-30} i=0
+	# (the whole output first: grep -q leaving early would be SIGPIPE)
+	until [[ "$("$QSHM" dump --json -n 0 "$r" 2>/dev/null || true)" == \
+		 *"\"pid\":$pid,\"alive\":true,\"kind\":"* ]]; do
+		i=$((i + 1))
+		[ "$i" -le $((secs * 20)) ] ||
+			fail "timed out: process $pid never attached to ring $r"
+		kill -0 "$pid" 2>/dev/null ||
+			fail "process $pid ended before it attached to ring $r"
+		sleep 0.05
+	done
+}
+
+# wait_records RING [SECONDS]: until RING has published records.
+wait_records() {
+	local r=$1 secs=${2:-30} i=0
+	until [[ "$("$QSHM" stat --json -i 0 "$r" 2>/dev/null || true)" =~ \"records\":[1-9] ]]; do
+		i=$((i + 1))
+		[ "$i" -le $((secs * 20)) ] || fail "ring $r never got records"
+		sleep 0.05
+	done
+}
+
 # expect_rc RC CMD...: runs CMD (stdout to $T/out, stderr to $T/err) and
 # checks its exit status.
 expect_rc() {

@@ -34,16 +34,6 @@ ended() {
 	grep -qE -- "$pat" "$f" || { cat "$f" >&2; fail "$what: no /$pat/ on stderr"; }
 }
 
-# wait_records RING: until the ring has published records.
-wait_records() {
-	for _ in $(seq 200); do
-		"$QSHM" stat --json -i 0 "$1" >"$T/wr" 2>/dev/null &&
-			grep -q '"records":[1-9]' "$T/wr" && return 0
-		sleep 0.05
-	done
-	fail "ring $1 never got records"
-}
-
 # ---- a bad name: usage, status 2, for every command that takes one ----
 for cmd in dump stat hist rm; do
 	expect_rc 2 "$QSHM" "$cmd" "bad/name"
@@ -80,7 +70,9 @@ bg "$T/kdump" "$QSHM" dump --follow -n 0 "$R"
 DUMP=$BG
 bg "$T/kpy" "${PYQSHM[@]}" hist --json --lossy --wait 10 "$R"
 PYH=$BG
-sleep 1 # the Python reader starts slowly
+# Both readers are attached before the kill (the Python one starts slowly).
+wait_for "$T/kdump" "^following '$R'" 30
+wait_consumer "$R" "$PYH"
 kill -KILL "$SIM"
 wait "$SIM" 2>/dev/null || true
 ended "$HIST" 3 "hist (producer killed)" "$T/khist.err" "died"
@@ -107,7 +99,8 @@ bg "$T/cdump" "$QSHM" dump --follow -n 0 "$R"
 DUMP=$BG
 bg "$T/cpy" "${PYQSHM[@]}" hist --json --lossy --wait 10 "$R"
 PYH=$BG
-sleep 1
+wait_for "$T/cdump" "^following '$R'" 30
+wait_consumer "$R" "$PYH"
 truncate -s 4096 "/dev/shm/qshm.$R"
 CUT="segment '$R' was truncated under us"
 ended "$SIM" 1 "sim (ring truncated)" "$T/csim.err" "^qshm sim: .*$CUT"

@@ -94,12 +94,7 @@ bg "$T/trunc-sim" "$QSHM" sim "$BELL" --shots 4000000000 --ring "$R" \
 SIM=$BG
 bg "$T/trunc-hist" "$QSHM" hist --json --wait 10 "$R"
 HIST=$BG
-for _ in $(seq 100); do
-	"$QSHM" stat --json -i 0 "$R" >"$T/trunc-stat" 2>/dev/null &&
-		grep -q '"records":[1-9]' "$T/trunc-stat" && break
-	sleep 0.1
-done
-grep -q '"records":[1-9]' "$T/trunc-stat" || fail "the run never started"
+wait_records "$R" # the run has begun: hist is attached (--wait-consumers 1)
 truncate -s 4096 "/dev/shm/qshm.$R"
 rc=0; timeout 20 tail --pid="$SIM" -f /dev/null || rc=$?
 [ "$rc" -eq 0 ] || fail "sim did not end after the truncation"
@@ -118,14 +113,13 @@ ok "a ring truncated under a run: sim and hist end with a message, not a signal"
 R="$P-pydead"
 bg "$T/pyd-sim" "$QSHM" sim "$BELL" --shots 4000000000 --ring "$R" --quiet
 SIM=$BG
-for _ in $(seq 100); do
-	[ -e "/dev/shm/qshm.$R" ] && break
-	sleep 0.05
-done
-sleep 0.3
+# The run has begun (a reader attached after the kill with no record seen
+# would say "no run seen"), and the reader is attached when the producer
+# dies.
+wait_records "$R"
 bg "$T/pyd-reader" "${PYQSHM[@]}" hist "$R"
 READ=$BG
-sleep 0.5
+wait_consumer "$R" "$READ"
 kill -KILL "$SIM"
 wait "$READ" && rc=0 || rc=$?
 [ "$rc" -eq 3 ] || fail "python3 -m qshm hist exited $rc after its producer died, expected 3"

@@ -11,9 +11,13 @@ N=3000
 bg "$T/prod" "$RINGCTL" produce "$R" --capacity 1048576 --records $N \
 	--rate 1000 --len 200 --consumers 1
 PROD=$BG
-bg "$T/rel" "$RINGCTL" consume "$R" --read $N
+# Both consumers are attached before the first record: the lossy one
+# first (the producer does not wait for it), then the reliable one the
+# producer waits for. Then the run is under way (3 s at 1000/s).
 bg "$T/lossy" "$RINGCTL" consume "$R" --lossy --read $N
-sleep 0.7
+wait_consumer "$R" "$BG"
+bg "$T/rel" "$RINGCTL" consume "$R" --read $N
+wait_records "$R"
 
 # Rates over one second, in the middle of the run. The producer paces
 # itself by the clock, so even a busy machine sees about 1000/s.
