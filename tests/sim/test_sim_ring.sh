@@ -30,6 +30,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# until_stat RING REGEX: until `qshm stat --json` of RING matches REGEX
+# (30 s at most; then 1).
+until_stat() {
+	local i
+	for i in $(seq 600); do
+		[[ "$("$QSHM" stat --json -i 0 "$1" 2>/dev/null)" =~ $2 ]] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 ok()   { passes=$((passes + 1)); echo "ok: $*"; }
 fail() { fails=$((fails + 1)); echo "FAIL: $*"; }
 
@@ -90,7 +101,8 @@ ring=$TAG.live
 "$QSHM" sim "$QASM/small/bell_n4.qasm" --shots 1000 --ring "$ring" \
 	--wait-consumers 1 2>/dev/null &
 live=$!; pids+=($live)
-for _ in $(seq 100); do [ -e /dev/shm/qshm.$ring ] && break; sleep 0.05; done
+# live, not just there: a ring still being created is not "in use"
+until_stat "$ring" '"state":"live"' || fail "the first producer's ring never went live"
 "$QSHM" sim "$QASM/small/bell_n4.qasm" --shots 10 --ring "$ring" \
 	2>"$TMP/live.err" >/dev/null
 rc=$?
@@ -115,7 +127,9 @@ ring=$TAG.kill
 prod=$!; pids+=($prod)
 "$QSHM" hist "$ring" --json --wait 20 >"$TMP/kill.out" 2>"$TMP/kill.err" &
 cons=$!; pids+=($cons)
-sleep 0.5
+# The run has begun, so hist is attached (--wait-consumers 1): one that
+# attached after the kill would find no run ("no run seen").
+until_stat "$ring" '"records":[1-9]' || fail "the run never began"
 kill -9 $prod
 wait $prod 2>/dev/null
 start=$(date +%s%N)
