@@ -132,6 +132,25 @@ static qshm_client *connect_or_die(const char *name)
 	return cl;
 }
 
+/* Waits (30 s at most, else exits 1) until service NAME's metrics show
+ * RUNNING jobs running and QUEUED queued: the service has taken what was
+ * submitted, however slowly this machine runs. */
+static void wait_metrics(const char *name, uint64_t running, uint64_t queued)
+{
+	struct qshm_service_metrics m = { 0 };
+
+	for (int i = 0; i < 3000; i++) {
+		if (qshm_service_metrics_read(name, &m) == 0 &&
+		    m.running == running && m.queued == queued)
+			return;
+		usleep(10000);
+	}
+	fprintf(stderr, "metrics of %s: %" PRIu64 " running, %" PRIu64
+		" queued after 30 s; expected %" PRIu64 ", %" PRIu64 "\n",
+		name, m.running, m.queued, running, queued);
+	exit(1);
+}
+
 static uint64_t submit_or_die(qshm_client *cl, const char *text,
 			      uint64_t shots, uint64_t seed, int64_t deadline)
 {
@@ -667,8 +686,10 @@ static qshm_client *connect_opts_or_die(const char *name,
 static int cmd_policy(char **argv)
 {
 	qshm_client *hog = connect_or_die(argv[2]);
+	/* Retries for about 10 s (backoff 10 ms doubling to 100 ms): far
+	 * past the hog's 2 s deadline, however late the service runs. */
 	struct qshm_client_opts ro = {
-		.retries = 30, .backoff_ns = 10000000,
+		.retries = 100, .backoff_ns = 10000000,
 		.backoff_max_ns = 100000000, .jitter_seed = 1,
 	};
 	struct qshm_client_opts bo = {
@@ -685,9 +706,11 @@ static int cmd_policy(char **argv)
 	uint64_t h, j, k;
 	int rc;
 
-	/* The queue is taken by a job that ends at its 700 ms deadline. */
-	h = submit_or_die(hog, text, (uint64_t)1 << 40, 1, 700000000);
-	usleep(100000);
+	/* The queue is taken by a job that ends at its 2 s deadline: the
+	 * two jobs below come while it runs (it is running before they are
+	 * sent, and 2 s is long enough for them to reach the service). */
+	h = submit_or_die(hog, text, (uint64_t)1 << 40, 1, 2000000000);
+	wait_metrics(argv[2], 1, 0);
 	CHECK(qshm_client_submit_qasm(rc_cl, text, len, &spec, &j) == 0,
 	      "submit");
 	spec.want = QSHM_WANT_COUNTS | QSHM_WANT_NO_RETRY;
@@ -709,7 +732,7 @@ static int cmd_policy(char **argv)
 
 	/* The breaker: two failures open it. */
 	h = submit_or_die(hog, text, (uint64_t)1 << 40, 1, QSHM_FOREVER);
-	usleep(100000);
+	wait_metrics(argv[2], 1, 0);
 	spec.want = 0;
 	for (int i = 0; i < 2; i++) {
 		CHECK(qshm_client_submit_qasm(br, text, len, &spec, &j) == 0,
@@ -844,21 +867,14 @@ static int cmd_memory(char **argv)
 	j1 = submit_or_die(a, big, (uint64_t)1 << 40, 1, QSHM_FOREVER);
 	/* The first has its worker (and so its memory) before the second
 	 * comes. */
-	for (int i = 0; i < 400; i++) {
-		CHECK(qshm_service_metrics_read(argv[2], &m) == 0, "metrics");
-		if (m.running == 1 && m.queued == 0)
-			break;
-		usleep(10000);
-	}
+	wait_metrics(argv[2], 1, 0);
 	usleep(100000);
 	j2 = submit_or_die(a, big, (uint64_t)1 << 40, 2, QSHM_FOREVER);
-	/* Both taken by the two workers: one runs, one waits for memory. */
-	for (int i = 0; i < 400; i++) {
-		CHECK(qshm_service_metrics_read(argv[2], &m) == 0, "metrics");
-		if (m.running == 2 && m.queued == 0)
-			break;
-		usleep(10000);
-	}
+	/* Both taken by the two workers: one runs, one waits for memory
+	 * (which one, the log says below: the wait above makes the first
+	 * likely, not certain, to have its memory first). */
+	wait_metrics(argv[2], 2, 0);
+	CHECK(qshm_service_metrics_read(argv[2], &m) == 0, "metrics");
 	CHECK(m.running == 2 && m.memory_budget == 2u << 20,
 	      "running %llu, budget %llu", (unsigned long long)m.running,
 	      (unsigned long long)m.memory_budget);
