@@ -87,7 +87,11 @@ fi
 if [ -x "$EX/example-service-client" ] && "$QSHM" serve --help >/dev/null 2>&1; then
 	"$QSHM" serve $P-svc -q &
 	svpid=$!
-	for _ in $(seq 100); do [ -e /dev/shm/qshm.$P-svc ] && break; sleep 0.05; done
+	# its control ring live (not just there), 30 s at most
+	for _ in $(seq 600); do
+		[[ "$("$QSHM" stat --json -i 0 $P-svc 2>/dev/null)" =~ \"state\":\"live\" ]] && break
+		sleep 0.05
+	done
 	got=$(timeout 60 "$EX/example-service-client" $P-svc 8 2>&1)
 	src=$?
 	kill -TERM $svpid; wait $svpid

@@ -68,9 +68,10 @@ bg() {
 	BG_PIDS+=("$BG")
 }
 
-# wait_for FILE PATTERN [SECONDS]: until FILE has a line matching PATTERN.
+# wait_for FILE PATTERN [SECONDS]: until FILE has a line matching PATTERN
+# (30 s unless told).
 wait_for() {
-	local f=$1 pat=$2 secs=${3:-10} i=0
+	local f=$1 pat=$2 secs=${3:-30} i=0
 	while ! grep -qE -- "$pat" "$f" 2>/dev/null; do
 		i=$((i + 1))
 		[ "$i" -le $((secs * 20)) ] || fail "timed out waiting for '$pat' in $f"

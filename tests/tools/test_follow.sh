@@ -21,7 +21,7 @@ kill -USR1 "$PROD"
 wait_for "$T/prod" '^then 510$'
 kill -CONT "$DUMP"
 # Let it catch up (it polls; up to a few ms between looks), then stop it.
-for _ in $(seq 100); do
+for _ in $(seq 600); do # 30 s at most
 	tail -n 1 "$T/follow.json" | grep -q '"seq":509,' && break
 	sleep 0.05
 done

@@ -33,8 +33,8 @@ if "$QSHM" serve --help >/dev/null 2>&1; then
 		timeout 30 "$QSHM" submit "$S" "$T/bell.qasm" --shots 100 >/dev/null ||
 			fail "qshm submit $i"
 	done
-	# (a worker counts a job just after its reply: look for up to 5 s)
-	for _ in $(seq 100); do
+	# (a worker counts a job just after its reply: look for up to 30 s)
+	for _ in $(seq 600); do
 		"$QSHM" stat --interval 0 --prometheus "$S" >"$T/svc.txt" ||
 			fail "qshm stat --prometheus on a service"
 		grep -q "^qshm_service_job_latency_seconds_count{ring=\"$S\"} 3\$" "$T/svc.txt" && break
