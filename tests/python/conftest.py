@@ -163,6 +163,26 @@ class Service:
         # A fresh log for the next start.
         self.log.write_bytes(b"")
 
+    def wait_jobs(self, running: int, queued: int = 0,
+                  timeout: float = 30.0) -> None:
+        """Until the service's metrics (`qshm stat --json`) show
+        `running` jobs running and `queued` queued: it has taken what
+        was submitted, however slowly this machine runs."""
+        deadline = time.monotonic() + timeout
+        while True:
+            out = subprocess.run([QSHM, "stat", "--json", "-i", "0",
+                                  self.name], capture_output=True,
+                                 timeout=60).stdout
+            d = json.loads(out) if out.strip() else {}
+            r = d["rings"][0] if "rings" in d else d
+            s = r.get("service", {})
+            if (s.get("running"), s.get("queued")) == (running, queued):
+                return
+            assert time.monotonic() < deadline, (
+                f"service {self.name}: {s} after {timeout} s; expected "
+                f"{running} running, {queued} queued")
+            time.sleep(0.02)
+
     def kill9(self) -> None:
         assert self.proc is not None
         os.kill(self.proc.pid, signal.SIGKILL)
