@@ -18,6 +18,8 @@ TestSuite(ring_poll, .init = t_init, .fini = t_fini, .timeout = 30);
 /* Shared with the forked producer. */
 struct poll_shared {
 	atomic_int created;
+	atomic_int published;   /* the record is committed */
+	atomic_int done;        /* the test is over: the producer may close */
 	char name[2][T_NAME_LEN + 16];
 	int delay_ms;
 	int which;      /* ring that gets the record */
@@ -38,10 +40,14 @@ static int poll_producer(void *arg)
 	if (ps->which >= 0 &&
 	    t_publish_seq(p[ps->which], 0, 100, QSHM_FOREVER, 1))
 		return 2;
+	t_arrive(&ps->published);
 	if (ps->hang)
 		for (;;)
 			pause();
-	t_sleep_ns(200 * T_MS);
+	/* Open until the test has looked (closing after a fixed time raced
+	 * a slow test: a closed ring is ready too). */
+	if (t_await(&ps->done, 1, 15 * T_SEC))
+		return 3;
 	for (int i = 0; i < 2; i++)
 		qshm_producer_close(p[i], 0);
 	return 0;
@@ -91,6 +97,7 @@ Test(ring_poll, wakes_on_the_ring_that_gets_a_record)
 	cr_expect_eq(qshm_consumer_read(c[0], &rec, 0), -EAGAIN);
 	for (int i = 0; i < 2; i++)
 		qshm_consumer_close(c[i]);
+	t_arrive(&ps->done);
 	cr_expect_eq(t_wait(pid, 5 * T_SEC), 0);
 }
 
@@ -98,7 +105,7 @@ Test(ring_poll, returns_at_once_when_a_record_is_already_there)
 {
 	qshm_consumer *c[2];
 	pid_t pid = setup(c, 0, 0, 0);
-	t_sleep_ns(100 * T_MS); /* the record is committed by now */
+	cr_assert_eq(t_await(&ps->published, 1, 10 * T_SEC), 0);
 	struct qshm_pollitem it[2] = { { c[0], -1, 0 }, { c[1], -1, 0 } };
 	uint64_t t0 = t_now_ns();
 	int r = qshm_poll(it, 2, 5 * (int64_t)T_SEC);
@@ -112,6 +119,7 @@ Test(ring_poll, returns_at_once_when_a_record_is_already_there)
 	cr_expect_eq(qshm_poll(it, 2, 0), 0);
 	qshm_consumer_close(c[0]);
 	qshm_consumer_close(c[1]);
+	t_arrive(&ps->done);
 	cr_expect_eq(t_wait(pid, 5 * T_SEC), 0);
 }
 
