@@ -88,7 +88,8 @@ static qshm_producer *create(const char *name)
 static qshm_consumer *attach(const char *name)
 {
 	qshm_consumer *c;
-	for (int i = 0; i < 2000; i++) {
+	/* 10 s at least for the peer to start and create its ring. */
+	for (int i = 0; i < 10000; i++) {
 		if (qshm_consumer_attach(name, 0, &c) == 0) {
 			qshm_consumer_set_wait(c, QSHM_WAIT_SPIN_PARK,
 					       SPIN_NS);
