@@ -646,7 +646,11 @@ static int cmd_fd(char **argv)
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		int n = poll(&p, 1, 10000);
 
-		CHECK(n == 1, "poll: %d (no reply in 10 s)", n);
+		/* (On failure: were the replies there all along, unannounced,
+		 * or did none come?) */
+		CHECK(n == 1, "poll: %d (no wake-up in 10 s; %d of 4 results "
+		      "taken, %d wake-ups; process() now reports %d ready)", n,
+		      done, wakeups, qshm_client_process(cl));
 		wakeups++;
 		CHECK(qshm_client_process(cl) >= 0, "process");
 		for (int i = 0; i < 4; i++) {
