@@ -618,6 +618,9 @@ int sim_run_create(struct sim_run **out, const struct qasm_circuit *c,
 	 * kernel for the usable CPUs, a syscall per run of a small job. */
 	if (!r->cfg.threads)
 		r->cfg.threads = c->nqubits < 14 ? 1 : sim_threads_default();
+	/* An explicit block size asks for fusion at any size. */
+	if (r->cfg.fuse_qubits)
+		r->cfg.flags |= SIM_FLAG_FORCE_FUSE;
 	if (!r->cfg.fuse_qubits)
 		r->cfg.fuse_qubits = SIM_FUSE_DEFAULT;
 	/* A state of fewer than 2^10 amplitudes (16 KiB) sits in the L1
