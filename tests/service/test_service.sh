@@ -43,6 +43,10 @@ ok() { echo "ok: $*"; }
 serve() {
 	local name=$1
 	shift
+	# Emptied here, before the fork: the redirection below empties it
+	# only once the child runs, and wait_for could meanwhile find the
+	# "serving" line of an earlier service of the same name.
+	: >"$T/serve-$name.err"
 	"$QSHM" serve "$P-$name" "$@" >"$T/serve-$name.out" \
 		2>"$T/serve-$name.err" &
 	SVC=$!
@@ -366,7 +370,6 @@ kill -KILL "$SVC"
 wait "$SVC" 2>/dev/null || true
 touch "$T/rc.go"
 sleep 0.3
-: >"$T/serve-r.err"
 serve r --workers 1
 timeout 60 tail --pid="$RC" -f /dev/null || fail "reconnecting client hangs"
 wait "$RC" || fail "reconnect: $(cat "$T/rc.err")"
