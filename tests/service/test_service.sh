@@ -380,7 +380,11 @@ for k in 1 2 3; do
 	BG_PIDS+=($!)
 	eval "D$k=$!"
 done
-for k in 1 2 3; do wait_file "$T/d$k.ready"; done
+# A fourth client asks qshm_client_alive() (no wait, no process()).
+"$SVCCLIENT" alive "$P-d" "$Q/bell_n4.qasm" "$T/d4.ready" >"$T/d4.out" 2>"$T/d4.err" &
+BG_PIDS+=($!)
+D4=$!
+for k in 1 2 3 4; do wait_file "$T/d$k.ready"; done
 sleep 0.2
 t0=$(date +%s%6N)
 kill -KILL "$SVC"
@@ -394,6 +398,10 @@ for k in 1 2 3; do
 	d=$((t - t0))
 	[ "$d" -gt "$worst" ] && worst=$d
 done
+wait "$D4" || fail "alive client: $(cat "$T/d4.err")"
+read -r word n code <"$T/d4.out" || fail "alive client printed nothing"
+[ "$word $n $code" = "alive 0 QSHM_ESERVICEDEAD" ] || fail "alive client: $word $n $code"
+ok "qshm_client_alive() says 0 once the service is killed; the job is ready with QSHM_ESERVICEDEAD"
 no_rings "$P-d.r.*"
 ok "a killed service: 3 waiting clients get QSHM_ESERVICEDEAD (slowest ${worst} us after kill -9, loaded machine; not asserted); reply rings removed"
 serve d --workers 1
