@@ -5,11 +5,8 @@
  * POLL_ADD per file descriptor, and one POLL_ADD per producer pidfd, so a
  * producer's death ends the wait at once instead of at the next liveness
  * slice. The wake-up protocol is the ring's own (W1/W2 through
- * qshm_consumer_wait_prepare(), C2/C3 on the producer's side).
- *
- * liburing 2.3 predates the futex opcodes: the SQEs are filled by hand
- * (kernel 6.7+: IORING_OP_FUTEX_WAIT = 51; sqe->fd holds the futex2 flags,
- * addr the word, addr2 the value, addr3 the bitset mask).
+ * qshm_consumer_wait_prepare(), C2/C3 on the producer's side). The
+ * FUTEX_WAIT SQE is futex.c's (qshm__prep_futex_wait(), Linux 6.7+).
  */
 #include <errno.h>
 #include <liburing.h>
@@ -18,23 +15,11 @@
 
 #include "internal.h"
 
-#define QSHM__OP_FUTEX_WAIT 51
-#define QSHM__FUTEX2_SIZE_U32 0x02u  /* shared: never FUTEX2_PRIVATE */
-#define QSHM__FUTEX_MATCH_ANY 0xffffffffu
-
 /* user_data: item index << 2 | what */
 #define QSHM__UD_FUTEX 0u
 #define QSHM__UD_PIDFD 1u
 #define QSHM__UD_FD    2u
 #define QSHM__UD_TIMEOUT 3u
-
-static void qshm__prep_futex_wait(struct io_uring_sqe *sqe,
-				  const uint32_t *word, uint32_t val)
-{
-	io_uring_prep_rw(QSHM__OP_FUTEX_WAIT, sqe, (int)QSHM__FUTEX2_SIZE_U32,
-			 word, 0, val);
-	sqe->addr3 = QSHM__FUTEX_MATCH_ANY;
-}
 
 QSHM_EXPORT int qshm_poll(struct qshm_pollitem *items, unsigned n,
 			  int64_t timeout_ns)
@@ -133,11 +118,9 @@ QSHM_EXPORT int qshm_poll(struct qshm_pollitem *items, unsigned n,
 			seen++;
 			if (i >= n)
 				continue;
-			if (what == QSHM__UD_FUTEX && cqe->res == -EINVAL) {
-				/* No IORING_OP_FUTEX_WAIT in this kernel. */
-				err = qshm__fail(ENOSYS, "qshm_poll: the kernel "
-						 "lacks io_uring futex waits "
-						 "(Linux 6.7 or later)");
+			if (what == QSHM__UD_FUTEX &&
+			    qshm__futex_wait_nosys(cqe->res, "qshm_poll")) {
+				err = -ENOSYS;
 				continue;
 			}
 			if (what == QSHM__UD_FD)
