@@ -15,20 +15,7 @@
 
 #include "rt_test.h"
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static uint64_t rnd(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
-
-static double rangle(void)
-{
-	return (double)(rnd() >> 11) * 0x1.0p-53 * 8 - 4;
-}
+static struct rt_rng rng = { 0x9e3779b97f4a7c15ull };
 
 struct gdef {
 	const char *name;
@@ -60,14 +47,14 @@ static void add_gate(char *buf, size_t cap, unsigned n, int diag_only)
 	size_t len = strlen(buf);
 
 	do {
-		g = &gates[rnd() % NGATES];
+		g = &gates[rt_rnd(&rng) % NGATES];
 		if (diag_only) {
 			static const char *const dg[] = { "rz", "u1", "p", "z",
 				"s", "t", "cz", "crz", "cp", "rzz", "cu1", "sdg" };
 
 			for (size_t i = 0; i < NGATES; i++)
 				if (strcmp(gates[i].name,
-					   dg[rnd() % (sizeof(dg) / sizeof(dg[0]))]) == 0) {
+					   dg[rt_rnd(&rng) % (sizeof(dg) / sizeof(dg[0]))]) == 0) {
 					g = &gates[i];
 					break;
 				}
@@ -77,7 +64,7 @@ static void add_gate(char *buf, size_t cap, unsigned n, int diag_only)
 		bool dup;
 
 		do {
-			qs[i] = (unsigned)(rnd() % n);
+			qs[i] = (unsigned)(rt_rnd(&rng) % n);
 			dup = false;
 			for (unsigned j = 0; j < i; j++)
 				dup |= qs[j] == qs[i];
@@ -86,7 +73,7 @@ static void add_gate(char *buf, size_t cap, unsigned n, int diag_only)
 	len += (size_t)snprintf(buf + len, cap - len, "%s", g->name);
 	for (unsigned i = 0; i < g->np; i++)
 		len += (size_t)snprintf(buf + len, cap - len, "%s%.17g",
-					i ? "," : "(", rangle());
+					i ? "," : "(", rt_rangle(&rng));
 	if (g->np)
 		len += (size_t)snprintf(buf + len, cap - len, ")");
 	for (unsigned i = 0; i < g->nq; i++)
@@ -139,12 +126,12 @@ static void add_classical_gate(char *buf, size_t cap, unsigned n)
 {
 	static const char *const g1[] = { "x", "z", "s", "t" };
 	size_t len = strlen(buf);
-	unsigned a = (unsigned)(rnd() % n), b = (a + 1 + (unsigned)(rnd() % (n - 1))) % n;
+	unsigned a = (unsigned)(rt_rnd(&rng) % n), b = (a + 1 + (unsigned)(rt_rnd(&rng) % (n - 1))) % n;
 	unsigned c = (b + 1) % n == a ? (b + 2) % n : (b + 1) % n;
 
-	switch (rnd() % 5) {
+	switch (rt_rnd(&rng) % 5) {
 	case 0:
-		snprintf(buf + len, cap - len, "%s q[%u];\n", g1[rnd() % 4], a);
+		snprintf(buf + len, cap - len, "%s q[%u];\n", g1[rt_rnd(&rng) % 4], a);
 		break;
 	case 1:
 		snprintf(buf + len, cap - len, "cx q[%u],q[%u];\n", a, b);
@@ -173,7 +160,7 @@ static void check_gates_circuit(unsigned n, unsigned ngates, int diag_only)
 		/* Mostly basis-state-preserving gates, a few that are not:
 		 * many qubits stay known, sweeps are restricted. */
 		for (unsigned i = 0; i < ngates; i++) {
-			if (rnd() % 8 == 0)
+			if (rt_rnd(&rng) % 8 == 0)
 				add_gate(src, cap, n, 0);
 			else
 				add_classical_gate(src, cap, n);
@@ -184,8 +171,8 @@ static void check_gates_circuit(unsigned n, unsigned ngates, int diag_only)
 			size_t len = strlen(src);
 
 			snprintf(src + len, cap - len,
-				 "u3(%.17g,%.17g,%.17g) q[%u];\n", rangle(),
-				 rangle(), rangle(), q);
+				 "u3(%.17g,%.17g,%.17g) q[%u];\n", rt_rangle(&rng),
+				 rt_rangle(&rng), rt_rangle(&rng), q);
 		}
 		for (unsigned i = 0; i < ngates; i++)
 			add_gate(src, cap, n, diag_only);
@@ -316,19 +303,19 @@ static void check_mid_circuit(unsigned n, unsigned nops, unsigned chunk)
 		 "qreg q[%u];\ncreg c[%u];\n", n, n);
 	for (unsigned i = 0; i < nops; i++) {
 		size_t len = strlen(src);
-		unsigned q = (unsigned)(rnd() % n), kind = (unsigned)(rnd() % 10);
+		unsigned q = (unsigned)(rt_rnd(&rng) % n), kind = (unsigned)(rt_rnd(&rng) % 10);
 
 		if (kind == 0)
 			snprintf(src + len, cap - len, "measure q[%u] -> c[%u];\n",
-				 q, (unsigned)(rnd() % n));
+				 q, (unsigned)(rt_rnd(&rng) % n));
 		else if (kind == 1)
 			snprintf(src + len, cap - len, "reset q[%u];\n", q);
 		else if (kind == 2)
 			snprintf(src + len, cap - len, "if(c==%u) x q[%u];\n",
-				 (unsigned)(rnd() % 4), q);
+				 (unsigned)(rt_rnd(&rng) % 4), q);
 		else if (kind == 3)
 			snprintf(src + len, cap - len, "if(c==%u) ry(%.17g) q[%u];\n",
-				 (unsigned)(rnd() % 4), rangle(), q);
+				 (unsigned)(rt_rnd(&rng) % 4), rt_rangle(&rng), q);
 		else
 			add_gate(src, cap, n, 0);
 	}
@@ -423,32 +410,14 @@ Test(sim_fusion, knownQubitsAreSimplified)
 
 /* ---- threads ---- */
 
-static uint64_t shots_hash;
-static size_t shots_seen;
-
-static int hash_shots(void *ctx, const uint64_t *bits, size_t nshots,
-		      size_t words)
-{
-	for (size_t i = 0; i < nshots * words; i++)
-		shots_hash = (shots_hash ^ bits[i]) * 0x100000001b3ull;
-	shots_seen += nshots;
-	(void)ctx;
-	return 0;
-}
-
 static uint64_t run_hash(const struct qasm_circuit *c, unsigned threads,
 			 uint64_t nshots)
 {
 	struct sim_run *r = run_new(c, 0, 0, threads, 12345);
-	struct rt_error err;
+	uint64_t h = rt_run_hash(r, nshots);
 
-	shots_hash = 0xcbf29ce484222325ull;
-	shots_seen = 0;
-	cr_assert_eq(sim_run_shots(r, nshots, hash_shots, NULL, &err), 0,
-		     "%s", err.msg);
-	cr_assert_eq(shots_seen, nshots);
 	sim_run_destroy(r);
-	return shots_hash;
+	return h;
 }
 
 Test(sim_fusion, shotsDoNotDependOnTheThreadCount, .timeout = 120)
@@ -503,14 +472,14 @@ static void check_blocked_circuit(unsigned n, unsigned L, unsigned ngates,
 		size_t len = strlen(src);
 
 		snprintf(src + len, cap - len, "u3(%.17g,%.17g,%.17g) q[%u];\n",
-			 rangle(), rangle(), rangle(), q);
+			 rt_rangle(&rng), rt_rangle(&rng), rt_rangle(&rng), q);
 	}
 	for (unsigned i = 0; i < ngates; i++) {
-		if (rnd() % 8 < lowfrac) {
+		if (rt_rnd(&rng) % 8 < lowfrac) {
 			/* A gate on qubits below L only. */
-			add_gate(src, cap, L, (int)(rnd() % 3 == 0));
+			add_gate(src, cap, L, (int)(rt_rnd(&rng) % 3 == 0));
 		} else {
-			add_gate(src, cap, n, (int)(rnd() % 3 == 0));
+			add_gate(src, cap, n, (int)(rt_rnd(&rng) % 3 == 0));
 		}
 	}
 	c = rt_parse(src);
@@ -637,15 +606,10 @@ static uint64_t run_hash_cfg(const struct qasm_circuit *c, unsigned flags,
 			     unsigned chunk, uint64_t nshots)
 {
 	struct sim_run *r = run_new_chunk(c, flags, 0, 2, 12345, chunk);
-	struct rt_error err;
+	uint64_t h = rt_run_hash(r, nshots);
 
-	shots_hash = 0xcbf29ce484222325ull;
-	shots_seen = 0;
-	cr_assert_eq(sim_run_shots(r, nshots, hash_shots, NULL, &err), 0,
-		     "%s", err.msg);
-	cr_assert_eq(shots_seen, nshots);
 	sim_run_destroy(r);
-	return shots_hash;
+	return h;
 }
 
 Test(sim_fusion, blockingLeavesTheShotsUnchanged, .timeout = 120)
