@@ -168,6 +168,23 @@ static inline double rt_maxdiff_phase(const cplx *a, const cplx *b, size_t n)
 	return d;
 }
 
+/* Largest |a_i - b_i| between the final states of two runs (as doubles,
+ * whatever their precision). */
+static inline double rt_state_diff(struct sim_run *a, struct sim_run *b)
+{
+	const double *x, *y;
+	size_t nx, ny;
+	double worst = 0;
+
+	cr_assert_eq(sim_run_final_state(a, &x, &nx), 0);
+	/* x stays valid: b is another run */
+	cr_assert_eq(sim_run_final_state(b, &y, &ny), 0);
+	cr_assert_eq(nx, ny);
+	for (size_t i = 0; i < 2 * nx; i++)
+		worst = fmax(worst, fabs(x[i] - y[i]));
+	return worst;
+}
+
 /* ---- deterministic random numbers, hashes of shots ---- */
 
 /* An xorshift64 stream. Each test file keeps its own, seeded where it is

@@ -106,21 +106,6 @@ static struct sim_run *run_new(const struct qasm_circuit *c, unsigned flags,
 	return run_new_chunk(c, flags, fuse, threads, seed, 0);
 }
 
-/* Largest |a_i - b_i| between the final states of two runs. */
-static double state_diff(struct sim_run *a, struct sim_run *b)
-{
-	const double *x, *y;
-	size_t nx, ny;
-	double worst = 0;
-
-	cr_assert_eq(sim_run_final_state(a, &x, &nx), 0);
-	cr_assert_eq(sim_run_final_state(b, &y, &ny), 0);
-	cr_assert_eq(nx, ny);
-	for (size_t i = 0; i < 2 * nx; i++)
-		worst = fmax(worst, fabs(x[i] - y[i]));
-	return worst;
-}
-
 /* Gates that keep basis states (the planner follows them). */
 static void add_classical_gate(char *buf, size_t cap, unsigned n)
 {
@@ -186,7 +171,7 @@ static void check_gates_circuit(unsigned n, unsigned ngates, int diag_only)
 		for (unsigned th = 1; th <= 2; th++) {
 			struct sim_run *f = run_new(c, 0, k, th, 1);
 			struct sim_plan_stats st;
-			double d = state_diff(plain, f);
+			double d = rt_state_diff(plain, f);
 
 			sim_run_plan_stats(f, &st);
 			cr_expect_leq(d, 1e-12, "%u qubits, %u gates, blocks of %u, "
@@ -231,7 +216,7 @@ Test(sim_fusion, largerStatesSplitAcrossThreads, .timeout = 120)
 	struct sim_run *one = run_new(c, SIM_FLAG_NO_FUSE, 0, 1, 1);
 	struct sim_run *three = run_new(c, SIM_FLAG_NO_FUSE, 0, 3, 1);
 
-	cr_expect_eq(state_diff(one, three), 0, "%s", src);
+	cr_expect_eq(rt_state_diff(one, three), 0, "%s", src);
 	sim_run_destroy(one);
 	sim_run_destroy(three);
 	qasm_circuit_free(c);
@@ -257,7 +242,7 @@ Test(sim_fusion, diagonalRunsBecomeDiagonalPasses, .timeout = 60)
 	struct sim_plan_stats st;
 
 	sim_run_plan_stats(f, &st);
-	cr_expect_leq(state_diff(plain, f), 1e-12);
+	cr_expect_leq(rt_state_diff(plain, f), 1e-12);
 	/* h on 10 qubits: 3 blocks of 4; then the diagonal block. */
 	cr_expect_leq(st.sweeps, 4, "%zu sweeps", st.sweeps);
 	sim_run_destroy(plain);
@@ -410,10 +395,12 @@ Test(sim_fusion, knownQubitsAreSimplified)
 
 /* ---- threads ---- */
 
-static uint64_t run_hash(const struct qasm_circuit *c, unsigned threads,
-			 uint64_t nshots)
+/* The hash of nshots shots (seed 12345) with these flags, threads and
+ * chunk size. */
+static uint64_t run_hash(const struct qasm_circuit *c, unsigned flags,
+			 unsigned threads, unsigned chunk, uint64_t nshots)
 {
-	struct sim_run *r = run_new(c, 0, 0, threads, 12345);
+	struct sim_run *r = run_new_chunk(c, flags, 0, threads, 12345, chunk);
 	uint64_t h = rt_run_hash(r, nshots);
 
 	sim_run_destroy(r);
@@ -433,10 +420,10 @@ Test(sim_fusion, shotsDoNotDependOnTheThreadCount, .timeout = 120)
 	strcat(src, "measure q -> c;\n");
 
 	struct qasm_circuit *c = rt_parse(src);
-	uint64_t h1 = run_hash(c, 1, 300000);
+	uint64_t h1 = run_hash(c, 0, 1, 0, 300000);
 
-	cr_expect_eq(run_hash(c, 2, 300000), h1);
-	cr_expect_eq(run_hash(c, 3, 300000), h1);
+	cr_expect_eq(run_hash(c, 0, 2, 0, 300000), h1);
+	cr_expect_eq(run_hash(c, 0, 3, 0, 300000), h1);
 	qasm_circuit_free(c);
 
 	c = rt_parse("OPENQASM 2.0;\ninclude \"qelib1.inc\";\n"
@@ -446,8 +433,8 @@ Test(sim_fusion, shotsDoNotDependOnTheThreadCount, .timeout = 120)
 		     "if(c==1) x q[3];\n"
 		     "cp(0.4) q[3],q[7]; h q[3];\n"
 		     "measure q -> c;\n");
-	h1 = run_hash(c, 1, 20000);
-	cr_expect_eq(run_hash(c, 2, 20000), h1);
+	h1 = run_hash(c, 0, 1, 0, 20000);
+	cr_expect_eq(run_hash(c, 0, 2, 0, 20000), h1);
 	qasm_circuit_free(c);
 }
 
@@ -492,14 +479,14 @@ static void check_blocked_circuit(unsigned n, unsigned L, unsigned ngates,
 		for (unsigned th = 1; th <= 2; th++) {
 			struct sim_run *b = run_new_chunk(c, 0, k, th, 1, L);
 			struct sim_plan_stats st, su;
-			double d = state_diff(plain, b);
+			double d = rt_state_diff(plain, b);
 
 			sim_run_plan_stats(b, &st);
 			sim_run_plan_stats(unblocked, &su);
 			cr_expect_leq(d, 1e-12, "%u qubits, chunks of 2^%u, "
 				      "blocks of %u, %u threads: differs by "
 				      "%g\n%s", n, L, k, th, d, src);
-			cr_expect_leq(state_diff(unblocked, b), 1e-12);
+			cr_expect_leq(rt_state_diff(unblocked, b), 1e-12);
 			cr_expect_eq(su.blocked_runs, 0);
 			swaps_seen += st.swap_passes;
 			if (k == 4 && th == 2) {
@@ -510,7 +497,7 @@ static void check_blocked_circuit(unsigned n, unsigned L, unsigned ngates,
 
 				sim_run_plan_stats(nr, &sn);
 				cr_expect_eq(sn.swap_passes, 0);
-				cr_expect_leq(state_diff(plain, nr), 1e-12,
+				cr_expect_leq(rt_state_diff(plain, nr), 1e-12,
 					      "no remap\n%s", src);
 				/* Remapping is kept only when it saves. */
 				cr_expect_leq(st.sweeps, sn.sweeps);
@@ -582,8 +569,8 @@ Test(sim_fusion, blockingCountsOneSweepPerRun, .timeout = 60)
 
 	sim_run_plan_stats(u, &su);
 	sim_run_plan_stats(b, &sb);
-	cr_expect_leq(state_diff(plain, b), 1e-12, "%s", src);
-	cr_expect_leq(state_diff(u, b), 1e-12);
+	cr_expect_leq(rt_state_diff(plain, b), 1e-12, "%s", src);
+	cr_expect_leq(rt_state_diff(u, b), 1e-12);
 	cr_expect_geq(sb.blocked_runs, 1, "runs %zu steps %zu sweeps %zu/%zu", sb.blocked_runs, sb.steps, sb.sweeps, su.sweeps);
 	cr_expect_leq(sb.sweeps, 6, "%zu sweeps blocked, %zu unblocked",
 		      sb.sweeps, su.sweeps);
@@ -600,16 +587,6 @@ Test(sim_fusion, blockedMidCircuitDistributionsMatch, .timeout = 120)
 	for (unsigned n = 4; n <= 7; n++)
 		for (int rep = 0; rep < 3; rep++)
 			check_mid_circuit(n, 16 + 6 * (unsigned)rep, 2);
-}
-
-static uint64_t run_hash_cfg(const struct qasm_circuit *c, unsigned flags,
-			     unsigned chunk, uint64_t nshots)
-{
-	struct sim_run *r = run_new_chunk(c, flags, 0, 2, 12345, chunk);
-	uint64_t h = rt_run_hash(r, nshots);
-
-	sim_run_destroy(r);
-	return h;
 }
 
 Test(sim_fusion, blockingLeavesTheShotsUnchanged, .timeout = 120)
@@ -629,8 +606,8 @@ Test(sim_fusion, blockingLeavesTheShotsUnchanged, .timeout = 120)
 	sim_run_plan_stats(b, &st);
 	cr_expect_geq(st.blocked_runs, 1, "nothing blocked:\n%s", src);
 	sim_run_destroy(b);
-	cr_expect_eq(run_hash_cfg(c, 0, 5, 200000),
-		     run_hash_cfg(c, SIM_FLAG_NO_BLOCKING, 5, 200000), "%s", src);
+	cr_expect_eq(run_hash(c, 0, 2, 5, 200000),
+		     run_hash(c, SIM_FLAG_NO_BLOCKING, 2, 5, 200000), "%s", src);
 	qasm_circuit_free(c);
 
 	/* Branches: a random mid-circuit outcome. */
@@ -645,8 +622,8 @@ Test(sim_fusion, blockingLeavesTheShotsUnchanged, .timeout = 120)
 	sim_run_plan_stats(b, &st);
 	cr_expect_geq(st.blocked_runs, 1, "the branching circuit blocks too");
 	sim_run_destroy(b);
-	cr_expect_eq(run_hash_cfg(c, 0, 9, 20000),
-		     run_hash_cfg(c, SIM_FLAG_NO_BLOCKING, 9, 20000));
+	cr_expect_eq(run_hash(c, 0, 2, 9, 20000),
+		     run_hash(c, SIM_FLAG_NO_BLOCKING, 2, 9, 20000));
 	qasm_circuit_free(c);
 }
 

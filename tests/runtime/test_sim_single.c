@@ -93,21 +93,6 @@ static char *random_circuit(unsigned n, unsigned ngates, bool measure)
 	return src;
 }
 
-static double state_diff(struct sim_run *a, struct sim_run *b)
-{
-	const double *x, *y;
-	size_t nx, ny;
-	double worst = 0;
-
-	cr_assert_eq(sim_run_final_state(a, &x, &nx), 0);
-	/* x stays valid: b is another run */
-	cr_assert_eq(sim_run_final_state(b, &y, &ny), 0);
-	cr_assert_eq(nx, ny);
-	for (size_t i = 0; i < 2 * nx; i++)
-		worst = fmax(worst, fabs(x[i] - y[i]));
-	return worst;
-}
-
 Test(sim_single, theStateTakesHalfTheBytes)
 {
 	struct sim_state *d, *s;
@@ -150,8 +135,8 @@ Test(sim_single, randomCircuitsAgreeWithDoubleToFloatAccuracy, .timeout = 120)
 							SIM_FLAG_NO_FUSE, 1, 0);
 			struct sim_run *fused = run_new(c, SIM_FLAG_SINGLE, 2, 0);
 			struct sim_run *blocked = run_new(c, SIM_FLAG_SINGLE, 2, 2);
-			double e1 = state_diff(d, plain), e2 = state_diff(d, fused);
-			double e3 = state_diff(d, blocked);
+			double e1 = rt_state_diff(d, plain), e2 = rt_state_diff(d, fused);
+			double e3 = rt_state_diff(d, blocked);
 
 			cr_expect_leq(e1, 1e-5, "%u qubits, unfused: %g\n%s", n, e1, src);
 			cr_expect_leq(e2, 1e-5, "%u qubits, fused: %g\n%s", n, e2, src);
