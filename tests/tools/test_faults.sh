@@ -10,6 +10,16 @@
 
 BELL=$QASM_DIR/small/bell_n4.qasm
 
+# more_readers RING OUT: beside sim_with_hist's hist, `dump --follow` and
+# the Python package's lossy hist on RING (OUT-dump, OUT-py; pids in $DUMP
+# and $PYH).
+more_readers() {
+	bg "$2-dump" "$QSHM" dump --follow -n 0 "$1"
+	DUMP=$BG
+	bg "$2-py" "${PYQSHM[@]}" hist --json --lossy --wait 10 "$1"
+	PYH=$BG
+}
+
 # ---- a bad name: usage, status 2, for every command that takes one ----
 for cmd in dump stat hist rm; do
 	expect_rc 2 "$QSHM" "$cmd" "bad/name"
@@ -37,16 +47,13 @@ ok "no such ring: status 1 naming it (dump, stat, rm, hist, python hist; ls for 
 # ---- the producer killed under its consumers ----
 R="$P-kill"
 sim_with_hist "$R" "$T/k"
-bg "$T/kdump" "$QSHM" dump --follow -n 0 "$R"
-DUMP=$BG
-bg "$T/kpy" "${PYQSHM[@]}" hist --json --lossy --wait 10 "$R"
-PYH=$BG
+more_readers "$R" "$T/k"
 sleep 1 # the Python reader starts slowly
 kill -KILL "$SIM"
 wait "$SIM" 2>/dev/null || true
 ended "$HIST" 3 "hist (producer killed)" "$T/k-hist.err" "died"
-ended "$DUMP" 0 "dump --follow (producer killed)" "$T/kdump.err" "died|dead|gone"
-ended "$PYH" 3 "python hist (producer killed)" "$T/kpy.err" "died"
+ended "$DUMP" 0 "dump --follow (producer killed)" "$T/k-dump.err" "died|dead|gone"
+ended "$PYH" 3 "python hist (producer killed)" "$T/k-py.err" "died"
 expect_rc 0 "$QSHM" dump "$R"
 expect_grep "stale" "$T/out"
 expect_rc 0 "$QSHM" stat -i 0 "$R"
@@ -59,17 +66,14 @@ ok "producer killed: hist 3, dump --follow 0, python hist 3, each with a message
 # ---- the ring truncated under a run ----
 R="$P-cut"
 sim_with_hist "$R" "$T/c"
-bg "$T/cdump" "$QSHM" dump --follow -n 0 "$R"
-DUMP=$BG
-bg "$T/cpy" "${PYQSHM[@]}" hist --json --lossy --wait 10 "$R"
-PYH=$BG
+more_readers "$R" "$T/c"
 sleep 1
 truncate -s 4096 "/dev/shm/qshm.$R"
 CUT="segment '$R' was truncated under us"
 ended "$SIM" 1 "sim (ring truncated)" "$T/c-sim.err" "^qshm sim: .*$CUT"
 ended "$HIST" 1 "hist (ring truncated)" "$T/c-hist.err" "^qshm hist: .*$CUT"
-ended "$DUMP" 1 "dump --follow (ring truncated)" "$T/cdump.err" "^qshm dump: .*$CUT"
-ended "$PYH" 1 "python hist (ring truncated)" "$T/cpy.err" "^qshm hist: .*($CUT|truncated to 4096)"
+ended "$DUMP" 1 "dump --follow (ring truncated)" "$T/c-dump.err" "^qshm dump: .*$CUT"
+ended "$PYH" 1 "python hist (ring truncated)" "$T/c-py.err" "^qshm hist: .*($CUT|truncated to 4096)"
 expect_rc 3 "$QSHM" dump "$R"
 expect_grep "truncated to 4096 bytes" "$T/err"
 expect_rc 3 "$QSHM" stat -i 0 "$R"
