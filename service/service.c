@@ -189,6 +189,10 @@ int svc_run(const struct svc_config *cfg)
 	    cfg->workers > 256 || !cfg->queue || !cfg->max_qubits ||
 	    cfg->max_clients > 256)
 		return -EINVAL;
+	s.inline_qubits = cfg->no_inline ? 0 : !cfg->inline_qubits ?
+			  SVC_INLINE_QUBITS_DEFAULT :
+			  cfg->inline_qubits < SVC_INLINE_QUBITS_MAX ?
+			  cfg->inline_qubits : SVC_INLINE_QUBITS_MAX;
 	s.budget = cfg->memory_budget;
 	if (!s.budget) {
 		long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
@@ -242,7 +246,8 @@ int svc_run(const struct svc_config *cfg)
 		if (!progress)
 			wait_for_work(&s);
 	}
-	svc_log(&s, "stopping");
+	svc_log(&s, "stopping (%llu jobs ran on the main thread, the "
+		"inline lane)", (unsigned long long)s.inlined);
 	pthread_mutex_lock(&s.lock);
 	s.stopping = true;
 	for (struct svc_job *j = s.running; j; j = j->next)

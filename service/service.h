@@ -14,6 +14,8 @@
 
 #include "svc_wire.h"
 
+#define SVC_INLINE_QUBITS_DEFAULT 10
+
 struct svc_config {
 	const char *name;         /* the service's name (its control ring) */
 	unsigned workers;         /* simulation threads, 1..256 */
@@ -23,9 +25,14 @@ struct svc_config {
 	FILE *log;                /* one line per connection event; NULL */
 	int no_poll;              /* wait as on kernels without io_uring
 				     futex waits (for tests) */
-	int busy_poll;            /* spin instead of sleeping (main thread
-				     and idle workers): lowest latency, a
-				     CPU each */
+	int busy_poll;            /* the main thread spins instead of
+				     sleeping: lowest latency, a CPU */
+	unsigned inline_qubits;   /* jobs of at most this many qubits (and
+				     little work) run on the main thread
+				     when nothing is queued (the inline
+				     lane); 0: SVC_INLINE_QUBITS_DEFAULT;
+				     at most 16 */
+	int no_inline;            /* 1: every job goes to a worker */
 	uint64_t memory_budget;   /* bytes of state vectors of jobs running
 				     at once; 0: half the physical memory */
 	volatile sig_atomic_t *stop; /* the loop ends when it becomes 1 */

@@ -94,6 +94,8 @@ struct svc_job {
 	struct qasm_template *own;   /* its text's template */
 	uint64_t need;               /* bytes of state, reserved or not */
 	bool mem_held;               /* need is counted in svc.mem_used */
+	bool memwaited;              /* svc.lock: put on memwait; the run
+					that takes it back clears it */
 	bool left;                   /* out of the running list (before its
 					reply: a client that has its answer
 					finds the job gone from the queue) */
@@ -113,10 +115,10 @@ struct svc {
 	struct svc_job *mw_head, *mw_tail; /* waiting for memory, FIFO */
 	uint64_t budget;                 /* bytes of state at once */
 	uint64_t mem_used;               /* svc.lock: reserved now */
-	atomic_uint work_gen;            /* busy-poll: bumped (release)
-					    when work may be there */
-	atomic_uint nmemwait;            /* jobs on memwait (a hint) */
 	unsigned nqueued, nrunning;
+	unsigned inline_qubits;          /* the lane's bound; 0: off */
+	uint64_t inlined;                /* svc.lock: jobs run by the main
+					    thread (the inline lane) */
 	uint64_t tick;                   /* jobs started so far */
 	bool stopping;
 	struct svc_client *clients;
@@ -182,11 +184,22 @@ void svc_scan(struct svc *s);
 /* States up to this size always start (docs/service.md, "Fairness"). */
 #define SVC_MEM_SMALL ((uint64_t)1 << 20)
 
+/* The inline lane (svc_job_try_inline(); docs/service.md): the most a job
+ * run by the main thread may be. */
+#define SVC_INLINE_TEXT 16384            /* bytes of OpenQASM text */
+#define SVC_INLINE_GATES 4096            /* gate applications parsed */
+#define SVC_INLINE_WORK ((uint64_t)1 << 18) /* amplitude updates */
+#define SVC_INLINE_SHOTS 65536           /* shots sampled */
+#define SVC_INLINE_REPLY (64u << 10)     /* reply bytes */
+#define SVC_INLINE_QUBITS_MAX 16         /* a state of 1 MiB */
+
 /* svc_job.c */
 /* Runs one job on a worker (no lock held). Returns true when the job
  * waits for memory instead (it is then on svc.memwait, still in the
  * running list), false when it is over (replied to, if anyone is there). */
 bool svc_job_run(struct svc *s, struct svc_job *j);
+bool svc_job_try_inline(struct svc *s, struct svc_client *cl,
+			struct svc_job *j);
 /* Wakes idle workers (svc.lock held). */
 void svc_wake_locked(struct svc *s);
 /* A failure reply for JOB, written at once or within wait_ns. */

@@ -169,16 +169,17 @@ static int check_includes(const char *text, size_t len, char *msg,
 
 /* Parses text for a job (name "job") or a registration ("circuit"). */
 static int parse_text(struct svc *s, const char *name, const char *text,
-		      size_t len, struct qasm_template **out,
-		      struct rt_error *err)
+		      size_t len, uint64_t max_gates,
+		      struct qasm_template **out, struct rt_error *err)
 {
+	struct qasm_parse_opts po = { .max_gates = max_gates };
 	int rc = check_includes(text, len, err->msg, sizeof(err->msg));
 
 	if (rc) {
 		err->code = rc;
 		return rc;
 	}
-	rc = qasm_template_parse(name, text, len, NULL, out, err);
+	rc = qasm_template_parse(name, text, len, &po, out, err);
 	if (rc)
 		return rc;
 	if (qasm_template_shape(*out)->nqubits > s->cfg->max_qubits) {
@@ -545,7 +546,7 @@ static void register_run(struct svc *s, struct svc_job *j)
 	int rc;
 
 	rt_error_clear(&err);
-	rc = parse_text(s, "circuit", j->qasm, j->qasm_len, &t, &err);
+	rc = parse_text(s, "circuit", j->qasm, j->qasm_len, 0, &t, &err);
 	if (rc == 0 && !(st = calloc(1, sizeof(*st))))
 		rc = rt_error_set(&err, -ENOMEM, "service: out of memory");
 	if (rc == 0) {
@@ -618,8 +619,7 @@ static int mem_acquire(struct svc *s, struct svc_job *j, bool waited,
 		else
 			s->mw_head = j;
 		s->mw_tail = j;
-		atomic_fetch_add_explicit(&s->nmemwait, 1,
-					  memory_order_relaxed);
+		j->memwaited = true;
 		rc = 1;
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -653,13 +653,11 @@ bool svc_job_run(struct svc *s, struct svc_job *j)
 	}
 	memset(&o, 0, sizeof(o));
 	rt_error_clear(&err);
-	bool waited = j->need != 0;
+	bool waited = j->memwaited;
 
-	if (waited) {
-		/* Back from memwait: the count goes down. */
-		atomic_fetch_sub_explicit(&s->nmemwait, 1,
-					  memory_order_relaxed);
-	}
+	/* Back from memwait (the worker took it off under svc.lock, which
+	 * orders the flag set there): say so when it starts. */
+	j->memwaited = false;
 	rc = job_should_stop(j);
 	if (rc)
 		goto done;
@@ -667,7 +665,7 @@ bool svc_job_run(struct svc *s, struct svc_job *j)
 		if (j->tpl) {
 			t = j->tpl->t;
 		} else {
-			rc = parse_text(s, "job", j->qasm, j->qasm_len,
+			rc = parse_text(s, "job", j->qasm, j->qasm_len, 0,
 					&j->own, &err);
 			if (rc)
 				goto done;
@@ -677,8 +675,8 @@ bool svc_job_run(struct svc *s, struct svc_job *j)
 					&err);
 		if (rc)
 			goto done;
-		j->need = (uint64_t)16 << j->c->nqubits;
 	}
+	j->need = (uint64_t)16 << j->c->nqubits;
 	rc = mem_acquire(s, j, waited, &err);
 	if (rc == 1)
 		return true;
@@ -723,6 +721,133 @@ done:
 	j->c = NULL;
 	j->own = NULL;
 	return false;
+}
+
+/* ---- the inline lane: small jobs on the main thread ---- */
+
+/* Whether a shot may take a path of its own: a reset, a classical
+ * condition, or an operation after a measurement. Such a circuit is
+ * simulated shot by shot (sim.h), so its cost grows with the shots. */
+static bool circuit_branches(const struct qasm_circuit *c)
+{
+	bool measured = false;
+
+	for (size_t i = 0; i < c->nops; i++) {
+		const struct qasm_op *op = &c->ops[i];
+
+		if (op->kind == QASM_OP_RESET || op->cond ||
+		    (measured && op->kind != QASM_OP_MEASURE))
+			return true;
+		measured |= op->kind == QASM_OP_MEASURE;
+	}
+	return false;
+}
+
+/* An upper bound of the reply's bytes, from the job's request and its
+ * circuit (reply_size() needs the results). */
+static uint64_t reply_bound(const struct svc_job *j,
+			    const struct qasm_circuit *c)
+{
+	uint64_t wps = (c->nclbits + 63) / 64, n = 1024;
+	uint64_t namps = (uint64_t)1 << c->nqubits, outcomes = j->h.shots;
+
+	if (wps == 0)
+		wps = 1;
+	if (c->nclbits < 32 && outcomes > (uint64_t)1 << c->nclbits)
+		outcomes = (uint64_t)1 << c->nclbits;
+	if (j->h.want & SVC_WANT_COUNTS)
+		n += outcomes * 8 * (wps + 1) + 256;
+	if (j->h.want & SVC_WANT_SHOTS)
+		n += j->h.shots * 8 * wps + 256;
+	if (j->h.want & SVC_WANT_PROBS)
+		n += namps * 8 + 256;
+	if (j->h.want & SVC_WANT_STATE)
+		n += namps * 16 + 256;
+	if (j->h.want & SVC_WANT_EXPECT)
+		n += 16ull * j->h.nexpect + 256;
+	return n;
+}
+
+/*
+ * Runs J on the calling (main) thread when it is small and nothing waits,
+ * instead of handing it to a worker: a blocking round trip then costs the
+ * client's wake-up of the main thread and the main thread's wake-up of the
+ * client, and no third one of a worker; with --busy-poll, none at all
+ * (docs/service.md, "The inline lane"). Small: at most cfg->inline_qubits
+ * qubits (--inline-qubits), a bounded parse, at most SVC_INLINE_WORK amplitude updates
+ * (gates x 2^qubits, times the shots when shots branch), SVC_INLINE_SHOTS
+ * shots and a reply of at
+ * most SVC_INLINE_REPLY bytes that the reply ring has room for twice over,
+ * so that writing it never waits. Nothing waits: no job queued or waiting
+ * for memory (fairness holds: an inline job never passes a queued one),
+ * and no job of the client's running (a worker could hold its reply
+ * lock). Returns true when J was run and answered (J is gone), false when
+ * it goes to the queue (parsed and bound, if that was done here).
+ */
+bool svc_job_try_inline(struct svc *s, struct svc_client *cl,
+			struct svc_job *j)
+{
+	const struct qasm_template *t;
+	struct rt_error err;
+	uint64_t room, work;
+	bool idle;
+
+	if (!s->inline_qubits || j->kind != SVC_JOB_RUN || cl->pend)
+		return false;
+	pthread_mutex_lock(&s->lock);
+	idle = !s->qhead && !s->mw_head && cl->refs == 1 &&
+	       s->nqueued + s->nrunning < s->cfg->queue;
+	pthread_mutex_unlock(&s->lock);
+	if (!idle)
+		return false;
+	if (j->tpl) {
+		t = j->tpl->t;
+		if (qasm_template_shape(t)->nqubits > s->inline_qubits)
+			return false;
+	} else {
+		if (j->qasm_len > SVC_INLINE_TEXT)
+			return false;
+		rt_error_clear(&err);
+		/* A failure (or the bound) leaves the job to a worker,
+		 * which parses with the full budget and reports. */
+		if (parse_text(s, "job", j->qasm, j->qasm_len,
+			       SVC_INLINE_GATES, &j->own, &err))
+			return false;
+		t = j->own;
+	}
+	rt_error_clear(&err);
+	if (qasm_template_bind(t, j->params, j->h.nparams, &j->c, &err)) {
+		qasm_template_free(j->own);
+		j->own = NULL;
+		return false;
+	}
+	work = (uint64_t)j->c->nops << j->c->nqubits;
+	if (circuit_branches(j->c))
+		work *= j->h.shots ? j->h.shots : 1;
+	if (j->c->nqubits > s->inline_qubits ||
+	    work > SVC_INLINE_WORK || j->h.shots > SVC_INLINE_SHOTS ||
+	    reply_bound(j, j->c) > SVC_INLINE_REPLY ||
+	    qshm_producer_room(cl->rep, &room) ||
+	    room < 2 * reply_bound(j, j->c)) {
+		return false;   /* a worker runs the parsed job */
+	}
+	pthread_mutex_lock(&s->lock);
+	j->cl = cl;
+	cl->refs++;
+	j->prev = NULL;
+	j->next = s->running;
+	if (s->running)
+		s->running->prev = j;
+	s->running = j;
+	s->nrunning++;
+	s->inlined++;
+	svc_ctr_add(s, SVC_CTR_RUNNING, 1);
+	pthread_mutex_unlock(&s->lock);
+	if (svc_job_run(s, j))
+		return true;    /* waits for memory: a worker ends it */
+	svc_job_leave(s, j);
+	svc_job_release(s, j);
+	return true;
 }
 
 bool svc_tpl_unref_locked(struct svc_tpl *t)

@@ -203,7 +203,8 @@ static void handle_run(struct svc *s, struct svc_client *cl,
 			return;
 		}
 	}
-	svc_enqueue(s, cl, j);
+	if (!svc_job_try_inline(s, cl, j))
+		svc_enqueue(s, cl, j);
 }
 
 /* REGISTER: an entry without a template now (so a second REGISTER of

@@ -109,8 +109,6 @@ static struct svc_job *queue_take_fair_locked(struct svc *s)
 
 void svc_wake_locked(struct svc *s)
 {
-	/* Pairs with the acquire load of a spinning worker (busy-poll). */
-	atomic_fetch_add_explicit(&s->work_gen, 1, memory_order_release);
 	pthread_cond_broadcast(&s->cond);
 }
 
@@ -142,43 +140,27 @@ static struct svc_job *memwait_take_locked(struct svc *s)
 	return NULL;
 }
 
-static bool memwait_nonempty(struct svc *s)
-{
-	return atomic_load_explicit(&s->nmemwait, memory_order_relaxed) != 0;
-}
-
-/* Idle: sleep on the condition variable, or spin (busy-poll). */
+/* Idle: sleep on the condition variable. Also with --busy-poll: the main
+ * thread spins and runs small jobs itself (the inline lane), so a worker
+ * only ever gets a job that takes long enough for its wake-up not to
+ * count; spinning workers took the CPUs that the main thread and the
+ * clients need (on 2 CPUs the round trip became scheduler time slices). */
 static void worker_idle_locked(struct svc *s)
 {
-	unsigned gen;
-
-	if (!s->cfg->busy_poll) {
-		if (s->mw_head) {
-			/* Jobs waiting for memory may pass their deadline
-			 * or be cancelled: look every 10 ms. */
-			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += 10000000;
-			if (ts.tv_nsec >= 1000000000) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000;
-			}
-			pthread_cond_timedwait(&s->cond, &s->lock, &ts);
-		} else {
-			pthread_cond_wait(&s->cond, &s->lock);
+	if (s->mw_head) {
+		/* Jobs waiting for memory may pass their deadline or be
+		 * cancelled: look every 10 ms. */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 10000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
 		}
-		return;
+		pthread_cond_timedwait(&s->cond, &s->lock, &ts);
+	} else {
+		pthread_cond_wait(&s->cond, &s->lock);
 	}
-	gen = atomic_load_explicit(&s->work_gen, memory_order_relaxed);
-	pthread_mutex_unlock(&s->lock);
-	/* Pairs with the release increment of svc_wake_locked(). */
-	for (unsigned k = 0; atomic_load_explicit(&s->work_gen,
-			memory_order_acquire) == gen; k++) {
-		svc_cpu_relax();
-		if ((k & 0xffff) == 0xffff && memwait_nonempty(s))
-			break;  /* look at deadlines now and then */
-	}
-	pthread_mutex_lock(&s->lock);
 }
 
 void svc_job_leave(struct svc *s, struct svc_job *j)

@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <liburing.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "internal.h"
@@ -20,11 +22,82 @@
 #define QSHM__UD_PIDFD 1u
 #define QSHM__UD_FD    2u
 #define QSHM__UD_TIMEOUT 3u
+#define QSHM__UD_CANCEL UINT64_MAX
+
+/*
+ * One io_uring per thread, kept from call to call: making and tearing down
+ * a ring (io_uring_setup, two mmaps, two munmaps, close) cost more than
+ * the wait itself, and the munmaps of a process with other threads shoot
+ * down TLBs on their CPUs. Each call leaves the ring empty: what it
+ * submitted and what did not complete is cancelled and reaped before it
+ * returns. A thread's ring goes at its exit (the key's destructor); after
+ * a fork the child never uses its parent's ring (the generation moves in
+ * the child; unmapping and closing its copies leaves the parent's alone).
+ */
+struct qshm__pollring {
+	struct io_uring ring;
+	unsigned entries;
+	unsigned gen;
+	int live;
+};
+
+static _Thread_local struct qshm__pollring qshm__pr;
+static pthread_key_t qshm__pr_key;
+static pthread_once_t qshm__pr_once = PTHREAD_ONCE_INIT;
+/* Relaxed: read and bumped by the one thread a forked child has. */
+static atomic_uint qshm__fork_gen;
+
+static void qshm__pr_child(void)
+{
+	atomic_fetch_add_explicit(&qshm__fork_gen, 1, memory_order_relaxed);
+}
+
+static void qshm__pr_drop(struct qshm__pollring *pr)
+{
+	if (pr->live)
+		io_uring_queue_exit(&pr->ring); /* cancels what is left */
+	pr->live = 0;
+}
+
+static void qshm__pr_dtor(void *arg)
+{
+	qshm__pr_drop(arg);
+}
+
+static void qshm__pr_once_init(void)
+{
+	if (pthread_key_create(&qshm__pr_key, qshm__pr_dtor) == 0)
+		pthread_atfork(NULL, NULL, qshm__pr_child);
+	else
+		qshm__pr_key = (pthread_key_t)-1;
+}
+
+static struct io_uring *qshm__pr_get(unsigned entries, int *err)
+{
+	struct qshm__pollring *pr = &qshm__pr;
+
+	pthread_once(&qshm__pr_once, qshm__pr_once_init);
+	unsigned gen = atomic_load_explicit(&qshm__fork_gen,
+					    memory_order_relaxed);
+	if (pr->live && (pr->gen != gen || pr->entries < entries))
+		qshm__pr_drop(pr);
+	if (!pr->live) {
+		unsigned e = entries < 64 ? 64 : entries;
+		*err = io_uring_queue_init(e, &pr->ring, 0);
+		if (*err < 0)
+			return NULL;
+		pr->entries = e;
+		pr->gen = gen;
+		pr->live = 1;
+		if (qshm__pr_key != (pthread_key_t)-1)
+			pthread_setspecific(qshm__pr_key, pr);
+	}
+	return &pr->ring;
+}
 
 QSHM_EXPORT int qshm_poll(struct qshm_pollitem *items, unsigned n,
 			  int64_t timeout_ns)
 {
-	struct io_uring ring;
 	unsigned prepared = 0, ready = 0;
 	int err;
 
@@ -71,30 +144,34 @@ QSHM_EXPORT int qshm_poll(struct qshm_pollitem *items, unsigned n,
 		goto finish;
 	}
 
-	err = io_uring_queue_init(3 * n + 2, &ring, 0);
-	if (err < 0) {
+	struct io_uring *ring = qshm__pr_get(3 * n + 2, &err);
+	if (!ring) {
 		err = qshm__fail(-err, "qshm_poll: io_uring_queue_init");
 		goto finish;
 	}
+	unsigned inflight = 0;
 	for (unsigned i = 0; i < n; i++) {
 		struct qshm_pollitem *it = &items[i];
 		struct io_uring_sqe *sqe;
 		if (it->c) {
-			sqe = io_uring_get_sqe(&ring);
+			sqe = io_uring_get_sqe(ring);
 			qshm__prep_futex_wait(sqe, words[i], vals[i]);
 			sqe->user_data = (uint64_t)i << 2 | QSHM__UD_FUTEX;
+			inflight++;
 			if (it->c->prod_pidfd >= 0) {
-				sqe = io_uring_get_sqe(&ring);
+				sqe = io_uring_get_sqe(ring);
 				io_uring_prep_poll_add(sqe, it->c->prod_pidfd,
 						       POLLIN);
 				sqe->user_data = (uint64_t)i << 2 |
 						 QSHM__UD_PIDFD;
+				inflight++;
 			}
 		}
 		if (it->fd >= 0) {
-			sqe = io_uring_get_sqe(&ring);
+			sqe = io_uring_get_sqe(ring);
 			io_uring_prep_poll_add(sqe, it->fd, POLLIN);
 			sqe->user_data = (uint64_t)i << 2 | QSHM__UD_FD;
+			inflight++;
 		}
 	}
 	struct __kernel_timespec ts, *tsp = NULL;
@@ -104,19 +181,28 @@ QSHM_EXPORT int qshm_poll(struct qshm_pollitem *items, unsigned n,
 		tsp = &ts;
 	}
 	struct io_uring_cqe *cqe;
-	err = io_uring_submit_and_wait_timeout(&ring, &cqe, 1, tsp, NULL);
-	if (err == -ETIME || err == -EINTR) {
+	err = io_uring_submit_and_wait_timeout(ring, &cqe, 1, tsp, NULL);
+	if (err == -ETIME || err == -EINTR)
 		err = err == -EINTR ? -EINTR : 0;
-	} else if (err < 0) {
+	else if (err < 0)
 		err = qshm__fail(-err, "qshm_poll: io_uring wait");
-	} else {
+	else
 		err = 0;
+	/* Reap what completed; then cancel the rest and reap it too, so
+	 * the ring is empty for the next call. */
+	int cancelling = 0, cancelled = 0;
+	for (;;) {
 		unsigned head, seen = 0;
-		io_uring_for_each_cqe(&ring, head, cqe) {
+		io_uring_for_each_cqe(ring, head, cqe) {
+			seen++;
+			if (cqe->user_data == QSHM__UD_CANCEL) {
+				cancelled = 1;
+				continue;
+			}
+			inflight--;
 			unsigned i = (unsigned)(cqe->user_data >> 2);
 			unsigned what = (unsigned)(cqe->user_data & 3);
-			seen++;
-			if (i >= n)
+			if (i >= n || cqe->res == -ECANCELED)
 				continue;
 			if (what == QSHM__UD_FUTEX &&
 			    qshm__futex_wait_nosys(cqe->res, "qshm_poll")) {
@@ -130,10 +216,27 @@ QSHM_EXPORT int qshm_poll(struct qshm_pollitem *items, unsigned n,
 				 * read() says which. */
 				items[i].revents |= QSHM_POLL_DATA;
 		}
-		io_uring_cq_advance(&ring, seen);
+		io_uring_cq_advance(ring, seen);
+		if (inflight == 0 && (cancelled || !cancelling))
+			break;
+		if (!cancelling) {
+			struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+			if (!sqe)
+				break;
+			io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+			sqe->user_data = QSHM__UD_CANCEL;
+			cancelling = 1;
+			if (io_uring_submit(ring) < 0)
+				break;
+		}
+		int w = io_uring_wait_cqe(ring, &cqe);
+		if (w < 0 && w != -EINTR)
+			break;
 	}
-	/* Tearing the ring down cancels the requests still in flight. */
-	io_uring_queue_exit(&ring);
+	if (inflight || (cancelling && !cancelled))
+		/* Not expected: the ring cannot be trusted empty; tearing it
+		 * down cancels what is left. */
+		qshm__pr_drop(&qshm__pr);
 finish:
 	for (unsigned i = 0; i < n; i++)
 		if (items[i].c)

@@ -980,6 +980,25 @@ QSHM_EXPORT int qshm_producer_stats(qshm_producer *p,
 	return 0;
 }
 
+/*
+ * The capacity less what is claimed and not yet released by the slowest
+ * reliable consumer, less the next record's header. Reads the slots only
+ * (acquire, pairing with the consumers' releases as the claim's scan
+ * does); changes nothing the claims rely on (cached_min, limit).
+ */
+QSHM_EXPORT int qshm_producer_room(qshm_producer *p, uint64_t *bytes)
+{
+	if (!p || !bytes)
+		return qshm__fail(EINVAL, "qshm_producer_room: NULL argument");
+	uint64_t cap = p->m.capacity;
+	uint64_t low = qshm__scan_min(&p->m, NULL);
+	if (low > p->f.claim_pos)
+		low = p->f.claim_pos; /* no reliable consumer */
+	uint64_t used = p->f.claim_pos - low + QSHM_REC_HDR;
+	*bytes = used >= cap ? 0 : cap - used;
+	return 0;
+}
+
 QSHM_EXPORT uint64_t *qshm_producer_user_counter(qshm_producer *p,
 						 unsigned index)
 {

@@ -26,7 +26,8 @@ static void serve_usage(FILE *f)
 {
 	fputs("usage: qshm serve NAME [--workers N] [--max-qubits Q] "
 	      "[--queue N]\n"
-	      "                  [--memory BYTES] [--busy-poll] [-q]\n"
+	      "                  [--memory BYTES] [--busy-poll] "
+	      "[--inline-qubits N] [-q]\n"
 	      "\n"
 	      "Run a simulator service named NAME: clients (qshm submit, "
 	      "qshm/client.h)\n"
@@ -48,10 +49,16 @@ static void serve_usage(FILE *f)
 	      "                  K, M, G; default half the physical memory); "
 	      "a larger job\n"
 	      "                  waits, states up to 1 MiB always run\n"
-	      "  --busy-poll     spin instead of sleeping: lowest latency, "
-	      "one CPU for the\n"
-	      "                  service's main thread and one per idle "
-	      "worker\n"
+	      "  --busy-poll     the main thread spins instead of sleeping: "
+	      "lowest latency,\n"
+	      "                  a CPU of its own (workers still sleep when "
+	      "idle)\n"
+	      "  --inline-qubits N\n"
+	      "                  jobs of at most N qubits and little work run "
+	      "on the main\n"
+	      "                  thread when no job is queued, 0..16; 0: "
+	      "every job goes to\n"
+	      "                  a worker (default 10)\n"
 	      "  -q, --quiet     no log of connections on stderr\n"
 	      "  -h, --help      show this help\n"
 	      "\n"
@@ -118,6 +125,11 @@ int qshm_cmd_serve(int argc, char **argv)
 			i++;
 		} else if (!strcmp(a, "--busy-poll")) {
 			cfg.busy_poll = 1;
+		} else if (!strcmp(a, "--inline-qubits")) {
+			if ((rc = num_opt(a, v, 0, 16, &cfg.inline_qubits)))
+				return rc;
+			cfg.no_inline = cfg.inline_qubits == 0;
+			i++;
 		} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
 			cfg.log = NULL;
 		} else if (a[0] == '-' && a[1]) {

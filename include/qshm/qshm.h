@@ -379,6 +379,18 @@ struct qshm_producer_stats {
 };
 int qshm_producer_stats(qshm_producer *p, struct qshm_producer_stats *st);
 
+/*
+ * Bytes the claims can take now without waiting for a consumer: the
+ * capacity less what the slowest reliable consumer has not released, less
+ * the next record's header. A lower bound for what a claim may wait for
+ * (releases only raise it), but not a promise that a claim of that size
+ * fits: a record that would cross the ring's end pads it, which can cost
+ * up to one record more; so ask for twice what you will claim. Lossy
+ * consumers never hold space. Reads the consumers' positions; makes no
+ * syscall. Returns 0 or -EINVAL.
+ */
+int qshm_producer_room(qshm_producer *p, uint64_t *bytes);
+
 /* Address of a 64-bit counter in the segment's user counter block
  * (index 0..15), for the producer to publish its own metrics; inspectors
  * read them. Returns NULL for a bad index. */

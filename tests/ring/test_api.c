@@ -856,6 +856,47 @@ Test(ring_api, reliable_consumer_holds_space_until_batched_release)
 	qshm_producer_close(p, QSHM_CLOSE_UNLINK);
 }
 
+Test(ring_api, room_counts_what_the_slowest_reliable_consumer_holds)
+{
+	qshm_producer *p = t_create(t_ring, 4096, 1024, 0);
+	qshm_consumer *c, *lossy;
+	struct qshm_record r;
+	uint64_t room, before;
+
+	cr_assert_eq(qshm_producer_room(p, &room), 0);
+	cr_expect_eq(room, 4096 - 16, "empty ring, no consumer");
+	cr_expect_eq(qshm_producer_room(p, NULL), -EINVAL);
+	cr_assert_eq(qshm_consumer_attach(t_ring, QSHM_CONSUMER_LOSSY,
+					  &lossy), 0);
+	cr_assert_eq(qshm_consumer_attach(t_ring, 0, &c), 0);
+	for (uint64_t s = 0; s < 10; s++)
+		cr_assert_eq(publish_fixed(p, s, 100), 0);
+	cr_assert_eq(qshm_producer_room(p, &room), 0);
+	/* ten records of a 16 B header and 100 B, rounded to 16: 112 + 16 */
+	cr_expect_eq(room, 4096 - 16 - 10 * 128, "room %llu",
+		     (unsigned long long)room);
+	/* Reading without releasing holds the space; the lossy reader never
+	 * does. */
+	cr_assert_eq(qshm_consumer_read(c, &r, 0), 0);
+	cr_assert_eq(qshm_consumer_read(lossy, &r, 0), 0);
+	cr_assert_eq(qshm_consumer_release(lossy), 0);
+	before = room;
+	cr_assert_eq(qshm_producer_room(p, &room), 0);
+	cr_expect_eq(room, before);
+	cr_assert_eq(qshm_consumer_release(c), 0);
+	cr_assert_eq(qshm_producer_room(p, &room), 0);
+	cr_expect_eq(room, before + 128, "room %llu",
+		     (unsigned long long)room);
+	/* Full: nothing left, and a claim finds it so. */
+	while (publish_fixed(p, 10, 100) == 0)
+		;
+	cr_assert_eq(qshm_producer_room(p, &room), 0);
+	cr_expect_lt(room, 128, "room %llu", (unsigned long long)room);
+	qshm_consumer_close(lossy);
+	qshm_consumer_close(c);
+	qshm_producer_close(p, QSHM_CLOSE_UNLINK);
+}
+
 Test(ring_api, full_ring_claim_times_out_after_10ms)
 {
 	qshm_producer *p = t_create(t_ring, 4096, 1024, 0);

@@ -5,6 +5,7 @@
  * death through its pidfd.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -185,6 +186,66 @@ Test(ring_poll, a_producer_killed_ends_the_wait_through_its_pidfd)
 	t_wait(pid, 5 * T_SEC);
 	for (int i = 0; i < 2; i++)
 		qshm_consumer_close(c[i]);
+}
+
+static int open_fds(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+
+	cr_assert_not_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* The io_uring a thread keeps between calls: every call leaves it empty
+ * (a timed-out call's waits are cancelled and reaped, so none wakes a later
+ * call), it is made once (no descriptor per call), and a forked child
+ * makes its own. */
+Test(ring_poll, the_threads_ring_is_left_empty_and_reused)
+{
+	qshm_consumer *c[2];
+	pid_t pid = setup(c, -1, 0, 1);
+	struct qshm_pollitem it[3] = { { NULL, -1, 0 }, { c[0], -1, 0 },
+				       { c[1], -1, 0 } };
+	int fds, pfd[2];
+
+	cr_assert_eq(pipe(pfd), 0);
+	it[0].fd = pfd[0];   /* item 0, as in the call after the loop */
+	cr_assert_eq(qshm_poll(it, 3, 1 * (int64_t)T_MS), 0);
+	fds = open_fds();
+	for (int k = 0; k < 200; k++) {
+		int r = qshm_poll(it, 3, 1 * (int64_t)T_MS);
+		cr_assert_eq(r, 0, "call %d: %s", k, t_errname(r));
+		cr_assert_eq(it[0].revents | it[1].revents | it[2].revents, 0,
+			     "call %d: a stale completion", k);
+	}
+	cr_expect_eq(open_fds(), fds, "descriptors: %d, then %d", fds,
+		     open_fds());
+	/* The pipe becomes readable after calls that waited on it timed
+	 * out: a call that does not wait on it must not hear of it. */
+	struct qshm_pollitem only = { c[0], -1, 0 };
+	cr_assert_eq(write(pfd[1], "x", 1), 1);
+	cr_expect_eq(qshm_poll(&only, 1, 30 * (int64_t)T_MS), 0);
+	cr_expect_eq(only.revents, 0, "a stale completion");
+	pid_t child = fork();
+	if (child == 0) {
+		struct qshm_pollitem ci = { NULL, pfd[0], 0 };
+		_exit(qshm_poll(&ci, 1, 5 * (int64_t)T_SEC) == 1 &&
+		      ci.revents == QSHM_POLL_FD ? 0 : 1);
+	}
+	cr_assert_gt(child, 0);
+	cr_expect_eq(t_wait(child, 10 * T_SEC), 0, "the child's poll");
+	cr_expect_eq(qshm_poll(it, 3, 5 * (int64_t)T_SEC), 1);
+	cr_expect_eq(it[0].revents, QSHM_POLL_FD);
+	close(pfd[0]);
+	close(pfd[1]);
+	for (int i = 0; i < 2; i++)
+		qshm_consumer_close(c[i]);
+	kill(pid, SIGKILL);
+	t_wait(pid, 5 * T_SEC);
 }
 
 Test(ring_poll, rejects_bad_items)

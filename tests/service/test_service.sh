@@ -205,7 +205,7 @@ done
 ok "6 malformed records get 6 QSHM_EREFUSED replies; another client is served meanwhile"
 
 # ---- the waiting of kernels without io_uring futex waits ----
-QSHM_SERVE_NO_POLL=1 serve np --workers 2
+QSHM_SERVE_NO_POLL=1 serve np --workers 2 --inline-qubits 0
 NP=$SVC
 timeout 60 "$SVCCLIENT" multi "$P-np" 400 55 "${CIRCUITS[@]}" >"$T/np.out" 2>"$T/np.err" ||
 	fail "client of the no-poll service failed: $(cat "$T/np.err")"
@@ -216,7 +216,7 @@ done <"$T/np.out"
 [ "$(wc -l <"$T/np.out")" -eq ${#CIRCUITS[@]} ] || fail "no-poll service: missing results"
 kill -TERM "$NP"; wait "$NP" || fail "no-poll service: bad exit"
 SVC=$SVC_A
-ok "without qshm_poll (as before Linux 6.7): ${#CIRCUITS[@]} jobs, right counts"
+ok "without qshm_poll (as before Linux 6.7), every job on a worker (--inline-qubits 0): ${#CIRCUITS[@]} jobs, right counts"
 
 # ---- a deadline that passes ----
 out=$(timeout 30 "$SVCCLIENT" deadline "$P-a" "$Q/bell_n4.qasm" 200)
@@ -286,6 +286,44 @@ no_rings "$P-f.[qr].$H-*"
 grep -q "client $H-0 left (QSHM_EPRODUCERDEAD" "$T/serve-f.err" || fail "service did not log the dead client"
 ok "a killed client's running job is dropped, its rings removed, the next client served"
 kill -TERM "$SVC"; wait "$SVC" || true
+grep -q "stopping ([1-9][0-9]* jobs ran on the main thread" "$T/serve-f.err" ||
+	fail "small jobs did not take the inline lane: $(grep stopping "$T/serve-f.err")"
+
+# ---- the inline lane: a small job does not wait for the only worker ----
+# One worker, busy with an endless job (2^40 shots: never inline). A small
+# job of another client is answered meanwhile, by the main thread; with
+# --inline-qubits 0 the same job waits behind the endless one.
+for lane in on off; do
+	if [ "$lane" = on ]; then serve l --workers 1; else serve l --workers 1 --inline-qubits 0; fi
+	"$SVCCLIENT" hang "$P-l" "$Q/bell_n4.qasm" "$T/lane.ready" >"$T/lane-hang.out" 2>&1 &
+	H=$!
+	BG_PIDS+=("$H")
+	wait_file "$T/lane.ready"
+	i=0
+	until [ "$("$SVCCLIENT" stats "$P-l" | cut -d' ' -f2)" = 1 ]; do
+		i=$((i + 1)); [ "$i" -le 200 ] || fail "inline lane: the endless job never ran"
+		sleep 0.05
+	done
+	rc=0
+	timeout 30 "$QSHM" submit "$P-l" "$Q/grover_n2.qasm" --shots 100 --seed 5 --timeout 2 \
+		>"$T/lane-$lane.out" 2>"$T/lane-$lane.err" || rc=$?
+	[ "$("$SVCCLIENT" stats "$P-l" | cut -d' ' -f2)" = 1 ] ||
+		fail "inline lane ($lane): the endless job is no longer running"
+	if [ "$lane" = on ]; then
+		[ "$rc" -eq 0 ] || fail "inline lane: the small job waited: $(cat "$T/lane-on.err")"
+		[ "$(cat "$T/lane-on.out")" = "$("$QSHM" sim "$Q/grover_n2.qasm" --shots 100 --seed 5 --counts)" ] ||
+			fail "inline lane: wrong counts"
+	else
+		[ "$rc" -ne 0 ] && grep -q "not done yet" "$T/lane-off.err" ||
+			fail "--inline-qubits 0: the small job did not wait for the worker (rc $rc): $(cat "$T/lane-off.err")"
+	fi
+	kill -KILL "$H"; wait "$H" 2>/dev/null || true
+	rm -f "$T/lane.ready"
+	kill -TERM "$SVC"; wait "$SVC" || true
+done
+grep -q "stopping (0 jobs ran on the main thread" "$T/serve-l.err" ||
+	fail "--inline-qubits 0: $(grep stopping "$T/serve-l.err")"
+ok "the inline lane: a small job is answered while the only worker runs an endless job; with --inline-qubits 0 it waits"
 
 # ---- client policy: retries with backoff, the circuit breaker ----
 serve p --workers 1 --queue 1
