@@ -662,7 +662,7 @@ Test(sim_fusion, smallStatesRunGateByGateByDefault)
 		forced = run_new(c, 0, 0, 1, 0);
 		sim_run_plan_stats(forced, &st);
 		cr_expect_lt(st.sweeps, st.gates, "forced: nothing fused");
-		cr_expect_leq(state_diff(dflt, forced), 1e-12);
+		cr_expect_leq(rt_state_diff(dflt, forced), 1e-12);
 		sim_run_destroy(dflt);
 		sim_run_destroy(forced);
 		qasm_circuit_free(c);
