@@ -712,8 +712,6 @@ static int read_after_poll(struct qshm_client *cl)
 	return rc;
 }
 
-/* Arms the event-loop descriptor, if there is one, unless a view held in
- * place stops reading (then view_release() arms it). */
 /* Makes the event-loop descriptor readable until the next process(). */
 static void kick(struct qshm_client *cl)
 {
@@ -779,6 +777,8 @@ static void arm_from(struct qshm_client *cl, bool in_process)
 		kick(cl);
 }
 
+/* Arms the event-loop descriptor, if there is one, unless a view held in
+ * place stops reading (then view_release() arms it). */
 static void arm(struct qshm_client *cl)
 {
 	arm_from(cl, false);
