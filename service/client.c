@@ -423,7 +423,10 @@ static int take_vector(struct qshm_client *cl, struct job_slot *s,
 		else
 			s->v.state = vv.values;
 	} else {
-		if (!*mem && !(*mem = malloc(total * elem)))
+		/* total is 2^nqubits of the service's word (up to 2^63):
+		 * total * elem must not wrap. */
+		if (!*mem && (total > SIZE_MAX / elem ||
+			      !(*mem = malloc(total * elem))))
 			return cfail(cl, -ENOMEM, "out of memory for job %llu",
 				     (unsigned long long)s->job);
 		memcpy((char *)*mem + vv.first * elem, vv.values,
@@ -455,13 +458,19 @@ static int take_shots(struct qshm_client *cl, struct job_slot *s,
 			     "record out of place: %s", cl->name,
 			     (unsigned long long)s->job,
 			     qshm_results_last_error());
+	/* RUN_BEGIN bounds the shots, but the job header sized them. */
+	if (sv.count > s->v.shots - s->shots_filled)
+		return cfail(cl, -EPROTO, "service '%s': job %llu: SHOTS "
+			     "past the job's %llu shots", cl->name,
+			     (unsigned long long)s->job,
+			     (unsigned long long)s->v.shots);
 	if (in_place && sv.first_shot == 0 && sv.count == s->v.shots) {
 		s->in_ring = true;
 		s->v.in_place |= QSHM_WANT_SHOTS;
 		s->v.shot_words = sv.words;
 	} else {
-		if (!s->shots_mem &&
-		    !(s->shots_mem = malloc(s->v.shots * wps * 8 + 8)))
+		if (!s->shots_mem && (s->v.shots >= SIZE_MAX / 8 / wps ||
+			!(s->shots_mem = malloc(s->v.shots * wps * 8 + 8))))
 			return cfail(cl, -ENOMEM, "out of memory for job %llu",
 				     (unsigned long long)s->job);
 		memcpy(s->shots_mem + sv.first_shot * wps, sv.words,

@@ -230,10 +230,14 @@ class Decoder:
         out = self.out
         err = rlib.qshm_decoder_record(self._d, rtype, seq, data, length,
                                        out)
-        if err < 0:
-            raise codec_error(err, f"record {seq}")
+        exc = codec_error(err, f"record {seq}") if err < 0 else None
+        # A malformed record may still start a run (the first record of a
+        # run known from the descriptor): the decoder has entered it, so
+        # self.run follows it even when the record itself is refused.
         if out.new_run and out.run != ffi.NULL:
             self.run = run_info(out.run)
+        if exc is not None:
+            raise exc
         return out
 
 

@@ -158,6 +158,9 @@ class Consumer:
         self.corrupt = corrupt
         self.errors = errors
         self._bad = 0
+        # A run begun by a record that was skipped as malformed: the next
+        # record returned carries it (rec.run).
+        self._run_unseen = False
         self.name = name
         self.reliable = reliable
         self.timeout = timeout
@@ -482,6 +485,8 @@ class Consumer:
             if self.corrupt == "raise":
                 raise
             self._bad += 1
+            if self._dec.out.new_run and self._dec.run is not None:
+                self._run_unseen = True
             lib.qshm_consumer_release(self._c)
             return None
         self._truncated(r)
@@ -516,8 +521,9 @@ class Consumer:
             raise Corrupt(f"ring '{self.name}': {e.message}", e.code) \
                 from None
         kind = out.kind
-        if out.new_run and self._dec.run is not None:
+        if (out.new_run or self._run_unseen) and self._dec.run is not None:
             rec.run = self._dec.run
+            self._run_unseen = False
         if kind == R.DECODED_SKIPPED:
             rec.kind = "skip" if out.skip == R.SKIP_NO_RUN else "other"
             return

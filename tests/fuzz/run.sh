@@ -10,7 +10,7 @@ build=${1:?usage: tests/fuzz/run.sh BUILD_DIR [SECONDS [TARGET...]]}
 secs=${2:-60}
 shift $(($# < 2 ? $# : 2))
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(qasm segment results)
+[ ${#targets[@]} -gt 0 ] || targets=(qasm segment results wire)
 src=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$src/../.." && pwd)
 work=$build/fuzz
@@ -29,6 +29,13 @@ rm -rf "$work/seeds-segment" "$work/seeds-results"
 # Inputs that found a bug, kept as regression seeds (tests/fuzz/corpus/
 # segment: a segment image and its action byte, see docs/fuzzing.md).
 cp "$src/corpus/segment/"* "$work/seeds-segment/"
+# The service's records: the committed seeds (gen_wire_seeds' output and
+# any regression inputs), and gen_wire_seeds' records as the structs of
+# service/svc_wire.h are now.
+rm -rf "$work/seeds-wire"
+mkdir -p "$work/seeds-wire"
+cp "$src/corpus/wire/"* "$work/seeds-wire/"
+"$build/tests/fuzz/gen_wire_seeds" "$work/seeds-wire"
 
 # A small quarantine (ASan's default is 256 MiB): every input allocates
 # anew, and fresh memory costs a page fault per page; 8 MiB still catches
@@ -41,6 +48,7 @@ for t in "${targets[@]}"; do
 	qasm) extra=(-max_len=8192 "-dict=$src/qasm.dict") ;;
 	segment) extra=(-max_len=65536) ;;
 	results) extra=(-max_len=8192) ;;
+	wire) extra=(-max_len=16384) ;;
 	*) echo "run.sh: unknown target $t" >&2; exit 2 ;;
 	esac
 	log=$work/$t.log
