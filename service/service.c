@@ -18,8 +18,10 @@
  *      the client's jobs; the reply ring goes when its last job does.
  * Locks: svc.lock guards the queue, the running list and every client's
  * refs and gone flag; client.rep_lock serialises writers of one reply
- * ring (a producer handle is single-threaded). Order: svc.lock is never
- * taken while holding a rep_lock.
+ * ring (a producer handle is single-threaded). Order: a rep_lock is never
+ * taken while holding svc.lock; the main thread holds a client's rep_lock
+ * through an inline job (svc_job_try_inline()) and takes svc.lock inside
+ * it; the main thread only ever tries a rep_lock, never waits for one.
  */
 #include <dirent.h>
 #include <errno.h>

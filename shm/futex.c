@@ -52,14 +52,17 @@ void qshm__prep_futex_wait(struct io_uring_sqe *sqe, const uint32_t *word,
 	sqe->addr3 = QSHM__FUTEX_MATCH_ANY;
 }
 
+int qshm__futex_nosys(const char *who)
+{
+	return qshm__fail(ENOSYS, "%s: the kernel lacks io_uring futex "
+			  "waits (Linux 6.7 or later)", who);
+}
+
 int qshm__futex_wait_nosys(int res, const char *who)
 {
 	/* A kernel without the opcode answers the SQE with -EINVAL (the
 	 * fields are valid for a FUTEX_WAIT, so nothing else does). */
-	if (res != -EINVAL)
-		return 0;
-	return qshm__fail(ENOSYS, "%s: the kernel lacks io_uring futex "
-			  "waits (Linux 6.7 or later)", who);
+	return res == -EINVAL ? qshm__futex_nosys(who) : 0;
 }
 
 /* Absolute CLOCK_MONOTONIC deadline for a timeout; UINT64_MAX: never. */

@@ -134,6 +134,8 @@ void qshm__prep_futex_wait(struct io_uring_sqe *sqe, const uint32_t *word,
 /* For the completion of such an SQE with result res: -ENOSYS (recorded
  * as who's failure) when it says the kernel lacks the opcode, else 0. */
 int qshm__futex_wait_nosys(int res, const char *who);
+/* -ENOSYS, recorded as who's failure: no io_uring futex waits here. */
+int qshm__futex_nosys(const char *who);
 uint64_t qshm__deadline(int64_t timeout_ns);
 
 /* segment.c */

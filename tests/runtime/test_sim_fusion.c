@@ -662,6 +662,15 @@ Test(sim_fusion, smallStatesRunGateByGateByDefault)
 		forced = run_new(c, 0, 0, 1, 0);
 		sim_run_plan_stats(forced, &st);
 		cr_expect_lt(st.sweeps, st.gates, "forced: nothing fused");
+		sim_run_destroy(forced);
+		/* an explicit block size fuses without the flag */
+		cfg.fuse_qubits = 4;
+		cr_assert_eq(sim_run_create(&forced, c, &cfg, &err), 0, "%s",
+			     err.msg);
+		cfg.fuse_qubits = 0;
+		sim_run_plan_stats(forced, &st);
+		cr_expect_lt(st.sweeps, st.gates, "fuse_qubits 4: nothing "
+			     "fused");
 		cr_expect_leq(rt_state_diff(dflt, forced), 1e-12);
 		sim_run_destroy(dflt);
 		sim_run_destroy(forced);
