@@ -234,18 +234,27 @@ int svc_run(const struct svc_config *cfg)
 	svc_scan(&s);
 	if (cfg->ready)
 		cfg->ready(cfg->ready_ctx);
+	uint64_t last_work = 0;
+
 	while (!*cfg->stop) {
 		int progress = 0;
+		uint64_t now;
 
 		for (struct svc_client *cl = s.clients, *next; cl; cl = next) {
 			next = cl->next;
 			progress += svc_client_drain(&s, cl);
 		}
+		now = svc_mono_ns();
 		/* Also every 100 ms: readdir may miss a name created while
 		 * it runs, and a busy service never times out its poll. */
-		if (s.rescan || svc_mono_ns() - s.last_scan > SVC_POLL_NS)
+		if (s.rescan || now - s.last_scan > SVC_POLL_NS)
 			svc_scan(&s);
-		if (!progress)
+		if (progress)
+			last_work = now;
+		else if (!cfg->busy_poll && now - last_work < SVC_SPIN_NS)
+			svc_cpu_relax();   /* a client's next request comes
+					      soon after its reply */
+		else
 			wait_for_work(&s);
 	}
 	svc_log(&s, "stopping (%llu jobs ran on the main thread, the "

@@ -34,6 +34,10 @@
 					    holds the client's rep_lock (an
 					    inline job); claims do not wait */
 #define SVC_POLL_NS 100000000            /* rescan / stop check */
+#define SVC_SPIN_NS 50000                /* the main thread reads again for
+					    this long after its last request
+					    before it sleeps (as a ring's
+					    reader spins before it parks) */
 #define SVC_CREATING_PATIENCE_MS 5000    /* a request ring being made */
 #define SVC_MAX_CIRCUITS 256             /* registered, per client: each
 					    may hold a parse of up to the

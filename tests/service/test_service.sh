@@ -379,7 +379,9 @@ ok "qshm submit --param NAME=VALUE --expect: registered, bound by name, counts e
 kill -TERM "$SVC"; wait "$SVC" || true
 
 # ---- reconnection to a restarted service ----
-serve r --workers 1
+# (no inline lane: the client's second job must wait in the queue behind
+# its first when the service dies)
+serve r --workers 1 --inline-qubits 0
 "$SVCCLIENT" reconnect "$P-r" "$Q/bell_n4.qasm" "$T/rc.ready" "$T/rc.go" \
 	>"$T/rc.out" 2>"$T/rc.err" &
 RC=$!
@@ -390,7 +392,7 @@ wait "$SVC" 2>/dev/null || true
 touch "$T/rc.go"
 sleep 0.3
 : >"$T/serve-r.err"
-serve r --workers 1
+serve r --workers 1 --inline-qubits 0
 timeout 60 tail --pid="$RC" -f /dev/null || fail "reconnecting client hangs"
 wait "$RC" || fail "reconnect: $(cat "$T/rc.err")"
 grep -qx "reconnect ok" "$T/rc.out" || fail "reconnect: $(cat "$T/rc.out")"
