@@ -178,6 +178,8 @@ const char *qshm_client_strerror(int err)
 		return "QSHM_ESERVICEGONE: the service stopped";
 	case QSHM_EREFUSED:
 		return "QSHM_EREFUSED: the service refused a malformed request";
+	case QSHM_EBREAKER:
+		return "QSHM_EBREAKER: the client's circuit breaker is open";
 	}
 	return qshm_strerror(err);
 }
@@ -719,13 +721,32 @@ static int read_after_poll(struct qshm_client *cl)
 	return rc;
 }
 
-/* Arms the event-loop descriptor, if there is one, unless a view held in
- * place stops reading (then view_release() arms it). */
 /* Makes the event-loop descriptor readable until the next process(). */
 static void kick(struct qshm_client *cl)
 {
 	if (cl->kickfd >= 0)
 		(void)eventfd_write(cl->kickfd, 1);
+}
+
+int qshm_client_alive(qshm_client *cl)
+{
+	int rc;
+
+	if (!cl)
+		return -EINVAL;
+	if (cl->conn_err)
+		return 0;
+	if (!service_gone(cl))
+		return 1;
+	/* Gone: what it committed before stands, so read that first (as
+	 * read_after_poll()); then the connection ends as wait() would end
+	 * it. Replies read here, outside process(), wake the caller's loop. */
+	while ((rc = read_one(cl, 0)) == 0)
+		;
+	if (rc == -EAGAIN)
+		conn_over(cl, -QSHM_EPRODUCERDEAD);
+	kick(cl);
+	return 0;
 }
 
 /*
@@ -765,6 +786,8 @@ static void arm_from(struct qshm_client *cl, bool in_process)
 		kick(cl);
 }
 
+/* Arms the event-loop descriptor, if there is one, unless a view held in
+ * place stops reading (then view_release() arms it). */
 static void arm(struct qshm_client *cl)
 {
 	arm_from(cl, false);

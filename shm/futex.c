@@ -1,11 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * futex.c - the two futex calls libqshm makes, on words in shared memory
- * (so never FUTEX_PRIVATE_FLAG), and deadline arithmetic.
+ * futex.c - the futex waits libqshm makes, on words in shared memory (so
+ * never FUTEX_PRIVATE_FLAG): the two syscalls, the io_uring FUTEX_WAIT of
+ * qshm_poll() and the waiter, and deadline arithmetic.
+ *
+ * liburing 2.3 predates the futex opcodes: the SQE is filled by hand
+ * (kernel 6.7+: IORING_OP_FUTEX_WAIT = 51; sqe->fd holds the futex2 flags,
+ * addr the word, addr2 the value, addr3 the bitset mask).
  */
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <liburing.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +38,31 @@ int qshm__futex_wake(_Atomic uint32_t *word, int n)
 	long r = syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE, n, NULL,
 			 NULL, 0);
 	return r < 0 ? -errno : (int)r;
+}
+
+#define QSHM__OP_FUTEX_WAIT 51
+#define QSHM__FUTEX2_SIZE_U32 0x02u  /* shared: never FUTEX2_PRIVATE */
+#define QSHM__FUTEX_MATCH_ANY 0xffffffffu
+
+void qshm__prep_futex_wait(struct io_uring_sqe *sqe, const uint32_t *word,
+			   uint32_t val)
+{
+	io_uring_prep_rw(QSHM__OP_FUTEX_WAIT, sqe, (int)QSHM__FUTEX2_SIZE_U32,
+			 word, 0, val);
+	sqe->addr3 = QSHM__FUTEX_MATCH_ANY;
+}
+
+int qshm__futex_nosys(const char *who)
+{
+	return qshm__fail(ENOSYS, "%s: the kernel lacks io_uring futex "
+			  "waits (Linux 6.7 or later)", who);
+}
+
+int qshm__futex_wait_nosys(int res, const char *who)
+{
+	/* A kernel without the opcode answers the SQE with -EINVAL (the
+	 * fields are valid for a FUTEX_WAIT, so nothing else does). */
+	return res == -EINVAL ? qshm__futex_nosys(who) : 0;
 }
 
 /* Absolute CLOCK_MONOTONIC deadline for a timeout; UINT64_MAX: never. */

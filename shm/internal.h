@@ -126,6 +126,16 @@ int qshm__pidfd_alive(int pidfd);
 /* futex.c */
 int qshm__futex_wait(_Atomic uint32_t *word, uint32_t val, uint64_t ns);
 int qshm__futex_wake(_Atomic uint32_t *word, int n);
+struct io_uring_sqe;
+/* Fills sqe with an io_uring FUTEX_WAIT on a shared 32-bit word (while
+ * *word == val, any wake bit); the caller sets user_data. */
+void qshm__prep_futex_wait(struct io_uring_sqe *sqe, const uint32_t *word,
+			   uint32_t val);
+/* For the completion of such an SQE with result res: -ENOSYS (recorded
+ * as who's failure) when it says the kernel lacks the opcode, else 0. */
+int qshm__futex_wait_nosys(int res, const char *who);
+/* -ENOSYS, recorded as who's failure: no io_uring futex waits here. */
+int qshm__futex_nosys(const char *who);
 uint64_t qshm__deadline(int64_t timeout_ns);
 
 /* segment.c */

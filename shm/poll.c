@@ -5,11 +5,8 @@
  * POLL_ADD per file descriptor, and one POLL_ADD per producer pidfd, so a
  * producer's death ends the wait at once instead of at the next liveness
  * slice. The wake-up protocol is the ring's own (W1/W2 through
- * qshm_consumer_wait_prepare(), C2/C3 on the producer's side).
- *
- * liburing 2.3 predates the futex opcodes: the SQEs are filled by hand
- * (kernel 6.7+: IORING_OP_FUTEX_WAIT = 51; sqe->fd holds the futex2 flags,
- * addr the word, addr2 the value, addr3 the bitset mask).
+ * qshm_consumer_wait_prepare(), C2/C3 on the producer's side). The
+ * FUTEX_WAIT SQE is futex.c's (qshm__prep_futex_wait(), Linux 6.7+).
  */
 #include <errno.h>
 #include <liburing.h>
@@ -19,10 +16,6 @@
 #include <string.h>
 
 #include "internal.h"
-
-#define QSHM__OP_FUTEX_WAIT 51
-#define QSHM__FUTEX2_SIZE_U32 0x02u  /* shared: never FUTEX2_PRIVATE */
-#define QSHM__FUTEX_MATCH_ANY 0xffffffffu
 
 /* user_data: item index << 2 | what */
 #define QSHM__UD_FUTEX 0u
@@ -106,14 +99,6 @@ static struct io_uring *qshm__pr_get(unsigned entries, int *err)
 	return &pr->ring;
 }
 
-static void qshm__prep_futex_wait(struct io_uring_sqe *sqe,
-				  const uint32_t *word, uint32_t val)
-{
-	io_uring_prep_rw(QSHM__OP_FUTEX_WAIT, sqe, (int)QSHM__FUTEX2_SIZE_U32,
-			 word, 0, val);
-	sqe->addr3 = QSHM__FUTEX_MATCH_ANY;
-}
-
 QSHM_EXPORT int qshm_poll(struct qshm_pollitem *items, unsigned n,
 			  int64_t timeout_ns)
 {
@@ -164,8 +149,7 @@ QSHM_EXPORT int qshm_poll(struct qshm_pollitem *items, unsigned n,
 	}
 
 	if (atomic_load_explicit(&qshm__poll_nosys, memory_order_relaxed)) {
-		err = qshm__fail(ENOSYS, "qshm_poll: the kernel lacks io_uring "
-				 "futex waits (Linux 6.7 or later)");
+		err = qshm__futex_nosys("qshm_poll");
 		goto finish;
 	}
 	struct io_uring *ring = qshm__pr_get(3 * n + 2, &err);
@@ -236,13 +220,11 @@ QSHM_EXPORT int qshm_poll(struct qshm_pollitem *items, unsigned n,
 			unsigned what = (unsigned)(cqe->user_data & 3);
 			if (i >= n || cqe->res == -ECANCELED)
 				continue;
-			if (what == QSHM__UD_FUTEX && cqe->res == -EINVAL) {
-				/* No IORING_OP_FUTEX_WAIT in this kernel. */
+			if (what == QSHM__UD_FUTEX &&
+			    qshm__futex_wait_nosys(cqe->res, "qshm_poll")) {
 				atomic_store_explicit(&qshm__poll_nosys, 1,
 						      memory_order_relaxed);
-				err = qshm__fail(ENOSYS, "qshm_poll: the kernel "
-						 "lacks io_uring futex waits "
-						 "(Linux 6.7 or later)");
+				err = -ENOSYS;
 				continue;
 			}
 			if (what == QSHM__UD_FD)

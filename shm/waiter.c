@@ -10,8 +10,8 @@
  * spins or sleeps: the caller's loop (epoll, asyncio, libuv) does the
  * waiting.
  *
- * liburing 2.3 predates the futex opcodes: the SQE is filled by hand as in
- * poll.c (IORING_OP_FUTEX_WAIT = 51, Linux 6.7+).
+ * The FUTEX_WAIT SQE is futex.c's (qshm__prep_futex_wait(), Linux 6.7+),
+ * as qshm_poll()'s.
  */
 #include <errno.h>
 #include <liburing.h>
@@ -20,10 +20,6 @@
 #include <unistd.h>
 
 #include "internal.h"
-
-#define QSHM__W_OP_FUTEX_WAIT 51
-#define QSHM__W_FUTEX2_SIZE_U32 0x02u /* shared: never FUTEX2_PRIVATE */
-#define QSHM__W_FUTEX_MATCH_ANY 0xffffffffu
 
 /* user_data of the requests */
 #define QSHM__W_UD_FUTEX  1u
@@ -37,7 +33,7 @@ struct qshm_waiter {
 	int futex_pending;  /* its completion not reaped yet */
 	int pidfd_pending;  /* the pidfd poll not reaped yet */
 	int producer_gone;  /* the pidfd poll completed */
-	int nosys;          /* the kernel refused the futex opcode */
+	int futex_res;      /* result of the last FUTEX_WAIT completion */
 };
 
 static void qshm__waiter_reap(qshm_waiter *w)
@@ -50,9 +46,7 @@ static void qshm__waiter_reap(qshm_waiter *w)
 		switch (cqe->user_data) {
 		case QSHM__W_UD_FUTEX:
 			w->futex_pending = 0;
-			/* -EINVAL: no IORING_OP_FUTEX_WAIT in this kernel. */
-			if (cqe->res == -EINVAL)
-				w->nosys = 1;
+			w->futex_res = cqe->res;
 			break;
 		case QSHM__W_UD_PIDFD:
 			w->pidfd_pending = 0;
@@ -118,10 +112,11 @@ QSHM_EXPORT int qshm_waiter_arm(qshm_waiter *w)
 		return qshm__fail(EINVAL, "ring '%s': waiter already armed",
 				  w->c->m.name);
 	qshm__waiter_reap(w);
-	if (w->nosys)
-		return qshm__fail(ENOSYS, "the kernel lacks io_uring futex "
-				  "waits (Linux 6.7 or later)");
-	int err = qshm_consumer_wait_prepare(w->c, &word, &val);
+	/* A kernel without the opcode answered the last one: no more. */
+	int err = qshm__futex_wait_nosys(w->futex_res, "qshm_waiter_arm");
+	if (err)
+		return err;
+	err = qshm_consumer_wait_prepare(w->c, &word, &val);
 	if (err <= 0)
 		return err; /* 0: a record is there; < 0: the end or an error,
 			       which read() reports. Nothing is held. */
@@ -136,9 +131,7 @@ QSHM_EXPORT int qshm_waiter_arm(qshm_waiter *w)
 		return qshm__fail(EBUSY, "ring '%s': waiter queue full",
 				  w->c->m.name);
 	}
-	io_uring_prep_rw(QSHM__W_OP_FUTEX_WAIT, sqe,
-			 (int)QSHM__W_FUTEX2_SIZE_U32, word, 0, val);
-	sqe->addr3 = QSHM__W_FUTEX_MATCH_ANY;
+	qshm__prep_futex_wait(sqe, word, val);
 	sqe->user_data = QSHM__W_UD_FUTEX;
 	err = io_uring_submit(&w->ring);
 	if (err < 0) {

@@ -121,12 +121,12 @@ int qshm_cmd_demo(int argc, char **argv)
 							 "'%s'", optarg);
 			break;
 		case 's':
-			if (tools_parse_u64(optarg, &max) || !max)
+			if (tools_parse_size(optarg, &max) || !max)
 				return tools_usage_error("demo", "bad --max-size "
 							 "'%s'", optarg);
 			break;
 		case 'c':
-			if (tools_parse_u64(optarg, &cap))
+			if (tools_parse_size(optarg, &cap))
 				return tools_usage_error("demo", "bad --capacity "
 							 "'%s'", optarg);
 			break;

@@ -367,13 +367,15 @@ int qshm_cmd_hist(int argc, char **argv)
 							 "seconds, got '%s'",
 							 optarg);
 			break;
-		case 't':
-			top = atoi(optarg);
-			if (top < 1 || top > 1000)
+		case 't': {
+			uint64_t t;
+			if (tools_parse_u64(optarg, &t) || t < 1 || t > 1000)
 				return tools_usage_error("hist", "--top wants 1."
 							 ".1000, got '%s'",
 							 optarg);
+			top = (int)t;
 			break;
+		}
 		case 'o':
 			if (tools_allow_owner("hist", optarg))
 				return 2;

@@ -79,30 +79,15 @@ static int num_opt(const char *opt, const char *v, uint64_t lo, uint64_t hi,
 	return 0;
 }
 
-/* BYTES with an optional K, M, G or T (powers of 1024). */
+/* BYTES with an optional K, M, G or T (powers of 1024), below 2^63. */
 static int bytes_opt(const char *opt, const char *v, uint64_t *out)
 {
-	char num[32];
-	size_t n = v ? strlen(v) : 0;
-	unsigned shift = 0;
 	uint64_t x;
 
-	if (n && n < sizeof(num)) {
-		memcpy(num, v, n + 1);
-		switch (num[n - 1]) {
-		case 'K': shift = 10; break;
-		case 'M': shift = 20; break;
-		case 'G': shift = 30; break;
-		case 'T': shift = 40; break;
-		}
-		if (shift)
-			num[n - 1] = '\0';
-	}
-	if (!n || n >= sizeof(num) || tools_parse_u64(num, &x) || x == 0 ||
-	    x > (UINT64_MAX >> 1) >> shift)
+	if (tools_parse_size(v, &x) || x == 0 || x > UINT64_MAX >> 1)
 		return tools_usage_error("serve", "%s needs a size in bytes "
 					 "(e.g. 4096, 512M, 8G)", opt);
-	*out = x << shift;
+	*out = x;
 	return 0;
 }
 

@@ -167,37 +167,12 @@ static int usage_error(const char *fmt, const char *arg)
 	return SIM_EXIT_USAGE;
 }
 
-/* A whole unsigned number: decimal, or hex with 0x; with @suffixes, an
- * optional K, M or G (powers of 1024). */
+/* A whole unsigned number (tools_parse_u64()); with @suffixes, a size
+ * (tools_parse_size(): K, M, G or T, powers of 1024). */
 static bool parse_u64(const char *s, bool suffixes, uint64_t *out)
 {
-	char *end;
-	unsigned long long v;
-	uint64_t mul = 1;
-
-	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
-		return false;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || end == s)
-		return false;
-	if (suffixes && *end) {
-		switch (*end) {
-		case 'K': case 'k': mul = (uint64_t)1 << 10; break;
-		case 'M': case 'm': mul = (uint64_t)1 << 20; break;
-		case 'G': case 'g': mul = (uint64_t)1 << 30; break;
-		default: return false;
-		}
-		end++;
-		if (end[0] == 'i' && end[1] == 'B') /* 4MiB */
-			end += 2;
-		else if (end[0] == 'B')             /* 4MB, as 4M */
-			end++;
-	}
-	if (*end || v > UINT64_MAX / mul)
-		return false;
-	*out = (uint64_t)v * mul;
-	return true;
+	return (suffixes ? tools_parse_size(s, out)
+			 : tools_parse_u64(s, out)) == 0;
 }
 
 /*

@@ -33,24 +33,57 @@ int tools_parse_double(const char *s, double *out)
 	return (errno || end == s || *end) ? -EINVAL : 0;
 }
 
-int tools_parse_u64(const char *s, uint64_t *out)
+/* Reads the digits of a whole number at s (decimal, or hex with 0x);
+ * *end: what follows. Nothing before the digits: no sign, no space. */
+static int parse_digits(const char *s, uint64_t *out, char **end)
 {
-	char *end;
+	unsigned long long v;
 
-	if (*s == '-')
+	if (!s || !(*s >= '0' && *s <= '9'))
 		return -EINVAL;
 	errno = 0;
-	unsigned long long v = strtoull(s, &end, 0);
-	uint64_t mul = 1;
-	if (*end == 'K' || *end == 'k')
-		mul = 1024, end++;
-	else if (*end == 'M')
-		mul = 1024 * 1024, end++;
-	else if (*end == 'G')
-		mul = 1024ull * 1024 * 1024, end++;
-	if (errno || end == s || *end || v > UINT64_MAX / mul)
+	v = strtoull(s, end, 0);
+	if (errno || *end == s)
 		return -EINVAL;
-	*out = v * mul;
+	*out = v;
+	return 0;
+}
+
+int tools_parse_u64(const char *s, uint64_t *out)
+{
+	uint64_t v;
+	char *end;
+
+	if (parse_digits(s, &v, &end) || *end)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int tools_parse_size(const char *s, uint64_t *out)
+{
+	uint64_t v;
+	unsigned shift = 0;
+	char *end;
+
+	if (parse_digits(s, &v, &end))
+		return -EINVAL;
+	switch (*end) {
+	case 'K': case 'k': shift = 10; break;
+	case 'M': case 'm': shift = 20; break;
+	case 'G': case 'g': shift = 30; break;
+	case 'T': case 't': shift = 40; break;
+	}
+	if (shift) {
+		end++;
+		if (end[0] == 'i' && end[1] == 'B')     /* 4MiB */
+			end += 2;
+		else if (end[0] == 'B')                 /* 4MB, as 4M */
+			end++;
+	}
+	if (*end || v > UINT64_MAX >> shift)
+		return -EINVAL;
+	*out = v << shift;
 	return 0;
 }
 

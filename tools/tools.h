@@ -24,7 +24,14 @@ int qshm_cmd_submit(int argc, char **argv);
 int tools_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int tools_parse_double(const char *s, double *out);
+/* A whole number: decimal, or hex with 0x; no sign, space or suffix.
+ * Returns 0 or -EINVAL (also past UINT64_MAX). */
 int tools_parse_u64(const char *s, uint64_t *out);
+/* A size in bytes: a whole number as tools_parse_u64(), times 1024^1..4
+ * with one suffix K, M, G or T (either case; "KiB" and "KB" read as "K").
+ * Every command's size options take it. Returns 0 or -EINVAL (no other
+ * suffix, no second one; a result past UINT64_MAX). */
+int tools_parse_size(const char *s, uint64_t *out);
 uint64_t tools_now_ns(void);
 
 /* Attaches to NAME, waiting up to wait_s seconds for it to appear or

@@ -211,6 +211,22 @@ int qshm_client_process(qshm_client *cl);
 /* 1 if job's result (or failure) is ready, 0 if not, -EINVAL unknown. */
 int qshm_client_ready(qshm_client *cl, uint64_t job);
 
+/*
+ * Whether the service of this connection still runs: 1, or 0 when it
+ * died or stopped. Asks without waiting: the service's pidfd (a poll, a
+ * few microseconds), or without one (kernels before 5.3) the reply ring's
+ * state. For a loop that watches the reply ring itself (through
+ * qshm_client_pollitem() and a waiter, whose descriptor also wakes when
+ * the service dies), where process() cannot tell a death from a spurious
+ * wake-up. On 0 the replies the service committed are read first (they
+ * stand), then the connection is over: every job still pending is ready,
+ * and wait() gives it -QSHM_ESERVICEDEAD or -QSHM_ESERVICEGONE (with a
+ * reconnecting policy, the next call reconnects). While a view is held
+ * in place nothing more is read, and the connection goes on: call it
+ * again after the release. Returns 1, 0 or -EINVAL (cl NULL).
+ */
+int qshm_client_alive(qshm_client *cl);
+
 /* Message of the last failure on cl, with context; "" if none. With
  * cl NULL: why this thread's last qshm_client_connect() failed. */
 const char *qshm_client_error(const qshm_client *cl);

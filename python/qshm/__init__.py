@@ -28,7 +28,7 @@ from .counts import Histogram, count_run, counts
 from .errors import (CircuitError, CircuitOpen, Closed, Corrupt, Evicted,
                      InvalidArgument, JobCancelled, NoSlot, NotQshm, Overrun,
                      ProducerDied, QshmError, QueueFull, Refused,
-                     ResultTooBig, RingExists, RingNotFound, RunFailed,
+                     ReplyLost, ResultTooBig, RingExists, RingNotFound, RunFailed,
                      ServiceDead, ServiceError, ServiceGone, ServiceNotFound,
                      Timeout, TooBig, TooManyQubits, Truncated, Unsupported,
                      VersionMismatch)
@@ -105,7 +105,7 @@ def unlink(name: str) -> None:
 __all__ = [
     "Circuit", "CircuitBreaker", "CircuitError", "CircuitOpen", "Client",
     "JobCancelled",
-    "QueueFull", "Refused", "Result", "ResultTooBig", "Retry", "ServiceDead",
+    "QueueFull", "Refused", "ReplyLost", "Result", "ResultTooBig", "Retry", "ServiceDead",
     "ServiceError", "ServiceGone", "ServiceNotFound", "TooManyQubits",
     "Closed", "Consumer", "Corrupt", "Evicted", "Histogram",
     "InvalidArgument", "NoSlot", "NotQshm", "Overrun", "Producer",

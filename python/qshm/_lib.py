@@ -285,6 +285,7 @@ int qshm_client_cancel(qshm_client *cl, uint64_t job);
 int qshm_client_pollitem(qshm_client *cl, struct qshm_pollitem *item);
 int qshm_client_process(qshm_client *cl);
 int qshm_client_ready(qshm_client *cl, uint64_t job);
+int qshm_client_alive(qshm_client *cl);
 const char *qshm_client_error(const qshm_client *cl);
 const char *qshm_client_strerror(int err);
 int qshm_client_close(qshm_client *cl);

@@ -24,8 +24,20 @@ service process dies (its pidfd); with ``wake="fd"`` the C client's own
 descriptor (``qshm_client_fd()``). Cancelling the awaiting task cancels the
 job in the service. Retries with exponential backoff and jitter
 (:class:`Retry`) and a circuit breaker (:class:`CircuitBreaker`) are off
-unless given; they are the Python client's own (asyncio sleeps), and the
-C client's policy (``qshm_client_connect_opts()``) is not used.
+unless given.
+
+They follow the rules of the C client's policy (docs/service.md, "Client
+policy"): the same faults are retried and counted by the breaker (the
+service died, stopped, had its queue full, or lost a reply; not a bad
+job, not a deadline, not a cancel), the backoff bound doubles with full
+jitter, and no retry goes past the job's deadline. They are the Python
+client's own code all the same, not ``qshm_client_connect_opts()``: the C
+client sleeps out a backoff inside ``wait()`` (which would block the event
+loop, where a retry must be an ``asyncio.sleep``), keeps one breaker per
+connection (a :class:`CircuitBreaker` may be shared by several clients),
+and reconnects under its own timeout (here a reconnection re-registers the
+:class:`Circuit` objects and is itself a fault that can be retried:
+ServiceNotFound).
 """
 from __future__ import annotations
 
@@ -39,8 +51,8 @@ from typing import Any, Callable
 
 from ._lib import client_lib, ffi, lib
 from .errors import (CircuitOpen, Closed, InvalidArgument, QshmError,
-                     QueueFull, ServiceDead, ServiceGone, ServiceNotFound,
-                     Timeout, client_error)
+                     QueueFull, ReplyLost, ServiceDead, ServiceGone,
+                     ServiceNotFound, Timeout, client_error)
 
 _NS = 1_000_000_000
 # While jobs are pending the loop also looks every this long: a safety
@@ -49,9 +61,6 @@ _SAFETY_S = 1.0
 # run_sync() waits in slices this long, so that a signal (Ctrl-C) is
 # handled between them; a reply ends a slice at once.
 _SYNC_SLICE_NS = 200_000_000
-# How long the C client may take to notice a dead service once its pidfd
-# is ready (it returns at once then; this bounds it).
-_DEAD_NOTICE_NS = 50_000_000
 _MAX_SHOTS = 1 << 40
 
 
@@ -199,9 +208,12 @@ def _masks(expect: Any) -> list[int]:
 
 
 # Errors that say the service is unhealthy or unreachable (what retries
-# and the circuit breaker react to), as opposed to a bad job.
+# and the circuit breaker react to), as opposed to a bad job: the C
+# client's transient errors (-QSHM_ESERVICEDEAD, -QSHM_ESERVICEGONE,
+# -QSHM_EQUEUEFULL, -EIO and -ENOBUFS), and no service under the name
+# when connecting again.
 SERVICE_FAULTS: tuple[type[QshmError], ...] = (
-    ServiceDead, ServiceGone, QueueFull, ServiceNotFound)
+    ServiceDead, ServiceGone, QueueFull, ReplyLost, ServiceNotFound)
 
 
 @dataclass
@@ -212,7 +224,8 @@ class Retry:
     same counts as the first try would have; but the job may have run
     already (a service killed after its run, before its reply), so it costs
     a run, and the job must be one that may run twice. Retries are off
-    unless a policy is given.
+    unless a policy is given. No retry is made that would start after the
+    job's ``timeout`` has passed (counted from the first try).
 
     attempts: tries in all (1: no retry). The delay before retry ``k``
     (0, 1, ...) is ``d = min(max_delay, base * factor**k)`` less a uniform
@@ -252,7 +265,8 @@ class CircuitBreaker:
     """Stops sending jobs to a service that keeps failing.
 
     Closed (normal) until ``failures`` jobs in a row fail with one of
-    ``on`` (the service's faults and timeouts); then open: every job fails
+    ``on`` (the service's faults, as the C client's breaker counts them;
+    add :class:`qshm.Timeout` to count expired jobs too); then open: every job fails
     at once with :class:`qshm.CircuitOpen` for ``reset`` seconds; then
     half-open: one job is let through as a trial; its success closes the
     breaker, its failure opens it again. A job that fails for a reason of
@@ -261,8 +275,7 @@ class CircuitBreaker:
     """
 
     def __init__(self, failures: int = 5, reset: float = 5.0, *,
-                 on: tuple[type[BaseException], ...] = SERVICE_FAULTS
-                 + (Timeout,),
+                 on: tuple[type[BaseException], ...] = SERVICE_FAULTS,
                  clock: Callable[[], float] = time.monotonic) -> None:
         if failures < 1 or reset < 0:
             raise InvalidArgument("CircuitBreaker: failures >= 1, "
@@ -317,6 +330,22 @@ class CircuitBreaker:
         self._trial = False
 
 
+def _end_of(timeout: float | None) -> float | None:
+    """The time.monotonic() deadline of a job's timeout (None: none)."""
+    if timeout is None:
+        return None
+    if not timeout > 0:
+        raise InvalidArgument(f"timeout must be > 0 or None, not {timeout}")
+    return time.monotonic() + timeout
+
+
+def _left(end: float | None) -> float | None:
+    """What is left of a job's timeout for its next try (the retry was
+    scheduled before end; a late wake-up still gets a millisecond, and
+    the service then answers the deadline)."""
+    return None if end is None else max(end - time.monotonic(), 1e-3)
+
+
 def _circuit_bytes(circuit: str | bytes | os.PathLike[str]) -> bytes:
     if isinstance(circuit, bytes):
         return circuit
@@ -360,7 +389,6 @@ class Client:
         self.spin = spin
         self.wake = wake
         self._waiter: Any = None
-        self._rep: Any = None
         self._armed = False
         self._soon: asyncio.Handle | None = None
         self.name = name
@@ -470,7 +498,6 @@ class Client:
         if self._waiter is not None:
             self._lib.qshm_waiter_close(self._waiter)
             self._waiter = None
-            self._rep = None
         self._fd = -1
         if self._cl is not None:
             self._clib.qshm_client_close(self._cl)
@@ -524,13 +551,15 @@ class Client:
         return c
 
     def _register(self, c: Circuit, timeout: float | None = None) -> None:
+        if not c.text:
+            raise InvalidArgument("register: empty circuit text")
         self.connect()
         t = self.connect_timeout if timeout is None else timeout
         cid = ffi.new("uint64_t *")
         rc = self._clib.qshm_client_register(self._cl, c.text, len(c.text),
                                              int(t * _NS), cid)
         if rc:
-            e = self._error(rc)
+            e = self._error(rc, verdict=True)
             if isinstance(e, (ServiceDead, ServiceGone)):
                 self._drop_connection()
             raise e
@@ -553,10 +582,13 @@ class Client:
 
     # -- one job, in C ---------------------------------------------------
 
-    def _error(self, rc: int) -> QshmError:
+    def _error(self, rc: int, verdict: bool = False) -> QshmError:
+        """The exception of a C client call's code; ``verdict``: the call
+        gives the service's answer to a job or registration (see
+        errors.client_error)."""
         msg = ffi.string(self._clib.qshm_client_error(self._cl)).decode(
             "utf-8", "replace") if self._cl is not None else ""
-        return client_error(rc, msg)
+        return client_error(rc, msg, verdict)
 
     def _submit(self, circuit: bytes | Circuit, shots: int, seed: int,
                 timeout: float | None, params: Any, want: int,
@@ -608,7 +640,9 @@ class Client:
         out = ffi.new("const struct qshm_job_view **")
         rc = self._clib.qshm_client_wait_view(self._cl, job, timeout_ns, out)
         if rc:
-            raise self._error(rc)
+            # Called for jobs the C client holds: its -EINVAL is then the
+            # service's verdict on the circuit, not an unknown job.
+            raise self._error(rc, verdict=True)
         v = out[0]
         try:
             res = self._result(v, names, view)
@@ -698,6 +732,26 @@ class Client:
                     except QshmError:
                         pass
 
+    def _failed(self, e: BaseException, policy: Retry | None, attempt: int,
+                end: float | None) -> float | None:
+        """Try ``attempt`` of a job failed with e: the breaker's count;
+        then the seconds to wait before the next try, or None (raise e).
+        A cancel or an error not of the library (KeyboardInterrupt) gives
+        the breaker's trial slot back and is never retried; no retry
+        would start past the job's deadline (end, time.monotonic())."""
+        if not isinstance(e, QshmError):
+            if self.breaker is not None:
+                self.breaker.release()
+            return None
+        if self.breaker is not None:
+            self.breaker.failure(e)
+        if policy is None or not policy.retries(e, attempt):
+            return None
+        d = policy.delay(attempt)
+        if end is not None and time.monotonic() + d >= end:
+            return None
+        return d
+
     def _policy(self, retry: Retry | bool | None) -> Retry | None:
         if retry is None or retry is True:
             return self.retry
@@ -754,23 +808,19 @@ class Client:
         c, seed, bits, names, masks = self._job_args(circuit, seed, want,
                                                      expect, view)
         policy = self._policy(retry)
+        end = _end_of(timeout)
         attempt = 0
         while True:
             if self.breaker is not None:
                 self.breaker.allow()
             try:
-                res = self._run_once_sync(c, shots, seed, timeout, params,
-                                          bits, names, masks, view)
+                res = self._run_once_sync(c, shots, seed, _left(end),
+                                          params, bits, names, masks, view)
             except BaseException as e:
-                if self.breaker is not None:
-                    if isinstance(e, QshmError):
-                        self.breaker.failure(e)
-                    else:
-                        self.breaker.release()
-                if policy is None or not isinstance(e, QshmError) or \
-                        not policy.retries(e, attempt):
+                d = self._failed(e, policy, attempt, end)
+                if d is None:
                     raise
-                time.sleep(policy.delay(attempt))
+                time.sleep(d)
                 attempt += 1
                 continue
             if self.breaker is not None:
@@ -811,27 +861,21 @@ class Client:
         c, seed, bits, names, masks = self._job_args(circuit, seed, want,
                                                      expect, view)
         policy = self._policy(retry)
+        end = _end_of(timeout)
         attempt = 0
         while True:
             if self.breaker is not None:
                 self.breaker.allow()
             try:
-                res = await self._run_once(c, shots, seed, timeout, params,
-                                           bits, names, masks, view)
-            except QshmError as e:
-                if self.breaker is not None:
-                    self.breaker.failure(e)
-                if policy is None or not policy.retries(e, attempt):
+                res = await self._run_once(c, shots, seed, _left(end),
+                                           params, bits, names, masks, view)
+            except BaseException as e:
+                d = self._failed(e, policy, attempt, end)
+                if d is None:
                     raise
-                await asyncio.sleep(policy.delay(attempt))
+                await asyncio.sleep(d)
                 attempt += 1
                 continue
-            except BaseException:
-                # Cancelled, or not the service's doing (a bad parameter
-                # value): the trial slot goes back, as in run_sync().
-                if self.breaker is not None:
-                    self.breaker.release()
-                raise
             if self.breaker is not None:
                 self.breaker.success()
             return res
@@ -977,7 +1021,6 @@ class Client:
         rc = self._lib.qshm_waiter_create(item.c, out)
         if rc:
             return rc
-        self._rep = item.c
         self._waiter = out[0]
         return self._lib.qshm_waiter_fd(self._waiter)
 
@@ -991,8 +1034,8 @@ class Client:
             self._armed = True
         else:
             # 0: a reply is there; < 0: the ring ended (the C client
-            # reports how when it reads).
-            self._soon = self._loop.call_soon(self._on_wake, rc < 0)
+            # reports how when it reads, or qshm_client_alive() does).
+            self._soon = self._loop.call_soon(self._on_wake)
 
     def _unwatch(self) -> None:
         if self._soon is not None:
@@ -1015,17 +1058,7 @@ class Client:
             self._safety = self._loop.call_later(_SAFETY_S, self._on_safety)
             self._on_wake()
 
-    def _service_dead(self) -> bool:
-        """Waiter: whether the reply ring's producer (the service) died;
-        the C client notices by itself only at its ring's next liveness
-        check."""
-        info = ffi.new("struct qshm_ring_info *")
-        if self._rep is None or \
-                self._lib.qshm_consumer_ring_info(self._rep, info):
-            return False
-        return info.state == 2 or not info.creator_alive  # 2: stale
-
-    def _on_wake(self, ended: bool = False) -> None:
+    def _on_wake(self) -> None:
         self._soon = None
         if self._cl is None or not self._reading:
             return
@@ -1043,23 +1076,15 @@ class Client:
                 self._finish(job)
                 done += 1
         if self.wake == "waiter" and self._pending and not done and \
-                (ended or self._service_dead()):
-            # The service died: let the C client see it (its pidfd is
-            # ready: this returns at once), then fail what is left.
+                self._clib.qshm_client_alive(self._cl) == 0:
+            # The waiter also wakes when the service dies, which process()
+            # cannot tell from a spurious wake-up; qshm_client_alive()
+            # (the service's pidfd) can, and then reads the last replies
+            # and ends the connection: every job left is ready.
+            self._conn_over = True
             for job in list(self._pending):
-                if not self._known(job):
-                    continue
-                names, view = self._want.get(job, (frozenset(), False))
-                try:
-                    res = self._take(job, _DEAD_NOTICE_NS, names, view)
-                except Timeout:
-                    self._reject(job, ServiceDead(
-                        f"service '{self.name}': its process died",
-                        -4353))
-                except QshmError as e:
-                    self._reject(job, e)
-                else:
-                    self._resolve(job, res)
+                if self._clib.qshm_client_ready(self._cl, job) == 1:
+                    self._finish(job)
         self._after()
 
     def _after(self) -> None:

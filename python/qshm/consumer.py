@@ -565,20 +565,26 @@ class Consumer:
                             code)
         return rec
 
+    def _after_read(self, err: int) -> tuple[bool, Record | None]:
+        """What one read (its code) gives, for the sync and the async
+        loop alike: (True, record) to return; (True, None) when the stream
+        ended cleanly; (False, None) to read again (a record skipped).
+        Raises the stream's end error."""
+        if err:
+            exc = self._end_error(err)
+            if exc is None:
+                return True, None
+            raise exc
+        rec = self._make()
+        if rec is not None:
+            rec = self._accept(rec)
+        return rec is not None, rec
+
     def _next_record(self, read: Any) -> Record | None:
         """The next record to return (None: the stream ended cleanly)."""
         while True:
-            err = read()
-            if err:
-                exc = self._end_error(err)
-                if exc is None:
-                    return None
-                raise exc
-            rec = self._make()
-            if rec is None:
-                continue
-            rec = self._accept(rec)
-            if rec is not None:
+            done, rec = self._after_read(read())
+            if done:
                 return rec
 
     def _after(self, rec: Record) -> Record:
@@ -675,17 +681,8 @@ class Consumer:
         deadline = None if self.read_timeout is None else \
             loop.time() + self.read_timeout
         while True:
-            err = await self._async_read(deadline)
-            if err:
-                exc = self._end_error(err)
-                if exc is None:
-                    return None
-                raise exc
-            rec = self._make()
-            if rec is None:
-                continue
-            rec = self._accept(rec)
-            if rec is not None:
+            done, rec = self._after_read(await self._async_read(deadline))
+            if done:
                 return rec
 
     def __aiter__(self) -> AsyncIterator[Record]:

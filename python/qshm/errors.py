@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import errno
 
-from ._lib import ffi, lib
+from ._lib import client_lib, ffi, lib
 
 
 class QshmError(Exception):
@@ -203,24 +203,50 @@ class CircuitOpen(ServiceError):
     service, jobs fail at once until its reset time has passed."""
 
 
-def client_error(code: int, message: str) -> QshmError:
-    """The exception for a negative code of libqshmclient, with the
-    client's message (``qshm_client_error()``)."""
-    import errno as E
-    cls: type[QshmError] | None = {
+class ReplyLost(ServiceError):
+    """The service could not deliver the job's result: its reply was cut
+    short (``-EIO``) or dropped because the reply ring stayed full
+    (``-ENOBUFS``). A transient fault of the service, as the C client's
+    policy counts it."""
+
+
+def _client_code_map() -> dict[int, type[QshmError]]:
+    # The codes are the C library's (qshm/client.h, through the cffi
+    # declarations of _lib.py; tests/python/test_client.py checks each one
+    # against qshm_client_strerror()).
+    return {
         lib.QSHM_ECLOSED: ServiceGone,
         lib.QSHM_EPRODUCERDEAD: ServiceDead,
-        4352: QueueFull,        # QSHM_EQUEUEFULL (qshm/client.h)
-        4353: ServiceDead,      # QSHM_ESERVICEDEAD
-        4354: ServiceGone,      # QSHM_ESERVICEGONE
-        4355: Refused,          # QSHM_EREFUSED
-        4356: CircuitOpen,      # QSHM_EBREAKER (the C client's breaker)
-        E.EINVAL: CircuitError,
-        E.EFBIG: TooManyQubits,
-        E.E2BIG: ResultTooBig,
-        E.ECANCELED: JobCancelled,
-    }.get(-code)
-    if cls is None:
-        cls = _CODES.get(-code, QshmError)
-    return cls(message or ffi.string(lib.qshm_strerror(code)).decode(
-        "utf-8", "replace"), code)
+        lib.QSHM_EQUEUEFULL: QueueFull,
+        lib.QSHM_ESERVICEDEAD: ServiceDead,
+        lib.QSHM_ESERVICEGONE: ServiceGone,
+        lib.QSHM_EREFUSED: Refused,
+        lib.QSHM_EBREAKER: CircuitOpen,
+        errno.EFBIG: TooManyQubits,
+        errno.E2BIG: ResultTooBig,
+        errno.ECANCELED: JobCancelled,
+        errno.EIO: ReplyLost,
+        errno.ENOBUFS: ReplyLost,
+    }
+
+
+_CLIENT_CODES = _client_code_map()
+
+
+def client_error(code: int, message: str, verdict: bool = False
+                 ) -> QshmError:
+    """The exception for a negative code of libqshmclient, with the
+    client's message (``qshm_client_error()``).
+
+    ``verdict``: the code is the service's answer to a job or a
+    registration (``qshm_client_wait*()``, ``qshm_client_register()``),
+    where ``-EINVAL`` means the service could not run the circuit
+    (CircuitError). Elsewhere the C client gives ``-EINVAL`` for its own
+    argument checks (a parameter value that is not finite, a circuit not
+    registered, an unknown job): InvalidArgument."""
+    if -code == errno.EINVAL:
+        cls: type[QshmError] = CircuitError if verdict else InvalidArgument
+    else:
+        cls = _CLIENT_CODES.get(-code) or _CODES.get(-code, QshmError)
+    return cls(message or ffi.string(client_lib().qshm_client_strerror(
+        code)).decode("utf-8", "replace"), code)

@@ -13,11 +13,6 @@
 . "$(dirname "$0")/../tools/common.sh"
 : "${EMBED:?EMBED must name the embed test program}"
 
-PYRUN=("$PY")
-[ -z "${QSHM_PY_PRELOAD:-}" ] ||
-	PYRUN=(env "LD_PRELOAD=$QSHM_PY_PRELOAD" ASAN_OPTIONS=detect_leaks=0
-	       "$PY")
-
 # end_status PID: waits (at most 20 s) for PID; its exit status in $rc.
 end_status() {
 	local pid=$1

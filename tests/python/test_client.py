@@ -6,6 +6,7 @@ breaker."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import glob
 import os
 import random
@@ -33,6 +34,19 @@ def text(name: str) -> str:
 
 
 CIRCUITS = ["small/bell_n4", "small/adder_n10", "small/qft_n4"]
+
+
+class CountedRetry(qshm.Retry):
+    """A Retry policy that keeps the delays it gave (``delays``)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.delays: list[float] = []
+
+    def delay(self, attempt: int) -> float:
+        d = super().delay(attempt)
+        self.delays.append(d)
+        return d
 
 
 def existing(names: list[str]) -> list[str]:
@@ -225,28 +239,68 @@ async def test_queue_full_and_retry_with_backoff(serve) -> None:  # type: ignore
         # No retry (the default): the full queue is an error at once.
         with pytest.raises(qshm.QueueFull):
             await b.run(TRIVIAL, shots=1)
+        # No retry past the job's timeout. No jitter: 0.05, 0.1, 0.2,
+        # 0.2, ... s; within the 0.5 s timeout at most three of them fit,
+        # where the policy allows 99.
+        policy = CountedRetry(attempts=100, base=0.05, factor=2.0,
+                              max_delay=0.2, jitter=0.0)
+        with pytest.raises(qshm.QueueFull):
+            await b.run(TRIVIAL, shots=1, timeout=0.5, retry=policy)
+        assert 1 <= len(policy.delays) <= 4, policy.delays
+        assert sum(policy.delays[:-1]) < 0.5
         # With retries: the queue frees up when the hog is cancelled.
         asyncio.get_running_loop().call_later(0.4, hog.cancel)
-        delays: list[float] = []
-
-        class Counted(qshm.Retry):
-            def delay(self, attempt: int) -> float:
-                d = super().delay(attempt)
-                delays.append(d)
-                return d
-
-        policy = Counted(attempts=30, base=0.05, factor=2.0,
-                         max_delay=0.2, rng=random.Random(1))
+        policy = CountedRetry(attempts=30, base=0.05, factor=2.0,
+                              max_delay=0.2, rng=random.Random(1))
         t0 = time.monotonic()
         res = await b.run(TRIVIAL, shots=9, seed=1, retry=policy)
         assert sum(res.counts.values()) == 9
         assert time.monotonic() - t0 >= 0.3
         # It was refused (queue full) and retried, with growing delays
         # (jittered, so compared with the backoff's ceilings).
+        delays = policy.delays
         assert len(delays) >= 2, delays
         assert delays[0] <= 0.05 and max(delays) <= 0.2
         with pytest.raises(asyncio.CancelledError):
             await hog
+
+
+def test_error_codes_are_the_c_librarys() -> None:
+    """Each code errors.py maps is the C library's: its strerror begins
+    with the code's name (a renumbered header fails here)."""
+    from qshm._lib import client_lib, ffi
+    cl = client_lib()
+    names = ["QSHM_EQUEUEFULL", "QSHM_ESERVICEDEAD", "QSHM_ESERVICEGONE",
+             "QSHM_EREFUSED", "QSHM_EBREAKER", "QSHM_ECLOSED",
+             "QSHM_EPRODUCERDEAD", "QSHM_ENOTQSHM", "QSHM_ETRUNCATED"]
+    for name in names:
+        code = getattr(cl, name)
+        text = ffi.string(cl.qshm_client_strerror(-code)).decode()
+        assert text.startswith(name + ":"), (name, code, text)
+    e = qshm.errors.client_error(-cl.QSHM_EBREAKER, "")
+    assert isinstance(e, qshm.CircuitOpen)
+    assert str(e).startswith("QSHM_EBREAKER:")
+    assert isinstance(qshm.errors.client_error(-cl.QSHM_ESERVICEDEAD, "x"),
+                      qshm.ServiceDead)
+
+
+def test_einval_is_a_circuit_error_only_as_the_services_verdict(serve) -> None:  # type: ignore[no-untyped-def]
+    svc = serve()
+    with qshm.Client(svc.name) as c:
+        # The C client's own check (a value that is not finite): -EINVAL
+        # before anything is sent, an argument error.
+        with pytest.raises(qshm.InvalidArgument) as ei:
+            c.run_sync(TRIVIAL, shots=1, params=[float("nan")])
+        assert not isinstance(ei.value, qshm.CircuitError)
+        assert "finite" in str(ei.value)
+        with pytest.raises(qshm.InvalidArgument) as ei:
+            c.register(b"")
+        assert not isinstance(ei.value, qshm.CircuitError)
+        # The service's -EINVAL for a circuit that does not parse.
+        with pytest.raises(qshm.CircuitError) as ce:
+            c.register("OPENQASM 2.0;\nqreg q[1];\nfoo q[0];\n")
+        assert ce.value.code == -errno.EINVAL
+        assert sum(c.run_sync(TRIVIAL, shots=2).counts.values()) == 2
 
 
 def test_retry_schedule() -> None:
@@ -261,6 +315,9 @@ def test_retry_schedule() -> None:
     assert not p.retries(qshm.QueueFull("x"), 5)       # 6 tries in all
     assert not p.retries(qshm.CircuitError("x"), 0)    # the job's fault
     assert not p.retries(qshm.Timeout("x"), 0)
+    # -EIO / -ENOBUFS (a reply cut short or dropped) are transient, as in
+    # the C client's policy.
+    assert p.retries(qshm.errors.client_error(-errno.EIO, "cut"), 0)
     with pytest.raises(qshm.InvalidArgument):
         qshm.Retry(attempts=0)
 

@@ -168,6 +168,92 @@ static inline double rt_maxdiff_phase(const cplx *a, const cplx *b, size_t n)
 	return d;
 }
 
+/* Largest |a_i - b_i| between the final states of two runs (as doubles,
+ * whatever their precision). */
+static inline double rt_state_diff(struct sim_run *a, struct sim_run *b)
+{
+	const double *x, *y;
+	size_t nx, ny;
+	double worst = 0;
+
+	cr_assert_eq(sim_run_final_state(a, &x, &nx), 0);
+	/* x stays valid: b is another run */
+	cr_assert_eq(sim_run_final_state(b, &y, &ny), 0);
+	cr_assert_eq(nx, ny);
+	for (size_t i = 0; i < 2 * nx; i++)
+		worst = fmax(worst, fabs(x[i] - y[i]));
+	return worst;
+}
+
+/* ---- deterministic random numbers, hashes of shots ---- */
+
+/* An xorshift64 stream. Each test file keeps its own, seeded where it is
+ * declared (static struct rt_rng rng = { SEED };), so that its random
+ * circuits are the same on every run. */
+struct rt_rng {
+	uint64_t s;
+};
+
+static inline uint64_t rt_rnd(struct rt_rng *r)
+{
+	r->s ^= r->s << 13;
+	r->s ^= r->s >> 7;
+	r->s ^= r->s << 17;
+	return r->s;
+}
+
+/* Uniform in [0, 1). */
+static inline double rt_urand(struct rt_rng *r)
+{
+	return (double)(rt_rnd(r) >> 11) * 0x1.0p-53;
+}
+
+/* A gate angle, uniform in [-4, 4). */
+static inline double rt_rangle(struct rt_rng *r)
+{
+	return rt_urand(r) * 8 - 4;
+}
+
+/* FNV-style hash of 64-bit words, to compare streams of shots: start from
+ * RT_HASH_INIT, feed words in order. */
+#define RT_HASH_INIT 0xcbf29ce484222325ull
+
+static inline uint64_t rt_hash_words(uint64_t h, const uint64_t *w, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ w[i]) * 0x100000001b3ull;
+	return h;
+}
+
+struct rt_shots_hash {
+	uint64_t hash;
+	uint64_t shots;
+};
+
+/* sim_run_shots() callback: every word of every shot into ctx, a
+ * struct rt_shots_hash. */
+static inline int rt_hash_shots(void *ctx, const uint64_t *bits,
+				size_t nshots, size_t words)
+{
+	struct rt_shots_hash *h = ctx;
+
+	h->hash = rt_hash_words(h->hash, bits, nshots * words);
+	h->shots += nshots;
+	return 0;
+}
+
+/* The hash of the next nshots shots of run r (all of them delivered). */
+static inline uint64_t rt_run_hash(struct sim_run *r, uint64_t nshots)
+{
+	struct rt_shots_hash h = { RT_HASH_INIT, 0 };
+	struct rt_error err;
+
+	cr_assert_eq(sim_run_shots(r, nshots, rt_hash_shots, &h, &err), 0,
+		     "%s", err.msg);
+	cr_assert_eq(h.shots, nshots, "every shot is delivered");
+	return h.hash;
+}
+
 /* ---- outcome distributions ---- */
 
 #define RT_DIST_MAX 4096

@@ -10,15 +10,7 @@
 #include "rt_test.h"
 #include "sim_sample.h"
 
-static uint64_t rs = 0x2545f4914f6cdd1dull;
-
-static double urand(void)
-{
-	rs ^= rs << 13;
-	rs ^= rs >> 7;
-	rs ^= rs << 17;
-	return (double)(rs >> 11) * 0x1.0p-53;
-}
+static struct rt_rng urng = { 0x2545f4914f6cdd1dull };
 
 Test(sim_big, agreesWithTheOneShotWalk, .timeout = 60)
 {
@@ -33,10 +25,10 @@ Test(sim_big, agreesWithTheOneShotWalk, .timeout = 60)
 			s->threads = th;
 			/* Random amplitudes, a third of them exactly zero. */
 			for (size_t i = 0; i < s->namps; i++) {
-				bool zero = urand() < 0.33;
+				bool zero = rt_urand(&urng) < 0.33;
 
-				s->amps[2 * i] = zero ? 0 : urand() - 0.5;
-				s->amps[2 * i + 1] = zero ? 0 : urand() - 0.5;
+				s->amps[2 * i] = zero ? 0 : rt_urand(&urng) - 0.5;
+				s->amps[2 * i + 1] = zero ? 0 : rt_urand(&urng) - 0.5;
 				norm += s->amps[2 * i] * s->amps[2 * i] +
 					s->amps[2 * i + 1] * s->amps[2 * i + 1];
 			}
@@ -83,10 +75,10 @@ Test(sim_big, blocksOfManyShotsGiveWhatTheWalkGives, .timeout = 60)
 
 	cr_assert_not_null(big);
 	for (size_t i = 0; i < s->namps; i++) {
-		bool zero = urand() < 0.5;
+		bool zero = rt_urand(&urng) < 0.5;
 
-		s->amps[2 * i] = zero ? 0 : (urand() - 0.5) / 256;
-		s->amps[2 * i + 1] = zero ? 0 : (urand() - 0.5) / 256;
+		s->amps[2 * i] = zero ? 0 : (rt_urand(&urng) - 0.5) / 256;
+		s->amps[2 * i + 1] = zero ? 0 : (rt_urand(&urng) - 0.5) / 256;
 	}
 	s->threads = 2;
 	cr_assert_eq(sim_big_init(&b, s), 0);
@@ -114,7 +106,7 @@ static int tally(void *ctx, const uint64_t *bits, size_t nshots, size_t words)
 	for (size_t i = 0; i < nshots; i++) {
 		uint64_t w = bits[i * words];
 
-		seen_hash = (seen_hash ^ w) * 0x100000001b3ull;
+		seen_hash = rt_hash_words(seen_hash, &w, 1);
 		/* expect c[0..19] = 1 0 1 0 ..., c[3] and c[10] random */
 		const uint64_t rnd_bits = ((uint64_t)1 << 3) | ((uint64_t)1 << 10);
 
@@ -160,7 +152,7 @@ Test(sim_big, manyMeasuredQubitsSampleTheState, .timeout = 120)
 		cr_assert_eq(sim_run_create(&r, c, &cfg, &err), 0, "%s", err.msg);
 		memset(counts, 0, sizeof counts);
 		other = 0;
-		seen_hash = 0xcbf29ce484222325ull;
+		seen_hash = RT_HASH_INIT;
 		if (v == 1) {
 			/* In pieces: the same stream of shots. */
 			cr_assert_eq(sim_run_shots(r, 123, tally, NULL, &err), 0);

@@ -15,20 +15,7 @@
 
 #include "rt_test.h"
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-
-static uint64_t rnd(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
-
-static double rangle(void)
-{
-	return (double)(rnd() >> 11) * 0x1.0p-53 * 8 - 4;
-}
+static struct rt_rng rng = { 0x9e3779b97f4a7c15ull };
 
 struct gdef {
 	const char *name;
@@ -60,14 +47,14 @@ static void add_gate(char *buf, size_t cap, unsigned n, int diag_only)
 	size_t len = strlen(buf);
 
 	do {
-		g = &gates[rnd() % NGATES];
+		g = &gates[rt_rnd(&rng) % NGATES];
 		if (diag_only) {
 			static const char *const dg[] = { "rz", "u1", "p", "z",
 				"s", "t", "cz", "crz", "cp", "rzz", "cu1", "sdg" };
 
 			for (size_t i = 0; i < NGATES; i++)
 				if (strcmp(gates[i].name,
-					   dg[rnd() % (sizeof(dg) / sizeof(dg[0]))]) == 0) {
+					   dg[rt_rnd(&rng) % (sizeof(dg) / sizeof(dg[0]))]) == 0) {
 					g = &gates[i];
 					break;
 				}
@@ -77,7 +64,7 @@ static void add_gate(char *buf, size_t cap, unsigned n, int diag_only)
 		bool dup;
 
 		do {
-			qs[i] = (unsigned)(rnd() % n);
+			qs[i] = (unsigned)(rt_rnd(&rng) % n);
 			dup = false;
 			for (unsigned j = 0; j < i; j++)
 				dup |= qs[j] == qs[i];
@@ -86,7 +73,7 @@ static void add_gate(char *buf, size_t cap, unsigned n, int diag_only)
 	len += (size_t)snprintf(buf + len, cap - len, "%s", g->name);
 	for (unsigned i = 0; i < g->np; i++)
 		len += (size_t)snprintf(buf + len, cap - len, "%s%.17g",
-					i ? "," : "(", rangle());
+					i ? "," : "(", rt_rangle(&rng));
 	if (g->np)
 		len += (size_t)snprintf(buf + len, cap - len, ")");
 	for (unsigned i = 0; i < g->nq; i++)
@@ -122,32 +109,17 @@ static struct sim_run *run_new(const struct qasm_circuit *c, unsigned flags,
 	return run_new_chunk(c, flags, fuse, threads, seed, 0);
 }
 
-/* Largest |a_i - b_i| between the final states of two runs. */
-static double state_diff(struct sim_run *a, struct sim_run *b)
-{
-	const double *x, *y;
-	size_t nx, ny;
-	double worst = 0;
-
-	cr_assert_eq(sim_run_final_state(a, &x, &nx), 0);
-	cr_assert_eq(sim_run_final_state(b, &y, &ny), 0);
-	cr_assert_eq(nx, ny);
-	for (size_t i = 0; i < 2 * nx; i++)
-		worst = fmax(worst, fabs(x[i] - y[i]));
-	return worst;
-}
-
 /* Gates that keep basis states (the planner follows them). */
 static void add_classical_gate(char *buf, size_t cap, unsigned n)
 {
 	static const char *const g1[] = { "x", "z", "s", "t" };
 	size_t len = strlen(buf);
-	unsigned a = (unsigned)(rnd() % n), b = (a + 1 + (unsigned)(rnd() % (n - 1))) % n;
+	unsigned a = (unsigned)(rt_rnd(&rng) % n), b = (a + 1 + (unsigned)(rt_rnd(&rng) % (n - 1))) % n;
 	unsigned c = (b + 1) % n == a ? (b + 2) % n : (b + 1) % n;
 
-	switch (rnd() % 5) {
+	switch (rt_rnd(&rng) % 5) {
 	case 0:
-		snprintf(buf + len, cap - len, "%s q[%u];\n", g1[rnd() % 4], a);
+		snprintf(buf + len, cap - len, "%s q[%u];\n", g1[rt_rnd(&rng) % 4], a);
 		break;
 	case 1:
 		snprintf(buf + len, cap - len, "cx q[%u],q[%u];\n", a, b);
@@ -176,7 +148,7 @@ static void check_gates_circuit(unsigned n, unsigned ngates, int diag_only)
 		/* Mostly basis-state-preserving gates, a few that are not:
 		 * many qubits stay known, sweeps are restricted. */
 		for (unsigned i = 0; i < ngates; i++) {
-			if (rnd() % 8 == 0)
+			if (rt_rnd(&rng) % 8 == 0)
 				add_gate(src, cap, n, 0);
 			else
 				add_classical_gate(src, cap, n);
@@ -187,8 +159,8 @@ static void check_gates_circuit(unsigned n, unsigned ngates, int diag_only)
 			size_t len = strlen(src);
 
 			snprintf(src + len, cap - len,
-				 "u3(%.17g,%.17g,%.17g) q[%u];\n", rangle(),
-				 rangle(), rangle(), q);
+				 "u3(%.17g,%.17g,%.17g) q[%u];\n", rt_rangle(&rng),
+				 rt_rangle(&rng), rt_rangle(&rng), q);
 		}
 		for (unsigned i = 0; i < ngates; i++)
 			add_gate(src, cap, n, diag_only);
@@ -202,7 +174,7 @@ static void check_gates_circuit(unsigned n, unsigned ngates, int diag_only)
 		for (unsigned th = 1; th <= 2; th++) {
 			struct sim_run *f = run_new(c, 0, k, th, 1);
 			struct sim_plan_stats st;
-			double d = state_diff(plain, f);
+			double d = rt_state_diff(plain, f);
 
 			sim_run_plan_stats(f, &st);
 			cr_expect_leq(d, 1e-12, "%u qubits, %u gates, blocks of %u, "
@@ -247,7 +219,7 @@ Test(sim_fusion, largerStatesSplitAcrossThreads, .timeout = 120)
 	struct sim_run *one = run_new(c, SIM_FLAG_NO_FUSE, 0, 1, 1);
 	struct sim_run *three = run_new(c, SIM_FLAG_NO_FUSE, 0, 3, 1);
 
-	cr_expect_eq(state_diff(one, three), 0, "%s", src);
+	cr_expect_eq(rt_state_diff(one, three), 0, "%s", src);
 	sim_run_destroy(one);
 	sim_run_destroy(three);
 	qasm_circuit_free(c);
@@ -273,7 +245,7 @@ Test(sim_fusion, diagonalRunsBecomeDiagonalPasses, .timeout = 60)
 	struct sim_plan_stats st;
 
 	sim_run_plan_stats(f, &st);
-	cr_expect_leq(state_diff(plain, f), 1e-12);
+	cr_expect_leq(rt_state_diff(plain, f), 1e-12);
 	/* h on 10 qubits: 3 blocks of 4; then the diagonal block. */
 	cr_expect_leq(st.sweeps, 4, "%zu sweeps", st.sweeps);
 	sim_run_destroy(plain);
@@ -319,19 +291,19 @@ static void check_mid_circuit(unsigned n, unsigned nops, unsigned chunk)
 		 "qreg q[%u];\ncreg c[%u];\n", n, n);
 	for (unsigned i = 0; i < nops; i++) {
 		size_t len = strlen(src);
-		unsigned q = (unsigned)(rnd() % n), kind = (unsigned)(rnd() % 10);
+		unsigned q = (unsigned)(rt_rnd(&rng) % n), kind = (unsigned)(rt_rnd(&rng) % 10);
 
 		if (kind == 0)
 			snprintf(src + len, cap - len, "measure q[%u] -> c[%u];\n",
-				 q, (unsigned)(rnd() % n));
+				 q, (unsigned)(rt_rnd(&rng) % n));
 		else if (kind == 1)
 			snprintf(src + len, cap - len, "reset q[%u];\n", q);
 		else if (kind == 2)
 			snprintf(src + len, cap - len, "if(c==%u) x q[%u];\n",
-				 (unsigned)(rnd() % 4), q);
+				 (unsigned)(rt_rnd(&rng) % 4), q);
 		else if (kind == 3)
 			snprintf(src + len, cap - len, "if(c==%u) ry(%.17g) q[%u];\n",
-				 (unsigned)(rnd() % 4), rangle(), q);
+				 (unsigned)(rt_rnd(&rng) % 4), rt_rangle(&rng), q);
 		else
 			add_gate(src, cap, n, 0);
 	}
@@ -426,32 +398,16 @@ Test(sim_fusion, knownQubitsAreSimplified)
 
 /* ---- threads ---- */
 
-static uint64_t shots_hash;
-static size_t shots_seen;
-
-static int hash_shots(void *ctx, const uint64_t *bits, size_t nshots,
-		      size_t words)
+/* The hash of nshots shots (seed 12345) with these flags, threads and
+ * chunk size. */
+static uint64_t run_hash(const struct qasm_circuit *c, unsigned flags,
+			 unsigned threads, unsigned chunk, uint64_t nshots)
 {
-	for (size_t i = 0; i < nshots * words; i++)
-		shots_hash = (shots_hash ^ bits[i]) * 0x100000001b3ull;
-	shots_seen += nshots;
-	(void)ctx;
-	return 0;
-}
+	struct sim_run *r = run_new_chunk(c, flags, 0, threads, 12345, chunk);
+	uint64_t h = rt_run_hash(r, nshots);
 
-static uint64_t run_hash(const struct qasm_circuit *c, unsigned threads,
-			 uint64_t nshots)
-{
-	struct sim_run *r = run_new(c, 0, 0, threads, 12345);
-	struct rt_error err;
-
-	shots_hash = 0xcbf29ce484222325ull;
-	shots_seen = 0;
-	cr_assert_eq(sim_run_shots(r, nshots, hash_shots, NULL, &err), 0,
-		     "%s", err.msg);
-	cr_assert_eq(shots_seen, nshots);
 	sim_run_destroy(r);
-	return shots_hash;
+	return h;
 }
 
 Test(sim_fusion, shotsDoNotDependOnTheThreadCount, .timeout = 120)
@@ -467,10 +423,10 @@ Test(sim_fusion, shotsDoNotDependOnTheThreadCount, .timeout = 120)
 	strcat(src, "measure q -> c;\n");
 
 	struct qasm_circuit *c = rt_parse(src);
-	uint64_t h1 = run_hash(c, 1, 300000);
+	uint64_t h1 = run_hash(c, 0, 1, 0, 300000);
 
-	cr_expect_eq(run_hash(c, 2, 300000), h1);
-	cr_expect_eq(run_hash(c, 3, 300000), h1);
+	cr_expect_eq(run_hash(c, 0, 2, 0, 300000), h1);
+	cr_expect_eq(run_hash(c, 0, 3, 0, 300000), h1);
 	qasm_circuit_free(c);
 
 	c = rt_parse("OPENQASM 2.0;\ninclude \"qelib1.inc\";\n"
@@ -480,8 +436,8 @@ Test(sim_fusion, shotsDoNotDependOnTheThreadCount, .timeout = 120)
 		     "if(c==1) x q[3];\n"
 		     "cp(0.4) q[3],q[7]; h q[3];\n"
 		     "measure q -> c;\n");
-	h1 = run_hash(c, 1, 20000);
-	cr_expect_eq(run_hash(c, 2, 20000), h1);
+	h1 = run_hash(c, 0, 1, 0, 20000);
+	cr_expect_eq(run_hash(c, 0, 2, 0, 20000), h1);
 	qasm_circuit_free(c);
 }
 
@@ -506,14 +462,14 @@ static void check_blocked_circuit(unsigned n, unsigned L, unsigned ngates,
 		size_t len = strlen(src);
 
 		snprintf(src + len, cap - len, "u3(%.17g,%.17g,%.17g) q[%u];\n",
-			 rangle(), rangle(), rangle(), q);
+			 rt_rangle(&rng), rt_rangle(&rng), rt_rangle(&rng), q);
 	}
 	for (unsigned i = 0; i < ngates; i++) {
-		if (rnd() % 8 < lowfrac) {
+		if (rt_rnd(&rng) % 8 < lowfrac) {
 			/* A gate on qubits below L only. */
-			add_gate(src, cap, L, (int)(rnd() % 3 == 0));
+			add_gate(src, cap, L, (int)(rt_rnd(&rng) % 3 == 0));
 		} else {
-			add_gate(src, cap, n, (int)(rnd() % 3 == 0));
+			add_gate(src, cap, n, (int)(rt_rnd(&rng) % 3 == 0));
 		}
 	}
 	c = rt_parse(src);
@@ -526,14 +482,14 @@ static void check_blocked_circuit(unsigned n, unsigned L, unsigned ngates,
 		for (unsigned th = 1; th <= 2; th++) {
 			struct sim_run *b = run_new_chunk(c, 0, k, th, 1, L);
 			struct sim_plan_stats st, su;
-			double d = state_diff(plain, b);
+			double d = rt_state_diff(plain, b);
 
 			sim_run_plan_stats(b, &st);
 			sim_run_plan_stats(unblocked, &su);
 			cr_expect_leq(d, 1e-12, "%u qubits, chunks of 2^%u, "
 				      "blocks of %u, %u threads: differs by "
 				      "%g\n%s", n, L, k, th, d, src);
-			cr_expect_leq(state_diff(unblocked, b), 1e-12);
+			cr_expect_leq(rt_state_diff(unblocked, b), 1e-12);
 			cr_expect_eq(su.blocked_runs, 0);
 			swaps_seen += st.swap_passes;
 			if (k == 4 && th == 2) {
@@ -544,7 +500,7 @@ static void check_blocked_circuit(unsigned n, unsigned L, unsigned ngates,
 
 				sim_run_plan_stats(nr, &sn);
 				cr_expect_eq(sn.swap_passes, 0);
-				cr_expect_leq(state_diff(plain, nr), 1e-12,
+				cr_expect_leq(rt_state_diff(plain, nr), 1e-12,
 					      "no remap\n%s", src);
 				/* Remapping is kept only when it saves. */
 				cr_expect_leq(st.sweeps, sn.sweeps);
@@ -616,8 +572,8 @@ Test(sim_fusion, blockingCountsOneSweepPerRun, .timeout = 60)
 
 	sim_run_plan_stats(u, &su);
 	sim_run_plan_stats(b, &sb);
-	cr_expect_leq(state_diff(plain, b), 1e-12, "%s", src);
-	cr_expect_leq(state_diff(u, b), 1e-12);
+	cr_expect_leq(rt_state_diff(plain, b), 1e-12, "%s", src);
+	cr_expect_leq(rt_state_diff(u, b), 1e-12);
 	cr_expect_geq(sb.blocked_runs, 1, "runs %zu steps %zu sweeps %zu/%zu", sb.blocked_runs, sb.steps, sb.sweeps, su.sweeps);
 	cr_expect_leq(sb.sweeps, 6, "%zu sweeps blocked, %zu unblocked",
 		      sb.sweeps, su.sweeps);
@@ -634,21 +590,6 @@ Test(sim_fusion, blockedMidCircuitDistributionsMatch, .timeout = 120)
 	for (unsigned n = 4; n <= 7; n++)
 		for (int rep = 0; rep < 3; rep++)
 			check_mid_circuit(n, 16 + 6 * (unsigned)rep, 2);
-}
-
-static uint64_t run_hash_cfg(const struct qasm_circuit *c, unsigned flags,
-			     unsigned chunk, uint64_t nshots)
-{
-	struct sim_run *r = run_new_chunk(c, flags, 0, 2, 12345, chunk);
-	struct rt_error err;
-
-	shots_hash = 0xcbf29ce484222325ull;
-	shots_seen = 0;
-	cr_assert_eq(sim_run_shots(r, nshots, hash_shots, NULL, &err), 0,
-		     "%s", err.msg);
-	cr_assert_eq(shots_seen, nshots);
-	sim_run_destroy(r);
-	return shots_hash;
 }
 
 Test(sim_fusion, blockingLeavesTheShotsUnchanged, .timeout = 120)
@@ -668,8 +609,8 @@ Test(sim_fusion, blockingLeavesTheShotsUnchanged, .timeout = 120)
 	sim_run_plan_stats(b, &st);
 	cr_expect_geq(st.blocked_runs, 1, "nothing blocked:\n%s", src);
 	sim_run_destroy(b);
-	cr_expect_eq(run_hash_cfg(c, 0, 5, 200000),
-		     run_hash_cfg(c, SIM_FLAG_NO_BLOCKING, 5, 200000), "%s", src);
+	cr_expect_eq(run_hash(c, 0, 2, 5, 200000),
+		     run_hash(c, SIM_FLAG_NO_BLOCKING, 2, 5, 200000), "%s", src);
 	qasm_circuit_free(c);
 
 	/* Branches: a random mid-circuit outcome. */
@@ -684,8 +625,8 @@ Test(sim_fusion, blockingLeavesTheShotsUnchanged, .timeout = 120)
 	sim_run_plan_stats(b, &st);
 	cr_expect_geq(st.blocked_runs, 1, "the branching circuit blocks too");
 	sim_run_destroy(b);
-	cr_expect_eq(run_hash_cfg(c, 0, 9, 20000),
-		     run_hash_cfg(c, SIM_FLAG_NO_BLOCKING, 9, 20000));
+	cr_expect_eq(run_hash(c, 0, 2, 9, 20000),
+		     run_hash(c, SIM_FLAG_NO_BLOCKING, 2, 9, 20000));
 	qasm_circuit_free(c);
 }
 
@@ -730,7 +671,7 @@ Test(sim_fusion, smallStatesRunGateByGateByDefault)
 		sim_run_plan_stats(forced, &st);
 		cr_expect_lt(st.sweeps, st.gates, "fuse_qubits 4: nothing "
 			     "fused");
-		cr_expect_leq(state_diff(dflt, forced), 1e-12);
+		cr_expect_leq(rt_state_diff(dflt, forced), 1e-12);
 		sim_run_destroy(dflt);
 		sim_run_destroy(forced);
 		qasm_circuit_free(c);

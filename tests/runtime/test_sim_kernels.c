@@ -8,22 +8,14 @@
 
 #include "rt_test.h"
 
-static uint64_t rng_state = 0x123456789abcdefull;
-
-static double urand(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (double)(rng_state >> 11) * 0x1.0p-53;
-}
+static struct rt_rng rng = { 0x123456789abcdefull };
 
 static void random_state(struct sim_state *s)
 {
 	double norm = 0;
 
 	for (size_t i = 0; i < 2 * s->namps; i++) {
-		s->amps[i] = urand() - 0.5;
+		s->amps[i] = rt_urand(&rng) - 0.5;
 		norm += s->amps[i] * s->amps[i];
 	}
 	for (size_t i = 0; i < 2 * s->namps; i++)
@@ -34,7 +26,7 @@ static void random_state(struct sim_state *s)
 static void random_mat2(double m[8], int shape)
 {
 	for (int i = 0; i < 8; i++)
-		m[i] = urand() * 2 - 1;
+		m[i] = rt_urand(&rng) * 2 - 1;
 	if (shape == QASM_MAT_DIAG) {
 		m[2] = m[3] = m[4] = m[5] = 0;
 	} else if (shape == QASM_MAT_PERM) {
@@ -47,7 +39,7 @@ static void random_mat4(double m[32], int shape)
 	static const int perm[4] = { 2, 0, 3, 1 };
 
 	for (int i = 0; i < 32; i++)
-		m[i] = urand() * 2 - 1;
+		m[i] = rt_urand(&rng) * 2 - 1;
 	for (int r = 0; r < 4; r++)
 		for (int c = 0; c < 4; c++) {
 			bool keep = shape == QASM_MAT_GENERAL ||

@@ -14,20 +14,7 @@
 
 #define SHOTS 20000
 
-static uint64_t rng_state = 0x2545f4914f6cdd1dull;
-
-static uint64_t rnd(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
-}
-
-static double rangle(void)
-{
-	return (double)(rnd() >> 11) * 0x1.0p-53 * 8 - 4;
-}
+static struct rt_rng rng = { 0x2545f4914f6cdd1dull };
 
 static struct sim_run *run_new(const struct qasm_circuit *c, unsigned flags,
 			       unsigned threads, unsigned chunk)
@@ -56,18 +43,18 @@ static char *random_circuit(unsigned n, unsigned ngates, bool measure)
 	len = (size_t)snprintf(src, cap, "OPENQASM 2.0;\ninclude \"qelib1.inc\";\n"
 			       "qreg q[%u];\ncreg c[%u];\n", n, n);
 	for (unsigned i = 0; i < ngates; i++) {
-		unsigned a = (unsigned)(rnd() % n), b = (a + 1 + (unsigned)(rnd() % (n - 1))) % n;
+		unsigned a = (unsigned)(rt_rnd(&rng) % n), b = (a + 1 + (unsigned)(rt_rnd(&rng) % (n - 1))) % n;
 		unsigned c = (b + 1) % n == a ? (b + 2) % n : (b + 1) % n;
 
-		switch (rnd() % 8) {
+		switch (rt_rnd(&rng) % 8) {
 		case 0:
 			len += (size_t)snprintf(src + len, cap - len,
-				"u3(%.17g,%.17g,%.17g) q[%u];\n", rangle(),
-				rangle(), rangle(), a);
+				"u3(%.17g,%.17g,%.17g) q[%u];\n", rt_rangle(&rng),
+				rt_rangle(&rng), rt_rangle(&rng), a);
 			break;
 		case 1:
 			len += (size_t)snprintf(src + len, cap - len, "%s q[%u];\n",
-						g1[rnd() % 6], a);
+						g1[rt_rnd(&rng) % 6], a);
 			break;
 		case 2:
 			len += (size_t)snprintf(src + len, cap - len,
@@ -76,12 +63,12 @@ static char *random_circuit(unsigned n, unsigned ngates, bool measure)
 		case 3:
 			len += (size_t)snprintf(src + len, cap - len,
 						"rzz(%.17g) q[%u],q[%u];\n",
-						rangle(), a, b);
+						rt_rangle(&rng), a, b);
 			break;
 		case 4:
 			len += (size_t)snprintf(src + len, cap - len,
 						"cu3(%.17g,%.17g,%.17g) q[%u],q[%u];\n",
-						rangle(), rangle(), rangle(), a, b);
+						rt_rangle(&rng), rt_rangle(&rng), rt_rangle(&rng), a, b);
 			break;
 		case 5:
 			if (n >= 3 && c != a && c != b) {
@@ -92,33 +79,18 @@ static char *random_circuit(unsigned n, unsigned ngates, bool measure)
 			/* fall through */
 		case 6:
 			len += (size_t)snprintf(src + len, cap - len,
-						"ry(%.17g) q[%u];\n", rangle(), a);
+						"ry(%.17g) q[%u];\n", rt_rangle(&rng), a);
 			break;
 		default:
 			len += (size_t)snprintf(src + len, cap - len,
 						"cp(%.17g) q[%u],q[%u];\n",
-						rangle(), a, b);
+						rt_rangle(&rng), a, b);
 			break;
 		}
 	}
 	if (measure)
 		snprintf(src + len, cap - len, "measure q -> c;\n");
 	return src;
-}
-
-static double state_diff(struct sim_run *a, struct sim_run *b)
-{
-	const double *x, *y;
-	size_t nx, ny;
-	double worst = 0;
-
-	cr_assert_eq(sim_run_final_state(a, &x, &nx), 0);
-	/* x stays valid: b is another run */
-	cr_assert_eq(sim_run_final_state(b, &y, &ny), 0);
-	cr_assert_eq(nx, ny);
-	for (size_t i = 0; i < 2 * nx; i++)
-		worst = fmax(worst, fabs(x[i] - y[i]));
-	return worst;
 }
 
 Test(sim_single, theStateTakesHalfTheBytes)
@@ -163,8 +135,8 @@ Test(sim_single, randomCircuitsAgreeWithDoubleToFloatAccuracy, .timeout = 120)
 							SIM_FLAG_NO_FUSE, 1, 0);
 			struct sim_run *fused = run_new(c, SIM_FLAG_SINGLE, 2, 0);
 			struct sim_run *blocked = run_new(c, SIM_FLAG_SINGLE, 2, 2);
-			double e1 = state_diff(d, plain), e2 = state_diff(d, fused);
-			double e3 = state_diff(d, blocked);
+			double e1 = rt_state_diff(d, plain), e2 = rt_state_diff(d, fused);
+			double e3 = rt_state_diff(d, blocked);
 
 			cr_expect_leq(e1, 1e-5, "%u qubits, unfused: %g\n%s", n, e1, src);
 			cr_expect_leq(e2, 1e-5, "%u qubits, fused: %g\n%s", n, e2, src);
@@ -234,31 +206,14 @@ Test(sim_single, corpusCircuitsMatchTheReferenceWithinSamplingNoise,
 	}
 }
 
-static uint64_t shots_hash, shots_seen;
-
-static int hash_shots(void *ctx, const uint64_t *bits, size_t nshots,
-		      size_t words)
-{
-	for (size_t i = 0; i < nshots * words; i++)
-		shots_hash = (shots_hash ^ bits[i]) * 0x100000001b3ull;
-	shots_seen += nshots;
-	(void)ctx;
-	return 0;
-}
-
 static uint64_t run_hash(const struct qasm_circuit *c, unsigned threads,
 			 unsigned chunk, uint64_t nshots)
 {
 	struct sim_run *r = run_new(c, SIM_FLAG_SINGLE, threads, chunk);
-	struct rt_error err;
+	uint64_t h = rt_run_hash(r, nshots);
 
-	shots_hash = 0xcbf29ce484222325ull;
-	shots_seen = 0;
-	cr_assert_eq(sim_run_shots(r, nshots, hash_shots, NULL, &err), 0,
-		     "%s", err.msg);
-	cr_assert_eq(shots_seen, nshots, "every shot is delivered");
 	sim_run_destroy(r);
-	return shots_hash;
+	return h;
 }
 
 /*

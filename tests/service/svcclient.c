@@ -8,6 +8,12 @@
  *   svcclient hang SERVICE FILE READY
  *       submits a job of 2^40 shots, creates the file READY, and waits;
  *       prints "error NAME us_since_epoch" when the wait ends in error
+ *   svcclient alive SERVICE FILE READY
+ *       checks qshm_client_alive() says 1, submits a 2^40-shot job,
+ *       creates READY, then asks qshm_client_alive() every millisecond
+ *       (no wait, no process()) until it says 0: the job must then be
+ *       ready, its wait with timeout 0 gives the connection's end; prints
+ *       "alive 0 NAME"
  *   svcclient deadline SERVICE FILE MS
  *       a 2^40-shot job with a deadline of MS ms: prints the wait's error
  *   svcclient queue SERVICE FILE
@@ -221,6 +227,34 @@ static int cmd_hang(char **argv)
 	printf("error %s %" PRIu64 "\n", errname(rc),
 	       (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000);
 	fprintf(stderr, "%s\n", qshm_client_error(cl));
+	qshm_client_close(cl);
+	free(text);
+	return 0;
+}
+
+static int cmd_alive(char **argv)
+{
+	qshm_client *cl = connect_or_die(argv[2]);
+	size_t len;
+	char *text = slurp(argv[3], &len);
+	struct qshm_job_result *res;
+	uint64_t job;
+	int fd, rc, i;
+
+	CHECK(qshm_client_alive(NULL) == -EINVAL, "alive(NULL)");
+	CHECK(qshm_client_alive(cl) == 1, "a running service is not alive");
+	job = submit_or_die(cl, text, (uint64_t)1 << 40, 1, QSHM_FOREVER);
+	fd = open(argv[4], O_CREAT | O_WRONLY, 0600);
+	close(fd);
+	for (i = 0; i < 20000 && (rc = qshm_client_alive(cl)) == 1; i++)
+		usleep(1000);
+	CHECK(rc == 0, "alive() still %d after 20 s", rc);
+	CHECK(qshm_client_ready(cl, job) == 1, "job not ready once the "
+	      "service is gone");
+	rc = qshm_client_wait(cl, job, 0, &res);
+	CHECK(rc < 0, "wait of a job of a dead service: %d", rc);
+	CHECK(qshm_client_alive(cl) == 0, "alive() after the end");
+	printf("alive 0 %s\n", errname(rc));
 	qshm_client_close(cl);
 	free(text);
 	return 0;
@@ -1097,6 +1131,8 @@ int main(int argc, char **argv)
 		return cmd_multi(argc, argv);
 	if (argc == 5 && !strcmp(argv[1], "hang"))
 		return cmd_hang(argv);
+	if (argc == 5 && !strcmp(argv[1], "alive"))
+		return cmd_alive(argv);
 	if (argc == 5 && !strcmp(argv[1], "deadline"))
 		return cmd_deadline(argv);
 	if (argc == 4 && !strcmp(argv[1], "queue"))

@@ -466,6 +466,18 @@ until [ "$("$SVCCLIENT" stats "$P-d" | cut -d' ' -f1-2)" = "0 3" ]; do
 	[ "$i" -le 600 ] || fail "the 3 hanging jobs never ran: $("$SVCCLIENT" stats "$P-d")"
 	sleep 0.05
 done
+# A fourth client asks qshm_client_alive() (no wait, no process()); its
+# job waits in the queue behind the three.
+"$SVCCLIENT" alive "$P-d" "$Q/bell_n4.qasm" "$T/d4.ready" >"$T/d4.out" 2>"$T/d4.err" &
+BG_PIDS+=($!)
+D4=$!
+wait_file "$T/d4.ready"
+i=0
+until [ "$("$SVCCLIENT" stats "$P-d" | cut -d' ' -f1-2)" = "1 3" ]; do
+	i=$((i + 1))
+	[ "$i" -le 600 ] || fail "the fourth job never queued: $("$SVCCLIENT" stats "$P-d")"
+	sleep 0.05
+done
 t0=$(date +%s%6N)
 kill -KILL "$SVC"
 for k in 1 2 3; do
@@ -478,6 +490,10 @@ for k in 1 2 3; do
 	d=$((t - t0))
 	[ "$d" -gt "$worst" ] && worst=$d
 done
+wait "$D4" || fail "alive client: $(cat "$T/d4.err")"
+read -r word n code <"$T/d4.out" || fail "alive client printed nothing"
+[ "$word $n $code" = "alive 0 QSHM_ESERVICEDEAD" ] || fail "alive client: $word $n $code"
+ok "qshm_client_alive() says 0 once the service is killed; the job is ready with QSHM_ESERVICEDEAD"
 no_rings "$P-d.r.*"
 ok "a killed service: 3 waiting clients get QSHM_ESERVICEDEAD (slowest ${worst} us after kill -9, loaded machine; not asserted); reply rings removed"
 serve d --workers 1

@@ -12,6 +12,15 @@ set -euo pipefail
 : "${RINGCTL:?RINGCTL must name the ringctl helper}"
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=python3
+# The interpreter that imports the qshm package (PYRUN) and the package's
+# command line (PYQSHM): in a sanitizer build the interpreter needs the
+# sanitizer runtimes preloaded to load the instrumented libraries
+# (QSHM_PY_PRELOAD, from meson; empty otherwise).
+PYRUN=("$PY")
+[ -z "${QSHM_PY_PRELOAD:-}" ] ||
+	PYRUN=(env "LD_PRELOAD=$QSHM_PY_PRELOAD" ASAN_OPTIONS=detect_leaks=0
+	       "$PY")
+PYQSHM=("${PYRUN[@]}" -m qshm)
 P="tt$$"
 T=$(mktemp -d "${TMPDIR:-/tmp}/qshm-tools-test.XXXXXX")
 BG_PIDS=()
@@ -126,6 +135,49 @@ no_sanitizer_report() {
 		cat "$@" >&2
 		fail "a sanitizer reported an error"
 	fi
+}
+
+# expect_msg WHAT: the last expect_rc's command said something on stderr.
+expect_msg() {
+	[ -s "$T/err" ] || fail "no message on stderr: $*"
+}
+
+# ended PID WANT WHAT FILE PATTERN: PID (a bg process) ends, within 20 s,
+# with status WANT, not by a signal, and FILE (its stderr) matches PATTERN.
+ended() {
+	local pid=$1 want=$2 what=$3 f=$4 pat=$5 rc=0
+	timeout 20 tail --pid="$pid" -f /dev/null ||
+		fail "$what did not end within 20 s"
+	wait "$pid" || rc=$?
+	# (130, sim's documented status when stopped, reads as SIGINT to
+	# the shell: its message tells them apart)
+	[ "$rc" -lt 128 ] || [ "$rc" -eq "$want" ] ||
+		fail "$what died by signal $((rc - 128))"
+	[ "$rc" -eq "$want" ] || { cat "$f" >&2; fail "$what exited $rc, expected $want"; }
+	grep -qE -- "$pat" "$f" || { cat "$f" >&2; fail "$what: no /$pat/ on stderr"; }
+}
+
+# wait_records RING: until the ring has published records (10 s at most).
+wait_records() {
+	for _ in $(seq 200); do
+		"$QSHM" stat --json -i 0 "$1" >"$T/wr" 2>/dev/null &&
+			grep -q '"records":[1-9]' "$T/wr" && return 0
+		sleep 0.05
+	done
+	fail "ring $1 never got records"
+}
+
+# sim_with_hist RING OUT: an endless `qshm sim` of bell_n4 into RING that
+# waits for one consumer, and `qshm hist --json` on it (stdout in OUT-sim
+# and OUT-hist, stderr in OUT-sim.err and OUT-hist.err); their pids in
+# $SIM and $HIST. Returns once records flow.
+sim_with_hist() {
+	bg "$2-sim" "$QSHM" sim "$QASM_DIR/small/bell_n4.qasm" \
+		--shots 4000000000 --ring "$1" --wait-consumers 1 --quiet
+	SIM=$BG
+	bg "$2-hist" "$QSHM" hist --json --wait 10 "$1"
+	HIST=$BG
+	wait_records "$1"
 }
 
 # expect_grep PATTERN FILE: FILE has a line matching the extended regex.

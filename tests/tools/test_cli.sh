@@ -46,6 +46,16 @@ expect_rc 2 "$QSHM" stat --interval -1 "$P-x"
 expect_rc 2 "$QSHM" stat --interval 0 --count 3 "$P-x"
 expect_rc 2 "$QSHM" stat --duration 3 "$P-x"
 expect_rc 2 "$QSHM" stat --max-requests 0 --listen 127.0.0.1:0 "$P-x"
+# Sizes: one parser for every command; a second suffix is refused
+# (tests/tools/test_parse.c has the cases).
+expect_rc 2 "$QSHM" demo --capacity 4KK
+expect_rc 2 "$QSHM" hist --top 5x "$P-x"
+expect_rc 2 "$QSHM" demo --max-size 1MK
+if "$QSHM" --help 2>&1 | grep -q serve; then
+	expect_rc 2 "$QSHM" serve "$P-s" --memory 4KK
+	expect_rc 2 "$QSHM" serve "$P-s" --memory 20000000T
+	expect_rc 2 "$QSHM" sim "$QASM_DIR/small/bell_n4.qasm" --ring "$P-s" --capacity 4KK
+fi
 expect_rc 2 "$QSHM" stat '../etc'
 ok "usage errors give exit 2 with a message"
 

@@ -9,29 +9,15 @@
 . "$(dirname "$0")/common.sh"
 
 BELL=$QASM_DIR/small/bell_n4.qasm
-PYQSHM=("$PY" -m qshm)
-[ -z "${QSHM_PY_PRELOAD:-}" ] ||
-	PYQSHM=(env "LD_PRELOAD=$QSHM_PY_PRELOAD" ASAN_OPTIONS=detect_leaks=0
-		"$PY" -m qshm)
 
-# expect_msg: the last command said something on stderr.
-expect_msg() {
-	[ -s "$T/err" ] || fail "no message on stderr: $*"
-}
-
-# ended PID WANT WHAT FILE PATTERN: PID ends (20 s at most) with status
-# WANT, not a signal, and FILE (its stderr) matches PATTERN.
-ended() {
-	local pid=$1 want=$2 what=$3 f=$4 pat=$5 rc=0
-	timeout 20 tail --pid="$pid" -f /dev/null ||
-		fail "$what did not end within 20 s"
-	wait "$pid" || rc=$?
-	# (130, sim's documented status when stopped, reads as SIGINT to
-	# the shell: its message tells them apart)
-	[ "$rc" -lt 128 ] || [ "$rc" -eq "$want" ] ||
-		fail "$what died by signal $((rc - 128))"
-	[ "$rc" -eq "$want" ] || { cat "$f" >&2; fail "$what exited $rc, expected $want"; }
-	grep -qE -- "$pat" "$f" || { cat "$f" >&2; fail "$what: no /$pat/ on stderr"; }
+# more_readers RING OUT: beside sim_with_hist's hist, `dump --follow` and
+# the Python package's lossy hist on RING (OUT-dump, OUT-py; pids in $DUMP
+# and $PYH).
+more_readers() {
+	bg "$2-dump" "$QSHM" dump --follow -n 0 "$1"
+	DUMP=$BG
+	bg "$2-py" "${PYQSHM[@]}" hist --json --lossy --wait 10 "$1"
+	PYH=$BG
 }
 
 # ---- a bad name: usage, status 2, for every command that takes one ----
@@ -60,24 +46,16 @@ ok "no such ring: status 1 naming it (dump, stat, rm, hist, python hist; ls for 
 
 # ---- the producer killed under its consumers ----
 R="$P-kill"
-bg "$T/ksim" "$QSHM" sim "$BELL" --shots 4000000000 --ring "$R" \
-	--wait-consumers 1 --quiet
-SIM=$BG
-bg "$T/khist" "$QSHM" hist --json --wait 10 "$R"
-HIST=$BG
-wait_records "$R"
-bg "$T/kdump" "$QSHM" dump --follow -n 0 "$R"
-DUMP=$BG
-bg "$T/kpy" "${PYQSHM[@]}" hist --json --lossy --wait 10 "$R"
-PYH=$BG
-# Both readers are attached before the kill (the Python one starts slowly).
-wait_for "$T/kdump" "^following '$R'" 30
+sim_with_hist "$R" "$T/k"
+more_readers "$R" "$T/k"
+# Both readers are attached before the fault (the Python one starts slowly).
+wait_for "$T/k-dump" "^following '$R'" 30
 wait_consumer "$R" "$PYH"
 kill -KILL "$SIM"
 wait "$SIM" 2>/dev/null || true
-ended "$HIST" 3 "hist (producer killed)" "$T/khist.err" "died"
-ended "$DUMP" 0 "dump --follow (producer killed)" "$T/kdump.err" "died|dead|gone"
-ended "$PYH" 3 "python hist (producer killed)" "$T/kpy.err" "died"
+ended "$HIST" 3 "hist (producer killed)" "$T/k-hist.err" "died"
+ended "$DUMP" 0 "dump --follow (producer killed)" "$T/k-dump.err" "died|dead|gone"
+ended "$PYH" 3 "python hist (producer killed)" "$T/k-py.err" "died"
 expect_rc 0 "$QSHM" dump "$R"
 expect_grep "stale" "$T/out"
 expect_rc 0 "$QSHM" stat -i 0 "$R"
@@ -89,24 +67,17 @@ ok "producer killed: hist 3, dump --follow 0, python hist 3, each with a message
 
 # ---- the ring truncated under a run ----
 R="$P-cut"
-bg "$T/csim" "$QSHM" sim "$BELL" --shots 4000000000 --ring "$R" \
-	--wait-consumers 1 --quiet
-SIM=$BG
-bg "$T/chist" "$QSHM" hist --json --wait 10 "$R"
-HIST=$BG
-wait_records "$R"
-bg "$T/cdump" "$QSHM" dump --follow -n 0 "$R"
-DUMP=$BG
-bg "$T/cpy" "${PYQSHM[@]}" hist --json --lossy --wait 10 "$R"
-PYH=$BG
-wait_for "$T/cdump" "^following '$R'" 30
+sim_with_hist "$R" "$T/c"
+more_readers "$R" "$T/c"
+# Both readers are attached before the fault (the Python one starts slowly).
+wait_for "$T/c-dump" "^following '$R'" 30
 wait_consumer "$R" "$PYH"
 truncate -s 4096 "/dev/shm/qshm.$R"
 CUT="segment '$R' was truncated under us"
-ended "$SIM" 1 "sim (ring truncated)" "$T/csim.err" "^qshm sim: .*$CUT"
-ended "$HIST" 1 "hist (ring truncated)" "$T/chist.err" "^qshm hist: .*$CUT"
-ended "$DUMP" 1 "dump --follow (ring truncated)" "$T/cdump.err" "^qshm dump: .*$CUT"
-ended "$PYH" 1 "python hist (ring truncated)" "$T/cpy.err" "^qshm hist: .*($CUT|truncated to 4096)"
+ended "$SIM" 1 "sim (ring truncated)" "$T/c-sim.err" "^qshm sim: .*$CUT"
+ended "$HIST" 1 "hist (ring truncated)" "$T/c-hist.err" "^qshm hist: .*$CUT"
+ended "$DUMP" 1 "dump --follow (ring truncated)" "$T/c-dump.err" "^qshm dump: .*$CUT"
+ended "$PYH" 1 "python hist (ring truncated)" "$T/c-py.err" "^qshm hist: .*($CUT|truncated to 4096)"
 expect_rc 3 "$QSHM" dump "$R"
 expect_grep "truncated to 4096 bytes" "$T/err"
 expect_rc 3 "$QSHM" stat -i 0 "$R"
@@ -119,12 +90,7 @@ ok "ring truncated: sim, hist, dump --follow, python hist 1 with the message; du
 
 # ---- the ring removed under a run: the mapping lives on ----
 R="$P-gone"
-bg "$T/gsim" "$QSHM" sim "$BELL" --shots 4000000000 --ring "$R" \
-	--wait-consumers 1 --quiet
-SIM=$BG
-bg "$T/ghist" "$QSHM" hist --json --wait 10 "$R"
-HIST=$BG
-wait_records "$R"
+sim_with_hist "$R" "$T/g"
 expect_rc 3 "$QSHM" rm "$R"
 expect_grep "'$R'" "$T/err"
 expect_rc 0 "$QSHM" rm --force "$R"
@@ -135,8 +101,8 @@ sleep 0.5
 kill -0 "$SIM" 2>/dev/null || fail "sim stopped when its ring was removed"
 kill -0 "$HIST" 2>/dev/null || fail "hist stopped when the ring was removed"
 kill -INT "$SIM"
-ended "$SIM" 130 "sim (interrupted)" "$T/gsim.err" "interrupted"
-ended "$HIST" 3 "hist (run stopped)" "$T/ghist.err" "STOPPED|stopped"
+ended "$SIM" 130 "sim (interrupted)" "$T/g-sim.err" "interrupted"
+ended "$HIST" 3 "hist (run stopped)" "$T/g-hist.err" "STOPPED|stopped"
 ok "ring removed under a run: rm 3 (producer alive), rm --force 0, dump then 1; sim and hist go on; sim stopped: 130, hist 3, with messages"
 
 # ---- stat --all and ls go on past rings they cannot use ----

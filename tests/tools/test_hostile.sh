@@ -13,12 +13,6 @@
 . "$(dirname "$0")/common.sh"
 
 BELL=$QASM_DIR/small/bell_n4.qasm
-# python3 -m qshm: in a sanitizer build the interpreter needs the runtimes
-# preloaded to load the instrumented libraries (QSHM_PY_PRELOAD).
-PYQSHM=("$PY" -m qshm)
-[ -z "${QSHM_PY_PRELOAD:-}" ] ||
-	PYQSHM=(env "LD_PRELOAD=$QSHM_PY_PRELOAD" ASAN_OPTIONS=detect_leaks=0
-		"$PY" -m qshm)
 ESC=$(printf '\033')
 
 # ---- a FIFO ----
@@ -89,22 +83,11 @@ ok "invalid names are quoted in every message"
 
 # ---- a ring truncated under a live run ----
 R="$P-trunc"
-bg "$T/trunc-sim" "$QSHM" sim "$BELL" --shots 4000000000 --ring "$R" \
-	--wait-consumers 1 --quiet
-SIM=$BG
-bg "$T/trunc-hist" "$QSHM" hist --json --wait 10 "$R"
-HIST=$BG
-wait_records "$R" # the run has begun: hist is attached (--wait-consumers 1)
+sim_with_hist "$R" "$T/trunc"
 truncate -s 4096 "/dev/shm/qshm.$R"
-rc=0; timeout 20 tail --pid="$SIM" -f /dev/null || rc=$?
-[ "$rc" -eq 0 ] || fail "sim did not end after the truncation"
-wait "$SIM" && rc=0 || rc=$?
-[ "$rc" -eq 1 ] || fail "sim exited $rc after the truncation, expected 1"
-expect_grep "^qshm sim: .*segment '$R' was truncated under us" "$T/trunc-sim.err"
-wait "$HIST" && rc=0 || rc=$?
-[ "$rc" -lt 128 ] || fail "hist died by signal $((rc - 128))"
-[ "$rc" -ne 0 ] || fail "hist reported success on a truncated run"
-expect_grep "qshm hist: " "$T/trunc-hist.err"
+ended "$SIM" 1 "sim (ring truncated)" "$T/trunc-sim.err" \
+	"^qshm sim: .*segment '$R' was truncated under us"
+ended "$HIST" 1 "hist (ring truncated)" "$T/trunc-hist.err" "qshm hist: "
 expect_rc 3 "$QSHM" dump "$R"
 expect_grep "truncated to 4096 bytes" "$T/err"
 ok "a ring truncated under a run: sim and hist end with a message, not a signal"
@@ -121,9 +104,8 @@ bg "$T/pyd-reader" "${PYQSHM[@]}" hist "$R"
 READ=$BG
 wait_consumer "$R" "$READ"
 kill -KILL "$SIM"
-wait "$READ" && rc=0 || rc=$?
-[ "$rc" -eq 3 ] || fail "python3 -m qshm hist exited $rc after its producer died, expected 3"
-expect_grep "qshm hist: $R: producer \\(pid $SIM\\) died before the run ended" "$T/pyd-reader.err"
+ended "$READ" 3 "python3 -m qshm hist (producer killed)" "$T/pyd-reader.err" \
+	"qshm hist: $R: producer \\(pid $SIM\\) died before the run ended"
 ok "python3 -m qshm hist exits 3 with a message when its producer dies"
 
 # ---- a ring owned by someone else ----
