@@ -39,6 +39,13 @@ static uint64_t find_slot(const struct qshm_counts *k, const uint64_t *key)
 {
 	uint64_t i = hash_words(key, k->words) & (k->cap - 1);
 
+	if (k->words == 1) {
+		/* the common case (at most 64 classical bits): a word
+		 * compare, not a memcmp call per probe */
+		while (k->counts[i] && k->keys[i] != key[0])
+			i = (i + 1) & (k->cap - 1);
+		return i;
+	}
 	while (k->counts[i] &&
 	       memcmp(k->keys + i * k->words, key, k->words * 8u) != 0)
 		i = (i + 1) & (k->cap - 1);

@@ -226,6 +226,12 @@ size_t qasm_template_nbound(const struct qasm_template *t);
 int qasm_template_bind(const struct qasm_template *t, const double *values,
 		       size_t n, struct qasm_circuit **out,
 		       struct rt_error *err);
+/* The same with at most @max_gates gate applications expanded by this
+ * bind (0: the parse options' budget; a lower one only): -E2BIG beyond. */
+int qasm_template_bind_budget(const struct qasm_template *t,
+			      const double *values, size_t n,
+			      uint64_t max_gates, struct qasm_circuit **out,
+			      struct rt_error *err);
 
 /* Free a circuit (NULL is allowed). */
 void qasm_circuit_free(struct qasm_circuit *c);

@@ -8,7 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ARENA_CHUNK_MIN ((size_t)64 * 1024)
+/* The first chunk is small (a one-line job needs a few hundred bytes, and
+ * an allocation this size comes from the allocator's per-thread cache);
+ * each new one doubles, up to ARENA_CHUNK_MAX. */
+#define ARENA_CHUNK_FIRST ((size_t)2048)
+#define ARENA_CHUNK_MAX ((size_t)64 * 1024)
 
 struct arena_chunk {
 	struct arena_chunk *next;
@@ -18,6 +22,7 @@ struct arena_chunk {
 
 struct qasm_arena {
 	struct arena_chunk *first, *cur;
+	size_t next_size;     /* of the next chunk made, before the need */
 };
 
 struct qasm_arena *qasm_arena_new(void)
@@ -51,7 +56,11 @@ void *qasm_arena_alloc(struct qasm_arena *a, size_t size)
 			ch->used = 0;
 	}
 	if (!ch) {
-		size_t sz = need > ARENA_CHUNK_MIN ? need : ARENA_CHUNK_MIN;
+		size_t grow = a->next_size ? a->next_size : ARENA_CHUNK_FIRST;
+		size_t sz = need > grow ? need : grow;
+
+		a->next_size = grow < ARENA_CHUNK_MAX ? 2 * grow
+						      : ARENA_CHUNK_MAX;
 
 		ch = malloc(sizeof(*ch) + sz);
 		if (!ch)

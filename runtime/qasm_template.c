@@ -261,6 +261,14 @@ int qasm_template_bind(const struct qasm_template *t, const double *values,
 		       size_t n, struct qasm_circuit **out,
 		       struct rt_error *err)
 {
+	return qasm_template_bind_budget(t, values, n, 0, out, err);
+}
+
+int qasm_template_bind_budget(const struct qasm_template *t,
+			      const double *values, size_t n,
+			      uint64_t max_gates, struct qasm_circuit **out,
+			      struct rt_error *err)
+{
 	struct qasm_parser P;
 	struct rt_error local;
 	struct qasm_circuit *c;
@@ -290,6 +298,8 @@ int qasm_template_bind(const struct qasm_template *t, const double *values,
 	P.flags = t->opts.flags;
 	P.max_gates = t->opts.max_gates ? t->opts.max_gates :
 		      QASM_DEFAULT_MAX_GATES;
+	if (max_gates && max_gates < P.max_gates)
+		P.max_gates = max_gates;
 	for (size_t k = 0; k < t->napps && rc == 0; k++) {
 		const struct tpl_app *a = &t->apps[k];
 		double params[32];     /* a call has at most 32 */

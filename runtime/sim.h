@@ -233,8 +233,14 @@ struct sim_config {
 #define SIM_FLAG_SINGLE 0x4u
 /* Cache blocking without swap passes (qubits keep their places). */
 #define SIM_FLAG_NO_REMAP 0x8u
+/* Fuse also states under SIM_FUSE_MIN_QUBITS qubits (which by default
+ * run gate by gate: fusing them costs more than it saves); implied by a
+ * non-zero fuse_qubits. */
+#define SIM_FLAG_FORCE_FUSE 0x10u
 #define SIM_FLAGS_ALL (SIM_FLAG_NO_FUSE | SIM_FLAG_NO_BLOCKING | \
-		       SIM_FLAG_SINGLE | SIM_FLAG_NO_REMAP)
+		       SIM_FLAG_SINGLE | SIM_FLAG_NO_REMAP | \
+		       SIM_FLAG_FORCE_FUSE)
+#define SIM_FUSE_MIN_QUBITS 10
 
 /* 2^15 amplitudes of 16 bytes: 512 KiB, half of a 1 MiB L2 cache. */
 #define SIM_CHUNK_DEFAULT 15

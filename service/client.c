@@ -770,6 +770,23 @@ static void arm(struct qshm_client *cl)
 	arm_from(cl, false);
 }
 
+/* After a call other than process() that may have read replies (or run
+ * process() inside): whatever is ready besides @except, the job the call
+ * hands out, makes the descriptor readable, so that a loop that polls
+ * before it looks at its jobs misses none (a process() inside the call
+ * emptied the eventfd). */
+static void kick_if_ready(struct qshm_client *cl, const struct job_slot *except)
+{
+	if (cl->kickfd < 0)
+		return;
+	for (size_t i = 0; i < cl->njobs; i++)
+		if (cl->jobs[i] != except && !cl->jobs[i]->handed &&
+		    (cl->jobs[i]->state == JOB_DONE || cl->conn_err)) {
+			kick(cl);
+			return;
+		}
+}
+
 int qshm_client_process(qshm_client *cl)
 {
 	int rc, ready = 0;
@@ -875,6 +892,8 @@ int qshm_client_fd(qshm_client *cl)
 		cl->armed = true;
 	else
 		arm(cl);
+	/* Replies a wait() read before the descriptor existed. */
+	kick_if_ready(cl, NULL);
 	return cl->epfd;
 }
 
@@ -1526,8 +1545,20 @@ static int wait_reply(struct qshm_client *cl, int64_t left)
 
 /* Waits until job's slot is done; 0 with *out, or an error (the slot is
  * forgotten unless the error is wait's own timeout, -EINTR or -EBUSY). */
+static int wait_slot_inner(struct qshm_client *cl, uint64_t job,
+			   int64_t timeout_ns, struct job_slot **out);
+
 static int wait_slot(struct qshm_client *cl, uint64_t job,
 		     int64_t timeout_ns, struct job_slot **out)
+{
+	int rc = wait_slot_inner(cl, job, timeout_ns, out);
+
+	kick_if_ready(cl, rc == 0 ? *out : NULL);
+	return rc;
+}
+
+static int wait_slot_inner(struct qshm_client *cl, uint64_t job,
+			   int64_t timeout_ns, struct job_slot **out)
 {
 	struct job_slot *s;
 	uint64_t end;
@@ -1677,6 +1708,7 @@ int qshm_client_view_release(qshm_client *cl, const struct qshm_job_view *v)
 		if (&cl->jobs[i]->v == v && cl->jobs[i]->handed) {
 			job_forget(cl, cl->jobs[i]);
 			arm(cl);
+			kick_if_ready(cl, NULL);
 			return 0;
 		}
 	return -EINVAL;

@@ -18,8 +18,10 @@
  *      the client's jobs; the reply ring goes when its last job does.
  * Locks: svc.lock guards the queue, the running list and every client's
  * refs and gone flag; client.rep_lock serialises writers of one reply
- * ring (a producer handle is single-threaded). Order: svc.lock is never
- * taken while holding a rep_lock.
+ * ring (a producer handle is single-threaded). Order: a rep_lock is never
+ * taken while holding svc.lock; the main thread holds a client's rep_lock
+ * through an inline job (svc_job_try_inline()) and takes svc.lock inside
+ * it; the main thread only ever tries a rep_lock, never waits for one.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -232,18 +234,27 @@ int svc_run(const struct svc_config *cfg)
 	svc_scan(&s);
 	if (cfg->ready)
 		cfg->ready(cfg->ready_ctx);
+	uint64_t last_work = 0;
+
 	while (!*cfg->stop) {
 		int progress = 0;
+		uint64_t now;
 
 		for (struct svc_client *cl = s.clients, *next; cl; cl = next) {
 			next = cl->next;
 			progress += svc_client_drain(&s, cl);
 		}
+		now = svc_mono_ns();
 		/* Also every 100 ms: readdir may miss a name created while
 		 * it runs, and a busy service never times out its poll. */
-		if (s.rescan || svc_mono_ns() - s.last_scan > SVC_POLL_NS)
+		if (s.rescan || now - s.last_scan > SVC_POLL_NS)
 			svc_scan(&s);
-		if (!progress)
+		if (progress)
+			last_work = now;
+		else if (!cfg->busy_poll && now - last_work < SVC_SPIN_NS)
+			svc_cpu_relax();   /* a client's next request comes
+					      soon after its reply */
+		else
 			wait_for_work(&s);
 	}
 	svc_log(&s, "stopping (%llu jobs ran on the main thread, the "

@@ -7,8 +7,10 @@
  * Locks: svc.lock guards the queue, the running list, every client's
  * refs, gone flag and circuit table, and every template's refs;
  * client.rep_lock serialises writers of one reply ring (a producer handle
- * is single-threaded). Order: svc.lock is never taken while holding a
- * rep_lock.
+ * is single-threaded). Order: a rep_lock is never taken while holding
+ * svc.lock; the main thread holds a client's rep_lock through an inline
+ * job and takes svc.lock inside it (rep_lock, then svc.lock); the main
+ * thread only ever tries a rep_lock.
  */
 #ifndef QSHM_SVC_INTERNAL_H
 #define QSHM_SVC_INTERNAL_H
@@ -28,7 +30,14 @@
 #define SVC_REPLY_MAX ((4u << 20) - 64)  /* reply record: the most a
 					    ring of 8 MiB takes */
 #define SVC_REPLY_WAIT_NS 1000000000     /* a client that never reads */
+#define SVC_REPLY_HELD (-2)              /* as a reply's wait: the caller
+					    holds the client's rep_lock (an
+					    inline job); claims do not wait */
 #define SVC_POLL_NS 100000000            /* rescan / stop check */
+#define SVC_SPIN_NS 50000                /* the main thread reads again for
+					    this long after its last request
+					    before it sleeps (as a ring's
+					    reader spins before it parks) */
 #define SVC_CREATING_PATIENCE_MS 5000    /* a request ring being made */
 #define SVC_MAX_CIRCUITS 256             /* registered, per client: each
 					    may hold a parse of up to the
@@ -94,6 +103,7 @@ struct svc_job {
 	struct qasm_template *own;   /* its text's template */
 	uint64_t need;               /* bytes of state, reserved or not */
 	bool mem_held;               /* need is counted in svc.mem_used */
+	bool inline_run;             /* run by the main thread */
 	bool memwaited;              /* svc.lock: put on memwait; the run
 					that takes it back clears it */
 	bool left;                   /* out of the running list (before its

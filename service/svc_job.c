@@ -35,8 +35,9 @@ static int put3(struct svc_client *cl, int64_t wait_ns, uint16_t type,
 	char *p;
 	int rc;
 
-	rc = qshm_producer_claim(cl->rep, alen + blen + clen, type, wait_ns,
-				 &buf);
+	/* An inline job's reply had room checked before it ran: no wait. */
+	rc = qshm_producer_claim(cl->rep, alen + blen + clen, type,
+				 wait_ns == SVC_REPLY_HELD ? 0 : wait_ns, &buf);
 	if (rc)
 		return rc;
 	p = buf;
@@ -51,13 +52,22 @@ static int put3(struct svc_client *cl, int64_t wait_ns, uint16_t type,
 
 /* The reply lock: taken by workers (wait_ns > 0); only tried by the main
  * thread (wait_ns 0), which must never wait for a worker that streams a
- * large reply to the same client. Returns 0 or -EBUSY. */
+ * large reply to the same client; already held by the main thread for an
+ * inline job (SVC_REPLY_HELD). Returns 0 or -EBUSY. */
 static int rep_lock(struct svc_client *cl, int64_t wait_ns)
 {
+	if (wait_ns == SVC_REPLY_HELD)
+		return 0;
 	if (wait_ns == 0)
 		return pthread_mutex_trylock(&cl->rep_lock) ? -EBUSY : 0;
 	pthread_mutex_lock(&cl->rep_lock);
 	return 0;
+}
+
+static void rep_unlock(struct svc_client *cl, int64_t wait_ns)
+{
+	if (wait_ns != SVC_REPLY_HELD)
+		pthread_mutex_unlock(&cl->rep_lock);
 }
 
 int svc_reply_error(struct svc_client *cl, int64_t wait_ns, uint64_t job,
@@ -76,7 +86,7 @@ int svc_reply_error(struct svc_client *cl, int64_t wait_ns, uint64_t job,
 		  NULL, 0);
 	if (rc == 0)
 		qshm_producer_commit(cl->rep);
-	pthread_mutex_unlock(&cl->rep_lock);
+	rep_unlock(cl, wait_ns);
 	return rc;
 }
 
@@ -122,7 +132,7 @@ int svc_reply_registered(struct svc_client *cl, int64_t wait_ns,
 		  msg, h.msg_len);
 	if (rc == 0)
 		qshm_producer_commit(cl->rep);
-	pthread_mutex_unlock(&cl->rep_lock);
+	rep_unlock(cl, wait_ns);
 	free(names);
 	return rc;
 }
@@ -280,9 +290,9 @@ static void reply_size(const struct svc_job *j, const struct job_out *o,
 	*bytes = b;
 }
 
-static int put_vector(struct svc_client *cl, uint32_t type,
-		      unsigned nqubits, const double *v, uint64_t total,
-		      size_t elem)
+static int put_vector(struct svc_client *cl, int64_t wait_ns,
+		      uint32_t type, unsigned nqubits, const double *v,
+		      uint64_t total, size_t elem)
 {
 	uint64_t per = vec_per_record(elem);
 	int rc = 0;
@@ -293,7 +303,7 @@ static int put_vector(struct svc_client *cl, uint32_t type,
 			.count = total - first < per ? total - first : per,
 			.total = total,
 		};
-		rc = put3(cl, SVC_REPLY_WAIT_NS, (uint16_t)type, &ch,
+		rc = put3(cl, wait_ns, (uint16_t)type, &ch,
 			  sizeof(ch), (const char *)v + first * elem,
 			  ch.count * elem, NULL, 0);
 	}
@@ -310,11 +320,11 @@ static int reply_ok(struct svc_job *j, const struct qasm_circuit *c,
 		.job = j->h.job, .shots = j->h.shots, .sim_ns = o->sim_ns,
 		.want = j->h.want, .nqubits = c->nqubits,
 	};
-	const int64_t w = SVC_REPLY_WAIT_NS;
+	const int64_t w = j->inline_run ? SVC_REPLY_HELD : SVC_REPLY_WAIT_NS;
 	int rc;
 
 	reply_size(j, o, &h.nrecords, &h.bytes);
-	pthread_mutex_lock(&cl->rep_lock);
+	rep_lock(cl, w);
 	rc = put3(cl, w, SVC_REC_JOB, &h, sizeof(h), NULL, 0, NULL, 0);
 	if (rc == 0)
 		rc = put3(cl, w, QSHM_REC_RUN_BEGIN, o->begin, o->begin_len,
@@ -339,10 +349,10 @@ static int reply_ok(struct svc_job *j, const struct qasm_circuit *c,
 		}
 	}
 	if (rc == 0 && (j->h.want & SVC_WANT_PROBS))
-		rc = put_vector(cl, QSHM_REC_PROBS, c->nqubits, o->probs,
+		rc = put_vector(cl, w, QSHM_REC_PROBS, c->nqubits, o->probs,
 				o->namps, 8);
 	if (rc == 0 && (j->h.want & SVC_WANT_STATE))
-		rc = put_vector(cl, QSHM_REC_STATE, c->nqubits, o->amps,
+		rc = put_vector(cl, w, QSHM_REC_STATE, c->nqubits, o->amps,
 				o->namps, 16);
 	if (rc == 0 && (j->h.want & SVC_WANT_EXPECT)) {
 		struct svc_expect_hdr eh = { .n = j->h.nexpect };
@@ -362,7 +372,7 @@ static int reply_ok(struct svc_job *j, const struct qasm_circuit *c,
 	 * that waits commits what came before): the client sees a job cut
 	 * short and reports it (docs/service.md, "Replies"). */
 	qshm_producer_commit(cl->rep);
-	pthread_mutex_unlock(&cl->rep_lock);
+	rep_unlock(cl, w);
 	return rc;
 }
 
@@ -398,8 +408,11 @@ static int simulate(struct svc *s, struct svc_job *j,
 						    "qubit beyond the %u of "
 						    "the circuit", i,
 						    c->nqubits);
-	/* The configuration of `qshm sim`: same seed, same shots. */
+	/* The configuration of `qshm sim`: same seed, same shots (results
+	 * do not depend on the thread count). */
 	cfg.seed = j->h.seed;
+	if (j->inline_run)
+		cfg.threads = 1;
 	rc = sim_run_create(&run, c, &cfg, err);
 	if (rc)
 		return rc;
@@ -570,6 +583,7 @@ static void register_run(struct svc *s, struct svc_job *j)
 		svc_reply_registered(j->cl, SVC_REPLY_WAIT_NS, j->h.job, rc,
 				     t, err.msg[0] ? err.msg :
 				     strerror(rc < 0 ? -rc : EIO));
+
 	if (rc == 0 && !found) {      /* unregistered while parsing */
 		st->refs = 0;
 		svc_tpl_free(st);
@@ -686,21 +700,22 @@ bool svc_job_run(struct svc *s, struct svc_job *j)
 done:
 	mem_release(s, j);
 	svc_job_leave(s, j);
+	const int64_t w = j->inline_run ? SVC_REPLY_HELD : SVC_REPLY_WAIT_NS;
 	if (rc == 1) {
 		rc = 0;
 	} else if (rc == -ECANCELED &&
 		   atomic_load_explicit(&j->cl->gone, memory_order_relaxed)) {
 		;       /* nobody to tell */
 	} else if (rc == -ETIMEDOUT) {
-		svc_reply_error(j->cl, SVC_REPLY_WAIT_NS, j->h.job, rc,
+		svc_reply_error(j->cl, w, j->h.job, rc,
 				"job: its deadline passed");
 	} else if (rc == -ECANCELED) {
-		svc_reply_error(j->cl, SVC_REPLY_WAIT_NS, j->h.job, rc,
+		svc_reply_error(j->cl, w, j->h.job, rc,
 				"job: cancelled");
 	} else {
 		if (rc >= 0)
 			rc = -EIO;
-		svc_reply_error(j->cl, SVC_REPLY_WAIT_NS, j->h.job, rc,
+		svc_reply_error(j->cl, w, j->h.job, rc,
 				err.msg[0] ? err.msg : strerror(-rc));
 	}
 	lat = svc_mono_ns() - j->t_recv;
@@ -743,14 +758,20 @@ static bool circuit_branches(const struct qasm_circuit *c)
 	return false;
 }
 
-/* An upper bound of the reply's bytes, from the job's request and its
- * circuit (reply_size() needs the results). */
+/* An upper bound of the reply's bytes, record headers included, from the
+ * job's request and its circuit (reply_size() needs the results). The
+ * RUN_BEGIN record describes every register: 16 bytes and the name each
+ * (counted here as 32 and the name). */
 static uint64_t reply_bound(const struct svc_job *j,
 			    const struct qasm_circuit *c)
 {
 	uint64_t wps = (c->nclbits + 63) / 64, n = 1024;
 	uint64_t namps = (uint64_t)1 << c->nqubits, outcomes = j->h.shots;
 
+	for (uint32_t r = 0; r < c->nqregs; r++)
+		n += 32 + strlen(c->qregs[r].name);
+	for (uint32_t r = 0; r < c->ncregs; r++)
+		n += 32 + strlen(c->cregs[r].name);
 	if (wps == 0)
 		wps = 1;
 	if (c->nclbits < 32 && outcomes > (uint64_t)1 << c->nclbits)
@@ -773,36 +794,50 @@ static uint64_t reply_bound(const struct svc_job *j,
  * instead of handing it to a worker: a blocking round trip then costs the
  * client's wake-up of the main thread and the main thread's wake-up of the
  * client, and no third one of a worker; with --busy-poll, none at all
- * (docs/service.md, "The inline lane"). Small: at most cfg->inline_qubits
- * qubits (--inline-qubits), a bounded parse, at most SVC_INLINE_WORK amplitude updates
- * (gates x 2^qubits, times the shots when shots branch), SVC_INLINE_SHOTS
- * shots and a reply of at
- * most SVC_INLINE_REPLY bytes that the reply ring has room for twice over,
- * so that writing it never waits. Nothing waits: no job queued or waiting
- * for memory (fairness holds: an inline job never passes a queued one),
- * and no job of the client's running (a worker could hold its reply
- * lock). Returns true when J was run and answered (J is gone), false when
- * it goes to the queue (parsed and bound, if that was done here).
+ * (docs/service.md, "The inline lane").
+ *
+ * Small, each bound checked before the work it bounds: at most
+ * s->inline_qubits qubits (--inline-qubits); a text of at most
+ * SVC_INLINE_TEXT bytes parsed, and a bind that expands, at most
+ * SVC_INLINE_GATES gate applications; at most SVC_INLINE_WORK amplitude
+ * updates (operations x 2^qubits, times the shots when shots branch, plus
+ * 2^qubits per expectation) and SVC_INLINE_SHOTS shots; a reply of at most
+ * SVC_INLINE_REPLY bytes that the reply ring has room for twice over, so
+ * that writing it never waits. Nothing waits: no job queued or waiting
+ * for memory (an inline job never passes a queued one), and the client's
+ * reply lock free (taken, and held through the job: no worker writes to
+ * the client meanwhile). One thread (the
+ * main thread never starts the simulator's thread team).
+ *
+ * Returns true when J was run and answered (J is gone), false when it goes
+ * to the queue (parsed and bound, if that was done here).
  */
 bool svc_job_try_inline(struct svc *s, struct svc_client *cl,
 			struct svc_job *j)
 {
 	const struct qasm_template *t;
+	const struct qasm_circuit *shape;
 	struct rt_error err;
-	uint64_t room, work;
+	uint64_t room, work, bound;
 	bool idle;
 
-	if (!s->inline_qubits || j->kind != SVC_JOB_RUN || cl->pend)
+	if (!s->inline_qubits || j->kind != SVC_JOB_RUN || cl->pend ||
+	    j->h.shots > SVC_INLINE_SHOTS)
 		return false;
 	pthread_mutex_lock(&s->lock);
-	idle = !s->qhead && !s->mw_head && cl->refs == 1 &&
+	idle = !s->qhead && !s->mw_head &&
 	       s->nqueued + s->nrunning < s->cfg->queue;
 	pthread_mutex_unlock(&s->lock);
 	if (!idle)
 		return false;
 	if (j->tpl) {
+		/* Its fixed operations are copied by the bind: bounded by
+		 * the work check, before binding. */
 		t = j->tpl->t;
-		if (qasm_template_shape(t)->nqubits > s->inline_qubits)
+		shape = qasm_template_shape(t);
+		if (shape->nqubits > s->inline_qubits ||
+		    ((uint64_t)shape->nops << shape->nqubits) >
+		    SVC_INLINE_WORK)
 			return false;
 	} else {
 		if (j->qasm_len > SVC_INLINE_TEXT)
@@ -816,7 +851,9 @@ bool svc_job_try_inline(struct svc *s, struct svc_client *cl,
 		t = j->own;
 	}
 	rt_error_clear(&err);
-	if (qasm_template_bind(t, j->params, j->h.nparams, &j->c, &err)) {
+	if (qasm_template_bind_budget(t, j->params, j->h.nparams,
+				      SVC_INLINE_GATES, &j->c, &err)) {
+		/* over the budget, or an error a worker reports */
 		qasm_template_free(j->own);
 		j->own = NULL;
 		return false;
@@ -824,16 +861,24 @@ bool svc_job_try_inline(struct svc *s, struct svc_client *cl,
 	work = (uint64_t)j->c->nops << j->c->nqubits;
 	if (circuit_branches(j->c))
 		work *= j->h.shots ? j->h.shots : 1;
-	if (j->c->nqubits > s->inline_qubits ||
-	    work > SVC_INLINE_WORK || j->h.shots > SVC_INLINE_SHOTS ||
-	    reply_bound(j, j->c) > SVC_INLINE_REPLY ||
-	    qshm_producer_room(cl->rep, &room) ||
-	    room < 2 * reply_bound(j, j->c)) {
+	if (j->h.want & SVC_WANT_EXPECT)
+		work += (uint64_t)j->h.nexpect << j->c->nqubits;
+	bound = reply_bound(j, j->c);
+	if (j->c->nqubits > s->inline_qubits || work > SVC_INLINE_WORK ||
+	    bound > SVC_INLINE_REPLY || qshm_producer_room(cl->rep, &room) ||
+	    room < 2 * bound)
 		return false;   /* a worker runs the parsed job */
-	}
+	/* Held for the whole job: no worker writes to this client meanwhile
+	 * (one that finishes a job of it waits, briefly); the main thread
+	 * itself never waits for one. Lock order: a rep_lock, then svc.lock;
+	 * never a rep_lock under svc.lock. */
+	if (pthread_mutex_trylock(&cl->rep_lock))
+		return false;
+	j->inline_run = true;
 	pthread_mutex_lock(&s->lock);
 	j->cl = cl;
 	cl->refs++;
+	cl->served = ++s->tick;   /* for the round robin, as a worker's */
 	j->prev = NULL;
 	j->next = s->running;
 	if (s->running)
@@ -843,8 +888,14 @@ bool svc_job_try_inline(struct svc *s, struct svc_client *cl,
 	s->inlined++;
 	svc_ctr_add(s, SVC_CTR_RUNNING, 1);
 	pthread_mutex_unlock(&s->lock);
-	if (svc_job_run(s, j))
-		return true;    /* waits for memory: a worker ends it */
+	if (svc_job_run(s, j)) {
+		/* waits for memory (not for a state this small): a worker
+		 * ends it, writing its reply as workers do */
+		j->inline_run = false;
+		pthread_mutex_unlock(&cl->rep_lock);
+		return true;
+	}
+	pthread_mutex_unlock(&cl->rep_lock);
 	svc_job_leave(s, j);
 	svc_job_release(s, j);
 	return true;

@@ -133,7 +133,9 @@ void svc_enqueue(struct svc *s, struct svc_client *cl, struct svc_job *j)
 	pthread_mutex_unlock(&s->lock);
 }
 
-static void handle_run(struct svc *s, struct svc_client *cl,
+/* Returns true when the job ran at once on this thread (the inline
+ * lane). */
+static bool handle_run(struct svc *s, struct svc_client *cl,
 		       const struct qshm_record *r)
 {
 	struct svc_run_view v;
@@ -148,7 +150,7 @@ static void handle_run(struct svc *s, struct svc_client *cl,
 			memcpy(&job, (const char *)r->data + 8, 8);
 		svc_log(s, "client %s: %s", cl->id, why);
 		svc_refuse(s, cl, job, -QSHM_EREFUSED, why);
-		return;
+		return false;
 	}
 	if (v.h.deadline_ns && svc_mono_ns() >= v.h.deadline_ns) {
 		pthread_mutex_lock(&s->lock);
@@ -156,12 +158,12 @@ static void handle_run(struct svc *s, struct svc_client *cl,
 		pthread_mutex_unlock(&s->lock);
 		svc_reply_main(s, cl, false, v.h.job, -ETIMEDOUT, "job: its deadline passed "
 			  "before it was queued");
-		return;
+		return false;
 	}
 	j = calloc(1, sizeof(*j));
 	if (!j) {
 		svc_refuse(s, cl, v.h.job, -ENOMEM, "service: out of memory");
-		return;
+		return false;
 	}
 	j->kind = SVC_JOB_RUN;
 	j->t_recv = svc_mono_ns();
@@ -177,7 +179,7 @@ static void handle_run(struct svc *s, struct svc_client *cl,
 	    (v.h.nexpect && !j->expect)) {
 		svc_job_free(j);
 		svc_refuse(s, cl, v.h.job, -ENOMEM, "service: out of memory");
-		return;
+		return false;
 	}
 	if (v.h.circuit) {
 		const char *bad = "is not registered";
@@ -200,11 +202,13 @@ static void handle_run(struct svc *s, struct svc_client *cl,
 			svc_ctr_add(s, SVC_CTR_FAILED, 1);
 			pthread_mutex_unlock(&s->lock);
 			svc_reply_main(s, cl, false, v.h.job, -EINVAL, why);
-			return;
+			return false;
 		}
 	}
-	if (!svc_job_try_inline(s, cl, j))
-		svc_enqueue(s, cl, j);
+	if (svc_job_try_inline(s, cl, j))
+		return true;
+	svc_enqueue(s, cl, j);
+	return false;
 }
 
 /* REGISTER: an entry without a template now (so a second REGISTER of
@@ -422,6 +426,8 @@ int svc_client_drain(struct svc *s, struct svc_client *cl)
 		return 0;
 
 	while ((rc = qshm_consumer_read(cl->req, &r, 0)) == 0) {
+		bool ran = false;
+
 		n++;
 		if (r.len > SVC_MAX_REQUEST)
 			svc_refuse(s, cl, 0, -QSHM_EREFUSED, "request larger than "
@@ -430,7 +436,7 @@ int svc_client_drain(struct svc *s, struct svc_client *cl)
 			svc_refuse(s, cl, 0, -QSHM_EREFUSED, "batch records are "
 			       "not requests");
 		else if (r.type == SVC_REC_RUN)
-			handle_run(s, cl, &r);
+			ran = handle_run(s, cl, &r);
 		else if (r.type == SVC_REC_CANCEL)
 			handle_cancel(s, cl, &r);
 		else if (r.type == SVC_REC_REGISTER)
@@ -441,6 +447,12 @@ int svc_client_drain(struct svc *s, struct svc_client *cl)
 			svc_refuse(s, cl, 0, -QSHM_EREFUSED, "unknown request "
 			       "record type");
 		qshm_consumer_release(cl->req);
+		if (ran) {
+			/* One inline job per client per pass: the others'
+			 * requests are read before this client's next. */
+			rc = -EAGAIN;
+			break;
+		}
 	}
 	if (rc == -EAGAIN && n == 0 && cl->poked) {
 		/* The poll saw the client's pidfd, or a spurious wake: the

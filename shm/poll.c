@@ -29,7 +29,11 @@
 #define QSHM__UD_PIDFD 1u
 #define QSHM__UD_FD    2u
 #define QSHM__UD_TIMEOUT 3u
-#define QSHM__UD_CANCEL UINT64_MAX
+#define QSHM__UD_CANCEL ((uint64_t)1 << 62) /* not liburing's UINT64_MAX */
+
+/* Set once a kernel refused IORING_OP_FUTEX_WAIT: later calls say -ENOSYS
+ * without a ring. Relaxed: a hint that only ever goes from 0 to 1. */
+static atomic_int qshm__poll_nosys;
 
 /*
  * One io_uring per thread, kept from call to call: making and tearing down
@@ -159,6 +163,11 @@ QSHM_EXPORT int qshm_poll(struct qshm_pollitem *items, unsigned n,
 		goto finish;
 	}
 
+	if (atomic_load_explicit(&qshm__poll_nosys, memory_order_relaxed)) {
+		err = qshm__fail(ENOSYS, "qshm_poll: the kernel lacks io_uring "
+				 "futex waits (Linux 6.7 or later)");
+		goto finish;
+	}
 	struct io_uring *ring = qshm__pr_get(3 * n + 2, &err);
 	if (!ring) {
 		err = qshm__fail(-err, "qshm_poll: io_uring_queue_init");
@@ -205,13 +214,21 @@ QSHM_EXPORT int qshm_poll(struct qshm_pollitem *items, unsigned n,
 		err = 0;
 	/* Reap what completed; then cancel the rest and reap it too, so
 	 * the ring is empty for the next call. */
-	int cancelling = 0, cancelled = 0;
+	int cancelling = 0, cancelled = 0, stuck = 0;
 	for (;;) {
 		unsigned head, seen = 0;
 		io_uring_for_each_cqe(ring, head, cqe) {
 			seen++;
+			if (cqe->user_data == LIBURING_UDATA_TIMEOUT)
+				continue; /* liburing's own (older kernels) */
 			if (cqe->user_data == QSHM__UD_CANCEL) {
 				cancelled = 1;
+				/* A kernel without IORING_ASYNC_CANCEL_ANY
+				 * (before 5.19) refuses it: the requests left
+				 * would keep the ring busy. */
+				if (cqe->res < 0 && cqe->res != -ENOENT &&
+				    cqe->res != -EALREADY)
+					stuck = 1;
 				continue;
 			}
 			inflight--;
@@ -221,6 +238,8 @@ QSHM_EXPORT int qshm_poll(struct qshm_pollitem *items, unsigned n,
 				continue;
 			if (what == QSHM__UD_FUTEX && cqe->res == -EINVAL) {
 				/* No IORING_OP_FUTEX_WAIT in this kernel. */
+				atomic_store_explicit(&qshm__poll_nosys, 1,
+						      memory_order_relaxed);
 				err = qshm__fail(ENOSYS, "qshm_poll: the kernel "
 						 "lacks io_uring futex waits "
 						 "(Linux 6.7 or later)");
@@ -234,7 +253,7 @@ QSHM_EXPORT int qshm_poll(struct qshm_pollitem *items, unsigned n,
 				items[i].revents |= QSHM_POLL_DATA;
 		}
 		io_uring_cq_advance(ring, seen);
-		if (inflight == 0 && (cancelled || !cancelling))
+		if ((inflight == 0 && (cancelled || !cancelling)) || stuck)
 			break;
 		if (!cancelling) {
 			struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
@@ -246,11 +265,16 @@ QSHM_EXPORT int qshm_poll(struct qshm_pollitem *items, unsigned n,
 			if (io_uring_submit(ring) < 0)
 				break;
 		}
-		int w = io_uring_wait_cqe(ring, &cqe);
-		if (w < 0 && w != -EINTR)
+		/* Cancelled requests complete at once; a second is a bound
+		 * for a kernel that does not (the ring is dropped then). */
+		struct __kernel_timespec bound = { .tv_sec = 1 };
+		int w = io_uring_wait_cqe_timeout(ring, &cqe, &bound);
+		if (w < 0 && w != -EINTR) {
+			stuck = 1;
 			break;
+		}
 	}
-	if (inflight || (cancelling && !cancelled))
+	if (stuck || inflight || (cancelling && !cancelled))
 		/* Not expected: the ring cannot be trusted empty; tearing it
 		 * down cancels what is left. */
 		qshm__pr_drop(&qshm__pr);

@@ -363,3 +363,30 @@ async def test_the_client_descriptor_mode(serve) -> None:  # type: ignore[no-unt
             await asyncio.wait_for(task, 10)
     with pytest.raises(qshm.InvalidArgument):
         qshm.Client(svc.name, wake="poll")
+
+
+@pytest.mark.asyncio
+async def test_spin_takes_quick_replies_without_the_loop(serve) -> None:  # type: ignore[no-untyped-def]
+    """spin: run() first waits for the reply in C; spin=0 always goes
+    through the event loop. Both give the counts of `qshm sim`."""
+    svc = serve()
+    name = existing(CIRCUITS)[0]
+    n = 20
+    async with qshm.Client(svc.name, spin=0) as c:
+        for k in range(n):
+            r = await c.run(text(name), shots=200, seed=k)
+            assert r.counts == sim_counts(name, 200, k)
+        assert c.wakeups >= n          # every reply came through the loop
+    # 10 ms: a small job is answered within it unless the machine stalls
+    # for that long on most of them.
+    async with qshm.Client(svc.name, spin=0.01) as c:
+        for k in range(n):
+            r = await c.run(text(name), shots=200, seed=k)
+            assert r.counts == sim_counts(name, 200, k)
+        assert c.wakeups <= n // 2, c.wakeups
+        # A job longer than the spin still arrives through the loop.
+        r = await c.run(TRIVIAL, shots=1 << 22, seed=1)
+        assert sum(r.counts.values()) == 1 << 22
+    for bad in (-1.0, 0.5):
+        with pytest.raises(qshm.InvalidArgument):
+            qshm.Client(svc.name, spin=bad)

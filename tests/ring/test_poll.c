@@ -8,6 +8,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <stdint.h>
+#include <pthread.h>
 #include <sys/wait.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -188,60 +192,109 @@ Test(ring_poll, a_producer_killed_ends_the_wait_through_its_pidfd)
 		qshm_consumer_close(c[i]);
 }
 
-static int open_fds(void)
+/* Open io_uring instances of this process. */
+static int uring_fds(void)
 {
 	int n = 0;
 	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
 
 	cr_assert_not_null(d);
-	while (readdir(d))
-		n++;
+	while ((e = readdir(d))) {
+		char path[300], target[64];
+		ssize_t l;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		l = readlink(path, target, sizeof(target) - 1);
+		if (l > 0) {
+			target[l] = '\0';
+			n += strstr(target, "io_uring") != NULL;
+		}
+	}
 	closedir(d);
 	return n;
 }
 
+static void *poll_in_thread(void *arg)
+{
+	struct qshm_pollitem *it = arg;
+
+	return (void *)(intptr_t)qshm_poll(it, 1, 1 * (int64_t)T_MS);
+}
+
 /* The io_uring a thread keeps between calls: every call leaves it empty
  * (a timed-out call's waits are cancelled and reaped, so none wakes a later
- * call), it is made once (no descriptor per call), and a forked child
- * makes its own. */
+ * call), it is made once and kept (one instance, from the first call on),
+ * a thread's goes when the thread exits, and a forked child makes its own
+ * (polling at the same time as its parent, each sees only its own
+ * completions). */
 Test(ring_poll, the_threads_ring_is_left_empty_and_reused)
 {
 	qshm_consumer *c[2];
 	pid_t pid = setup(c, -1, 0, 1);
 	struct qshm_pollitem it[3] = { { NULL, -1, 0 }, { c[0], -1, 0 },
 				       { c[1], -1, 0 } };
-	int fds, pfd[2];
+	int pfd[2], qfd[2];
 
 	cr_assert_eq(pipe(pfd), 0);
+	cr_assert_eq(pipe(qfd), 0);
 	it[0].fd = pfd[0];   /* item 0, as in the call after the loop */
 	cr_assert_eq(qshm_poll(it, 3, 1 * (int64_t)T_MS), 0);
-	fds = open_fds();
+	cr_expect_eq(uring_fds(), 1, "after one call: %d rings", uring_fds());
 	for (int k = 0; k < 200; k++) {
 		int r = qshm_poll(it, 3, 1 * (int64_t)T_MS);
 		cr_assert_eq(r, 0, "call %d: %s", k, t_errname(r));
 		cr_assert_eq(it[0].revents | it[1].revents | it[2].revents, 0,
 			     "call %d: a stale completion", k);
 	}
-	cr_expect_eq(open_fds(), fds, "descriptors: %d, then %d", fds,
-		     open_fds());
+	cr_expect_eq(uring_fds(), 1, "after 201 calls: %d rings",
+		     uring_fds());
+	/* A thread's own ring goes with it. */
+	pthread_t th;
+	struct qshm_pollitem ti = { c[0], -1, 0 };
+	void *tr;
+	cr_assert_eq(pthread_create(&th, NULL, poll_in_thread, &ti), 0);
+	cr_assert_eq(pthread_join(th, &tr), 0);
+	cr_expect_eq((intptr_t)tr, 0);
+	cr_expect_eq(uring_fds(), 1, "after a thread's exit: %d rings",
+		     uring_fds());
 	/* The pipe becomes readable after calls that waited on it timed
 	 * out: a call that does not wait on it must not hear of it. */
 	struct qshm_pollitem only = { c[0], -1, 0 };
 	cr_assert_eq(write(pfd[1], "x", 1), 1);
 	cr_expect_eq(qshm_poll(&only, 1, 30 * (int64_t)T_MS), 0);
 	cr_expect_eq(only.revents, 0, "a stale completion");
+	char b;
+	cr_assert_eq(read(pfd[0], &b, 1), 1);
+	/* Parent and child wait at once, on empty pipes (so both use a
+	 * ring); a writer fills the child's only. On a shared ring one could
+	 * reap the other's completion. */
 	pid_t child = fork();
 	if (child == 0) {
-		struct qshm_pollitem ci = { NULL, pfd[0], 0 };
+		struct qshm_pollitem ci = { NULL, qfd[0], 0 };
 		_exit(qshm_poll(&ci, 1, 5 * (int64_t)T_SEC) == 1 &&
 		      ci.revents == QSHM_POLL_FD ? 0 : 1);
 	}
 	cr_assert_gt(child, 0);
+	pid_t writer = fork();
+	if (writer == 0) {
+		usleep(200000);
+		_exit(write(qfd[1], "y", 1) == 1 ? 0 : 1);
+	}
+	cr_assert_gt(writer, 0);
+	struct qshm_pollitem pi = { NULL, pfd[0], 0 };
+	cr_expect_eq(qshm_poll(&pi, 1, 600 * (int64_t)T_MS), 0,
+		     "the parent woke for the child's pipe");
+	cr_expect_eq(pi.revents, 0);
+	cr_expect_eq(t_wait(writer, 10 * T_SEC), 0);
 	cr_expect_eq(t_wait(child, 10 * T_SEC), 0, "the child's poll");
+	cr_assert_eq(write(pfd[1], "x", 1), 1);
 	cr_expect_eq(qshm_poll(it, 3, 5 * (int64_t)T_SEC), 1);
 	cr_expect_eq(it[0].revents, QSHM_POLL_FD);
 	close(pfd[0]);
 	close(pfd[1]);
+	close(qfd[0]);
+	close(qfd[1]);
 	for (int i = 0; i < 2; i++)
 		qshm_consumer_close(c[i]);
 	kill(pid, SIGKILL);

@@ -4,6 +4,7 @@
  * broadcast, barrier, measure, reset, if, opaque, fusion.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -201,6 +202,67 @@ Test(qasm_parse, libraryNameDefinedBeforeTheIncludeIsRefused)
 	cr_expect(strstr(e1.msg, "gate 'h' is already defined at t.qasm:2:6"),
 		  "%s", e1.msg);
 	cr_expect_str_eq(e1.msg, e2.msg);
+}
+
+/* A program that defines gates of its own before the include: the shared
+ * library's gates are merged into its table, and give what parsing the
+ * library's text gives. */
+Test(qasm_parse, libraryMergedAfterTheProgramsOwnGates)
+{
+	static const char src[] = "OPENQASM 2.0;\n"
+		"gate mine(t) a, b { U(t, 0, 0) a; CX a, b; }\n"
+		"include \"qelib1.inc\";\nqreg q[3];\n"
+		"mine(0.3) q[0], q[1];\nh q[2];\nccx q[0], q[1], q[2];\n"
+		"cu3(0.1, 0.2, 0.3) q[2], q[0];\nrzz(0.7) q[1], q[2];\n";
+	struct qasm_circuit *a = rt_parse_flags(src, RAW);
+	struct qasm_circuit *b = rt_parse_flags(src, RAW |
+						QASM_PARSE_NO_LIB_CACHE);
+
+	cr_assert_eq(a->nops, b->nops);
+	cr_assert_eq(a->nmats, b->nmats);
+	cr_expect(memcmp(a->ops, b->ops, a->nops * sizeof(*a->ops)) == 0);
+	cr_expect(memcmp(a->mats, b->mats, a->nmats * sizeof(double)) == 0);
+	qasm_circuit_free(a);
+	qasm_circuit_free(b);
+}
+
+struct par_ctx {
+	struct qasm_circuit *c;
+	int rc;
+};
+
+static void *parse_in_thread(void *arg)
+{
+	struct par_ctx *x = arg;
+	static const char src[] = H "qreg q[3];\nh q[0];\ncx q[0], q[1];\n"
+				     "ccx q[0], q[1], q[2];\n";
+	struct rt_error err;
+
+	x->rc = qasm_parse_string("t", src, sizeof src - 1, RAW, &x->c, &err);
+	return NULL;
+}
+
+/* The first includes of a process, from several threads at once (each
+ * test runs in a process of its own): the library is built once and every
+ * thread gets the same circuit. */
+Test(qasm_parse, firstIncludesFromSeveralThreadsAtOnce)
+{
+	pthread_t th[8];
+	struct par_ctx x[8];
+
+	for (int i = 0; i < 8; i++)
+		cr_assert_eq(pthread_create(&th[i], NULL, parse_in_thread,
+					    &x[i]), 0);
+	for (int i = 0; i < 8; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < 8; i++) {
+		cr_assert_eq(x[i].rc, 0);
+		cr_expect_eq(x[i].c->nops, x[0].c->nops);
+		cr_expect(memcmp(x[i].c->mats, x[0].c->mats,
+				 x[0].c->nmats * sizeof(double)) == 0);
+	}
+	for (int i = 0; i < 8; i++)
+		qasm_circuit_free(x[i].c);
 }
 
 static void write_file(const char *path, const char *text)

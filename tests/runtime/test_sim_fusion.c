@@ -105,7 +105,10 @@ static struct sim_run *run_new_chunk(const struct qasm_circuit *c,
 	struct rt_error err;
 
 	cfg.chunk_qubits = chunk;
-	cfg.flags = flags;
+	/* These circuits are small: fuse them anyway (the default runs
+	 * states under SIM_FUSE_MIN_QUBITS gate by gate). */
+	cfg.flags = flags & SIM_FLAG_NO_FUSE ? flags
+					     : flags | SIM_FLAG_FORCE_FUSE;
 	cfg.fuse_qubits = fuse;
 	cfg.threads = threads;
 	cfg.seed = seed;
@@ -684,6 +687,54 @@ Test(sim_fusion, blockingLeavesTheShotsUnchanged, .timeout = 120)
 	cr_expect_eq(run_hash_cfg(c, 0, 9, 20000),
 		     run_hash_cfg(c, SIM_FLAG_NO_BLOCKING, 9, 20000));
 	qasm_circuit_free(c);
+}
+
+/* By default a state under SIM_FUSE_MIN_QUBITS qubits runs gate by gate
+ * (a pass per gate), one at or above it is fused; forcing fusion on the
+ * small one gives the same state to 1e-12. */
+Test(sim_fusion, smallStatesRunGateByGateByDefault)
+{
+	for (unsigned n = SIM_FUSE_MIN_QUBITS - 1; n <= SIM_FUSE_MIN_QUBITS;
+	     n++) {
+		char src[16384];
+		struct sim_config cfg = SIM_CONFIG_INIT;
+		struct sim_plan_stats st;
+		struct sim_run *dflt, *forced;
+		struct rt_error err;
+		struct qasm_circuit *c;
+
+		snprintf(src, sizeof(src), "OPENQASM 2.0;\ninclude "
+			 "\"qelib1.inc\";\nqreg q[%u];\n", n);
+		for (unsigned i = 0; i < 60; i++)
+			add_gate(src, sizeof(src), n, false);
+		c = rt_parse(src);
+		cr_assert_eq(sim_run_create(&dflt, c, &cfg, &err), 0, "%s",
+			     err.msg);
+		sim_run_plan_stats(dflt, &st);
+		if (n < SIM_FUSE_MIN_QUBITS)
+			cr_expect_eq(st.sweeps, st.gates, "%u qubits: %u sweeps "
+				     "for %u gates", n, (unsigned)st.sweeps,
+				     (unsigned)st.gates);
+		else
+			cr_expect_lt(st.sweeps, st.gates, "%u qubits: nothing "
+				     "fused", n);
+		forced = run_new(c, 0, 0, 1, 0);
+		sim_run_plan_stats(forced, &st);
+		cr_expect_lt(st.sweeps, st.gates, "forced: nothing fused");
+		sim_run_destroy(forced);
+		/* an explicit block size fuses without the flag */
+		cfg.fuse_qubits = 4;
+		cr_assert_eq(sim_run_create(&forced, c, &cfg, &err), 0, "%s",
+			     err.msg);
+		cfg.fuse_qubits = 0;
+		sim_run_plan_stats(forced, &st);
+		cr_expect_lt(st.sweeps, st.gates, "fuse_qubits 4: nothing "
+			     "fused");
+		cr_expect_leq(state_diff(dflt, forced), 1e-12);
+		sim_run_destroy(dflt);
+		sim_run_destroy(forced);
+		qasm_circuit_free(c);
+	}
 }
 
 Test(sim_fusion, badChunkSizesAreRefused)

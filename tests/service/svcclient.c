@@ -598,6 +598,44 @@ static int cmd_view(char **argv)
 	return 0;
 }
 
+/* regrun NAME FILE N VALUE: registers FILE (one parameter) once and runs
+ * it N times with VALUE, 300 shots, seed 2; prints the last counts as
+ * `qshm sim --counts` does. */
+static int cmd_regrun(char **argv)
+{
+	qshm_client *cl = connect_or_die(argv[2]);
+	size_t len;
+	char *text = slurp(argv[3], &len);
+	int n = atoi(argv[4]);
+	double v = strtod(argv[5], NULL);
+	struct qshm_run_spec spec = { .shots = 300, .seed = 2,
+				      .deadline_ns = QSHM_FOREVER,
+				      .want = QSHM_WANT_COUNTS,
+				      .params = &v, .nparams = 1 };
+	struct qshm_job_result *res = NULL;
+	uint64_t circ, job;
+
+	CHECK(qshm_client_register(cl, text, len, 10000000000, &circ) == 0,
+	      "register: %s", qshm_client_error(cl));
+	for (int i = 0; i < n; i++) {
+		qshm_job_result_free(res);
+		CHECK(qshm_client_submit_circuit(cl, circ, &spec, &job) == 0,
+		      "submit: %s", qshm_client_error(cl));
+		CHECK(qshm_client_wait(cl, job, 60000000000, &res) == 0,
+		      "job: %s", qshm_client_error(cl));
+	}
+	printf("{\"counts\": {");
+	for (size_t i = 0; i < res->n; i++)
+		printf("%s\"%s\": %llu", i ? ", " : "",
+		       res->entries[i].outcome,
+		       (unsigned long long)res->entries[i].count);
+	printf("}}\n");
+	qshm_job_result_free(res);
+	qshm_client_close(cl);
+	free(text);
+	return 0;
+}
+
 static int cmd_fd(char **argv)
 {
 	qshm_client *cl = connect_or_die(argv[2]);
@@ -611,15 +649,15 @@ static int cmd_fd(char **argv)
 	for (int i = 0; i < 4; i++)
 		job[i] = submit_or_die(cl, text, 2000, (uint64_t)i,
 				       QSHM_FOREVER);
-	/* The other replies are in the ring by the time the descriptor is
-	 * made, so making it reads them: it must still come up readable
-	 * (a loop that polls first must not sleep past them). */
-	CHECK(qshm_client_wait(cl, job[0], 60000000000, &r0) == 0,
-	      "job 0: %s", qshm_client_error(cl));
+	/* Waiting for the last job reads the replies of the three before
+	 * it (the service answers in order here), and the descriptor made
+	 * after must still come up readable: a loop that polls first must
+	 * not sleep past replies a wait() already read. */
+	CHECK(qshm_client_wait(cl, job[3], 60000000000, &r0) == 0,
+	      "job 3: %s", qshm_client_error(cl));
 	qshm_job_result_free(r0);
-	job[0] = 0;
+	job[3] = 0;
 	done = 1;
-	usleep(300000);
 	fd = qshm_client_fd(cl);
 	CHECK(fd >= 0, "qshm_client_fd: %s", qshm_client_error(cl));
 	CHECK(qshm_client_fd(cl) == fd, "same descriptor");
@@ -1027,6 +1065,8 @@ int main(int argc, char **argv)
 		return cmd_sweep(argv);
 	if (argc == 3 && !strcmp(argv[1], "view"))
 		return cmd_view(argv);
+	if (argc == 6 && !strcmp(argv[1], "regrun"))
+		return cmd_regrun(argv);
 	if (argc == 4 && !strcmp(argv[1], "fd"))
 		return cmd_fd(argv);
 	if (argc == 7 && !strcmp(argv[1], "fair"))

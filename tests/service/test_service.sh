@@ -325,6 +325,35 @@ grep -q "stopping (0 jobs ran on the main thread" "$T/serve-l.err" ||
 	fail "--inline-qubits 0: $(grep stopping "$T/serve-l.err")"
 ok "the inline lane: a small job is answered while the only worker runs an endless job; with --inline-qubits 0 it waits"
 
+# A registered circuit whose bind expands 8192 applications (over the
+# lane's 4096) is bound and run by a worker, 5 runs out of 5; a small
+# registered circuit takes the lane (at least 3 of 5 runs: a run sent just
+# as a worker finishes the registration may find its reply lock taken).
+# Counts as qshm sim's of the bound text.
+{
+	printf 'OPENQASM 2.0;\ninclude "qelib1.inc";\nparam t;\ngate g0(x) a { rx(x) a; }\n'
+	for k in $(seq 1 13); do printf 'gate g%d(x) a { g%d(x) a; g%d(x) a; }\n' "$k" $((k - 1)) $((k - 1)); done
+	printf 'qreg q[1];\ncreg c[1];\ng13(t) q[0];\nmeasure q -> c;\n'
+} >"$T/deep.qasm"
+sed 's/^param t;$//; s/g13(t)/g13(0.0001)/' "$T/deep.qasm" >"$T/deep-bound.qasm"
+printf 'OPENQASM 2.0;\ninclude "qelib1.inc";\nparam t;\nqreg q[2];\ncreg c[2];\nry(t) q[0];\ncx q[0], q[1];\nmeasure q -> c;\n' >"$T/small.qasm"
+sed 's/^param t;$//; s/ry(t)/ry(0.0001)/' "$T/small.qasm" >"$T/small-bound.qasm"
+for kind in deep small; do
+	serve b --workers 1
+	out=$(timeout 60 "$SVCCLIENT" regrun "$P-b" "$T/$kind.qasm" 5 0.0001) ||
+		fail "registered $kind circuit: $out"
+	[ "$out" = "$("$QSHM" sim "$T/$kind-bound.qasm" --shots 300 --seed 2 --counts)" ] ||
+		fail "registered $kind circuit: wrong counts: $out"
+	kill -TERM "$SVC"; wait "$SVC" || true
+	n=$(sed -n 's/.*stopping (\([0-9]*\) jobs ran on the main thread.*/\1/p' "$T/serve-b.err")
+	if [ "$kind" = deep ]; then
+		[ "$n" = 0 ] || fail "a bind over the lane's budget ran inline ($n of 5)"
+	else
+		[ -n "$n" ] && [ "$n" -ge 3 ] || fail "a small registered circuit took the lane $n times of 5"
+	fi
+done
+ok "a registered circuit whose bind expands past the lane's budget runs on a worker; a small one takes the lane"
+
 # ---- client policy: retries with backoff, the circuit breaker ----
 serve p --workers 1 --queue 1
 timeout 60 "$SVCCLIENT" policy "$P-p" "$Q/bell_n4.qasm" >"$T/policy.out" 2>"$T/policy.err" ||
@@ -350,7 +379,9 @@ ok "qshm submit --param NAME=VALUE --expect: registered, bound by name, counts e
 kill -TERM "$SVC"; wait "$SVC" || true
 
 # ---- reconnection to a restarted service ----
-serve r --workers 1
+# (no inline lane: the client's second job must wait in the queue behind
+# its first when the service dies)
+serve r --workers 1 --inline-qubits 0
 "$SVCCLIENT" reconnect "$P-r" "$Q/bell_n4.qasm" "$T/rc.ready" "$T/rc.go" \
 	>"$T/rc.out" 2>"$T/rc.err" &
 RC=$!
@@ -361,7 +392,7 @@ wait "$SVC" 2>/dev/null || true
 touch "$T/rc.go"
 sleep 0.3
 : >"$T/serve-r.err"
-serve r --workers 1
+serve r --workers 1 --inline-qubits 0
 timeout 60 tail --pid="$RC" -f /dev/null || fail "reconnecting client hangs"
 wait "$RC" || fail "reconnect: $(cat "$T/rc.err")"
 grep -qx "reconnect ok" "$T/rc.out" || fail "reconnect: $(cat "$T/rc.out")"
