@@ -842,17 +842,38 @@ bool svc_job_try_inline(struct svc *s, struct svc_client *cl,
 	} else {
 		if (j->qasm_len > SVC_INLINE_TEXT)
 			return false;
+		t = NULL;
 		rt_error_clear(&err);
 		/* A failure (or the bound) leaves the job to a worker,
 		 * which parses with the full budget and reports. */
-		if (parse_text(s, "job", j->qasm, j->qasm_len,
-			       SVC_INLINE_GATES, &j->own, &err))
+		if (j->h.nparams == 0) {
+			/* No values: the circuit a template of the text would
+			 * bind to is the plain parse's (qasm.h), without the
+			 * copy (a text that declares parameters fails here
+			 * and the worker says why). */
+			struct qasm_parse_opts po = {
+				.max_gates = SVC_INLINE_GATES };
+			if (check_includes(j->qasm, j->qasm_len, err.msg,
+					   sizeof(err.msg)) ||
+			    qasm_parse_string_opts("job", j->qasm,
+						   j->qasm_len, &po, &j->c,
+						   &err))
+				return false;
+			if (j->c->nqubits > s->cfg->max_qubits) {
+				qasm_circuit_free(j->c);
+				j->c = NULL;
+				return false;
+			}
+		} else if (parse_text(s, "job", j->qasm, j->qasm_len,
+				      SVC_INLINE_GATES, &j->own, &err)) {
 			return false;
-		t = j->own;
+		} else {
+			t = j->own;
+		}
 	}
 	rt_error_clear(&err);
-	if (qasm_template_bind_budget(t, j->params, j->h.nparams,
-				      SVC_INLINE_GATES, &j->c, &err)) {
+	if (t && qasm_template_bind_budget(t, j->params, j->h.nparams,
+					   SVC_INLINE_GATES, &j->c, &err)) {
 		/* over the budget, or an error a worker reports */
 		qasm_template_free(j->own);
 		j->own = NULL;
