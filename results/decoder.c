@@ -35,6 +35,8 @@ struct qshm_decoder {
 	uint64_t desc_number, desc_begin;
 	int have_last;        /* a record was fed */
 	int last_in_cur;      /* ... and it belonged to cur */
+	int cur_unannounced;  /* cur was entered from the descriptor and no
+				 record was attributed to it yet */
 	uint64_t last_seq;
 	struct qshm_progress prog;
 };
@@ -67,6 +69,7 @@ static void enter_run(qshm_decoder *d, struct dec_run r, int from_begin)
 	d->cur = r;
 	d->have_cur = 1;
 	d->last_in_cur = 0;
+	d->cur_unannounced = 0;
 	uint64_t skipped = d->prog.records_skipped;
 	memset(&d->prog, 0, sizeof(d->prog));
 	d->prog.records_skipped = skipped;
@@ -115,20 +118,26 @@ int qshm_decoder_meta(qshm_decoder *d, const void *data, size_t len)
 }
 
 /* Whether a record at seq (not a RUN_BEGIN) belongs to the current run,
- * entering the descriptor's run first if it covers seq. */
+ * entering the descriptor's run first if it covers seq. *new_run is set
+ * on the first record attributed to a run entered so, which need not be
+ * the record that entered it (one at the run's begin_seq that is not its
+ * RUN_BEGIN, as a hostile descriptor may say, enters it but is not in it). */
 static int attribute(qshm_decoder *d, uint64_t seq, int *new_run)
 {
 	if (d->have_next && d->next.begin_seq <= seq) {
 		enter_run(d, d->next, 0);
 		d->next = (struct dec_run){ 0 };
 		d->have_next = 0;
-		*new_run = 1;
+		d->cur_unannounced = 1;
 	}
 	if (!d->have_cur || seq <= d->cur.begin_seq ||
 	    seq > d->cur.end_seq)
 		return 0;
-	if (*new_run)
+	if (d->cur_unannounced) {
+		d->cur_unannounced = 0;
+		*new_run = 1;
 		return 1;
+	}
 	if (d->have_last && seq == d->last_seq + 1 && d->last_in_cur)
 		return 1;
 	/* After a gap (or first): no RUN_BEGIN may lie in between. */

@@ -7,13 +7,12 @@
  *
  * The input's first byte is the selector: bits 0-2 the decoder (RUN,
  * REGISTER, CANCEL/UNREGISTER, REGISTERED, JOB, COUNTS, EXPECT, the
- * descriptor), bit 3 a
- * short reason buffer (8 bytes instead of 256), bits 4-6 an offset of the
- * record from 16-byte alignment (0 unless bit 7 is set; ring records are
- * 16-byte aligned, the decoders must refuse what is not 8-byte aligned
- * where they require it). The rest is the record's payload, copied to a
- * buffer of its own with every byte before and after it poisoned for ASan,
- * so that a read outside the record is reported.
+ * descriptor), bit 3 a short reason buffer (8 bytes instead of 256),
+ * bits 4-6 an offset of the record from 16-byte alignment (0 unless bit 7
+ * is set; ring records are 16-byte aligned, the decoders must refuse what
+ * is not 8-byte aligned where they require it). The rest is the record's
+ * payload, copied to a buffer of its own with every byte before and after
+ * it poisoned for ASan, so that a read outside the record is reported.
  *
  * On success every array the decoder points to is read in full as the
  * service or client then reads it, and what each decoder promises

@@ -29,6 +29,8 @@ rm -rf "$work/seeds-segment" "$work/seeds-results"
 # Inputs that found a bug, kept as regression seeds (tests/fuzz/corpus/
 # segment: a segment image and its action byte, see docs/fuzzing.md).
 cp "$src/corpus/segment/"* "$work/seeds-segment/"
+# (corpus/results: a record stream and its late-join decoder case.)
+cp "$src/corpus/results/"* "$work/seeds-results/"
 # The service's records: the committed seeds (gen_wire_seeds' output and
 # any regression inputs), and gen_wire_seeds' records as the structs of
 # service/svc_wire.h are now.

@@ -11,12 +11,14 @@ neighbour's bytes; every view the decoder returns must also lie inside
 the record. The only exceptions allowed are the documented ones:
 Corrupt (malformed) and VersionMismatch (another results format). A
 watchdog (faulthandler) ends the process if one example runs for 60 s
-(one takes well under a millisecond: a hang, not a slow machine)."""
+(one takes well under a millisecond: a hang, not a slow machine).
+QSHM_DECODE_EXAMPLES=N sets the examples per property (200)."""
 from __future__ import annotations
 
 import ctypes
 import faulthandler
 import mmap
+import os
 import struct
 from typing import Any
 
@@ -33,7 +35,10 @@ PAGE = mmap.PAGESIZE
 DATA_PAGES = 2
 MAX_RECORD = DATA_PAGES * PAGE
 ALLOWED = (qshm.Corrupt, qshm.VersionMismatch)
-SETTINGS = settings(max_examples=200, deadline=None, database=None,
+# 200 examples per property in the suite; QSHM_DECODE_EXAMPLES=N runs more.
+SETTINGS = settings(max_examples=int(os.environ.get("QSHM_DECODE_EXAMPLES",
+                                                    "200")),
+                    deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow,
                                            HealthCheck.data_too_large])
 

@@ -602,6 +602,35 @@ Test(decoder, a_record_before_the_descriptors_run_is_skipped)
 	qshm_decoder_free(f.d);
 }
 
+Test(decoder, a_run_entered_by_a_record_outside_it_is_announced_later)
+{
+	struct feed f;
+	int bl = encode_ab(rec, sizeof(rec));
+	static _Alignas(16) uint8_t meta[4096];
+	int ml = put_meta(meta, 1, 100, QSHM_SEQ_NONE, rec, bl);
+
+	cr_assert_eq(qshm_decoder_new(&f.d), 0);
+	cr_assert_eq(qshm_decoder_meta(f.d, meta, (size_t)ml), 0);
+	/* A SHOTS record where the descriptor puts RUN_BEGIN (a hostile
+	 * descriptor): not of the run, skipped; it enters the run. */
+	size_t n = shots_rec(rec, 0, 1);
+	cr_assert_eq(feed(&f, QSHM_REC_SHOTS, 100, rec, n), 0);
+	cr_expect_eq(f.ev.kind, QSHM_DECODED_SKIPPED);
+	cr_expect_eq(f.ev.skip, QSHM_SKIP_NO_RUN);
+	/* The first record attributed to the run says it starts one (it
+	 * used to come with new_run 0: the caller never reset its counts). */
+	n = shots_rec(rec, 0, 10);
+	cr_assert_eq(feed(&f, QSHM_REC_SHOTS, 101, rec, n), 0, "%s",
+		     qshm_results_last_error());
+	cr_expect_eq(f.ev.kind, QSHM_DECODED_SHOTS);
+	cr_expect_eq(f.ev.new_run, 1);
+	cr_expect_not_null(f.ev.run);
+	n = shots_rec(rec, 10, 10);
+	cr_assert_eq(feed(&f, QSHM_REC_SHOTS, 102, rec, n), 0);
+	cr_expect_eq(f.ev.new_run, 0);
+	qshm_decoder_free(f.d);
+}
+
 Test(decoder, a_gap_hiding_a_new_run_is_not_guessed)
 {
 	struct feed f;
