@@ -672,6 +672,10 @@ static int cmd_regrun(char **argv)
 	      "register: %s", qshm_client_error(cl));
 	for (int i = 0; i < n; i++) {
 		qshm_job_result_free(res);
+		/* A pause: a worker that wrote the last reply has let go of
+		 * the reply lock by now (a job sent the instant the reply is
+		 * read can find it still held and go to a worker too). */
+		usleep(20000);
 		CHECK(qshm_client_submit_circuit(cl, circ, &spec, &job) == 0,
 		      "submit: %s", qshm_client_error(cl));
 		CHECK(qshm_client_wait(cl, job, 60000000000, &res) == 0,
