@@ -1980,7 +1980,10 @@ int qshm_service_metrics_decode(const uint64_t user[16], const void *meta,
 	 * snapshot may see a bucket before the total; keep the cumulative
 	 * counts monotonic as Prometheus requires. */
 	for (unsigned i = 0; i < 6; i++) {
-		cum += user[SVC_CTR_LAT0 + i];
+		/* shared memory anyone with access may have written: a sum
+		 * that would wrap stays at the top (still monotonic) */
+		uint64_t b = user[SVC_CTR_LAT0 + i];
+		cum = b > UINT64_MAX - cum ? UINT64_MAX : cum + b;
 		out->latency_le[i] = cum;
 	}
 	out->latency_le[6] = user[SVC_CTR_LAT_COUNT] > cum ?
