@@ -171,6 +171,7 @@ void svc_drop_queued(struct svc *s, struct svc_job *j);
 void svc_job_release(struct svc *s, struct svc_job *j);
 void *svc_worker_main(void *arg);
 /* Takes a running job out of the running list and its count (once). */
+void svc_job_enter_locked(struct svc *s, struct svc_job *j);
 void svc_job_leave(struct svc *s, struct svc_job *j);
 
 /* svc_requests.c */

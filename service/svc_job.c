@@ -900,14 +900,8 @@ bool svc_job_try_inline(struct svc *s, struct svc_client *cl,
 	j->cl = cl;
 	cl->refs++;
 	cl->served = ++s->tick;   /* for the round robin, as a worker's */
-	j->prev = NULL;
-	j->next = s->running;
-	if (s->running)
-		s->running->prev = j;
-	s->running = j;
-	s->nrunning++;
 	s->inlined++;
-	svc_ctr_add(s, SVC_CTR_RUNNING, 1);
+	svc_job_enter_locked(s, j);
 	pthread_mutex_unlock(&s->lock);
 	if (svc_job_run(s, j)) {
 		/* waits for memory (not for a state this small): a worker

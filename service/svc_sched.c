@@ -163,6 +163,18 @@ static void worker_idle_locked(struct svc *s)
 	}
 }
 
+/* J starts (svc.lock held): into the running list, counted as running. */
+void svc_job_enter_locked(struct svc *s, struct svc_job *j)
+{
+	j->prev = NULL;
+	j->next = s->running;
+	if (s->running)
+		s->running->prev = j;
+	s->running = j;
+	s->nrunning++;
+	svc_ctr_add(s, SVC_CTR_RUNNING, 1);
+}
+
 void svc_job_leave(struct svc *s, struct svc_job *j)
 {
 	pthread_mutex_lock(&s->lock);
@@ -197,14 +209,8 @@ void *svc_worker_main(void *arg)
 		if (!j) {
 			j = queue_take_fair_locked(s);
 			s->nqueued--;
-			j->prev = NULL;
-			j->next = s->running;
-			if (s->running)
-				s->running->prev = j;
-			s->running = j;
-			s->nrunning++;
 			svc_ctr_add(s, SVC_CTR_QUEUED, -1);
-			svc_ctr_add(s, SVC_CTR_RUNNING, 1);
+			svc_job_enter_locked(s, j);
 		}
 		if (atomic_load_explicit(&j->cl->gone, memory_order_relaxed))
 			atomic_store_explicit(&j->cancel, 1,
