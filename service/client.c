@@ -99,8 +99,9 @@ struct qshm_client {
 	int epfd;               /* qshm_client_fd(): an epoll set holding
 				   the waiter's descriptor; -1: none */
 	int kickfd;             /* an eventfd in that set: written when a
-				   reply was read outside process(), so the
-				   caller's loop still wakes for it; -1 */
+				   call other than process() leaves a job
+				   ready, or the waiter cannot be armed,
+				   so the caller's loop still wakes; -1 */
 	int svc_pidfd;          /* pidfd of the service of this connection
 				   (readable once it exits); -1: none */
 	struct qshm_client_opts opts;
@@ -728,6 +729,23 @@ static void kick(struct qshm_client *cl)
 		(void)eventfd_write(cl->kickfd, 1);
 }
 
+/* After a call other than process() that may have read replies (or run
+ * process() inside): whatever is ready besides @except, the job the call
+ * hands out, makes the descriptor readable, so that a loop that polls
+ * before it looks at its jobs misses none (a process() inside the call
+ * emptied the eventfd). */
+static void kick_if_ready(struct qshm_client *cl, const struct job_slot *except)
+{
+	if (cl->kickfd < 0)
+		return;
+	for (size_t i = 0; i < cl->njobs; i++)
+		if (cl->jobs[i] != except && !cl->jobs[i]->handed &&
+		    (cl->jobs[i]->state == JOB_DONE || cl->conn_err)) {
+			kick(cl);
+			return;
+		}
+}
+
 int qshm_client_alive(qshm_client *cl)
 {
 	int rc;
@@ -745,21 +763,20 @@ int qshm_client_alive(qshm_client *cl)
 		;
 	if (rc == -EAGAIN)
 		conn_over(cl, -QSHM_EPRODUCERDEAD);
-	kick(cl);
+	kick_if_ready(cl, NULL);
 	return 0;
 }
 
 /*
- * Arms the waiter. Replies already in the ring are read first; when that
- * happens outside process() (wait(), view_release(), qshm_client_fd()),
- * the caller's loop has no wake-up coming for them, so kick() makes the
- * descriptor readable: its next process() reports them ready. Reading a
- * reply, finding the connection over or failing to arm all count.
+ * Arms the event-loop descriptor, if there is one, unless a view held in
+ * place stops reading (then view_release() arms it). Replies already in
+ * the ring are read first (their jobs become ready: the public call that
+ * arms says so through kick_if_ready()). When it cannot arm, no wake-up
+ * will come, so the descriptor is made readable: the caller's next
+ * process() finds out why.
  */
-static void arm_from(struct qshm_client *cl, bool in_process)
+static void arm(struct qshm_client *cl)
 {
-	bool news = false;
-
 	if (!cl->waiter || cl->armed || cl->conn_err ||
 	    (cl->held && cl->held->handed))
 		return;
@@ -767,48 +784,23 @@ static void arm_from(struct qshm_client *cl, bool in_process)
 		int rc = qshm_waiter_arm(cl->waiter);
 		if (rc == 1) {
 			cl->armed = true;
-			break;
+			return;
 		}
-		if (rc < 0) {
-			news = true;
+		if (rc < 0)
 			break;
-		}
 		/* Something is there already: read it, arm again. */
 		rc = read_one(cl, 0);
-		news = true;
 		if (rc && rc != -EAGAIN) {
-			if (qshm_waiter_arm(cl->waiter) == 1)
+			if (qshm_waiter_arm(cl->waiter) == 1) {
 				cl->armed = true;
+				return;
+			}
 			break;
 		}
 	}
-	if (news && !in_process)
-		kick(cl);
+	kick(cl);
 }
 
-/* Arms the event-loop descriptor, if there is one, unless a view held in
- * place stops reading (then view_release() arms it). */
-static void arm(struct qshm_client *cl)
-{
-	arm_from(cl, false);
-}
-
-/* After a call other than process() that may have read replies (or run
- * process() inside): whatever is ready besides @except, the job the call
- * hands out, makes the descriptor readable, so that a loop that polls
- * before it looks at its jobs misses none (a process() inside the call
- * emptied the eventfd). */
-static void kick_if_ready(struct qshm_client *cl, const struct job_slot *except)
-{
-	if (cl->kickfd < 0)
-		return;
-	for (size_t i = 0; i < cl->njobs; i++)
-		if (cl->jobs[i] != except && !cl->jobs[i]->handed &&
-		    (cl->jobs[i]->state == JOB_DONE || cl->conn_err)) {
-			kick(cl);
-			return;
-		}
-}
 
 int qshm_client_process(qshm_client *cl)
 {
@@ -836,7 +828,7 @@ int qshm_client_process(qshm_client *cl)
 	if ((!cl->conn_err || cl->opts.reconnect) && pump(cl) == 0 &&
 	    rc != -EAGAIN)
 		rc = -EAGAIN;
-	arm_from(cl, true);
+	arm(cl);
 	if (rc != -EAGAIN && rc != -ETIMEDOUT && rc != -EINTR &&
 	    rc != -EBUSY && !cl->njobs)
 		return rc;
@@ -1700,6 +1692,7 @@ int qshm_client_wait(qshm_client *cl, uint64_t job, int64_t timeout_ns,
 	}
 	job_forget(cl, s);
 	arm(cl);
+	kick_if_ready(cl, NULL);
 	*out = res;
 	return 0;
 }
