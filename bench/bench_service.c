@@ -230,7 +230,7 @@ static void bench_svc_ready(void *ctx)
 }
 
 /* The service: svc_run() with one worker, stopped by SIGTERM; busy: its
- * main thread and idle worker spin instead of sleeping (--busy-poll). */
+ * main thread spins instead of sleeping (--busy-poll). */
 static int bench_svc_serve_run_server(void *arg, struct bench_ctl *ctl,
 				      int busy)
 {
