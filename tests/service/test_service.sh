@@ -72,6 +72,17 @@ wait_file() {
 	done
 }
 
+# stats_until NAME FIELDS WANT WHAT: until fields FIELDS (cut -f) of
+# `svcclient stats NAME` read WANT (30 s at most; else fail with WHAT).
+stats_until() {
+	local i=0
+	until [ "$("$SVCCLIENT" stats "$1" | cut -d' ' -f"$2")" = "$3" ]; do
+		i=$((i + 1))
+		[ "$i" -le 600 ] || fail "$4: $("$SVCCLIENT" stats "$1")"
+		sleep 0.05
+	done
+}
+
 # no_rings PATTERN: no /dev/shm/qshm.PATTERN (waits up to 30 s).
 no_rings() {
 	local i=0
@@ -118,12 +129,7 @@ ok "qshm submit prints what qshm sim --counts prints"
 
 # metrics: 19 done, nothing queued, running, failed or refused, no client
 # (a worker counts a job just after its reply: look for up to 30 s)
-i=0
-until [ "$("$SVCCLIENT" stats "$P-a")" = "0 0 19 0 0 0 0 0" ]; do
-	i=$((i + 1))
-	[ "$i" -le 600 ] || fail "metrics after 19 jobs: $("$SVCCLIENT" stats "$P-a")"
-	sleep 0.05
-done
+stats_until "$P-a" 1-8 "0 0 19 0 0 0 0 0" "metrics after 19 jobs"
 "$QSHM" stat --interval 0 --json "$P-a" >"$T/stat.json" || fail "qshm stat --json on a service"
 "$PYTHON3" - "$T/stat.json" <<'PYEOF' || fail "qshm stat --json: $(cat "$T/stat.json")"
 import json, sys
@@ -258,23 +264,14 @@ wait_file "$T/fair.ready"
 	>"$T/fairB.out" 2>"$T/fairB.err" &
 B=$!
 BG_PIDS+=("$B")
-i=0
-until [ "$("$SVCCLIENT" stats "$P-f" | cut -d' ' -f1-2)" = "4 1" ]; do
-	i=$((i + 1)); [ "$i" -le 600 ] || fail "fairness: B's job never queued"
-	sleep 0.05
-done
+stats_until "$P-f" 1-2 "4 1" "fairness: B's job never queued"
 touch "$T/fair.go"
 wait "$B" || fail "fairness: B's job not served before A's queued jobs: $(cat "$T/fairB.err")"
 [ "$(cat "$T/fairB.out")" = "$("$QSHM" sim "$Q/grover_n2.qasm" --shots 100 --seed 9 --counts)" ] ||
 	fail "fairness: wrong counts for B"
 # The worker takes A's next job just after B's reply (B may have exited
 # before that): 2 queued and 1 running, within 30 s.
-i=0
-until [ "$("$SVCCLIENT" stats "$P-f" | cut -d' ' -f1-2)" = "2 1" ]; do
-	i=$((i + 1))
-	[ "$i" -le 600 ] || fail "fairness: A's jobs not waiting: $("$SVCCLIENT" stats "$P-f")"
-	sleep 0.05
-done
+stats_until "$P-f" 1-2 "2 1" "fairness: A's jobs not waiting"
 touch "$T/fair.go2"
 wait "$A" || fail "fairness: client A failed"
 [ "$(grep -c ECANCELED "$T/fair.out")" -eq 4 ] || fail "fairness: A's jobs: $(cat "$T/fair.out")"
@@ -309,11 +306,7 @@ for lane in on off; do
 	H=$!
 	BG_PIDS+=("$H")
 	wait_file "$T/lane.ready"
-	i=0
-	until [ "$("$SVCCLIENT" stats "$P-l" | cut -d' ' -f2)" = 1 ]; do
-		i=$((i + 1)); [ "$i" -le 200 ] || fail "inline lane: the endless job never ran"
-		sleep 0.05
-	done
+	stats_until "$P-l" 2 "1" "inline lane: the endless job never ran"
 	rc=0
 	timeout 30 "$QSHM" submit "$P-l" "$Q/grover_n2.qasm" --shots 100 --seed 5 --timeout 2 \
 		>"$T/lane-$lane.out" 2>"$T/lane-$lane.err" || rc=$?
@@ -461,24 +454,14 @@ for k in 1 2 3; do
 done
 for k in 1 2 3; do wait_file "$T/d$k.ready"; done
 # the three jobs are running (the clients wait on jobs the service holds)
-i=0
-until [ "$("$SVCCLIENT" stats "$P-d" | cut -d' ' -f1-2)" = "0 3" ]; do
-	i=$((i + 1))
-	[ "$i" -le 600 ] || fail "the 3 hanging jobs never ran: $("$SVCCLIENT" stats "$P-d")"
-	sleep 0.05
-done
+stats_until "$P-d" 1-2 "0 3" "the 3 hanging jobs never ran"
 # A fourth client asks qshm_client_alive() (no wait, no process()); its
 # job waits in the queue behind the three.
 "$SVCCLIENT" alive "$P-d" "$Q/bell_n4.qasm" "$T/d4.ready" >"$T/d4.out" 2>"$T/d4.err" &
 BG_PIDS+=($!)
 D4=$!
 wait_file "$T/d4.ready"
-i=0
-until [ "$("$SVCCLIENT" stats "$P-d" | cut -d' ' -f1-2)" = "1 3" ]; do
-	i=$((i + 1))
-	[ "$i" -le 600 ] || fail "the fourth job never queued: $("$SVCCLIENT" stats "$P-d")"
-	sleep 0.05
-done
+stats_until "$P-d" 1-2 "1 3" "the fourth job never queued"
 t0=$(date +%s%6N)
 kill -KILL "$SVC"
 for k in 1 2 3; do
