@@ -12,6 +12,8 @@
 #include <limits.h>
 #include <linux/futex.h>
 #include <liburing.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,6 +54,17 @@ void qshm__prep_futex_wait(struct io_uring_sqe *sqe, const uint32_t *word,
 	sqe->addr3 = QSHM__FUTEX_MATCH_ANY;
 }
 
+/* Set once a kernel refused IORING_OP_FUTEX_WAIT: every later poll or
+ * waiter says -ENOSYS without an io_uring. Relaxed: a hint that only ever
+ * goes from 0 to 1, publishing nothing else. */
+static atomic_int qshm__futex_missing_flag;
+
+bool qshm__futex_missing(void)
+{
+	return atomic_load_explicit(&qshm__futex_missing_flag,
+				    memory_order_relaxed) != 0;
+}
+
 int qshm__futex_nosys(const char *who)
 {
 	return qshm__fail(ENOSYS, "%s: the kernel lacks io_uring futex "
@@ -62,7 +75,11 @@ int qshm__futex_wait_nosys(int res, const char *who)
 {
 	/* A kernel without the opcode answers the SQE with -EINVAL (the
 	 * fields are valid for a FUTEX_WAIT, so nothing else does). */
-	return res == -EINVAL ? qshm__futex_nosys(who) : 0;
+	if (res != -EINVAL)
+		return 0;
+	atomic_store_explicit(&qshm__futex_missing_flag, 1,
+			      memory_order_relaxed);
+	return qshm__futex_nosys(who);
 }
 
 /* Absolute CLOCK_MONOTONIC deadline for a timeout; UINT64_MAX: never. */

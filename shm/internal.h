@@ -6,6 +6,7 @@
 #ifndef QSHM_INTERNAL_H
 #define QSHM_INTERNAL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -136,6 +137,8 @@ void qshm__prep_futex_wait(struct io_uring_sqe *sqe, const uint32_t *word,
 int qshm__futex_wait_nosys(int res, const char *who);
 /* -ENOSYS, recorded as who's failure: no io_uring futex waits here. */
 int qshm__futex_nosys(const char *who);
+/* Whether a completion already said so in this process. */
+bool qshm__futex_missing(void);
 uint64_t qshm__deadline(int64_t timeout_ns);
 
 /* segment.c */

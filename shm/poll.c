@@ -24,10 +24,6 @@
 #define QSHM__UD_TIMEOUT 3u
 #define QSHM__UD_CANCEL ((uint64_t)1 << 62) /* not liburing's UINT64_MAX */
 
-/* Set once a kernel refused IORING_OP_FUTEX_WAIT: later calls say -ENOSYS
- * without a ring. Relaxed: a hint that only ever goes from 0 to 1. */
-static atomic_int qshm__poll_nosys;
-
 /*
  * One io_uring per thread, kept from call to call: making and tearing down
  * a ring (io_uring_setup, two mmaps, two munmaps, close) cost more than
@@ -148,7 +144,7 @@ QSHM_EXPORT int qshm_poll(struct qshm_pollitem *items, unsigned n,
 		goto finish;
 	}
 
-	if (atomic_load_explicit(&qshm__poll_nosys, memory_order_relaxed)) {
+	if (qshm__futex_missing()) {
 		err = qshm__futex_nosys("qshm_poll");
 		goto finish;
 	}
@@ -222,8 +218,6 @@ QSHM_EXPORT int qshm_poll(struct qshm_pollitem *items, unsigned n,
 				continue;
 			if (what == QSHM__UD_FUTEX &&
 			    qshm__futex_wait_nosys(cqe->res, "qshm_poll")) {
-				atomic_store_explicit(&qshm__poll_nosys, 1,
-						      memory_order_relaxed);
 				err = -ENOSYS;
 				continue;
 			}

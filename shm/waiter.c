@@ -112,8 +112,11 @@ QSHM_EXPORT int qshm_waiter_arm(qshm_waiter *w)
 		return qshm__fail(EINVAL, "ring '%s': waiter already armed",
 				  w->c->m.name);
 	qshm__waiter_reap(w);
-	/* A kernel without the opcode answered the last one: no more. */
-	int err = qshm__futex_wait_nosys(w->futex_res, "qshm_waiter_arm");
+	/* A kernel without the opcode answered the last one (or a poll's):
+	 * no more. */
+	int err = qshm__futex_missing() ? qshm__futex_nosys("qshm_waiter_arm")
+					: qshm__futex_wait_nosys(w->futex_res,
+								 "qshm_waiter_arm");
 	if (err)
 		return err;
 	err = qshm_consumer_wait_prepare(w->c, &word, &val);
