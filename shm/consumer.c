@@ -27,6 +27,30 @@ void qshm__unpark_slot(struct qshm_map *m, uint32_t i)
 				  memory_order_seq_cst);
 }
 
+/* D2: takes slot i's fence demand back: whoever exchanges the flag from
+ * 1 (the owner that stops asking or closes, an evictor, the taker of a
+ * dead owner's slot) lowers the count, once. Never below 0: a count a
+ * hostile writer lowered stays where it is rather than wrap to a value
+ * the next raise would bring to 0. seq_cst, as D1. */
+static void qshm__slot_undemand(struct qshm_map *m, uint32_t i)
+{
+	if (!atomic_exchange_explicit(&m->kslots[i].kc_fence_demand, 0,
+				      memory_order_seq_cst))
+		return;
+	_Atomic uint32_t *d = &m->kprod->kp_fence_demand;
+	uint32_t v = atomic_load_explicit(d, memory_order_relaxed);
+	while (v != 0 && !atomic_compare_exchange_weak_explicit(
+				 d, &v, v - 1, memory_order_seq_cst,
+				 memory_order_relaxed))
+		;
+}
+
+void qshm__slot_cleanup(struct qshm_map *m, uint32_t i)
+{
+	qshm__unpark_slot(m, i);
+	qshm__slot_undemand(m, i);
+}
+
 /* Is the owner recorded in slot word w dead? kc_start is the owner's only
  * if it registered (RELIABLE, LOSSY: R3 published it) or, for a CLAIMED
  * slot, if kc_start_gen says its claim wrote it; otherwise only "no such
@@ -81,8 +105,9 @@ static int qshm__slot_take(qshm_consumer *c, uint32_t *idx)
 				    &s->kc_word, &w, nw, memory_order_acq_rel,
 				    memory_order_relaxed))
 				continue;
-			/* A dead owner may have died parked. */
-			qshm__unpark_slot(m, i);
+			/* A dead owner may have died parked, or asking
+			 * for fences. */
+			qshm__slot_cleanup(m, i);
 			c->slot_word = nw;
 			*idx = i;
 			return 0;
@@ -211,6 +236,24 @@ QSHM_EXPORT int qshm_consumer_attach(const char *name, unsigned flags,
 		c->released = c->cached_wp = c->pos;
 		c->have_seq = c->pos == 0;
 	} else {
+		if (c->m.features & QSHM_FEAT_ASYM_FENCE) {
+			/* Format 2.1's waiters issue the barrier before they
+			 * sleep (W1b); registering lets our releases skip
+			 * the fence (R1), but is not needed to issue it. */
+			qshm__barrier_setup();
+			c->asym = 1;
+			err = qshm__barrier();
+			if (err) {
+				qshm__map_release(&c->m);
+				free(c);
+				return qshm__fail(-err, "ring '%s': its producer "
+						  "commits without a fence and "
+						  "relies on its consumers' "
+						  "membarrier(2), which fails "
+						  "here; run the producer with "
+						  "QSHM_FENCE=full", name);
+			}
+		}
 		err = qshm__slot_take(c, &idx);
 		if (err) {
 			qshm__map_release(&c->m);
@@ -313,6 +356,51 @@ static uint32_t qshm__announce(qshm_consumer *c)
 	return v;
 }
 
+/* D1 (format 2.1, QSHM_FEAT_ASYM_FENCE), after W1: a producer commits
+ * without a fence unless a consumer asks for it (kp_fence_demand, C1d).
+ * The first wait asks: raises the count, then its slot's flag (killed in
+ * between, the count stays raised: the producer fences for good, slower
+ * but never wrong), and returns 1: the caller issues the barrier (W1b)
+ * before W2. Once a barrier has returned 0 after the raise, waits need
+ * none: every commit whose load of the count (C1d) comes after that
+ * barrier sees the raise and fences, and the C1 of any commit whose C1d
+ * came before it, earlier in program order, was made visible by it. So
+ * each wait is the 2.0 Dekker pair (W1 then W2 against C1, fence, C2) or
+ * finds C1 with W2. */
+static int qshm__demand(qshm_consumer *c)
+{
+	c->demand_mark = c->records;
+	if (!c->asym || c->demand_ok)
+		return 0;
+	if (!c->demanding) {
+		atomic_fetch_add_explicit(&c->m.kprod->kp_fence_demand, 1,
+					  memory_order_seq_cst);
+		atomic_store_explicit(&c->m.kslots[c->slot].kc_fence_demand, 1,
+				      memory_order_seq_cst);
+		c->demanding = 1;
+	}
+	return 1;
+}
+
+/* After the barrier a demand needed: 0 makes the demand sure; a failure
+ * leaves the next wait to try again, and this one only short sleeps.
+ * Returns the longest sleep that is safe. */
+static uint64_t qshm__demand_barrier(qshm_consumer *c, int err)
+{
+	if (err)
+		return QSHM_NOBARRIER_SLICE_NS;
+	c->demand_ok = 1;
+	return QSHM_SLEEP_SLICE_NS;
+}
+
+/* A consumer that keeps up again (QSHM_DEMAND_RECORDS read since its last
+ * wait) stops asking: commits go back to no fence. */
+static void qshm__undemand(qshm_consumer *c)
+{
+	c->demanding = c->demand_ok = 0;
+	qshm__slot_undemand(&c->m, (uint32_t)c->slot);
+}
+
 static void qshm__unannounce(qshm_consumer *c)
 {
 	if (!c->sleeping)
@@ -347,11 +435,14 @@ static int qshm__data_there(qshm_consumer *c)
 static void qshm__park(qshm_consumer *c, uint64_t now, uint64_t deadline)
 {
 	uint32_t v = qshm__announce(c);
+	uint64_t max_slice = QSHM_SLEEP_SLICE_NS;
+	if (qshm__demand(c))
+		max_slice = qshm__demand_barrier(c, qshm__barrier());
 
 	if (!qshm__data_there(c) &&
 	    !atomic_load_explicit(&c->m.kprod->kp_closed,
 				  memory_order_seq_cst)) {
-		uint64_t slice = QSHM_SLEEP_SLICE_NS;
+		uint64_t slice = max_slice;
 		if (deadline - now < slice)
 			slice = deadline - now;
 		if (c->next_check_ns > now && c->next_check_ns - now < slice)
@@ -731,6 +822,32 @@ QSHM_EXPORT int qshm_consumer_release(qshm_consumer *c)
 		return 0;
 	}
 	atomic_store_explicit(&s->kc_records, c->records, memory_order_relaxed);
+	if (__builtin_expect(c->demanding, 0) &&
+	    c->records - c->demand_mark >= QSHM_DEMAND_DROP_RECORDS)
+		qshm__undemand(c);
+	if (__builtin_expect(c->asym && qshm__barrier_ok(), 1)) {
+		/* Format 2.1 (QSHM_FEAT_ASYM_FENCE, this process registered
+		 * for the barrier): R1 a release store, pairs with A1 in
+		 * qshm__scan_min() as below. R1d: does the producer ask for
+		 * the fence (it waits, or has waited, for space)? Relaxed:
+		 * the producer raised kw_release_fence (S1d), then issued
+		 * the barrier (S2b), so a load after that barrier sees it;
+		 * an R1 before it is visible to every rescan after it. With
+		 * the fence it is 2.0's Dekker pair with S1/S2; without, R2
+		 * comes before the producer's ask took hold, which its
+		 * barrier covers. The flag shares R2's line. */
+		atomic_store_explicit(&s->kc_read_pos, c->pos,
+				      memory_order_release);
+		if (__builtin_expect(atomic_load_explicit(
+					     &c->m.kwake->kw_release_fence,
+					     memory_order_relaxed), 0))
+			atomic_thread_fence(memory_order_seq_cst);
+		/* R2 */
+		if (atomic_load_explicit(&c->m.kwake->kw_space_sleepers,
+					 memory_order_seq_cst))
+			qshm__wake_space(c->m.kwake);
+		return 0;
+	}
 	/* R1: pairs with A1 in qshm__scan_min(): our reads of everything
 	 * below pos are done before the producer may reuse it. An exchange,
 	 * seq_cst: with the seq_cst load R2 it is the consumer's half of the
@@ -813,9 +930,10 @@ QSHM_EXPORT int qshm_consumer_stats(qshm_consumer *c,
 	return 0;
 }
 
-QSHM_EXPORT int qshm_consumer_wait_prepare(qshm_consumer *c,
-					   const uint32_t **word,
-					   uint32_t *val)
+/* wait_prepare() in halves, so that qshm_poll() can announce itself on
+ * every ring and then issue one barrier for all of them. */
+int qshm__prepare_announce(qshm_consumer *c, const uint32_t **word,
+			   uint32_t *val)
 {
 	if (!c || !word || !val || c->sleeping)
 		return qshm__fail(EINVAL, "bad arguments or already "
@@ -828,10 +946,20 @@ QSHM_EXPORT int qshm_consumer_wait_prepare(qshm_consumer *c,
 		return c->gone;
 	if (qshm__truncated(&c->m))
 		return qshm__truncated_fail(&c->m);
-	/* W0..W2 as in qshm__park(); the caller does the sleeping. */
+	/* W0, W1 as in qshm__park(); the caller does the sleeping. */
 	*val = qshm__announce(c);
 	*word = (const uint32_t *)&c->m.kwake->kw_data_futex;
-	if (qshm__data_there(c)) {
+	return 0;
+}
+
+/* W2 after the announcement and, if qshm__prepare_demand() asked for it,
+ * the barrier (W1b), whose result is barrier_err; a barrier that failed
+ * cannot be trusted to order anything: look again rather than sleep. */
+int qshm__prepare_check(qshm_consumer *c, int need_barrier, int barrier_err)
+{
+	if (need_barrier)
+		qshm__demand_barrier(c, barrier_err);
+	if ((need_barrier && barrier_err) || qshm__data_there(c)) {
 		qshm__unannounce(c);
 		return 0;
 	}
@@ -841,6 +969,23 @@ QSHM_EXPORT int qshm_consumer_wait_prepare(qshm_consumer *c,
 		return err;
 	}
 	return 1;
+}
+
+QSHM_EXPORT int qshm_consumer_wait_prepare(qshm_consumer *c,
+					   const uint32_t **word,
+					   uint32_t *val)
+{
+	int err = qshm__prepare_announce(c, word, val);
+
+	if (err)
+		return err;
+	int need = qshm__prepare_demand(c);
+	return qshm__prepare_check(c, need, need ? qshm__barrier() : 0);
+}
+
+int qshm__prepare_demand(qshm_consumer *c)
+{
+	return qshm__demand(c);
 }
 
 QSHM_EXPORT void qshm_consumer_wait_finish(qshm_consumer *c)
@@ -864,6 +1009,9 @@ QSHM_EXPORT int qshm_consumer_close(qshm_consumer *c)
 	s = qshm__my_slot(c);
 	if (s) {
 		qshm_consumer_release(c);
+		/* Our fence demand, unless an evictor took it. */
+		if (c->demanding)
+			qshm__undemand(c);
 		/* Release: pairs with the acquire take (T1) of the next
 		 * owner. From our exact word, or the one an eviction (E2)
 		 * made of it: a slot that changed hands otherwise is left

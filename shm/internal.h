@@ -59,6 +59,7 @@ struct qshm_map {
 	uint64_t seq_key;
 	int32_t creator_pid;
 	uint64_t creator_start;
+	uint64_t features;    /* kh_features, validated */
 	char name[QSHM_NAME_MAX + 1];
 	struct qshm__guard_entry *guard; /* registration, or NULL */
 };
@@ -84,6 +85,12 @@ struct qshm_producer {
 	enum qshm_wait_mode mode;
 	uint64_t spin_ns;
 	uint32_t want_consumers; /* for qshm_producer_wait_consumers() */
+	/* QSHM_FEAT_ASYM_FENCE: commits fence only while a consumer asks
+	 * (kp_fence_demand); releases fence only while we ask. */
+	int asym;
+	int space_fence;      /* kw_release_fence raised by us */
+	int space_ok;         /* and a barrier after it returned 0 */
+	uint64_t space_mark;  /* records at the last wait for space */
 };
 
 struct qshm_consumer {
@@ -110,7 +117,14 @@ struct qshm_consumer {
 	uint64_t ro_poll_ns;  /* read-only: current poll interval */
 	enum qshm_wait_mode mode;
 	uint64_t spin_ns;
+	/* QSHM_FEAT_ASYM_FENCE: a wait needs the producer's fence: asked
+	 * for once (kp_fence_demand), then made sure of with one barrier. */
+	int asym;
+	int demanding;        /* our slot counts in kp_fence_demand */
+	int demand_ok;        /* and a barrier after it returned 0 */
+	uint64_t demand_mark; /* records at the last wait */
 };
+
 
 /* error.c */
 int qshm__fail(int err, const char *fmt, ...)
@@ -141,6 +155,17 @@ int qshm__futex_nosys(const char *who);
 bool qshm__futex_missing(void);
 uint64_t qshm__deadline(int64_t timeout_ns);
 
+/* barrier.c: the asymmetric fence (docs/protocol.md, "Who pays the
+ * fence"). setup() registers this process once and returns 1, or a
+ * negative errno (-EPERM: QSHM_FENCE=full); ok() says whether it is
+ * registered now; barrier() is membarrier(GLOBAL_EXPEDITED): 0 or -errno. */
+int qshm__barrier_setup(void);
+bool qshm__barrier_ok(void);
+int qshm__barrier(void);
+/* The longest sleep of a waiter whose barrier failed (it cannot trust the
+ * wake-up protocol, so it looks again this often). */
+#define QSHM_NOBARRIER_SLICE_NS (1000u * 1000u)
+
 /* segment.c */
 int qshm__shm_path(const char *name, char *buf, size_t size);
 /* qshm__map_attach() modes */
@@ -154,6 +179,18 @@ uint64_t qshm__scan_min(struct qshm_map *m, uint32_t *nreliable);
 /* consumer.c: clears slot i's parked bit (idempotent). For whoever evicts
  * or takes over a slot. */
 void qshm__unpark_slot(struct qshm_map *m, uint32_t i);
+/* For a dead or evicted owner's slot: its parked bit and its fence demand
+ * (D2), each taken back exactly once. */
+void qshm__slot_cleanup(struct qshm_map *m, uint32_t i);
+/* qshm_consumer_wait_prepare() in three steps (qshm_poll): announce (0
+ * or an error; W0/W1); demand (D1: 1 if a barrier must follow); then,
+ * after one barrier for every ring that asked, check with whether it was
+ * needed and its result (1: sleep on *word == *val; 0: look again; < 0:
+ * an error; the last two leave c unannounced). */
+int qshm__prepare_announce(qshm_consumer *c, const uint32_t **word,
+			   uint32_t *val);
+int qshm__prepare_demand(qshm_consumer *c);
+int qshm__prepare_check(qshm_consumer *c, int need_barrier, int barrier_err);
 
 /* inspect.c */
 void qshm__info_from_map(struct qshm_map *m, struct qshm_ring_info *info);

@@ -49,6 +49,20 @@
 	 ((uint32_t)QSHM_REC_ALIGN << 16) | \
 	 ((uint32_t)(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) << 24))
 
+/* kh_features (format 2.1). A reader refuses a segment with a bit it does
+ * not know: each one changes what its waiters must do.
+ * QSHM_FEAT_ASYM_FENCE: the producer commits without a full fence; every
+ * waiter on the data futex issues membarrier(GLOBAL_EXPEDITED) between
+ * its announcement (W1) and its re-check (W2) (docs/protocol.md, "Who
+ * pays the fence"). */
+#define QSHM_FEAT_ASYM_FENCE UINT64_C(1)
+#define QSHM_FEAT_KNOWN      QSHM_FEAT_ASYM_FENCE
+/* With it, a side that asked for its peer's fence (kp_fence_demand,
+ * kw_release_fence) stops asking after this many records without a wait
+ * (a stream that keeps up again). Local policy, not format: any value is
+ * correct. */
+#define QSHM_DEMAND_DROP_RECORDS 4096u
+
 /* kh_state */
 #define QSHM_KSTATE_CREATING 0u
 #define QSHM_KSTATE_READY    0x52454459u /* "YDER" */
@@ -115,7 +129,7 @@ struct qshm_kheader {
 	uint64_t kh_off_stats;      /*  72 */
 	uint64_t kh_off_slots;      /*  80 */
 	uint64_t kh_off_data;       /*  88 */
-	uint64_t kh_features;       /*  96 feature bits, none defined yet */
+	uint64_t kh_features;       /*  96 QSHM_FEAT_* bits */
 	int32_t kh_creator_pid;     /* 104 */
 	uint32_t kh_pad0;           /* 108 */
 	uint64_t kh_creator_start;  /* 112 creator's start time, clock ticks */
@@ -139,7 +153,11 @@ struct qshm_kprod {
 	_Atomic uint32_t kp_closed;     /*  20 1 once the producer closed */
 	/* 1 + highest slot index ever taken: scans stop there. */
 	_Atomic uint32_t kp_slot_hwm;   /*  24 */
-	uint8_t kp_pad[QSHM_HOT_STRIDE - 28];
+	/* Format 2.1: consumers that want the producer to fence its commits
+	 * (C1d): each raises it once, with its slot's kc_fence_demand; the
+	 * one exception to "written by the producer only". */
+	_Atomic uint32_t kp_fence_demand; /* 28 */
+	uint8_t kp_pad[QSHM_HOT_STRIDE - 32];
 };
 
 struct qshm_kwake {
@@ -153,7 +171,9 @@ struct qshm_kwake {
 	/* 1 while the producer is parked (or about to be); taken (set to
 	 * 0) by the consumer that wakes it or by the producer itself. */
 	_Atomic uint32_t kw_space_sleepers;/*  68 */
-	uint8_t kw_pad1[QSHM_CACHELINE - 8];
+	/* Format 2.1: 1 while the producer wants releases fenced (R1d). */
+	_Atomic uint32_t kw_release_fence; /*  72 */
+	uint8_t kw_pad1[QSHM_CACHELINE - 12];
 };
 
 struct qshm_kstats {
@@ -183,7 +203,10 @@ struct qshm_kslot {
 	/* Generation (of kc_word) whose claim wrote kc_start: tells a taker
 	 * whether kc_start belongs to a CLAIMED slot's current attacher. */
 	_Atomic uint32_t kc_start_gen;  /*  56 */
-	uint8_t kc_pad[QSHM_HOT_STRIDE - 60];
+	/* Format 2.1: 1 while this slot counts in kp_fence_demand; whoever
+	 * takes it back (exchange) decrements the count, exactly once. */
+	_Atomic uint32_t kc_fence_demand; /* 60 */
+	uint8_t kc_pad[QSHM_HOT_STRIDE - 64];
 };
 
 /* Parked bits: bit i % 64 of word i / 64 is set while consumer slot i
@@ -242,8 +265,10 @@ _Static_assert(offsetof(struct qshm_kprod, kp_head_pos) == 8, "head");
 _Static_assert(offsetof(struct qshm_kprod, kp_epoch) == 16, "epoch");
 _Static_assert(offsetof(struct qshm_kprod, kp_closed) == 20, "closed");
 _Static_assert(offsetof(struct qshm_kprod, kp_slot_hwm) == 24, "hwm");
+_Static_assert(offsetof(struct qshm_kprod, kp_fence_demand) == 28, "demand");
 _Static_assert(sizeof(struct qshm_kwake) == 128, "kwake size");
 _Static_assert(offsetof(struct qshm_kwake, kw_space_futex) == 64, "space");
+_Static_assert(offsetof(struct qshm_kwake, kw_release_fence) == 72, "rfence");
 _Static_assert(sizeof(struct qshm_kstats) == 256, "kstats size");
 _Static_assert(offsetof(struct qshm_kstats, ks_user) == 64, "user");
 _Static_assert(sizeof(struct qshm_kslot) == QSHM_HOT_STRIDE, "kslot size");
@@ -254,6 +279,7 @@ _Static_assert(offsetof(struct qshm_kslot, kc_start) == 32, "kc_start");
 _Static_assert(offsetof(struct qshm_kslot, kc_attach_ns) == 40, "attach");
 _Static_assert(offsetof(struct qshm_kslot, kc_next_seq) == 48, "next_seq");
 _Static_assert(offsetof(struct qshm_kslot, kc_start_gen) == 56, "st_gen");
+_Static_assert(offsetof(struct qshm_kslot, kc_fence_demand) == 60, "demand");
 _Static_assert(offsetof(struct qshm_kheader, kh_off_parked) == 160, "park");
 _Static_assert(QSHM_PARKED_SIZE == 2 * QSHM_CACHELINE, "parked bits");
 _Static_assert(sizeof(struct qshm_kmeta) == QSHM_CACHELINE, "kmeta size");

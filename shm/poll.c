@@ -112,20 +112,40 @@ QSHM_EXPORT int qshm_poll(struct qshm_pollitem *items, unsigned n,
 			return qshm__fail(EPERM, "qshm_poll: item %u is a "
 					  "read-only consumer", i);
 	}
-	/* Announce ourselves on every ring (W1/W2). Anything readable
-	 * already, or ended, makes the call return at once. */
+	/* Announce ourselves on every ring (W0/W1, and D1 where the ring
+	 * wants it), then one barrier for every ring that asked (W1b), then
+	 * look again (W2). Anything readable already, or ended, makes the
+	 * call return at once. */
 	const uint32_t *words[n];
 	uint32_t vals[n];
+	unsigned char announced[n];
+	int need_barrier = 0;
 	for (; prepared < n; prepared++) {
 		struct qshm_pollitem *it = &items[prepared];
+		announced[prepared] = 0;
 		if (!it->c)
 			continue;
-		err = qshm_consumer_wait_prepare(it->c, &words[prepared],
-						 &vals[prepared]);
+		err = qshm__prepare_announce(it->c, &words[prepared],
+					     &vals[prepared]);
+		if (err) {
+			/* read() reports it; c is not announced. */
+			it->revents |= QSHM_POLL_DATA;
+			ready++;
+			continue;
+		}
+		announced[prepared] = 1 + qshm__prepare_demand(it->c);
+		need_barrier |= announced[prepared] == 2;
+	}
+	int barrier_err = need_barrier ? qshm__barrier() : 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (!announced[i])
+			continue;
+		err = qshm__prepare_check(items[i].c, announced[i] == 2,
+					  barrier_err);
 		if (err != 1) {
 			/* 0: a record is there; < 0: read() reports it.
 			 * Neither leaves c announced. */
-			it->revents |= QSHM_POLL_DATA;
+			items[i].revents |= QSHM_POLL_DATA;
 			ready++;
 		}
 	}

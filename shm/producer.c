@@ -165,6 +165,11 @@ static int qshm__map_create(const char *name, const char *path,
 	h->kh_off_meta = qshm__off_meta(o->max_consumers);
 	h->kh_meta_size = o->meta_size;
 	h->kh_off_data = off_data;
+	/* Asymmetric fences when this process is registered for the
+	 * barrier its consumers will issue (barrier.c). */
+	if (qshm__barrier_setup() == 1)
+		h->kh_features |= QSHM_FEAT_ASYM_FENCE;
+	m->features = h->kh_features;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	h->kh_created_ns = (uint64_t)ts.tv_sec * 1000000000u +
@@ -330,6 +335,7 @@ QSHM_EXPORT int qshm_producer_create(const char *name,
 		return err;
 	}
 	p->cached_min = UINT64_MAX;
+	p->asym = (p->m.features & QSHM_FEAT_ASYM_FENCE) != 0;
 	p->f.data = p->m.kdata;
 	p->f.mask = p->m.mask;
 	p->f.mark = QSHM_MARK(p->m.seq_key);
@@ -390,7 +396,7 @@ static int qshm__evict_dead(qshm_producer *p, uint64_t need)
 			    qshm__slot_next(w, QSHM_SLOT_EVICTED,
 					    qshm__slot_pid(w)),
 			    memory_order_relaxed, memory_order_relaxed)) {
-			qshm__unpark_slot(&p->m, i);
+			qshm__slot_cleanup(&p->m, i);
 			n++;
 			p->evictions++;
 			atomic_store_explicit(&p->m.kstats->ks_evictions,
@@ -456,9 +462,32 @@ static int qshm__wait_space(qshm_producer *p, uint64_t need,
 		 * the total order (C11 7.17.3p10), so either R2 sees S1 or the
 		 * rescan sees the release. */
 		atomic_thread_fence(memory_order_seq_cst);
+		/* S1d/S2b (format 2.1): consumers registered for the
+		 * barrier release with a plain store (R1) and fence only
+		 * while kw_release_fence asks them to (R1d). The first wait
+		 * asks, then issues the barrier: a full fence on their CPUs,
+		 * so every release whose R1d comes after it fences (2.0's
+		 * Dekker pair with S1/S2), and the R1 of any release whose
+		 * R1d came before it is visible to this rescan and every
+		 * later one. Consumers that are not registered fence every
+		 * R1, as in 2.0. A barrier that fails leaves the next wait to
+		 * try again, and this one only short sleeps. */
+		uint64_t max_slice = QSHM_SLEEP_SLICE_NS;
+		p->space_mark = p->records;
+		if (p->asym && !p->space_ok) {
+			if (!p->space_fence) {
+				atomic_store_explicit(&kw->kw_release_fence, 1,
+						      memory_order_seq_cst);
+				p->space_fence = 1;
+			}
+			if (qshm__barrier() == 0)
+				p->space_ok = 1;
+			else
+				max_slice = QSHM_NOBARRIER_SLICE_NS;
+		}
 		p->cached_min = qshm__scan_min(&p->m, NULL);
 		if (p->cached_min < need) {
-			uint64_t slice = QSHM_SLEEP_SLICE_NS;
+			uint64_t slice = max_slice;
 			if (deadline != UINT64_MAX && deadline - now < slice)
 				slice = deadline - now;
 			if (next_check > now && next_check - now < slice)
@@ -863,11 +892,61 @@ QSHM_EXPORT int qshm_producer_commit(qshm_producer *p)
 			      memory_order_relaxed);
 	/* C1: publish the records; pairs with A2 (consumer's acquire load of
 	 * kp_write_pos): the record bytes written above are visible to a
-	 * consumer that sees the new position. An exchange, seq_cst: with
-	 * the seq_cst load C2 it is the producer's half of the no-lost-wake-up
-	 * rule, paired with W1/W2 (count incremented, then write_pos
-	 * re-checked, all seq_cst): one locked instruction on x86 instead of
-	 * a store and a full fence. */
+	 * consumer that sees the new position. */
+	if (__builtin_expect(p->asym && qshm__barrier_ok(), 1)) {
+		/* Format 2.1, QSHM_FEAT_ASYM_FENCE: C1 a release store. */
+		atomic_store_explicit(&p->m.kprod->kp_write_pos, p->committed,
+				      memory_order_release);
+		/* We asked consumers to fence their releases while we waited
+		 * for space (S1d); a stream that has not filled the ring for
+		 * a while stops asking. */
+		if (__builtin_expect(p->space_fence, 0) &&
+		    p->records - p->space_mark >= QSHM_DEMAND_DROP_RECORDS) {
+			atomic_store_explicit(&p->m.kwake->kw_release_fence, 0,
+					      memory_order_relaxed);
+			p->space_fence = p->space_ok = 0;
+		}
+		/* C1d: does a consumer ask for the fence (it sleeps, or has
+		 * slept, waiting for records)? Relaxed, after C1 in program
+		 * order: a consumer raises the count (D1), then issues the
+		 * barrier (W1b); a load after that barrier sees the raise,
+		 * and a C1 before it is visible to that consumer's W2 and
+		 * every later one (docs/protocol.md, "Who pays the fence").
+		 * In our own line, next to kp_write_pos. */
+		uint32_t demand = atomic_load_explicit(
+			&p->m.kprod->kp_fence_demand, memory_order_relaxed);
+		if (__builtin_expect(demand == 0, 1)) {
+			/* C2 without a fence: nobody sleeps that has not
+			 * covered this commit with its barrier. */
+			uint32_t hwm = atomic_load_explicit(
+				&p->m.kprod->kp_slot_hwm, memory_order_relaxed);
+			if (hwm > p->m.max_consumers)
+				hwm = p->m.max_consumers; /* never trust it */
+			uint32_t nwords = (hwm + 63) / 64;
+			for (uint32_t i = 0; i < nwords; i++)
+				if (atomic_load_explicit(&p->m.kparked[i],
+							 memory_order_relaxed)) {
+					qshm__wake_data(p, nwords);
+					break;
+				}
+			return 0;
+		}
+		/* Asked for: 2.0's order, C1 then a full fence then C2. */
+		atomic_thread_fence(memory_order_seq_cst);
+		uint32_t nw = qshm__parked_words(&p->m);
+		for (uint32_t i = 0; i < nw; i++)
+			if (atomic_load_explicit(&p->m.kparked[i],
+						 memory_order_seq_cst)) {
+				qshm__wake_data(p, nw);
+				break;
+			}
+		return 0;
+	}
+	/* Format 2.0's order (QSHM_FENCE=full, or no membarrier): an
+	 * exchange, seq_cst: with the seq_cst load C2 it is the producer's
+	 * half of the no-lost-wake-up rule, paired with W1/W2 (count
+	 * incremented, then write_pos re-checked, all seq_cst): one locked
+	 * instruction on x86 instead of a store and a full fence. */
 	atomic_exchange_explicit(&p->m.kprod->kp_write_pos, p->committed,
 				 memory_order_seq_cst);
 	/* C2: any parked bit set? seq_cst, the second half of the pair

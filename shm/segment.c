@@ -72,6 +72,14 @@ static int qshm__validate(const char *name, const struct qshm_kheader *h,
 				  "%d.%d)", name, h->kh_format_major,
 				  h->kh_format_minor, QSHM_FORMAT_MAJOR,
 				  QSHM_FORMAT_MAJOR, QSHM_FORMAT_MINOR);
+	if (h->kh_features & ~QSHM_FEAT_KNOWN)
+		return qshm__fail(QSHM_EVERSION, "ring '%s' (format %u.%u) uses "
+				  "features 0x%llx this library does not know "
+				  "(it writes format %d.%d)", name,
+				  h->kh_format_major, h->kh_format_minor,
+				  (unsigned long long)(h->kh_features &
+						       ~QSHM_FEAT_KNOWN),
+				  QSHM_FORMAT_MAJOR, QSHM_FORMAT_MINOR);
 	if (h->kh_layout != QSHM_LAYOUT_WORD)
 		return qshm__fail(QSHM_ELAYOUT, "ring '%s': layout word "
 				  "0x%08x, library 0x%08x", name,
@@ -121,6 +129,7 @@ static int qshm__validate(const char *name, const struct qshm_kheader *h,
 	m->meta_size = msize;
 	m->creator_pid = h->kh_creator_pid;
 	m->creator_start = h->kh_creator_start;
+	m->features = h->kh_features;
 	return 0;
 }
 

@@ -66,7 +66,7 @@ extern "C" {
 
 /* Version of the segment format this library writes and reads. */
 #define QSHM_FORMAT_MAJOR 2
-#define QSHM_FORMAT_MINOR 0
+#define QSHM_FORMAT_MINOR 1
 
 /* Library-specific error codes, returned negated, in their own band. */
 enum qshm_error {

@@ -44,8 +44,15 @@ checks=(
 "wake_format1|wake.pml|-DPARK=0|finds:assertion violated .*sleepers"
 "wake_tso|wake.pml|-DPARK=3 -DWAKER_TAKES=2 -DV_FIRST -DNO_CLEANUP -DTSO|pass"
 "wake_tso_no_c2_fence|wake.pml|-DPARK=3 -DWAKER_TAKES=2 -DV_FIRST -DNO_CLEANUP -DTSO -DNO_C2_FENCE -DDEATHS=0 -DNC=1|finds:invalid end state"
+"wake_demand|wake.pml|-DPARK=3 -DWAKER_TAKES=2 -DV_FIRST -DTSO -DDEMAND|pass"
+"wake_demand_two_deaths|wake.pml|-DPARK=3 -DWAKER_TAKES=2 -DV_FIRST -DTSO -DDEMAND -DDEATHS=2|pass"
+"wake_demand_no_barrier|wake.pml|-DPARK=3 -DWAKER_TAKES=2 -DV_FIRST -DTSO -DDEMAND -DNO_BARRIER -DDEATHS=0 -DNC=1|finds:invalid end state"
+"wake_demand_after_barrier|wake.pml|-DPARK=3 -DWAKER_TAKES=2 -DV_FIRST -DTSO -DDEMAND -DDEMAND_AFTER -DDEATHS=0 -DNC=1|finds:invalid end state"
 "space|space.pml|-DV_FIRST|pass"
 "space_format1|space.pml|-DFORMAT1|pass"
+"space_tso|space.pml|-DV_FIRST -DTSO -DNEED=3|pass"
+"space_demand|space.pml|-DV_FIRST -DTSO -DDEMAND -DNEED=3|pass"
+"space_demand_no_barrier|space.pml|-DV_FIRST -DTSO -DDEMAND -DNO_BARRIER|finds:invalid end state"
 "space_format2_text|space.pml|-DNC=1|finds:invalid end state"
 )
 

@@ -39,6 +39,19 @@
  *           at the C2 fence, or at the futex bump (a locked RMW). The
  *           consumer's announcement is an RMW (seq_cst: a locked op).
  *   NO_C2_FENCE  (with TSO) C2 without its full fence.
+ *   DEMAND  (with TSO) format 2.1's asymmetric fence: the producer
+ *           fences between C1 and C2 only while kp_fence_demand is
+ *           non-zero (C1d, loaded after C1). A consumer's first wait
+ *           raises the count, then its slot's flag (D1), then issues
+ *           membarrier (W1b): a full fence on the producer's CPU, which
+ *           here drains its store buffer. Later waits skip the barrier.
+ *           After reading a record a consumer may stop asking (D2: takes
+ *           its flag back, lowers the count); cleanup does the same for
+ *           a dead consumer's flag.
+ *   NO_BARRIER  (with DEMAND) the consumer raises the demand but issues no
+ *           barrier.
+ *   DEMAND_AFTER  (with DEMAND) the consumer raises the demand after its
+ *           barrier, not before.
  *   DEATHS=n  at most n consumers are killed, each at any step (default 1)
  *   NC=n consumers (2, 3 at most), NREC records (default 3)
  */
@@ -67,6 +80,15 @@ byte wp_buf;		/* the producer's store buffer: its latest wp */
 #define DRAIN	skip
 #endif
 byte futex;		/* kw_data_futex */
+#ifdef DEMAND
+byte demand;		/* kp_fence_demand */
+bit dflag[NC];		/* kc_fence_demand */
+bit demand_ok[NC];	/* a barrier returned after the raise (local) */
+#define BARRIER	atomic { DRAIN; printf("MSG: membarrier: the producer's store buffer drains\n") }
+/* D2: whoever takes the flag lowers the count, once */
+#define UNDEMAND(i)	atomic { if :: dflag[i] -> dflag[i] = 0; assert(demand > 0); demand--; \
+			printf("MSG: slot %d's fence demand taken back\n", i) :: else fi }
+#endif
 short sleepers;		/* kw_data_sleepers (PARK 0..2); signed: an underflow shows */
 bit parked[NC];		/* kc_parked (PARK 1, 2); the bits of the word (PARK 3) */
 bit dead[NC];		/* killed (what a liveness check of pid + start finds) */
@@ -108,7 +130,16 @@ proctype Consumer(byte me)
 	do
 	:: seen == NREC -> break
 	:: seen < wp ->			/* a record is there: read it */
-		atomic { seen++; printf("MSG: consumer %d reads record %d\n", me, seen) }
+		atomic { seen++; printf("MSG: consumer %d reads record %d\n", me, seen) };
+#ifdef DEMAND
+		/* D2 at a release: a consumer that keeps up stops asking */
+		if
+		:: demand_ok[me] || dflag[me] -> demand_ok[me] = 0; UNDEMAND(me)
+		:: true
+		fi
+#else
+		skip
+#endif
 	:: else ->
 		MAYDIE;
 #ifdef V_FIRST
@@ -134,6 +165,30 @@ proctype Consumer(byte me)
 #ifndef V_FIRST
 		atomic { v = futex; printf("MSG: consumer %d loads futex %d\n", me, v) };
 		MAYDIE;
+#endif
+#ifdef DEMAND
+		/* D1, W1b: the first wait asks for the fence, then makes sure */
+		if
+		:: !demand_ok[me] ->
+#ifdef DEMAND_AFTER
+			BARRIER;
+			MAYDIE;
+#endif
+			if
+			:: !dflag[me] ->
+				atomic { demand++; printf("MSG: consumer %d raises kp_fence_demand\n", me) };
+				MAYDIE;
+				dflag[me] = 1
+			:: else
+			fi;
+			MAYDIE;
+#if !defined(NO_BARRIER) && !defined(DEMAND_AFTER)
+			BARRIER;
+#endif
+			demand_ok[me] = 1;
+			MAYDIE
+		:: else
+		fi;
 #endif
 		/* W2: re-check the expected commit word / kp_write_pos */
 		if
@@ -169,6 +224,12 @@ inline take_all(only_dead)
 			TAKE(i)
 		:: else
 		fi;
+#ifdef DEMAND
+		if
+		:: only_dead && dead[i] -> UNDEMAND(i)
+		:: else
+		fi;
+#endif
 		i++
 	:: else -> break
 	od
@@ -211,7 +272,13 @@ proctype Producer()
 	:: wp_buf < NREC ->
 		/* C0 (commit words), C1 (kp_write_pos) */
 		atomic { wp_buf++; printf("MSG: producer commits record %d\n", wp_buf) };
-#ifndef NO_C2_FENCE
+#ifdef DEMAND
+		/* C1d: fence only if asked */
+		if
+		:: demand != 0 -> DRAIN; printf("MSG: producer: asked, fences\n")
+		:: else -> printf("MSG: producer: not asked, no fence\n")
+		fi;
+#elif !defined(NO_C2_FENCE)
 		DRAIN;		/* C2: the full fence drains the store buffer */
 #endif
 		wake()
