@@ -61,7 +61,7 @@ extern "C" {
 
 /* Compile-time version of this header. */
 #define QSHM_VERSION_MAJOR 0
-#define QSHM_VERSION_MINOR 3
+#define QSHM_VERSION_MINOR 4
 #define QSHM_VERSION_PATCH 0
 
 /* Version of the segment format this library writes and reads. */
