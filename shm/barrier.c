@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * barrier.c - the asymmetric fence of format 2.1 (docs/protocol.md, "Who
+ * barrier.c - the asymmetric fence of format 3 (docs/protocol.md, "Who
  * pays the fence"). A wake-up needs a store-load order on both sides: the
  * publisher stores (write position, read position), then loads who sleeps;
  * the sleeper announces itself, then loads the position again. Format 2.0

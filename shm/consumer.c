@@ -237,7 +237,7 @@ QSHM_EXPORT int qshm_consumer_attach(const char *name, unsigned flags,
 		c->have_seq = c->pos == 0;
 	} else {
 		if (c->m.features & QSHM_FEAT_ASYM_FENCE) {
-			/* Format 2.1's waiters issue the barrier before they
+			/* Format 3's waiters issue the barrier before they
 			 * sleep (W1b); registering lets our releases skip
 			 * the fence (R1), but is not needed to issue it. */
 			qshm__barrier_setup();
@@ -356,7 +356,7 @@ static uint32_t qshm__announce(qshm_consumer *c)
 	return v;
 }
 
-/* D1 (format 2.1, QSHM_FEAT_ASYM_FENCE), after W1: a producer commits
+/* D1 (format 3, QSHM_FEAT_ASYM_FENCE), after W1: a producer commits
  * without a fence unless a consumer asks for it (kp_fence_demand, C1d).
  * The first wait asks: raises the count, then its slot's flag (killed in
  * between, the count stays raised: the producer fences for good, slower
@@ -696,7 +696,8 @@ static int qshm__read_slow(qshm_consumer *c, struct qshm_record *rec,
 		if (off + size > cap)
 			return qshm__corrupt(c, "record past the end", c->pos,
 					     len);
-		if (item_len && len % item_len)
+		uint64_t skip = item_len ? qshm__item_skip(c->pos) : 0;
+		if (item_len && (len <= skip || (len - skip) % item_len))
 			return qshm__corrupt(c, "batch of partial items",
 					     c->pos, item_len);
 		if (c->pos < c->cached_wp && size > c->cached_wp - c->pos)
@@ -715,8 +716,8 @@ static int qshm__read_slow(qshm_consumer *c, struct qshm_record *rec,
 		c->lost += lost;
 		c->records++;
 		c->ro_poll_ns = QSHM_RO_POLL_MIN_NS;
-		rec->data = (const void *)(kr + 1);
-		rec->len = len;
+		rec->data = (const unsigned char *)(kr + 1) + skip;
+		rec->len = (uint32_t)(len - skip);
 		rec->type = type;
 		rec->item_len = item_len;
 		rec->seq = seq;
@@ -776,13 +777,15 @@ QSHM_EXPORT int qshm_consumer_read(qshm_consumer *c, struct qshm_record *rec,
 	uint16_t type = (uint16_t)(hdr >> 32);
 	uint16_t item_len = (uint16_t)(hdr >> 48);
 	uint64_t size = qshm__rec_size(len);
+	uint64_t skip = item_len ? qshm__item_skip(pos) : 0;
 	if (__builtin_expect(type < QSHM_TYPE_USER_MIN || len == 0 ||
 			     len > c->m.max_record ||
 			     off + size > c->m.capacity ||
-			     (item_len && len % item_len), 0))
+			     (item_len && (len <= skip ||
+					   (len - skip) % item_len)), 0))
 		return qshm__read_slow(c, rec, timeout_ns);
-	rec->data = (const void *)(kr + 1);
-	rec->len = len;
+	rec->data = (const unsigned char *)(kr + 1) + skip;
+	rec->len = (uint32_t)(len - skip);
 	rec->type = type;
 	rec->item_len = item_len;
 	rec->seq = c->expected_seq;
@@ -826,7 +829,7 @@ QSHM_EXPORT int qshm_consumer_release(qshm_consumer *c)
 	    c->records - c->demand_mark >= QSHM_DEMAND_DROP_RECORDS)
 		qshm__undemand(c);
 	if (__builtin_expect(c->asym && qshm__barrier_ok(), 1)) {
-		/* Format 2.1 (QSHM_FEAT_ASYM_FENCE, this process registered
+		/* Format 3 (QSHM_FEAT_ASYM_FENCE, this process registered
 		 * for the barrier): R1 a release store, pairs with A1 in
 		 * qshm__scan_min() as below. R1d: does the producer ask for
 		 * the fence (it waits, or has waited, for space)? Relaxed:

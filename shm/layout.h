@@ -49,7 +49,7 @@
 	 ((uint32_t)QSHM_REC_ALIGN << 16) | \
 	 ((uint32_t)(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__) << 24))
 
-/* kh_features (format 2.1). A reader refuses a segment with a bit it does
+/* kh_features (format 3). A reader refuses a segment with a bit it does
  * not know: each one changes what its waiters must do.
  * QSHM_FEAT_ASYM_FENCE: the producer commits without a full fence; every
  * waiter on the data futex issues membarrier(GLOBAL_EXPEDITED) between
@@ -153,7 +153,7 @@ struct qshm_kprod {
 	_Atomic uint32_t kp_closed;     /*  20 1 once the producer closed */
 	/* 1 + highest slot index ever taken: scans stop there. */
 	_Atomic uint32_t kp_slot_hwm;   /*  24 */
-	/* Format 2.1: consumers that want the producer to fence its commits
+	/* Format 3: consumers that want the producer to fence its commits
 	 * (C1d): each raises it once, with its slot's kc_fence_demand; the
 	 * one exception to "written by the producer only". */
 	_Atomic uint32_t kp_fence_demand; /* 28 */
@@ -171,7 +171,7 @@ struct qshm_kwake {
 	/* 1 while the producer is parked (or about to be); taken (set to
 	 * 0) by the consumer that wakes it or by the producer itself. */
 	_Atomic uint32_t kw_space_sleepers;/*  68 */
-	/* Format 2.1: 1 while the producer wants releases fenced (R1d). */
+	/* Format 3: 1 while the producer wants releases fenced (R1d). */
 	_Atomic uint32_t kw_release_fence; /*  72 */
 	uint8_t kw_pad1[QSHM_CACHELINE - 12];
 };
@@ -203,7 +203,7 @@ struct qshm_kslot {
 	/* Generation (of kc_word) whose claim wrote kc_start: tells a taker
 	 * whether kc_start belongs to a CLAIMED slot's current attacher. */
 	_Atomic uint32_t kc_start_gen;  /*  56 */
-	/* Format 2.1: 1 while this slot counts in kp_fence_demand; whoever
+	/* Format 3: 1 while this slot counts in kp_fence_demand; whoever
 	 * takes it back (exchange) decrements the count, exactly once. */
 	_Atomic uint32_t kc_fence_demand; /* 60 */
 	uint8_t kc_pad[QSHM_HOT_STRIDE - 64];
@@ -230,7 +230,9 @@ struct qshm_kmeta {
 struct qshm_krec {
 	uint32_t kr_len;   /* payload bytes (PAD: bytes of pad after header) */
 	uint16_t kr_type;  /* QSHM_TYPE_PAD or >= QSHM_TYPE_USER_MIN */
-	uint16_t kr_flags; /* 0, or the item length of a batch record */
+	uint16_t kr_flags; /* 0, or the item length of a batch record,
+			    * whose items start qshm__item_skip() bytes
+			    * after this header, counted in kr_len */
 	/* Commit word: seq ^ kh_seq_key, stored (release) by the commit that
 	 * publishes the record. PAD: the seq of the record that follows.
 	 * QSHM_MARK(key) from the claim of the record before until then
@@ -315,6 +317,17 @@ static inline uint64_t qshm__off_data(uint32_t max_consumers,
 	uint64_t end = qshm__off_meta(max_consumers) +
 		       sizeof(struct qshm_kmeta) + meta_size;
 	return (end + QSHM_PAGE - 1) & ~(uint64_t)(QSHM_PAGE - 1);
+}
+
+/* Format 3: a batch record's items start at the first QSHM_ITEM_ALIGN
+ * boundary at or after the end of its header (the data area is
+ * page-aligned, so the position's alignment is the address's): one item
+ * of 64 bytes is one cache line, and no store or load of it straddles two.
+ * The skip bytes between are part of the record's length, unread. */
+#define QSHM_ITEM_ALIGN 64
+static inline uint64_t qshm__item_skip(uint64_t pos)
+{
+	return (0 - (pos + QSHM_REC_HDR)) & (QSHM_ITEM_ALIGN - 1);
 }
 
 static inline uint64_t qshm__rec_size(uint64_t len)

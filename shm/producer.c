@@ -462,7 +462,7 @@ static int qshm__wait_space(qshm_producer *p, uint64_t need,
 		 * the total order (C11 7.17.3p10), so either R2 sees S1 or the
 		 * rescan sees the release. */
 		atomic_thread_fence(memory_order_seq_cst);
-		/* S1d/S2b (format 2.1): consumers registered for the
+		/* S1d/S2b (format 3): consumers registered for the
 		 * barrier release with a plain store (R1) and fence only
 		 * while kw_release_fence asks them to (R1d). The first wait
 		 * asks, then issues the barrier: a full fence on their CPUs,
@@ -756,12 +756,15 @@ QSHM_EXPORT int qshm_producer_trim(qshm_producer *p, size_t len)
 	    p->f.last_pos < p->committed)
 		return qshm__fail(EINVAL, "no uncommitted claim to trim");
 	struct qshm_krec *r = qshm__rec_at(p, p->f.last_pos);
-	if (len == 0 || len > r->kr_len)
-		return qshm__fail(EINVAL, "trim to %zu bytes: claim has %u",
-				  len, r->kr_len);
+	/* A batch's length counts the skip before its items. */
+	uint64_t skip = r->kr_flags ? qshm__item_skip(p->f.last_pos) : 0;
+	if (len == 0 || len > r->kr_len - skip)
+		return qshm__fail(EINVAL, "trim to %zu bytes: claim has %llu",
+				  len, (unsigned long long)(r->kr_len - skip));
 	if (r->kr_flags && len % r->kr_flags)
 		return qshm__fail(EINVAL, "trim to %zu bytes: not whole items "
 				  "of %u", len, r->kr_flags);
+	len += skip;
 	r->kr_len = (uint32_t)len;
 	p->f.claim_pos = p->f.last_pos + qshm__rec_size(len);
 	qshm__mark(p, p->f.claim_pos); /* K1 for the new end */
@@ -816,18 +819,33 @@ QSHM_EXPORT int qshm_producer_claim_batch(qshm_producer *p, uint32_t count,
 		return qshm__fail(EINVAL, "batch of %u items of %u bytes: "
 				  "need 1.. items of 1..65535 bytes", count,
 				  item_len);
+	/* Room for the items and the largest skip before them: where the
+	 * record starts (after a pad, perhaps) is known once claimed. */
 	uint64_t len = (uint64_t)count * item_len;
-	if (p && len > p->m.max_record)
+	uint64_t most = len + QSHM_ITEM_ALIGN - QSHM_REC_ALIGN;
+	if (p && most > p->m.max_record)
 		return qshm__fail(QSHM_ETOOBIG, "ring '%s': batch of %llu "
-				  "bytes, maximum %llu", p->m.name,
+				  "bytes (and up to %d to align its items), "
+				  "maximum %llu", p->m.name,
 				  (unsigned long long)len,
+				  QSHM_ITEM_ALIGN - QSHM_REC_ALIGN,
 				  (unsigned long long)p->m.max_record);
-	int err = qshm_producer_claim(p, (size_t)len, type, timeout_ns, items);
+	void *payload;
+	int err = qshm_producer_claim(p, (size_t)most, type, timeout_ns,
+				      &payload);
 	if (err)
 		return err;
-	/* Our own header, claimed just now: the item length in its flags
-	 * field (format 2: 0 for a single message). */
-	((struct qshm_krec *)*items - 1)->kr_flags = (uint16_t)item_len;
+	/* Our own header, claimed just now: the length down to the skip
+	 * and the items (the next record's MARK moves with it, K1), and the
+	 * item length in its flags field (0 for a single message). */
+	struct qshm_krec *r = (struct qshm_krec *)payload - 1;
+	uint64_t skip = qshm__item_skip(p->f.last_pos);
+	r->kr_len = (uint32_t)(skip + len);
+	r->kr_flags = (uint16_t)item_len;
+	p->f.claim_pos = p->f.last_pos + qshm__rec_size(skip + len);
+	qshm__mark(p, p->f.claim_pos);
+	qshm__set_limit(p);
+	*items = (unsigned char *)payload + skip;
 	return 0;
 }
 
@@ -894,7 +912,7 @@ QSHM_EXPORT int qshm_producer_commit(qshm_producer *p)
 	 * kp_write_pos): the record bytes written above are visible to a
 	 * consumer that sees the new position. */
 	if (__builtin_expect(p->asym && qshm__barrier_ok(), 1)) {
-		/* Format 2.1, QSHM_FEAT_ASYM_FENCE: C1 a release store. */
+		/* Format 3, QSHM_FEAT_ASYM_FENCE: C1 a release store. */
 		atomic_store_explicit(&p->m.kprod->kp_write_pos, p->committed,
 				      memory_order_release);
 		/* We asked consumers to fence their releases while we waited

@@ -65,8 +65,8 @@ extern "C" {
 #define QSHM_VERSION_PATCH 0
 
 /* Version of the segment format this library writes and reads. */
-#define QSHM_FORMAT_MAJOR 2
-#define QSHM_FORMAT_MINOR 1
+#define QSHM_FORMAT_MAJOR 3
+#define QSHM_FORMAT_MINOR 0
 
 /* Library-specific error codes, returned negated, in their own band. */
 enum qshm_error {
@@ -142,7 +142,8 @@ typedef struct qshm_consumer qshm_consumer;
 
 /* A record as a consumer sees it, in place in the shared mapping. */
 struct qshm_record {
-	const void *data; /* payload, 16-byte aligned, contiguous */
+	const void *data; /* payload, 16-byte aligned (a batch record's
+			     items: 64-byte aligned), contiguous */
 	uint32_t len;     /* payload bytes, 1..max_record */
 	uint16_t type;    /* QSHM_TYPE_USER_MIN.. (producer's choice) */
 	uint16_t item_len; /* 0: one message; else the record holds
@@ -332,10 +333,12 @@ int qshm_producer_trim(qshm_producer *p, size_t len);
  * Claims one record that holds COUNT items of ITEM_LEN bytes each, back to
  * back from *items (item i at (char *)*items + i * item_len): many small
  * messages for the cost of one (one header, one commit word, one read).
+ * *items is 64-byte aligned (format 3): a 64-byte item is one cache line;
+ * the record takes up to 48 bytes of the ring more than its items.
  * Consumers read it as one record with item_len = ITEM_LEN. Commit as any
  * claim. Trimming it keeps whole items.
  * Errors: as qshm_producer_claim(); -EINVAL for count or item_len 0, or
- * item_len above 65535; -QSHM_ETOOBIG when count * item_len is.
+ * item_len above 65535; -QSHM_ETOOBIG when count * item_len + 48 is.
  */
 int qshm_producer_claim_batch(qshm_producer *p, uint32_t count,
 			      uint32_t item_len, uint16_t type,

@@ -20,7 +20,7 @@
  *             fence, or before a locked RMW (the flag's exchange). The
  *             producer waits for the levels 1..NEED in turn, so it can
  *             sleep more than once.
- *   DEMAND    (with TSO) format 2.1: a consumer fences between R1 and R2
+ *   DEMAND    (with TSO) format 3: a consumer fences between R1 and R2
  *             only while kw_release_fence is set (R1d). The producer's
  *             first sleep sets it (S1d), then issues membarrier (S2b),
  *             which drains every consumer's buffer; later sleeps skip the

@@ -39,7 +39,7 @@
  *           at the C2 fence, or at the futex bump (a locked RMW). The
  *           consumer's announcement is an RMW (seq_cst: a locked op).
  *   NO_C2_FENCE  (with TSO) C2 without its full fence.
- *   DEMAND  (with TSO) format 2.1's asymmetric fence: the producer
+ *   DEMAND  (with TSO) format 3's asymmetric fence: the producer
  *           fences between C1 and C2 only while kp_fence_demand is
  *           non-zero (C1d, loaded after C1). A consumer's first wait
  *           raises the count, then its slot's flag (D1), then issues

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_fence.c - format 2.1's asymmetric fence (docs/protocol.md, "Who
+ * test_fence.c - format 3's asymmetric fence (docs/protocol.md, "Who
  * pays the fence"), across processes: the segment says whether its
  * producer fences; a consumer's first sleep asks for the producer's fence
  * (kp_fence_demand and its slot's flag) and a consumer that keeps up stops
@@ -111,8 +111,8 @@ Test(ring_fence, segment_says_whether_its_producer_fences)
 		     (unsigned long long)v.features);
 	struct qshm_ring_info info;
 	cr_assert_eq(qshm_ring_info(t_ring, &info), 0);
-	cr_expect_eq(info.format_major, 2);
-	cr_expect_eq(info.format_minor, 1);
+	cr_expect_eq(info.format_major, 3);
+	cr_expect_eq(info.format_minor, 0);
 	t_arrive(&sh->go);
 	cr_expect_eq(t_wait(kid, 10 * T_SEC), T_CHILD_OK);
 	qshm_unlink(t_ring);
@@ -142,7 +142,7 @@ Test(ring_fence, a_segment_with_an_unknown_feature_is_refused)
 	qshm_consumer *c = NULL;
 	cr_expect_eq(qshm_consumer_attach(t_ring, 0, &c), -QSHM_EVERSION);
 	const char *msg = qshm_last_error();
-	cr_expect(strstr(msg, "features 0x20") && strstr(msg, "2.1"),
+	cr_expect(strstr(msg, "features 0x20") && strstr(msg, "3.0"),
 		  "message names the feature and the format: %s", msg);
 	struct qshm_ring_info info;
 	cr_assert_eq(qshm_ring_info(t_ring, &info), 0);

@@ -578,7 +578,7 @@ Test(ring_format2, format_1_segment_gets_a_clear_version_error)
 	qshm_consumer *c;
 	cr_expect_eq(qshm_consumer_attach(t_ring, 0, &c), -QSHM_EVERSION);
 	const char *msg = qshm_last_error();
-	cr_expect(strstr(msg, "format 1.0") && strstr(msg, "2.x"),
+	cr_expect(strstr(msg, "format 1.0") && strstr(msg, "3.x"),
 		  "message names both formats: %s", msg);
 	munmap(m, len);
 	qshm_producer_close(p, QSHM_CLOSE_UNLINK);
@@ -635,6 +635,21 @@ Test(ring_format2, killed_parked_producer_flag_is_taken_once)
 /* ---------------------------------------------------------------- */
 /* Batch records                                                      */
 
+/* The header of the batch claimed at items (len bytes of items): 16-byte
+ * aligned, 0 to 48 bytes of skip before the items; the one whose length
+ * says so. */
+static struct qshm_krec *batch_header(void *items, uint32_t len)
+{
+	for (unsigned skip = 0; skip < 64; skip += 16) {
+		struct qshm_krec *h = (struct qshm_krec *)
+			((unsigned char *)items - skip) - 1;
+		if (h->kr_len == skip + len && h->kr_flags != 0)
+			return h;
+	}
+	cr_assert_fail("no batch header before %p", items);
+	return NULL;
+}
+
 Test(ring_format2, batch_record_carries_its_items_and_checks_them)
 {
 	qshm_producer *p = t_create(t_ring, 1 << 16, 0, 0);
@@ -669,8 +684,64 @@ Test(ring_format2, batch_record_carries_its_items_and_checks_them)
 
 	/* A header whose item length does not divide its length. */
 	cr_assert_eq(qshm_producer_claim_batch(p, 4, 16, 16, 0, &buf), 0);
-	((uint16_t *)buf)[-5] = 7; /* kr_flags, 10 bytes before the data */
+	batch_header(buf, 64)->kr_flags = 7;
 	cr_assert_eq(qshm_producer_commit(p), 0);
+	cr_expect_eq(qshm_consumer_read(c, &r, 0), -QSHM_ECORRUPT);
+	cr_expect(strstr(qshm_last_error(), "partial items"), "%s",
+		  qshm_last_error());
+	qshm_consumer_close(c);
+	qshm_producer_close(p, QSHM_CLOSE_UNLINK);
+}
+
+/* Format 3: wherever a batch record starts, its items start on a 64-byte
+ * line, the consumer sees exactly the items, and a length that leaves no
+ * room past the skip is corrupt. */
+Test(ring_format2, batch_items_start_on_a_line_at_every_record_alignment)
+{
+	qshm_producer *p = t_create(t_ring, 1 << 16, 0, 0);
+	qshm_consumer *c;
+	cr_assert_eq(qshm_consumer_attach(t_ring, 0, &c), 0);
+	unsigned seen_skip = 0;
+	for (uint64_t s = 0; s < 3000; s++) {
+		/* A plain record of 1..48 bytes first: the batch after it
+		 * starts at every offset mod 64, laps and pads included. */
+		cr_assert_eq(qshm_producer_publish(p, 16, "abcdefghijklmnop"
+						   "abcdefghijklmnopabcdefghijklmnop",
+						   1 + s % 48, 0), 0);
+		void *buf;
+		uint32_t n = 1 + (uint32_t)(s % 7), il = 8 + 8 * (s % 9);
+		cr_assert_eq(qshm_producer_claim_batch(p, n, il, 17, 0, &buf), 0);
+		cr_assert_eq((uintptr_t)buf % 64, 0, "items at %p", buf);
+		struct qshm_krec *h = batch_header(buf, il * n);
+		seen_skip |= 1u << (((unsigned char *)buf -
+				     (unsigned char *)(h + 1)) / 16);
+		for (uint32_t k = 0; k < n * il; k++)
+			((unsigned char *)buf)[k] = (unsigned char)(s + k);
+		cr_assert_eq(qshm_producer_commit(p), 0);
+		struct qshm_record r;
+		cr_assert_eq(qshm_consumer_read(c, &r, 0), 0);
+		cr_assert_eq(r.len, 1 + s % 48);
+		cr_assert_eq(qshm_consumer_read(c, &r, 0), 0);
+		cr_assert_eq(r.item_len, il);
+		cr_assert_eq(r.len, n * il);
+		cr_assert_eq((uintptr_t)r.data % 64, 0, "read at %p", r.data);
+		for (uint32_t k = 0; k < n * il; k++)
+			cr_assert_eq(((const unsigned char *)r.data)[k],
+				     (unsigned char)(s + k));
+		qshm_consumer_release(c);
+	}
+	cr_expect_eq(seen_skip, 0xf, "skips of 0, 16, 32 and 48 bytes seen");
+
+	/* A length that is all skip. */
+	void *buf;
+	cr_assert_eq(qshm_producer_publish(p, 16, "x", 1, 0), 0);
+	cr_assert_eq(qshm_producer_claim_batch(p, 1, 64, 17, 0, &buf), 0);
+	struct qshm_krec *h = batch_header(buf, 64);
+	h->kr_len = (uint32_t)((unsigned char *)buf - (unsigned char *)(h + 1));
+	cr_assert_eq(qshm_producer_commit(p), 0);
+	struct qshm_record r;
+	cr_assert_eq(qshm_consumer_read(c, &r, 0), 0);
+	qshm_consumer_release(c);
 	cr_expect_eq(qshm_consumer_read(c, &r, 0), -QSHM_ECORRUPT);
 	cr_expect(strstr(qshm_last_error(), "partial items"), "%s",
 		  qshm_last_error());

@@ -58,7 +58,7 @@ check_err() { # RING RC PATTERN
 	fi
 }
 check_err hdr 3 'capacity 12345 not a power of two'
-check_err ver 3 "is format 1\.0; this library reads format 2\.x"
+check_err ver 3 "is format 1\.0; this library reads format 3\.x"
 check_err cut 3 "truncated|object has 6000"
 check_err junk 3 'not a qshm ring'
 check_err tiny 3 'too small for a qshm ring'
