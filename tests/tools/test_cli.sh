@@ -81,7 +81,7 @@ expect_rc 0 "$QSHM" ls --json "$P-*"
 jcheck "$T/out" "[(r['name'], r['state']) for r in d] == [('$P-one', 'live')]"
 expect_rc 0 "$QSHM" ls "$P-*"
 expect_grep "^NAME +STATE +SIZE +FORMAT +PRODUCER +ALIVE +REL +LOSSY +GEN +AGE +CREATED\$" "$T/out"
-expect_grep "^$P-one +live +80\\.0 KiB +2\\.0 +$BG +yes +0 +0 +1 +[0-9]+[smhd] +[0-9T:-]+Z\$" "$T/out"
+expect_grep "^$P-one +live +80\\.0 KiB +3\\.0 +$BG +yes +0 +0 +1 +[0-9]+[smhd] +[0-9T:-]+Z\$" "$T/out"
 expect_rc 0 "$QSHM" ls -H "$P-*"
 [ "$(wc -l <"$T/out")" -eq 1 ] || fail "ls -H printed a header"
 # --all sees every ring on the machine: other programs' unusable rings

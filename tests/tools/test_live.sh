@@ -36,7 +36,7 @@ jcheck "$T/dump.json" \
 	"d['ring'] == '$R' and d['state'] == 'live'" \
 	"d['producer']['pid'] == $PROD and d['producer']['alive'] is True" \
 	"d['producer']['closed'] is False" \
-	"d['format'] == {'major': 2, 'minor': 0}" \
+	"d['format'] == {'major': 3, 'minor': 0}" \
 	"d['capacity'] == 65536 and d['max_record'] == 16384" \
 	"d['generation'] == 1" \
 	"d['counters']['records'] == $N" \

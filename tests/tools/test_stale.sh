@@ -34,7 +34,7 @@ jcheck "$T/out" \
 	"[r['producer']['alive'] for r in d if r['name'] == '$P-alive'] == [True]" \
 	"[r['producer']['alive'] for r in d if r['name'] == '$P-closed'] == [False]"
 expect_rc 0 "$QSHM" ls "$P-stale"
-expect_grep "^$P-stale +stale +[0-9.]+ KiB +2\\.0 +$STALE_PID +no " "$T/out"
+expect_grep "^$P-stale +stale +[0-9.]+ KiB +3\\.0 +$STALE_PID +no " "$T/out"
 ok "ls shows the killed producer's ring as stale"
 
 # ---- dump of a stale ring ----
