@@ -27,28 +27,44 @@ void qshm__unpark_slot(struct qshm_map *m, uint32_t i)
 				  memory_order_seq_cst);
 }
 
-/* D2: takes slot i's fence demand back: whoever exchanges the flag from
- * 1 (the owner that stops asking or closes, an evictor, the taker of a
- * dead owner's slot) lowers the count, once. Never below 0: a count a
- * hostile writer lowered stays where it is rather than wrap to a value
- * the next raise would bring to 0. seq_cst, as D1. */
-static void qshm__slot_undemand(struct qshm_map *m, uint32_t i)
+/* Changes the shared count by delta (+1, -1) with a bounded CAS loop
+ * that never wraps: a count a hostile writer set to 0 or UINT32_MAX stays
+ * there rather than wrap to a value that could reach 0 under a live
+ * asker. Returns 0, or -EAGAIN if the loop gave up (a writer that keeps
+ * changing the word). seq_cst, as D1. */
+static int qshm__demand_add(struct qshm_map *m, int delta)
 {
-	if (!atomic_exchange_explicit(&m->kslots[i].kc_fence_demand, 0,
-				      memory_order_seq_cst))
-		return;
 	_Atomic uint32_t *d = &m->kprod->kp_fence_demand;
 	uint32_t v = atomic_load_explicit(d, memory_order_relaxed);
-	while (v != 0 && !atomic_compare_exchange_weak_explicit(
-				 d, &v, v - 1, memory_order_seq_cst,
-				 memory_order_relaxed))
-		;
+	for (int tries = 0; tries < 1000; tries++) {
+		if ((delta < 0 && v == 0) || (delta > 0 && v == UINT32_MAX))
+			return 0;
+		if (atomic_compare_exchange_weak_explicit(
+			    d, &v, v + (uint32_t)delta, memory_order_seq_cst,
+			    memory_order_relaxed))
+			return 0;
+	}
+	return -EAGAIN;
 }
 
-void qshm__slot_cleanup(struct qshm_map *m, uint32_t i)
+/* D2: takes back the fence demand of the owner of slot i whose registered
+ * word had generation gen: a CAS from its exact tag, so only one taker
+ * (the owner that stops asking or closes, the evictor, the taker of the
+ * slot, the producer's sweep of dead askers) lowers the count, and never
+ * for the slot's next owner, whose tag differs. */
+void qshm__slot_undemand(struct qshm_map *m, uint32_t i, uint64_t gen)
+{
+	uint32_t tag = qshm__demand_tag(gen);
+	if (atomic_compare_exchange_strong_explicit(
+		    &m->kslots[i].kc_fence_demand, &tag, 0,
+		    memory_order_seq_cst, memory_order_relaxed))
+		qshm__demand_add(m, -1);
+}
+
+void qshm__slot_cleanup(struct qshm_map *m, uint32_t i, uint64_t gen)
 {
 	qshm__unpark_slot(m, i);
-	qshm__slot_undemand(m, i);
+	qshm__slot_undemand(m, i, gen);
 }
 
 /* Is the owner recorded in slot word w dead? kc_start is the owner's only
@@ -106,8 +122,13 @@ static int qshm__slot_take(qshm_consumer *c, uint32_t *idx)
 				    memory_order_relaxed))
 				continue;
 			/* A dead owner may have died parked, or asking
-			 * for fences. */
-			qshm__slot_cleanup(m, i);
+			 * for fences: its demand carries the generation of
+			 * its registered word, w's, or for an evicted slot
+			 * the one before (E2 added one). */
+			qshm__slot_cleanup(m, i,
+					   st == QSHM_SLOT_EVICTED ?
+						   qshm__slot_gen(w) - 1 :
+						   qshm__slot_gen(w));
 			c->slot_word = nw;
 			*idx = i;
 			return 0;
@@ -369,36 +390,40 @@ static uint32_t qshm__announce(qshm_consumer *c)
  * finds C1 with W2. */
 static int qshm__demand(qshm_consumer *c)
 {
-	c->demand_mark = c->records;
 	if (!c->asym || c->demand_ok)
 		return 0;
-	if (!c->demanding) {
-		atomic_fetch_add_explicit(&c->m.kprod->kp_fence_demand, 1,
-					  memory_order_seq_cst);
-		atomic_store_explicit(&c->m.kslots[c->slot].kc_fence_demand, 1,
+	if (!c->demanding &&
+	    qshm__demand_add(&c->m, +1) == 0) {
+		/* A hostile writer that defeats the raise leaves this wait
+		 * (and every later one) to its own barrier: still correct. */
+		atomic_store_explicit(&c->m.kslots[c->slot].kc_fence_demand,
+				      qshm__demand_tag(qshm__slot_gen(
+					      c->slot_word)),
 				      memory_order_seq_cst);
 		c->demanding = 1;
 	}
 	return 1;
 }
 
-/* After the barrier a demand needed: 0 makes the demand sure; a failure
- * leaves the next wait to try again, and this one only short sleeps.
- * Returns the longest sleep that is safe. */
+/* After the barrier a demand needed: 0 makes the demand sure (if it was
+ * raised); a failure leaves the next wait to try again, and this one only
+ * short sleeps. Returns the longest sleep that is safe. */
 static uint64_t qshm__demand_barrier(qshm_consumer *c, int err)
 {
 	if (err)
 		return QSHM_NOBARRIER_SLICE_NS;
-	c->demand_ok = 1;
+	c->demand_ok = c->demanding;
 	return QSHM_SLEEP_SLICE_NS;
 }
 
 /* A consumer that keeps up again (QSHM_DEMAND_RECORDS read since its last
- * wait) stops asking: commits go back to no fence. */
+ * sleep) stops asking: commits go back to no fence. Never while announced
+ * (wait_prepare without wait_finish yet): that wait relies on the demand. */
 static void qshm__undemand(qshm_consumer *c)
 {
 	c->demanding = c->demand_ok = 0;
-	qshm__slot_undemand(&c->m, (uint32_t)c->slot);
+	qshm__slot_undemand(&c->m, (uint32_t)c->slot,
+			    qshm__slot_gen(c->slot_word));
 }
 
 static void qshm__unannounce(qshm_consumer *c)
@@ -447,6 +472,7 @@ static void qshm__park(qshm_consumer *c, uint64_t now, uint64_t deadline)
 			slice = deadline - now;
 		if (c->next_check_ns > now && c->next_check_ns - now < slice)
 			slice = c->next_check_ns - now;
+		c->demand_mark = c->records; /* slept: D2 counts from here */
 		qshm__futex_wait(&c->m.kwake->kw_data_futex, v,
 				 slice ? slice : 1);
 	}
@@ -811,6 +837,9 @@ QSHM_EXPORT int qshm_consumer_release(qshm_consumer *c)
 	if (!s || c->pos == c->released)
 		return 0;
 	c->released = c->pos;
+	if (__builtin_expect(c->demanding, 0) && !c->sleeping &&
+	    c->records - c->demand_mark >= QSHM_DEMAND_DROP_RECORDS)
+		qshm__undemand(c);
 	/* For inspectors: exact lag in records. Relaxed: a snapshot. */
 	atomic_store_explicit(&s->kc_next_seq, c->have_seq ? c->expected_seq :
 			      QSHM_SEQ_UNKNOWN, memory_order_relaxed);
@@ -825,9 +854,6 @@ QSHM_EXPORT int qshm_consumer_release(qshm_consumer *c)
 		return 0;
 	}
 	atomic_store_explicit(&s->kc_records, c->records, memory_order_relaxed);
-	if (__builtin_expect(c->demanding, 0) &&
-	    c->records - c->demand_mark >= QSHM_DEMAND_DROP_RECORDS)
-		qshm__undemand(c);
 	if (__builtin_expect(c->asym && qshm__barrier_ok(), 1)) {
 		/* Format 3 (QSHM_FEAT_ASYM_FENCE, this process registered
 		 * for the barrier): R1 a release store, pairs with A1 in
@@ -841,6 +867,11 @@ QSHM_EXPORT int qshm_consumer_release(qshm_consumer *c)
 		 * barrier covers. The flag shares R2's line. */
 		atomic_store_explicit(&s->kc_read_pos, c->pos,
 				      memory_order_release);
+		/* The argument needs R1 before R1d and R2 in the emitted
+		 * instructions (the barrier splits those): C11 would let
+		 * the compiler hoist relaxed loads above a release store;
+		 * this fence forbids it and emits nothing. */
+		atomic_signal_fence(memory_order_seq_cst);
 		if (__builtin_expect(atomic_load_explicit(
 					     &c->m.kwake->kw_release_fence,
 					     memory_order_relaxed), 0))
@@ -971,6 +1002,7 @@ int qshm__prepare_check(qshm_consumer *c, int need_barrier, int barrier_err)
 		qshm__unannounce(c);
 		return err;
 	}
+	c->demand_mark = c->records; /* the caller sleeps: D2 from here */
 	return 1;
 }
 

@@ -91,6 +91,7 @@ struct qshm_producer {
 	int space_fence;      /* kw_release_fence raised by us */
 	int space_ok;         /* and a barrier after it returned 0 */
 	uint64_t space_mark;  /* records at the last wait for space */
+	uint64_t fenced_commits; /* commits a consumer asked to fence */
 };
 
 struct qshm_consumer {
@@ -180,8 +181,11 @@ uint64_t qshm__scan_min(struct qshm_map *m, uint32_t *nreliable);
  * or takes over a slot. */
 void qshm__unpark_slot(struct qshm_map *m, uint32_t i);
 /* For a dead or evicted owner's slot: its parked bit and its fence demand
- * (D2), each taken back exactly once. */
-void qshm__slot_cleanup(struct qshm_map *m, uint32_t i);
+ * (D2; gen: the generation of that owner's registered word), the demand
+ * taken back exactly once. */
+void qshm__slot_cleanup(struct qshm_map *m, uint32_t i, uint64_t gen);
+/* D2 alone, for the owner whose registered word had generation gen. */
+void qshm__slot_undemand(struct qshm_map *m, uint32_t i, uint64_t gen);
 /* qshm_consumer_wait_prepare() in three steps (qshm_poll): announce (0
  * or an error; W0/W1); demand (D1: 1 if a barrier must follow); then,
  * after one barrier for every ring that asked, check with whether it was

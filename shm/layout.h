@@ -100,6 +100,12 @@ static inline uint64_t qshm__slot_gen(uint64_t w)
 {
 	return w >> 40;
 }
+/* kc_fence_demand of an owner whose registered word has generation gen:
+ * never 0. */
+static inline uint32_t qshm__demand_tag(uint64_t gen)
+{
+	return UINT32_C(0x80000000) | (uint32_t)(gen & QSHM_SLOT_GEN_MASK);
+}
 /* The word after a transition of w to state with owner pid. */
 static inline uint64_t qshm__slot_next(uint64_t w, uint32_t state, int32_t pid)
 {
@@ -203,8 +209,10 @@ struct qshm_kslot {
 	/* Generation (of kc_word) whose claim wrote kc_start: tells a taker
 	 * whether kc_start belongs to a CLAIMED slot's current attacher. */
 	_Atomic uint32_t kc_start_gen;  /*  56 */
-	/* Format 3: 1 while this slot counts in kp_fence_demand; whoever
-	 * takes it back (exchange) decrements the count, exactly once. */
+	/* Format 3: while this slot's owner counts in kp_fence_demand,
+	 * QSHM_DEMAND_TAG(generation of its registered kc_word), else 0;
+	 * whoever takes it back (CAS from that exact tag) lowers the count,
+	 * exactly once, and never for a later owner of the slot. */
 	_Atomic uint32_t kc_fence_demand; /* 60 */
 	uint8_t kc_pad[QSHM_HOT_STRIDE - 64];
 };

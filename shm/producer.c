@@ -396,7 +396,7 @@ static int qshm__evict_dead(qshm_producer *p, uint64_t need)
 			    qshm__slot_next(w, QSHM_SLOT_EVICTED,
 					    qshm__slot_pid(w)),
 			    memory_order_relaxed, memory_order_relaxed)) {
-			qshm__slot_cleanup(&p->m, i);
+			qshm__slot_cleanup(&p->m, i, qshm__slot_gen(w));
 			n++;
 			p->evictions++;
 			atomic_store_explicit(&p->m.kstats->ks_evictions,
@@ -774,6 +774,34 @@ QSHM_EXPORT int qshm_producer_trim(qshm_producer *p, size_t len)
 	return 0;
 }
 
+/* D2 for askers whose process is gone: each slot with a demand tag whose
+ * owner (the word the tag names) is dead. A slot that changed hands since
+ * has another tag, so the CAS in qshm__slot_undemand() leaves it. */
+__attribute__((noinline, cold))
+static void qshm__sweep_askers(qshm_producer *p)
+{
+	uint32_t hwm = atomic_load_explicit(&p->m.kprod->kp_slot_hwm,
+					    memory_order_relaxed);
+	if (hwm > p->m.max_consumers)
+		hwm = p->m.max_consumers;
+	for (uint32_t i = 0; i < hwm; i++) {
+		struct qshm_kslot *s = &p->m.kslots[i];
+		if (!atomic_load_explicit(&s->kc_fence_demand,
+					  memory_order_relaxed))
+			continue;
+		/* Acquire: pairs with the owner's R3, as E1. */
+		uint64_t w = atomic_load_explicit(&s->kc_word,
+						  memory_order_acquire);
+		uint32_t st = qshm__slot_state(w);
+		if (st != QSHM_SLOT_RELIABLE && st != QSHM_SLOT_LOSSY)
+			continue;
+		uint64_t start = atomic_load_explicit(&s->kc_start,
+						      memory_order_relaxed);
+		if (!qshm__proc_alive(qshm__slot_pid(w), start))
+			qshm__slot_undemand(&p->m, i, qshm__slot_gen(w));
+	}
+}
+
 /* Words of parked bits that cover the slots in use. */
 static inline uint32_t qshm__parked_words(struct qshm_map *m)
 {
@@ -915,6 +943,11 @@ QSHM_EXPORT int qshm_producer_commit(qshm_producer *p)
 		/* Format 3, QSHM_FEAT_ASYM_FENCE: C1 a release store. */
 		atomic_store_explicit(&p->m.kprod->kp_write_pos, p->committed,
 				      memory_order_release);
+		/* The argument needs C1 before C1d and C2 in the emitted
+		 * instructions (the barrier splits those): C11 would let the
+		 * compiler hoist relaxed loads above a release store; this
+		 * fence forbids it and emits nothing. */
+		atomic_signal_fence(memory_order_seq_cst);
 		/* We asked consumers to fence their releases while we waited
 		 * for space (S1d); a stream that has not filled the ring for
 		 * a while stops asking. */
@@ -951,6 +984,11 @@ QSHM_EXPORT int qshm_producer_commit(qshm_producer *p)
 		}
 		/* Asked for: 2.0's order, C1 then a full fence then C2. */
 		atomic_thread_fence(memory_order_seq_cst);
+		/* Now and then, take back the demand of askers that died
+		 * (lossy ones are never evicted, so nobody else would). */
+		if (__builtin_expect(++p->fenced_commits %
+					     QSHM_DEMAND_DROP_RECORDS == 0, 0))
+			qshm__sweep_askers(p);
 		uint32_t nw = qshm__parked_words(&p->m);
 		for (uint32_t i = 0; i < nw; i++)
 			if (atomic_load_explicit(&p->m.kparked[i],

@@ -52,6 +52,11 @@
  *           barrier.
  *   DEMAND_AFTER  (with DEMAND) the consumer raises the demand after its
  *           barrier, not before.
+ *   C1D_FIRST  (with DEMAND) the producer loads the count before C1 (what a
+ *           compiler could make of relaxed loads after a release store,
+ *           without the signal fence the C code has).
+ *   REARM_NO_BARRIER  (with DEMAND) a consumer that stopped asking and asks
+ *           again issues no barrier the second time.
  *   DEATHS=n  at most n consumers are killed, each at any step (default 1)
  *   NC=n consumers (2, 3 at most), NREC records (default 3)
  */
@@ -126,6 +131,7 @@ proctype Consumer(byte me)
 	byte seen;	/* records read */
 	byte v;
 	bit took;
+	bit rearm;	/* asked before, stopped (REARM_NO_BARRIER) */
 
 	do
 	:: seen == NREC -> break
@@ -134,7 +140,7 @@ proctype Consumer(byte me)
 #ifdef DEMAND
 		/* D2 at a release: a consumer that keeps up stops asking */
 		if
-		:: demand_ok[me] || dflag[me] -> demand_ok[me] = 0; UNDEMAND(me)
+		:: demand_ok[me] || dflag[me] -> demand_ok[me] = 0; rearm = 1; UNDEMAND(me)
 		:: true
 		fi
 #else
@@ -183,7 +189,11 @@ proctype Consumer(byte me)
 			fi;
 			MAYDIE;
 #if !defined(NO_BARRIER) && !defined(DEMAND_AFTER)
+#ifdef REARM_NO_BARRIER
+			if :: !rearm -> BARRIER :: else fi;
+#else
 			BARRIER;
+#endif
 #endif
 			demand_ok[me] = 1;
 			MAYDIE
@@ -265,17 +275,23 @@ inline cleanup()
 
 proctype Producer()
 {
-	byte i;
+	byte i, d;
 	bit took;
 
 	do
 	:: wp_buf < NREC ->
+#if defined(DEMAND) && defined(C1D_FIRST)
+		d = demand;
+#endif
 		/* C0 (commit words), C1 (kp_write_pos) */
 		atomic { wp_buf++; printf("MSG: producer commits record %d\n", wp_buf) };
 #ifdef DEMAND
 		/* C1d: fence only if asked */
+#ifndef C1D_FIRST
+		d = demand;
+#endif
 		if
-		:: demand != 0 -> DRAIN; printf("MSG: producer: asked, fences\n")
+		:: d != 0 -> DRAIN; printf("MSG: producer: asked, fences\n")
 		:: else -> printf("MSG: producer: not asked, no fence\n")
 		fi;
 #elif !defined(NO_C2_FENCE)

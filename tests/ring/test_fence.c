@@ -29,7 +29,7 @@ TestSuite(ring_fence, .init = t_init, .fini = t_fini, .timeout = 60);
 struct fence_view {
 	uint64_t features;
 	uint32_t demand;        /* kp_fence_demand */
-	uint32_t slot_demand;   /* kc_fence_demand of slot 0 */
+	uint32_t slot_demand;   /* slot 0's kc_fence_demand holds a tag */
 	uint32_t release_fence; /* kw_release_fence */
 	uint32_t space_sleepers;
 };
@@ -46,7 +46,7 @@ static struct fence_view view(void)
 	struct qshm_kslot *ks = (void *)(m + QSHM_OFF_SLOTS);
 	v.features = h->kh_features;
 	v.demand = atomic_load(&kp->kp_fence_demand);
-	v.slot_demand = atomic_load(&ks[0].kc_fence_demand);
+	v.slot_demand = atomic_load(&ks[0].kc_fence_demand) != 0;
 	v.release_fence = atomic_load(&kw->kw_release_fence);
 	v.space_sleepers = atomic_load(&kw->kw_space_sleepers);
 	munmap(m, len);
@@ -156,11 +156,12 @@ Test(ring_fence, a_segment_with_an_unknown_feature_is_refused)
  * record 0, then, once the parent has published the other n - 1, reads
  * them without sleeping (and so stops asking), says so, and, when told,
  * blocks again until the producer closes. */
+static unsigned asker_flags;
 static int asker_main(void *arg)
 {
 	uint64_t n = (uint64_t)(uintptr_t)arg;
 	qshm_consumer *c;
-	if (qshm_consumer_attach(t_ring, 0, &c))
+	if (qshm_consumer_attach(t_ring, asker_flags, &c))
 		return T_CHILD_FAIL;
 	qshm_consumer_set_wait(c, QSHM_WAIT_BLOCK, 0);
 	t_arrive(&sh->ready);
@@ -182,9 +183,10 @@ static int asker_main(void *arg)
 	return err == -QSHM_ECLOSED ? T_CHILD_OK : T_CHILD_FAIL;
 }
 
-Test(ring_fence, a_sleeping_consumer_asks_for_fences_and_stops_when_it_keeps_up)
+static void asks_and_stops(unsigned flags)
 {
 	sh = t_shared(sizeof(*sh));
+	asker_flags = flags;
 	qshm_producer *p = asym_producer(1 << 20);
 	uint64_t n = QSHM_DEMAND_DROP_RECORDS + 100;
 	pid_t kid = t_fork(asker_main, (void *)(uintptr_t)n, 60);
@@ -209,18 +211,32 @@ Test(ring_fence, a_sleeping_consumer_asks_for_fences_and_stops_when_it_keeps_up)
 	qshm_unlink(t_ring);
 }
 
+Test(ring_fence, a_sleeping_consumer_asks_for_fences_and_stops_when_it_keeps_up)
+{
+	asks_and_stops(0);
+}
+
+Test(ring_fence, a_sleeping_lossy_consumer_asks_and_stops_too)
+{
+	asks_and_stops(QSHM_CONSUMER_LOSSY);
+}
+
 static int blocked_forever_main(void *arg)
 {
-	(void)arg;
 	qshm_consumer *c;
-	if (qshm_consumer_attach(t_ring, 0, &c))
+	if (qshm_consumer_attach(t_ring, (unsigned)(uintptr_t)arg, &c))
 		return T_CHILD_FAIL;
 	qshm_consumer_set_wait(c, QSHM_WAIT_BLOCK, 0);
 	t_arrive(&sh->ready);
 	struct qshm_record r;
-	qshm_consumer_read(c, &r, QSHM_FOREVER); /* killed in here */
-	return T_CHILD_FAIL;
+	/* Asleep (some tests kill it in here); woken by the first record,
+	 * it stays alive, still asking, without reading more. */
+	if (qshm_consumer_read(c, &r, QSHM_FOREVER))
+		return T_CHILD_FAIL;
+	return t_await(&sh->go, 1, 30 * T_SEC) ? T_CHILD_FAIL : T_CHILD_OK;
 }
+
+static uint32_t get_demand_2(void) { return view().demand == 2; }
 
 Test(ring_fence, a_killed_askers_demand_is_taken_back_once_by_its_eviction)
 {
@@ -229,12 +245,18 @@ Test(ring_fence, a_killed_askers_demand_is_taken_back_once_by_its_eviction)
 	pid_t kid = t_fork(blocked_forever_main, NULL, 30);
 	cr_assert_eq(t_await(&sh->ready, 1, 10 * T_SEC), 0);
 	cr_assert_eq(await_field(get_demand, 1), 1, "the sleeper asked");
+	/* A second asker, lossy (never evicted, holds no space), alive
+	 * throughout: the count must keep its 1. */
+	pid_t other = t_fork(blocked_forever_main,
+			     (void *)(uintptr_t)QSHM_CONSUMER_LOSSY, 30);
+	cr_assert_eq(t_await(&sh->ready, 2, 10 * T_SEC), 0);
+	cr_assert_eq(await_field(get_demand_2, 1), 1, "both asked");
 	t_untrack(kid);
 	kill(kid, SIGKILL);
 	waitpid(kid, NULL, 0);
-	cr_expect_eq(view().demand, 1, "dead, still asking");
+	cr_expect_eq(view().demand, 2, "dead, still asking");
 	/* Enough to fill the ring many times: the dead consumer holds it,
-	 * so the producer evicts it, taking its flag and the count. */
+	 * so the producer evicts it, taking its demand back, once. */
 	struct qshm_producer_stats st;
 	for (uint64_t s = 0; s < 20000; s++)
 		cr_assert_eq(t_publish_seq(p, s, 64, 5 * (int64_t)T_SEC, 1), 0,
@@ -242,14 +264,25 @@ Test(ring_fence, a_killed_askers_demand_is_taken_back_once_by_its_eviction)
 	cr_assert_eq(qshm_producer_stats(p, &st), 0);
 	cr_expect_eq(st.evictions, 1);
 	struct fence_view v = view();
-	cr_expect_eq(v.demand, 0, "count %u after the eviction", v.demand);
-	cr_expect_eq(v.slot_demand, 0);
-	/* A second cleanup of that slot (an attacher taking it) finds the
-	 * flag taken: the count stays at 0, never wraps. */
+	cr_expect_eq(v.demand, 1, "count %u after the eviction", v.demand);
+	cr_expect_eq(v.slot_demand, 0, "slot 0's tag taken");
+	/* An attacher taking the evicted slot cleans it again: the tag is
+	 * gone, the count keeps the live asker's 1. */
 	qshm_consumer *c;
 	cr_assert_eq(qshm_consumer_attach(t_ring, 0, &c), 0);
-	cr_expect_eq(view().demand, 0);
+	cr_expect_eq(view().demand, 1);
 	qshm_consumer_close(c);
+	/* The live asker, still asking, dies now. */
+	t_untrack(other);
+	kill(other, SIGKILL);
+	waitpid(other, NULL, 0);
+	cr_expect_eq(view().demand, 1, "dead, still asking");
+	/* A dead lossy asker is never evicted: the producer's sweep of
+	 * dead askers, every 4096 commits it was asked to fence, takes its
+	 * demand back. */
+	for (uint64_t s = 20000; s < 20000 + 2 * QSHM_DEMAND_DROP_RECORDS; s++)
+		cr_assert_eq(t_publish_seq(p, s, 64, 5 * (int64_t)T_SEC, 1), 0);
+	cr_expect_eq(view().demand, 0, "the dead lossy asker's demand");
 	qshm_producer_close(p, QSHM_CLOSE_UNLINK);
 }
 
