@@ -412,6 +412,11 @@ static int simulate(struct svc *s, struct svc_job *j,
 	cfg.seed = j->h.seed;
 	if (j->inline_run)
 		cfg.threads = 1;
+	/* Batches of at most the job's shots: a one-shot job does not make
+	 * the run's 4096-shot buffer (the outcomes do not depend on the
+	 * batch size, sim.h). */
+	if (j->h.shots && j->h.shots < SIM_DEFAULT_BATCH)
+		cfg.batch_shots = (size_t)j->h.shots;
 	rc = sim_run_create(&run, c, &cfg, err);
 	if (rc)
 		return rc;
