@@ -29,10 +29,13 @@ static void compress_init(struct sim_compress *cz, unsigned nqubits,
 	memset(cz->t, 0, sizeof(cz->t[0]) * cz->nchunks);
 	for (unsigned j = 0; j < m; j++) {
 		unsigned c = mq[j] / 8, b = mq[j] % 8;
+		/* Basis indices are below 2^nqubits: the last chunk's byte
+		 * takes fewer values (a 1-qubit state: 2, not 256). */
+		unsigned lim = nqubits - 8 * c >= 8 ? 256
+						   : 1u << (nqubits - 8 * c);
 
-		for (unsigned v = 0; v < 256; v++)
-			if (v & (1u << b))
-				cz->t[c][v] |= (uint64_t)1 << j;
+		for (unsigned v = 1u << b; v < lim; v = (v + 1) | (1u << b))
+			cz->t[c][v] |= (uint64_t)1 << j;
 	}
 }
 
@@ -109,11 +112,13 @@ int sim_outtab_init(struct sim_outtab *t, size_t words, unsigned m,
 	for (size_t k = 0; k < nterm; k++) {
 		unsigned c = term[k].mqi / 8, b = term[k].mqi % 8;
 		uint32_t cl = term[k].clbit;
+		/* Outcome indices are below 2^m: the last chunk's byte takes
+		 * fewer values. */
+		unsigned lim = m - 8 * c >= 8 ? 256 : 1u << (m - 8 * c);
 
-		for (unsigned v = 0; v < 256; v++)
-			if (v & (1u << b))
-				t->tab[(c * 256 + v) * words + cl / 64] |=
-					(uint64_t)1 << (cl % 64);
+		for (unsigned v = 1u << b; v < lim; v = (v + 1) | (1u << b))
+			t->tab[(c * 256 + v) * words + cl / 64] |=
+				(uint64_t)1 << (cl % 64);
 	}
 	return 0;
 }

@@ -203,6 +203,7 @@ int svc_run(const struct svc_config *cfg)
 	}
 	pthread_mutex_init(&s.lock, NULL);
 	pthread_cond_init(&s.cond, NULL);
+	svc_text_cache_init(&s.tcache);
 	rc = ctl_create(&s);
 	if (rc)
 		return rc;
@@ -258,7 +259,12 @@ int svc_run(const struct svc_config *cfg)
 			wait_for_work(&s);
 	}
 	svc_log(&s, "stopping (%llu jobs ran on the main thread, the "
-		"inline lane)", (unsigned long long)s.inlined);
+		"inline lane; text cache: %llu hits, %llu misses, %llu "
+		"evicted, %u of %u entries)", (unsigned long long)s.inlined,
+		(unsigned long long)s.tcache.hits,
+		(unsigned long long)s.tcache.misses,
+		(unsigned long long)s.tcache.evicted, s.tcache.n,
+		SVC_TEXT_CACHE_N);
 	pthread_mutex_lock(&s.lock);
 	s.stopping = true;
 	for (struct svc_job *j = s.running; j; j = j->next)
@@ -283,6 +289,7 @@ int svc_run(const struct svc_config *cfg)
 	}
 	while (s.clients)
 		svc_client_drop(&s, s.clients, -QSHM_ECLOSED);
+	svc_text_cache_clear(&s);
 	rc = 0;
 out:
 	free(th);

@@ -47,6 +47,9 @@
 /* A parsed circuit, shared by the jobs that run it (svc.lock: refs). */
 struct svc_tpl {
 	struct qasm_template *t;
+	struct qasm_circuit *fixed;  /* a text job's template without
+					parameters: its circuit, bound once
+					(svc_cache.c); else NULL */
 	unsigned refs;
 };
 
@@ -100,6 +103,8 @@ struct svc_job {
 	/* A RUN job parsed and bound, waiting for memory (svc.memwait):
 	 * kept so that it is not parsed again. */
 	struct qasm_circuit *c;
+	bool c_shared;               /* c is tpl->fixed: not the job's to
+					free (the tpl ref keeps it) */
 	struct qasm_template *own;   /* its text's template */
 	uint64_t need;               /* bytes of state, reserved or not */
 	bool mem_held;               /* need is counted in svc.mem_used */
@@ -111,6 +116,27 @@ struct svc_job {
 					finds the job gone from the queue) */
 	struct svc_job *mw_next;     /* svc.lock: memwait FIFO */
 	struct svc_job *next, *prev;
+};
+
+/* The inline lane's cache of parsed texts (svc_cache.c; main thread
+ * only, but for the templates' refs under svc.lock). */
+#define SVC_TEXT_CACHE_N 16
+struct svc_text_ent {
+	uint64_t hash;
+	uint64_t used;               /* cache tick of its last use */
+	char *text;                  /* the key: the job's bytes */
+	uint32_t len;
+	struct svc_tpl *tpl;         /* one ref */
+};
+struct svc_text_cache {
+	struct svc_text_ent e[SVC_TEXT_CACHE_N];
+	unsigned n;
+	uint64_t seen[SVC_TEXT_CACHE_N]; /* hashes of recent texts that
+					    were not cached */
+	unsigned nseen;
+	uint64_t tick, seed;
+	uint64_t hits, misses, evicted;
+	uint64_t (*hash)(const void *data, size_t len, uint64_t seed);
 };
 
 struct svc {
@@ -141,6 +167,7 @@ struct svc {
 	uint64_t last_scan;              /* CLOCK_MONOTONIC ns */
 	unsigned npend;                  /* main thread: clients with
 					    replies pending */
+	struct svc_text_cache tcache;    /* main thread */
 };
 
 uint64_t svc_mono_ns(void);
@@ -224,6 +251,27 @@ int svc_reply_registered(struct svc_client *cl, int64_t wait_ns,
  * (qasm_template_free() + free(), after unlocking). */
 bool svc_tpl_unref_locked(struct svc_tpl *t);
 void svc_tpl_free(struct svc_tpl *t);
+/* Parses a job's (name "job") or registration's ("circuit") text:
+ * includes checked, at most max_gates (0: the front end's budget), at
+ * most --max-qubits. */
+int svc_parse_text(struct svc *s, const char *name, const char *text,
+		   size_t len, uint64_t max_gates, struct qasm_template **out,
+		   struct rt_error *err);
+
+/* svc_cache.c: the text cache (docs/service.md, "The text cache"). */
+uint64_t svc_text_hash(const void *data, size_t len, uint64_t seed);
+void svc_text_cache_init(struct svc_text_cache *tc);
+/* Empties it (its references dropped). */
+void svc_text_cache_clear(struct svc *s);
+/* A reference to the template of TEXT (svc_tpl_unref_locked() when
+ * done): the cached one if these bytes are cached, else, if a text of
+ * the same hash missed recently, a parse of them within
+ * SVC_INLINE_GATES, cached (evicting the least recently used entry when
+ * full). Returns 0 and *out, 1 (not cached: the caller parses), or the
+ * parse's error (nothing cached). */
+int svc_text_cache_get(struct svc *s, const char *text, uint32_t len,
+		       struct svc_tpl **out, struct rt_error *err);
+
 /* Frees a job's own memory (not its client or template refs). */
 void svc_job_free(struct svc_job *j);
 

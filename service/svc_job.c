@@ -177,10 +177,9 @@ static int check_includes(const char *text, size_t len, char *msg,
 	return 0;
 }
 
-/* Parses text for a job (name "job") or a registration ("circuit"). */
-static int parse_text(struct svc *s, const char *name, const char *text,
-		      size_t len, uint64_t max_gates,
-		      struct qasm_template **out, struct rt_error *err)
+int svc_parse_text(struct svc *s, const char *name, const char *text,
+		   size_t len, uint64_t max_gates, struct qasm_template **out,
+		   struct rt_error *err)
 {
 	struct qasm_parse_opts po = { .max_gates = max_gates };
 	int rc = check_includes(text, len, err->msg, sizeof(err->msg));
@@ -413,6 +412,11 @@ static int simulate(struct svc *s, struct svc_job *j,
 	cfg.seed = j->h.seed;
 	if (j->inline_run)
 		cfg.threads = 1;
+	/* Batches of at most the job's shots: a one-shot job does not make
+	 * the run's 4096-shot buffer (the outcomes do not depend on the
+	 * batch size, sim.h). */
+	if (j->h.shots && j->h.shots < SIM_DEFAULT_BATCH)
+		cfg.batch_shots = (size_t)j->h.shots;
 	rc = sim_run_create(&run, c, &cfg, err);
 	if (rc)
 		return rc;
@@ -559,7 +563,7 @@ static void register_run(struct svc *s, struct svc_job *j)
 	int rc;
 
 	rt_error_clear(&err);
-	rc = parse_text(s, "circuit", j->qasm, j->qasm_len, 0, &t, &err);
+	rc = svc_parse_text(s, "circuit", j->qasm, j->qasm_len, 0, &t, &err);
 	if (rc == 0 && !(st = calloc(1, sizeof(*st))))
 		rc = rt_error_set(&err, -ENOMEM, "service: out of memory");
 	if (rc == 0) {
@@ -679,7 +683,7 @@ bool svc_job_run(struct svc *s, struct svc_job *j)
 		if (j->tpl) {
 			t = j->tpl->t;
 		} else {
-			rc = parse_text(s, "job", j->qasm, j->qasm_len, 0,
+			rc = svc_parse_text(s, "job", j->qasm, j->qasm_len, 0,
 					&j->own, &err);
 			if (rc)
 				goto done;
@@ -731,14 +735,34 @@ done:
 	svc_ctr_add(s, SVC_CTR_LAT_COUNT, 1);
 	svc_ctr_add(s, SVC_CTR_LAT_SUM_NS, (int64_t)lat);
 	pthread_mutex_unlock(&s->lock);
-	qasm_circuit_free(j->c);
+	if (!j->c_shared)
+		qasm_circuit_free(j->c);
 	qasm_template_free(j->own);
 	j->c = NULL;
+	j->c_shared = false;
 	j->own = NULL;
 	return false;
 }
 
 /* ---- the inline lane: small jobs on the main thread ---- */
+
+/* A text job gives back the cached template it took and any circuit
+ * bound from it: a worker parses its text again. */
+static void job_untemplate(struct svc *s, struct svc_job *j)
+{
+	bool last;
+
+	if (!j->c_shared)
+		qasm_circuit_free(j->c);
+	j->c = NULL;
+	j->c_shared = false;
+	pthread_mutex_lock(&s->lock);
+	last = svc_tpl_unref_locked(j->tpl);
+	pthread_mutex_unlock(&s->lock);
+	if (last)
+		svc_tpl_free(j->tpl);
+	j->tpl = NULL;
+}
 
 /* Whether a shot may take a path of its own: a reset, a classical
  * condition, or an operation after a measurement. Such a circuit is
@@ -819,7 +843,7 @@ bool svc_job_try_inline(struct svc *s, struct svc_client *cl,
 	const struct qasm_circuit *shape;
 	struct rt_error err;
 	uint64_t room, work, bound;
-	bool idle;
+	bool idle, cached = false;
 
 	if (!s->inline_qubits || j->kind != SVC_JOB_RUN || cl->pend ||
 	    j->h.shots > SVC_INLINE_SHOTS)
@@ -830,54 +854,79 @@ bool svc_job_try_inline(struct svc *s, struct svc_client *cl,
 	pthread_mutex_unlock(&s->lock);
 	if (!idle)
 		return false;
-	if (j->tpl) {
-		/* Its fixed operations are copied by the bind: bounded by
-		 * the work check, before binding. */
-		t = j->tpl->t;
-		shape = qasm_template_shape(t);
-		if (shape->nqubits > s->inline_qubits ||
-		    ((uint64_t)shape->nops << shape->nqubits) >
-		    SVC_INLINE_WORK)
-			return false;
-	} else {
+	/* A text job takes its template from the text cache when its bytes
+	 * were seen before (parsed there on a miss, within the lane's gate
+	 * budget); from there on, as a registered circuit's. A text seen
+	 * for the first time is parsed for this job alone. A text that does
+	 * not parse is left to a worker, which parses it with the full
+	 * budget and reports. */
+	if (!j->tpl) {
+		int rc;
+
 		if (j->qasm_len > SVC_INLINE_TEXT)
 			return false;
-		t = NULL;
 		rt_error_clear(&err);
-		/* A failure (or the bound) leaves the job to a worker,
-		 * which parses with the full budget and reports. */
-		if (j->h.nparams == 0) {
-			/* No values: the circuit a template of the text would
-			 * bind to is the plain parse's (qasm.h), without the
-			 * copy (a text that declares parameters fails here
-			 * and the worker says why). */
-			struct qasm_parse_opts po = {
-				.max_gates = SVC_INLINE_GATES };
-			if (check_includes(j->qasm, j->qasm_len, err.msg,
-					   sizeof(err.msg)) ||
-			    qasm_parse_string_opts("job", j->qasm,
-						   j->qasm_len, &po, &j->c,
-						   &err))
-				return false;
-			if (j->c->nqubits > s->cfg->max_qubits) {
-				qasm_circuit_free(j->c);
-				j->c = NULL;
-				return false;
-			}
-		} else if (parse_text(s, "job", j->qasm, j->qasm_len,
-				      SVC_INLINE_GATES, &j->own, &err)) {
+		rc = svc_text_cache_get(s, j->qasm, j->qasm_len, &j->tpl,
+					&err);
+		if (rc < 0)
 			return false;
-		} else {
-			t = j->own;
-		}
+		cached = rc == 0;
 	}
 	rt_error_clear(&err);
-	if (t && qasm_template_bind_budget(t, j->params, j->h.nparams,
-					   SVC_INLINE_GATES, &j->c, &err)) {
-		/* over the budget, or an error a worker reports */
-		qasm_template_free(j->own);
-		j->own = NULL;
-		return false;
+	if (j->tpl) {
+		t = j->tpl->t;
+		shape = qasm_template_shape(t);
+		if (j->tpl->fixed && j->h.nparams == 0) {
+			/* A cached text without parameters: its circuit as
+			 * is (bound once, when it was cached), checked below
+			 * like any other. */
+			j->c = j->tpl->fixed;
+			j->c_shared = true;
+		} else if (shape->nqubits > s->inline_qubits ||
+			   ((uint64_t)shape->nops << shape->nqubits) >
+			   SVC_INLINE_WORK ||
+			   qasm_template_bind_budget(t, j->params,
+						     j->h.nparams,
+						     SVC_INLINE_GATES, &j->c,
+						     &err)) {
+			/* Its fixed operations are copied by the bind:
+			 * bounded by the work check, before binding. Over a
+			 * bound, or an error that a worker reports: a cached
+			 * text's template goes (the worker parses the text
+			 * with its own budget). */
+			if (cached)
+				job_untemplate(s, j);
+			return false;
+		}
+	} else if (j->h.nparams == 0) {
+		/* No values: the circuit a template of the text would bind
+		 * to is the plain parse's (qasm.h), without the copy (a text
+		 * that declares parameters fails here and the worker says
+		 * why). */
+		struct qasm_parse_opts po = { .max_gates = SVC_INLINE_GATES };
+
+		if (check_includes(j->qasm, j->qasm_len, err.msg,
+				   sizeof(err.msg)) ||
+		    qasm_parse_string_opts("job", j->qasm, j->qasm_len, &po,
+					   &j->c, &err))
+			return false;
+		if (j->c->nqubits > s->cfg->max_qubits) {
+			qasm_circuit_free(j->c);
+			j->c = NULL;
+			return false;
+		}
+	} else {
+		if (svc_parse_text(s, "job", j->qasm, j->qasm_len,
+				   SVC_INLINE_GATES, &j->own, &err))
+			return false;
+		rt_error_clear(&err);
+		if (qasm_template_bind_budget(j->own, j->params, j->h.nparams,
+					      SVC_INLINE_GATES, &j->c, &err)) {
+			/* over the budget, or an error a worker reports */
+			qasm_template_free(j->own);
+			j->own = NULL;
+			return false;
+		}
 	}
 	work = (uint64_t)j->c->nops << j->c->nqubits;
 	if (circuit_branches(j->c))
@@ -925,13 +974,15 @@ void svc_tpl_free(struct svc_tpl *t)
 {
 	if (!t)
 		return;
+	qasm_circuit_free(t->fixed);
 	qasm_template_free(t->t);
 	free(t);
 }
 
 void svc_job_free(struct svc_job *j)
 {
-	qasm_circuit_free(j->c);
+	if (!j->c_shared)
+		qasm_circuit_free(j->c);
 	qasm_template_free(j->own);
 	free(j->qasm);
 	free(j->params);

@@ -358,6 +358,49 @@ for kind in deep small; do
 done
 ok "a registered circuit whose bind expands past the lane's budget runs on a worker; a small one takes the lane"
 
+# ---- the text cache (docs/service.md, "The text cache") ----
+# Jobs sent as text, from real client processes, each compared with
+# `qshm sim --counts`: texts sent again take the cached parse; a text that
+# differs in one byte (h -> x) or only in a comment is its own entry; 40
+# distinct texts, each sent twice (so each is cached), leave at most 16
+# entries (the log's figures) and the first texts still right after their
+# eviction.
+printf 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\ncreg c[2];\nh q[0];\ncx q[0], q[1];\nmeasure q -> c;\n' >"$T/tc-a.qasm"
+sed 's/^h q\[0\];$/x q[0];/' "$T/tc-a.qasm" >"$T/tc-x.qasm"
+cmp -s "$T/tc-a.qasm" "$T/tc-x.qasm" && fail "text cache: the changed text is the same"
+{ cat "$T/tc-a.qasm"; printf '// another text, the same circuit\n'; } >"$T/tc-c.qasm"
+serve tc --workers 1
+for round in 1 2 3; do
+	timeout 60 "$SVCCLIENT" multi "$P-tc" 300 $((round * 10)) "$T/tc-a.qasm" "$T/tc-x.qasm" \
+		"$T/tc-c.qasm" "$T/tc-a.qasm" >"$T/tc$round.out" 2>"$T/tc$round.err" ||
+		fail "text cache: client failed: $(cat "$T/tc$round.err")"
+	[ "$(wc -l <"$T/tc$round.out")" -eq 4 ] || fail "text cache: $(cat "$T/tc$round.out")"
+	while read -r file seed json; do
+		[ "$json" = "$("$QSHM" sim "$file" --shots 300 --seed "$seed" --counts)" ] ||
+			fail "text cache: wrong counts for $file seed $seed: $json"
+	done <"$T/tc$round.out"
+done
+files=()
+for k in $(seq 1 40); do
+	{ cat "$T/tc-a.qasm"; printf '// text %d\n' "$k"; } >"$T/tc-n$k.qasm"
+	files+=("$T/tc-n$k.qasm" "$T/tc-n$k.qasm")
+done
+timeout 60 "$SVCCLIENT" multi "$P-tc" 100 1 "${files[@]}" "$T/tc-x.qasm" >"$T/tcn.out" 2>"$T/tcn.err" ||
+	fail "text cache: client of 81 texts failed: $(cat "$T/tcn.err")"
+[ "$(wc -l <"$T/tcn.out")" -eq 81 ] || fail "text cache: $(wc -l <"$T/tcn.out") replies of 81"
+while read -r file seed json; do
+	[ "$json" = "$("$QSHM" sim "$file" --shots 100 --seed "$seed" --counts)" ] ||
+		fail "text cache: wrong counts for $file seed $seed: $json"
+done <"$T/tcn.out"
+kill -TERM "$SVC"; wait "$SVC" || true
+line=$(grep -o 'text cache: [0-9]* hits, [0-9]* misses, [0-9]* evicted, [0-9]* of 16 entries' "$T/serve-tc.err") ||
+	fail "text cache: no figures in the log: $(grep stopping "$T/serve-tc.err")"
+read -r hits misses evicted entries < <(echo "$line" | sed 's/[^0-9 ]//g; s/  */ /g; s/^ //' | cut -d' ' -f1,2,3,4)
+[ "$entries" -le 16 ] || fail "text cache: $entries entries: $line"
+[ "$hits" -ge 3 ] || fail "text cache: texts sent again were parsed again: $line"
+[ "$evicted" -ge 1 ] || fail "text cache: 44 distinct texts evicted nothing: $line"
+ok "the text cache: repeated texts hit ($line); changed texts are their own entries; counts as qshm sim's throughout"
+
 # ---- client policy: retries with backoff, the circuit breaker ----
 serve p --workers 1 --queue 1
 timeout 60 "$SVCCLIENT" policy "$P-p" "$Q/bell_n4.qasm" >"$T/policy.out" 2>"$T/policy.err" ||
