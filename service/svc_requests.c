@@ -396,7 +396,6 @@ void svc_client_drop(struct svc *s, struct svc_client *cl, int why)
 			svc_tpl_free(cl->circs[i].tpl);
 		}
 	cl->ncircs = 0;
-	last = svc_client_unref_locked(cl);
 	svc_ctr_add(s, SVC_CTR_CLIENTS, -1);
 	pthread_mutex_unlock(&s->lock);
 	while (taken) {
@@ -407,8 +406,15 @@ void svc_client_drop(struct svc *s, struct svc_client *cl, int why)
 	svc_log(s, "client %s left (%s); %u queued jobs dropped", cl->id,
 		qshm_strerror(why), n);
 	qshm_consumer_close(cl->req);
+	cl->req = NULL;
 	if (why == -QSHM_EPRODUCERDEAD)
 		qshm_unlink(cl->req_name);
+	/* Our own reference last, after every use of cl above: a job still
+	 * running on a worker holds another, and whoever drops the last one
+	 * frees cl (svc_job_release()). */
+	pthread_mutex_lock(&s->lock);
+	last = svc_client_unref_locked(cl);
+	pthread_mutex_unlock(&s->lock);
 	if (last)
 		svc_client_free(cl);
 }

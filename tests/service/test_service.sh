@@ -401,6 +401,30 @@ read -r hits misses evicted entries < <(echo "$line" | sed 's/[^0-9 ]//g; s/  */
 [ "$evicted" -ge 1 ] || fail "text cache: 44 distinct texts evicted nothing: $line"
 ok "the text cache: repeated texts hit ($line); changed texts are their own entries; counts as qshm sim's throughout"
 
+# A cached text keeps the lane's bounds: a parameter-less text of 14
+# qubits (over --inline-qubits 10) and one whose parse expands 8192 gate
+# applications (over the lane's 4096), each sent four times by separate
+# clients, so cached after the second: none runs on the main thread, and
+# the counts are qshm sim's.
+{ printf 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[14];\ncreg c[14];\n'
+  for i in $(seq 0 13); do printf 'h q[%d];\n' "$i"; done
+  printf 'measure q -> c;\n'; } >"$T/tc-wide.qasm"
+sed 's/^param t;$//; s/g13(t)/g13(0.0001)/' "$T/deep.qasm" >"$T/tc-deep.qasm"
+for kind in wide deep; do
+	serve tb --workers 1
+	for k in 1 2 3 4; do
+		out=$(timeout 60 "$SVCCLIENT" multi "$P-tb" 200 "$k" "$T/tc-$kind.qasm") ||
+			fail "text cache over the lane's bounds ($kind): $out"
+		read -r file seed json <<<"$out"
+		[ "$json" = "$("$QSHM" sim "$file" --shots 200 --seed "$seed" --counts)" ] ||
+			fail "text cache over the lane's bounds ($kind): wrong counts: $out"
+	done
+	kill -TERM "$SVC"; wait "$SVC" || true
+	grep -q "stopping (0 jobs ran on the main thread" "$T/serve-tb.err" ||
+		fail "a cached $kind text over the lane's bounds ran inline: $(grep stopping "$T/serve-tb.err")"
+done
+ok "cached texts over the lane's bounds (14 qubits; 8192 gate applications) run on a worker, 4 times of 4 each"
+
 # ---- client policy: retries with backoff, the circuit breaker ----
 serve p --workers 1 --queue 1
 timeout 60 "$SVCCLIENT" policy "$P-p" "$Q/bell_n4.qasm" >"$T/policy.out" 2>"$T/policy.err" ||
