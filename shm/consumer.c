@@ -499,8 +499,13 @@ static int qshm__wait_data(qshm_consumer *c, int64_t timeout_ns,
 	 * finds nothing again without reading (a poll with timeout 0, then a
 	 * wait) keeps the choice. Either is correct; this is only speed. */
 	if (!*deadline && c->records != c->run_mark) {
-		c->poll_word = c->have_seq && c->records - c->run_mark <= 1;
+		/* By bytes, not records: one batch record of many items is
+		 * a stream, and polling its successor's commit word would
+		 * take from the producer the line it is writing. */
+		c->poll_word = c->have_seq && c->records - c->run_mark <= 1 &&
+			       c->pos - c->run_pos <= QSHM_PINGPONG_BYTES;
 		c->run_mark = c->records;
+		c->run_pos = c->pos;
 	}
 	/* While spinning (busy mode, or spin-then-park before its spin time
 	 * is up), look at the clock and at the shared end-of-stream state

@@ -32,6 +32,10 @@
 #define QSHM_RO_POLL_MIN_NS (50u * 1000u)
 #define QSHM_RO_POLL_MAX_NS (5u * 1000u * 1000u)
 #define QSHM_DEFAULT_SPIN_NS (50u * 1000u)
+/* A consumer that read one record of at most this many bytes (header
+ * included) since the ring was last empty is in a ping-pong: it polls
+ * the next commit word; otherwise the write position. */
+#define QSHM_PINGPONG_BYTES 512u
 
 /* A mapped segment, as either side sees it. The geometry fields are copies
  * made at create/attach time, after validation: never re-read from shared
@@ -111,6 +115,7 @@ struct qshm_consumer {
 	unsigned empty_polls;
 	int poll_word;        /* this wait spins on the commit word */
 	uint64_t run_mark;    /* records at the start of the last wait */
+	uint64_t run_pos;     /* and its position */
 	uint64_t last_now;    /* clock at the last look, while waiting */
 	int gone;             /* 0, or the terminal error once seen */
 	int sleeping;         /* between wait_prepare and wait_finish */

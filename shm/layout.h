@@ -150,20 +150,26 @@ struct qshm_kheader {
 };
 
 struct qshm_kprod {
+	/* Line 0, written by the producer (every commit), polled by
+	 * consumers. */
 	/* Committed end: every byte below it is a complete record. */
 	_Atomic uint64_t kp_write_pos;  /*   0 */
 	/* Oldest intact record: bytes below it may be overwritten now. */
 	_Atomic uint64_t kp_head_pos;   /*   8 */
+	_Atomic uint32_t kp_closed;     /*  16 1 once the producer closed */
+	uint8_t kp_pad0[QSHM_CACHELINE - 20];
+	/* Line 1 (format 3), written by consumers now and then, read by the
+	 * producer at every commit: apart from line 0, whose store each
+	 * commit makes while consumers poll it, so the commit's loads of
+	 * these do not wait behind that line's transfer. */
 	/* Bumped by each consumer that registers (see protocol, R4/P2). */
-	_Atomic uint32_t kp_epoch;      /*  16 */
-	_Atomic uint32_t kp_closed;     /*  20 1 once the producer closed */
+	_Atomic uint32_t kp_epoch;      /*  64 */
 	/* 1 + highest slot index ever taken: scans stop there. */
-	_Atomic uint32_t kp_slot_hwm;   /*  24 */
-	/* Format 3: consumers that want the producer to fence its commits
-	 * (C1d): each raises it once, with its slot's kc_fence_demand; the
-	 * one exception to "written by the producer only". */
-	_Atomic uint32_t kp_fence_demand; /* 28 */
-	uint8_t kp_pad[QSHM_HOT_STRIDE - 32];
+	_Atomic uint32_t kp_slot_hwm;   /*  68 */
+	/* Consumers that want the producer to fence its commits (C1d): each
+	 * raises it once, with its slot's kc_fence_demand. */
+	_Atomic uint32_t kp_fence_demand; /* 72 */
+	uint8_t kp_pad1[QSHM_CACHELINE - 12];
 };
 
 struct qshm_kwake {
@@ -272,10 +278,10 @@ _Static_assert(offsetof(struct qshm_kheader, kh_off_meta) == 144, "meta");
 _Static_assert(offsetof(struct qshm_kheader, kh_meta_size) == 152, "msize");
 _Static_assert(sizeof(struct qshm_kprod) == QSHM_HOT_STRIDE, "kprod size");
 _Static_assert(offsetof(struct qshm_kprod, kp_head_pos) == 8, "head");
-_Static_assert(offsetof(struct qshm_kprod, kp_epoch) == 16, "epoch");
-_Static_assert(offsetof(struct qshm_kprod, kp_closed) == 20, "closed");
-_Static_assert(offsetof(struct qshm_kprod, kp_slot_hwm) == 24, "hwm");
-_Static_assert(offsetof(struct qshm_kprod, kp_fence_demand) == 28, "demand");
+_Static_assert(offsetof(struct qshm_kprod, kp_closed) == 16, "closed");
+_Static_assert(offsetof(struct qshm_kprod, kp_epoch) == 64, "epoch");
+_Static_assert(offsetof(struct qshm_kprod, kp_slot_hwm) == 68, "hwm");
+_Static_assert(offsetof(struct qshm_kprod, kp_fence_demand) == 72, "demand");
 _Static_assert(sizeof(struct qshm_kwake) == 128, "kwake size");
 _Static_assert(offsetof(struct qshm_kwake, kw_space_futex) == 64, "space");
 _Static_assert(offsetof(struct qshm_kwake, kw_release_fence) == 72, "rfence");
