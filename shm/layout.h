@@ -15,7 +15,8 @@
  * Segment (offsets in bytes; docs/protocol.md has the same table):
  *
  *	0      struct qshm_kheader     256   immutable once published
- *	256    struct qshm_kprod       128   written by the producer only
+ *	256    struct qshm_kprod       128   producer line; its second 64 B
+ *	                                     written by consumers now and then
  *	384    struct qshm_kwake       128   futex words, space flag
  *	512    struct qshm_kstats      256   producer counters
  *	768    struct qshm_kslot[N]    128 each, N = max_consumers

@@ -802,18 +802,6 @@ static void qshm__sweep_askers(qshm_producer *p)
 	}
 }
 
-/* Words of parked bits that cover the slots in use. */
-static inline uint32_t qshm__parked_words(struct qshm_map *m)
-{
-	/* seq_cst: part of C2. A relaxed load after the C1 exchange could
-	 * miss the mark a consumer raised (seq_cst, before its R3) and so
-	 * skip the word holding its bit. */
-	uint32_t hwm = atomic_load_explicit(&m->kprod->kp_slot_hwm,
-					    memory_order_seq_cst);
-	if (hwm > m->max_consumers)
-		hwm = m->max_consumers; /* shared: never trust it */
-	return (hwm + 63) / 64;
-}
 
 /* C3: takes the parked bits first, then bumps the futex word and wakes:
  * every consumer whose bit it took read the word before setting the bit
@@ -837,6 +825,28 @@ static void qshm__wake_data(qshm_producer *p, uint32_t nwords)
 	p->wakes++;
 	atomic_store_explicit(&p->m.kstats->ks_wakes, p->wakes,
 			      memory_order_relaxed);
+}
+
+/* C2 (and C3): is any parked bit set? Reads the words of parked bits
+ * that cover the slots in use (kp_slot_hwm; one word, one line quiet
+ * unless someone parks, while at most 64 slots were ever taken) and wakes
+ * if so. fenced: after 2.0's exchange or the demand's fence, seq_cst
+ * loads, the second half of the pair with W1/W2 (a relaxed load of the
+ * mark could miss one a consumer raised, seq_cst, before its R3, and so
+ * skip the word holding its bit); otherwise relaxed, ordered by the
+ * consumers' barriers ("Who pays the fence"). Inlined with a constant. */
+static inline void qshm__c2(qshm_producer *p, bool fenced)
+{
+	memory_order mo = fenced ? memory_order_seq_cst : memory_order_relaxed;
+	uint32_t hwm = atomic_load_explicit(&p->m.kprod->kp_slot_hwm, mo);
+	if (hwm > p->m.max_consumers)
+		hwm = p->m.max_consumers; /* shared: never trust it */
+	uint32_t nwords = (hwm + 63) / 64;
+	for (uint32_t i = 0; i < nwords; i++)
+		if (atomic_load_explicit(&p->m.kparked[i], mo)) {
+			qshm__wake_data(p, nwords);
+			return;
+		}
 }
 
 QSHM_EXPORT int qshm_producer_claim_batch(qshm_producer *p, uint32_t count,
@@ -963,23 +973,14 @@ QSHM_EXPORT int qshm_producer_commit(qshm_producer *p)
 		 * barrier (W1b); a load after that barrier sees the raise,
 		 * and a C1 before it is visible to that consumer's W2 and
 		 * every later one (docs/protocol.md, "Who pays the fence").
-		 * In our own line, next to kp_write_pos. */
-		uint32_t demand = atomic_load_explicit(
-			&p->m.kprod->kp_fence_demand, memory_order_relaxed);
-		if (__builtin_expect(demand == 0, 1)) {
+		 * In the producer line's second line, which commits only
+		 * load. */
+		if (__builtin_expect(atomic_load_explicit(
+					     &p->m.kprod->kp_fence_demand,
+					     memory_order_relaxed) == 0, 1)) {
 			/* C2 without a fence: nobody sleeps that has not
 			 * covered this commit with its barrier. */
-			uint32_t hwm = atomic_load_explicit(
-				&p->m.kprod->kp_slot_hwm, memory_order_relaxed);
-			if (hwm > p->m.max_consumers)
-				hwm = p->m.max_consumers; /* never trust it */
-			uint32_t nwords = (hwm + 63) / 64;
-			for (uint32_t i = 0; i < nwords; i++)
-				if (atomic_load_explicit(&p->m.kparked[i],
-							 memory_order_relaxed)) {
-					qshm__wake_data(p, nwords);
-					break;
-				}
+			qshm__c2(p, false);
 			return 0;
 		}
 		/* Asked for: 2.0's order, C1 then a full fence then C2. */
@@ -989,32 +990,17 @@ QSHM_EXPORT int qshm_producer_commit(qshm_producer *p)
 		if (__builtin_expect(++p->fenced_commits %
 					     QSHM_DEMAND_DROP_RECORDS == 0, 0))
 			qshm__sweep_askers(p);
-		uint32_t nw = qshm__parked_words(&p->m);
-		for (uint32_t i = 0; i < nw; i++)
-			if (atomic_load_explicit(&p->m.kparked[i],
-						 memory_order_seq_cst)) {
-				qshm__wake_data(p, nw);
-				break;
-			}
-		return 0;
+	} else {
+		/* Format 2.0's order (QSHM_FENCE=full, or no membarrier):
+		 * an exchange, seq_cst: with the seq_cst loads of C2 it is
+		 * the producer's half of the no-lost-wake-up rule, paired
+		 * with W1/W2 (bit set, then write_pos re-checked, all
+		 * seq_cst): one locked instruction on x86 instead of a store
+		 * and a full fence. */
+		atomic_exchange_explicit(&p->m.kprod->kp_write_pos,
+					 p->committed, memory_order_seq_cst);
 	}
-	/* Format 2.0's order (QSHM_FENCE=full, or no membarrier): an
-	 * exchange, seq_cst: with the seq_cst load C2 it is the producer's
-	 * half of the no-lost-wake-up rule, paired with W1/W2 (count
-	 * incremented, then write_pos re-checked, all seq_cst): one locked
-	 * instruction on x86 instead of a store and a full fence. */
-	atomic_exchange_explicit(&p->m.kprod->kp_write_pos, p->committed,
-				 memory_order_seq_cst);
-	/* C2: any parked bit set? seq_cst, the second half of the pair
-	 * with W1/W2. One word (one line, quiet unless someone parks) while
-	 * at most 64 slots are in use. */
-	uint32_t nwords = qshm__parked_words(&p->m);
-	for (uint32_t i = 0; i < nwords; i++)
-		if (atomic_load_explicit(&p->m.kparked[i],
-					 memory_order_seq_cst)) {
-			qshm__wake_data(p, nwords);
-			break;
-		}
+	qshm__c2(p, true);
 	return 0;
 }
 
