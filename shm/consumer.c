@@ -388,7 +388,7 @@ static uint32_t qshm__announce(qshm_consumer *c)
  * came before it, earlier in program order, was made visible by it. So
  * each wait is the 2.0 Dekker pair (W1 then W2 against C1, fence, C2) or
  * finds C1 with W2. */
-static int qshm__demand(qshm_consumer *c)
+int qshm__demand(qshm_consumer *c)
 {
 	if (!c->asym || c->demand_ok)
 		return 0;
@@ -991,7 +991,7 @@ int qshm__prepare_announce(qshm_consumer *c, const uint32_t **word,
 	return 0;
 }
 
-/* W2 after the announcement and, if qshm__prepare_demand() asked for it,
+/* W2 after the announcement and, if qshm__demand() asked for it,
  * the barrier (W1b), whose result is barrier_err; a barrier that failed
  * cannot be trusted to order anything: look again rather than sleep. */
 int qshm__prepare_check(qshm_consumer *c, int need_barrier, int barrier_err)
@@ -1019,13 +1019,8 @@ QSHM_EXPORT int qshm_consumer_wait_prepare(qshm_consumer *c,
 
 	if (err)
 		return err;
-	int need = qshm__prepare_demand(c);
+	int need = qshm__demand(c);
 	return qshm__prepare_check(c, need, need ? qshm__barrier() : 0);
-}
-
-int qshm__prepare_demand(qshm_consumer *c)
-{
-	return qshm__demand(c);
 }
 
 QSHM_EXPORT void qshm_consumer_wait_finish(qshm_consumer *c)

@@ -198,7 +198,7 @@ void qshm__slot_undemand(struct qshm_map *m, uint32_t i, uint64_t gen);
  * an error; the last two leave c unannounced). */
 int qshm__prepare_announce(qshm_consumer *c, const uint32_t **word,
 			   uint32_t *val);
-int qshm__prepare_demand(qshm_consumer *c);
+int qshm__demand(qshm_consumer *c);
 int qshm__prepare_check(qshm_consumer *c, int need_barrier, int barrier_err);
 
 /* inspect.c */

@@ -133,7 +133,7 @@ QSHM_EXPORT int qshm_poll(struct qshm_pollitem *items, unsigned n,
 			ready++;
 			continue;
 		}
-		announced[prepared] = 1 + qshm__prepare_demand(it->c);
+		announced[prepared] = 1 + qshm__demand(it->c);
 		need_barrier |= announced[prepared] == 2;
 	}
 	int barrier_err = need_barrier ? qshm__barrier() : 0;

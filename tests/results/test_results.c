@@ -498,6 +498,18 @@ static size_t end_rec(uint8_t *b, uint64_t shots)
 
 static _Alignas(16) uint8_t rec[4096];
 
+/* A new decoder given the descriptor of run 1 (encode_ab's), whose
+ * RUN_BEGIN is at seq 100, still running. */
+static void feed_run1_at_100(struct feed *f)
+{
+	static _Alignas(16) uint8_t meta[4096];
+	int bl = encode_ab(rec, sizeof(rec));
+	int ml = put_meta(meta, 1, 100, QSHM_SEQ_NONE, rec, bl);
+
+	cr_assert_eq(qshm_decoder_new(&f->d), 0);
+	cr_assert_eq(qshm_decoder_meta(f->d, meta, (size_t)ml), 0);
+}
+
 Test(decoder, a_whole_run_then_the_next)
 {
 	struct feed f;
@@ -553,12 +565,8 @@ Test(decoder, joins_late_from_the_descriptor)
 {
 	struct feed f;
 	struct qshm_progress pg;
-	int bl = encode_ab(rec, sizeof(rec));
-	static _Alignas(16) uint8_t meta[4096];
-	int ml = put_meta(meta, 1, 100, QSHM_SEQ_NONE, rec, bl);
 
-	cr_assert_eq(qshm_decoder_new(&f.d), 0);
-	cr_assert_eq(qshm_decoder_meta(f.d, meta, (size_t)ml), 0);
+	feed_run1_at_100(&f);
 	/* Joined at seq 150: shots 40.. of the run. */
 	size_t n = shots_rec(rec, 40, 10);
 	cr_assert_eq(feed(&f, QSHM_REC_SHOTS, 150, rec, n), 0, "%s",
@@ -587,12 +595,8 @@ Test(decoder, joins_late_from_the_descriptor)
 Test(decoder, a_record_before_the_descriptors_run_is_skipped)
 {
 	struct feed f;
-	int bl = encode_ab(rec, sizeof(rec));
-	static _Alignas(16) uint8_t meta[4096];
-	int ml = put_meta(meta, 1, 100, QSHM_SEQ_NONE, rec, bl);
 
-	cr_assert_eq(qshm_decoder_new(&f.d), 0);
-	cr_assert_eq(qshm_decoder_meta(f.d, meta, (size_t)ml), 0);
+	feed_run1_at_100(&f);
 	/* seq 90: the tail of an earlier run, whose layout is unknown. */
 	size_t n = shots_rec(rec, 0, 1);
 	cr_assert_eq(feed(&f, QSHM_REC_SHOTS, 90, rec, n), 0);
@@ -605,12 +609,8 @@ Test(decoder, a_record_before_the_descriptors_run_is_skipped)
 Test(decoder, a_run_entered_by_a_record_outside_it_is_announced_later)
 {
 	struct feed f;
-	int bl = encode_ab(rec, sizeof(rec));
-	static _Alignas(16) uint8_t meta[4096];
-	int ml = put_meta(meta, 1, 100, QSHM_SEQ_NONE, rec, bl);
 
-	cr_assert_eq(qshm_decoder_new(&f.d), 0);
-	cr_assert_eq(qshm_decoder_meta(f.d, meta, (size_t)ml), 0);
+	feed_run1_at_100(&f);
 	/* A SHOTS record where the descriptor puts RUN_BEGIN (a hostile
 	 * descriptor): not of the run, skipped; it enters the run. */
 	size_t n = shots_rec(rec, 0, 1);

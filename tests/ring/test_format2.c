@@ -635,6 +635,19 @@ Test(ring_format2, killed_parked_producer_flag_is_taken_once)
 /* ---------------------------------------------------------------- */
 /* Batch records                                                      */
 
+/* The next read finds a corrupt batch ("partial items"); then both
+ * handles go. */
+static void expect_partial_items_and_close(qshm_consumer *c,
+					   qshm_producer *p)
+{
+	struct qshm_record r;
+	cr_expect_eq(qshm_consumer_read(c, &r, 0), -QSHM_ECORRUPT);
+	cr_expect(strstr(qshm_last_error(), "partial items"), "%s",
+		  qshm_last_error());
+	qshm_consumer_close(c);
+	qshm_producer_close(p, QSHM_CLOSE_UNLINK);
+}
+
 /* The header of the batch claimed at items (len bytes of items): 16-byte
  * aligned, 0 to 48 bytes of skip before the items; the one whose length
  * says so. */
@@ -686,11 +699,7 @@ Test(ring_format2, batch_record_carries_its_items_and_checks_them)
 	cr_assert_eq(qshm_producer_claim_batch(p, 4, 16, 16, 0, &buf), 0);
 	batch_header(buf, 64)->kr_flags = 7;
 	cr_assert_eq(qshm_producer_commit(p), 0);
-	cr_expect_eq(qshm_consumer_read(c, &r, 0), -QSHM_ECORRUPT);
-	cr_expect(strstr(qshm_last_error(), "partial items"), "%s",
-		  qshm_last_error());
-	qshm_consumer_close(c);
-	qshm_producer_close(p, QSHM_CLOSE_UNLINK);
+	expect_partial_items_and_close(c, p);
 }
 
 /* Format 3: wherever a batch record starts, its items start on a 64-byte
@@ -742,11 +751,7 @@ Test(ring_format2, batch_items_start_on_a_line_at_every_record_alignment)
 	struct qshm_record r;
 	cr_assert_eq(qshm_consumer_read(c, &r, 0), 0);
 	qshm_consumer_release(c);
-	cr_expect_eq(qshm_consumer_read(c, &r, 0), -QSHM_ECORRUPT);
-	cr_expect(strstr(qshm_last_error(), "partial items"), "%s",
-		  qshm_last_error());
-	qshm_consumer_close(c);
-	qshm_producer_close(p, QSHM_CLOSE_UNLINK);
+	expect_partial_items_and_close(c, p);
 }
 
 /* Commit walks remembered claim positions, or the headers when a batch

@@ -135,8 +135,19 @@ int main(void)
 	if (rc == 1)
 		rc = svc_text_cache_get(&s, bad, sizeof(bad) - 1, &t, &err);
 	CHECK(rc < 0 && !t && s.tcache.n == n0);
-	/* Nor one over --max-qubits. */
+	/* Nor one over --max-qubits: seen twice, its parse fails both
+	 * times and nothing is cached. */
 	cfg.max_qubits = 2;
+	char tw[512];
+	size_t lw = text_of(tw, sizeof(tw), 3, 999);
+	n0 = s.tcache.n;
+	t = NULL;
+	rc = svc_text_cache_get(&s, tw, (uint32_t)lw, &t, &err);
+	if (rc == 1)
+		rc = svc_text_cache_get(&s, tw, (uint32_t)lw, &t, &err);
+	CHECK(rc < 0 && !t && s.tcache.n == n0);
+	/* An entry cached before the limit went down is still found (the
+	 * job's own checks then refuse it). */
 	t = NULL;
 	rc = svc_text_cache_get(&s, tb, (uint32_t)lb, &t, &err);
 	CHECK(rc == 0 && t == b);      /* cached before the limit changed */
