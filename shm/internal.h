@@ -23,6 +23,19 @@
 #define qshm__cpu_relax() do { } while (0)
 #endif
 
+/* Prefetching for writing: the line comes over in the state a store needs
+ * (docs/protocol.md, "Prefetching ahead of the producer"). x86 has
+ * PREFETCHW only where CPUID says so (producer.c asks once); elsewhere the
+ * compiler's write prefetch. */
+#if defined(__x86_64__) || defined(__i386__)
+#define qshm__prefetch_write(a) \
+	__asm__ __volatile__("prefetchw %0" :: "m"(*(const char *)(a)))
+#else
+#define qshm__prefetch_write(a) __builtin_prefetch((a), 1, 3)
+#endif
+/* Lines prefetched ahead of the producer per commit, at most. */
+#define QSHM_PREFETCH_LINES 64u
+
 /* How often a waiting side looks for a dead peer, and the longest single
  * futex sleep (a dead peer cannot wake anyone). */
 #define QSHM_LIVENESS_NS    (25u * 1000u * 1000u)
@@ -96,6 +109,7 @@ struct qshm_producer {
 	int space_ok;         /* and a barrier after it returned 0 */
 	uint64_t space_mark;  /* records at the last wait for space */
 	uint64_t fenced_commits; /* commits a consumer asked to fence */
+	int prefetch;         /* commits prefetch the lines ahead for writing */
 };
 
 struct qshm_consumer {
