@@ -385,6 +385,8 @@ QSHM_EXPORT int qshm_producer_set_wait(qshm_producer *p,
 	return 0;
 }
 
+static void qshm__wake_data(qshm_producer *p, uint32_t nwords);
+
 /* Evicts reliable consumers that hold position below need and whose
  * process is dead. Returns how many were evicted. */
 static int qshm__evict_dead(qshm_producer *p, uint64_t need)
@@ -415,12 +417,23 @@ static int qshm__evict_dead(qshm_producer *p, uint64_t need)
 		 * hands since E1 (closed, taken over, re-registered), its
 		 * generation moved and this fails: a live owner is never
 		 * evicted. Relaxed: nothing else is published with it. */
+		uint64_t ev = qshm__slot_next(w, QSHM_SLOT_EVICTED,
+					      qshm__slot_pid(w));
 		if (atomic_compare_exchange_strong_explicit(
-			    &s->kc_word, &w,
-			    qshm__slot_next(w, QSHM_SLOT_EVICTED,
-					    qshm__slot_pid(w)),
-			    memory_order_relaxed, memory_order_relaxed)) {
+			    &s->kc_word, &w, ev, memory_order_relaxed,
+			    memory_order_relaxed)) {
+			/* U1: the dead owner's parked bit (and demand). */
 			qshm__slot_cleanup(&p->m, i, qshm__slot_gen(w));
+			/* U1r: a consumer that took the slot after E2 may
+			 * have parked before U1, which then erased its bit:
+			 * seq_cst, after U1's seq_cst RMW, this load sees
+			 * its take if U1 read its W1 (W1 then happens
+			 * before U1). A word other than E2's: wake every
+			 * sleeper (one spurious wake-up; it announces
+			 * itself again). tests/model/evict_park.pml. */
+			if (atomic_load_explicit(&s->kc_word,
+						 memory_order_seq_cst) != ev)
+				qshm__wake_data(p, (hwm + 63) / 64);
 			n++;
 			p->evictions++;
 			atomic_store_explicit(&p->m.kstats->ks_evictions,

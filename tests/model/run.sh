@@ -51,6 +51,8 @@ checks=(
 "wake_demand_rearm_no_barrier|wake.pml|-DPARK=3 -DWAKER_TAKES=2 -DV_FIRST -DTSO -DDEMAND -DREARM_NO_BARRIER -DDEATHS=0|finds:invalid end state"
 "wake_demand_no_barrier|wake.pml|-DPARK=3 -DWAKER_TAKES=2 -DV_FIRST -DTSO -DDEMAND -DNO_BARRIER -DDEATHS=0 -DNC=1|finds:invalid end state"
 "wake_demand_after_barrier|wake.pml|-DPARK=3 -DWAKER_TAKES=2 -DV_FIRST -DTSO -DDEMAND -DDEMAND_AFTER -DDEATHS=0 -DNC=1|finds:invalid end state"
+"evict_park|evict_park.pml||pass"
+"evict_park_no_recheck|evict_park.pml|-DNO_RECHECK|finds:invalid end state"
 "space|space.pml|-DV_FIRST|pass"
 "space_format1|space.pml|-DFORMAT1|pass"
 "space_tso|space.pml|-DV_FIRST -DTSO -DNEED=3|pass"
