@@ -925,20 +925,22 @@ QSHM_EXPORT int qshm_producer_claim_batch(qshm_producer *p, uint32_t count,
 }
 
 /*
- * The lines of the next span but one: a producer that commits spans of one
- * size writes them after the span it is claiming now, so their stores
- * find them in its cache, owned, instead of each waiting in the store
- * buffer for the consumer's copy to be taken back (a line a consumer read
- * a lap ago). Only lines claims may already reuse (below the inline
- * bound, so no consumer still reads them) and at most
- * QSHM_PREFETCH_LINES of them. A hint: it changes no byte and orders
- * nothing.
+ * The lines of the next two spans, for a producer that commits spans of
+ * one size: it writes them next, and their stores then find them in its
+ * cache, owned, instead of each waiting in the store buffer for the
+ * consumer's copy to be taken back (a line a consumer read a lap ago).
+ * The second span's lines are on their way while the first is written;
+ * the first's were asked for by the commit before (asked again: a line
+ * already owned costs nothing, one whose prefetch was dropped comes now).
+ * Only lines claims may already reuse (below the inline bound, so no
+ * consumer still reads them), at most QSHM_PREFETCH_LINES of them. A
+ * hint: it changes no byte and orders nothing.
  */
 static inline void qshm__prefetch_ahead(qshm_producer *p, uint64_t span)
 {
-	uint64_t from = p->f.claim_pos + span;
-	uint64_t to = from + span;
-	if (span > QSHM_PREFETCH_LINES * QSHM_CACHELINE)
+	uint64_t from = p->f.claim_pos;
+	uint64_t to = from + 2 * span;
+	if (2 * span > QSHM_PREFETCH_LINES * QSHM_CACHELINE)
 		to = from + QSHM_PREFETCH_LINES * QSHM_CACHELINE;
 	if (to + QSHM_REC_HDR > p->f.limit)
 		return;
