@@ -938,10 +938,14 @@ QSHM_EXPORT int qshm_producer_claim_batch(qshm_producer *p, uint32_t count,
  */
 static inline void qshm__prefetch_ahead(qshm_producer *p, uint64_t span)
 {
+	if (__builtin_expect(!p->prefetch, 0))
+		return;
 	uint64_t from = p->f.claim_pos;
 	uint64_t to = from + 2 * span;
 	if (2 * span > QSHM_PREFETCH_LINES * QSHM_CACHELINE)
 		to = from + QSHM_PREFETCH_LINES * QSHM_CACHELINE;
+	/* Whole lines: the last one must lie below the bound too. */
+	to = (to + QSHM_CACHELINE - 1) & ~(uint64_t)(QSHM_CACHELINE - 1);
 	if (to + QSHM_REC_HDR > p->f.limit)
 		return;
 	for (uint64_t a = from & ~(uint64_t)(QSHM_CACHELINE - 1); a < to;
@@ -1002,8 +1006,6 @@ QSHM_EXPORT int qshm_producer_commit(qshm_producer *p)
 	uint64_t span = p->f.claim_pos - p->committed;
 	p->committed = p->f.claim_pos;
 	qshm__set_limit(p);
-	if (__builtin_expect(p->prefetch, 1))
-		qshm__prefetch_ahead(p, span);
 	p->records = seq; /* seq counts every record ever committed */
 	p->bytes += bytes;
 	/* Counters for inspectors: relaxed, a snapshot is all they need. */
@@ -1046,6 +1048,7 @@ QSHM_EXPORT int qshm_producer_commit(qshm_producer *p)
 			/* C2 without a fence: nobody sleeps that has not
 			 * covered this commit with its barrier. */
 			qshm__c2(p, false);
+			qshm__prefetch_ahead(p, span);
 			return 0;
 		}
 		/* Asked for: 2.0's order, C1 then a full fence then C2. */
@@ -1066,6 +1069,7 @@ QSHM_EXPORT int qshm_producer_commit(qshm_producer *p)
 					 p->committed, memory_order_seq_cst);
 	}
 	qshm__c2(p, true);
+	qshm__prefetch_ahead(p, span);
 	return 0;
 }
 

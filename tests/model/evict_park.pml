@@ -25,12 +25,17 @@
  * announces itself again.
  *
  * Why the load after U1 sees the take: U1 and W1 are seq_cst RMWs of one
- * word; if U1 erased the bit W1 set, U1 read W1's value, so W1 (and T1
- * before it in the taker's program order) happens before U1, and the load
- * after U1 sees T1's word or a later one. Here every step is atomic in one
- * global order (sequential consistency), which is what those seq_cst
- * operations give. A wake-up that races the sleep is the futex rule: the
- * wait blocks only while the word still holds the value loaded at W0.
+ * word, which only RMWs change; if U1 erased the bit W1 set, U1 read W1's
+ * value (or a later RMW's in its release sequence), so W1 synchronizes
+ * with U1, T1 (before W1 in the taker's program order) happens before U1
+ * and the load after it, and by coherence that load sees T1's word or a
+ * later one (each slot transition moves the generation, so E2's word does
+ * not come back). The model runs every step atomically in one global
+ * order; that is sound here because the argument above needs only
+ * happens-before and coherence. The order of C1 against C2 (release store,
+ * relaxed loads, the consumer's barrier) is wake.pml's subject, not this
+ * model's. A wake-up that races the sleep is the futex rule: the wait
+ * blocks only while the word still holds the value loaded at W0.
  */
 #define RELIABLE_DEAD	1	/* the dead first owner's word */
 #define EVICTED		2	/* E2's word: evicted, generation + 1 */
@@ -65,7 +70,7 @@ proctype Producer()
 		/* the slot changed hands since E2: maybe a bit erased */
 		atomic { w = word; printf("MSG: evictor: loads the slot word, %d\n", w) };
 		if
-		:: w != EVICTED -> atomic { futex++; printf("MSG: evictor: slot taken meanwhile, bumps the futex\n") }
+		:: w != EVICTED -> atomic { parked = 0; futex++; printf("MSG: evictor: slot taken meanwhile, takes the bits, bumps the futex\n") }
 		:: else
 		fi
 #else
