@@ -938,7 +938,11 @@ QSHM_EXPORT int qshm_producer_claim_batch(qshm_producer *p, uint32_t count,
  */
 static inline void qshm__prefetch_ahead(qshm_producer *p, uint64_t span)
 {
-	if (__builtin_expect(!p->prefetch, 0))
+	/* Spans of more than QSHM_PREFETCH_LINES lines (large records):
+	 * the window would cover a sliver of what comes next, and the
+	 * hardware's own prefetcher follows long runs of stores. */
+	if (__builtin_expect(!p->prefetch, 0) ||
+	    span > QSHM_PREFETCH_LINES * QSHM_CACHELINE)
 		return;
 	uint64_t from = p->f.claim_pos;
 	uint64_t to = from + 2 * span;
