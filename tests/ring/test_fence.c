@@ -339,9 +339,17 @@ Test(ring_fence, a_producer_asks_for_release_fences_while_it_waits_for_space)
 	for (;; s++) {
 		int err = qshm_consumer_read(c, &r, 0);
 		if (err == -EAGAIN) {
-			if (atomic_load(&sh->done))
-				break;
-			err = qshm_consumer_read(c, &r, 20 * (int64_t)T_SEC);
+			/* done is set after the last commit: only a read
+			 * that finds nothing after seeing it is the end (the
+			 * EAGAIN above may predate the last records). */
+			if (atomic_load(&sh->done)) {
+				err = qshm_consumer_read(c, &r, 0);
+				if (err == -EAGAIN)
+					break;
+			} else {
+				err = qshm_consumer_read(c, &r,
+							 20 * (int64_t)T_SEC);
+			}
 		}
 		cr_assert_eq(err, 0, "record %llu: %s", (unsigned long long)s,
 			     t_errname(err));
