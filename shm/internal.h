@@ -145,7 +145,6 @@ struct qshm_consumer {
 	uint64_t demand_mark; /* records at the last wait */
 };
 
-
 /* error.c */
 int qshm__fail(int err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -185,6 +184,16 @@ int qshm__barrier(void);
 /* The longest sleep of a waiter whose barrier failed (it cannot trust the
  * wake-up protocol, so it looks again this often). */
 #define QSHM_NOBARRIER_SLICE_NS (1000u * 1000u)
+
+/* 1 + the highest slot index ever taken (kp_slot_hwm, loaded with order
+ * mo), never more than the slots the segment has: shared, so never
+ * trusted. Scans of the slots stop there. */
+static inline uint32_t qshm__slot_hwm(const struct qshm_map *m,
+				      memory_order mo)
+{
+	uint32_t hwm = atomic_load_explicit(&m->kprod->kp_slot_hwm, mo);
+	return hwm > m->max_consumers ? m->max_consumers : hwm;
+}
 
 /* segment.c */
 int qshm__shm_path(const char *name, char *buf, size_t size);

@@ -392,12 +392,8 @@ static void qshm__wake_data(qshm_producer *p, uint32_t nwords);
 static int qshm__evict_dead(qshm_producer *p, uint64_t need)
 {
 	int n = 0;
+	uint32_t hwm = qshm__slot_hwm(&p->m, memory_order_relaxed);
 
-	uint32_t hwm = atomic_load_explicit(&p->m.kprod->kp_slot_hwm,
-					    memory_order_relaxed);
-
-	if (hwm > p->m.max_consumers)
-		hwm = p->m.max_consumers;
 	for (uint32_t i = 0; i < hwm; i++) {
 		struct qshm_kslot *s = &p->m.kslots[i];
 		/* E1: acquire, pairs with the owner's R3: kc_start, written
@@ -817,10 +813,7 @@ QSHM_EXPORT int qshm_producer_trim(qshm_producer *p, size_t len)
 __attribute__((noinline, cold))
 static void qshm__sweep_askers(qshm_producer *p)
 {
-	uint32_t hwm = atomic_load_explicit(&p->m.kprod->kp_slot_hwm,
-					    memory_order_relaxed);
-	if (hwm > p->m.max_consumers)
-		hwm = p->m.max_consumers;
+	uint32_t hwm = qshm__slot_hwm(&p->m, memory_order_relaxed);
 	for (uint32_t i = 0; i < hwm; i++) {
 		struct qshm_kslot *s = &p->m.kslots[i];
 		if (!atomic_load_explicit(&s->kc_fence_demand,
@@ -875,10 +868,7 @@ static void qshm__wake_data(qshm_producer *p, uint32_t nwords)
 static inline void qshm__c2(qshm_producer *p, bool fenced)
 {
 	memory_order mo = fenced ? memory_order_seq_cst : memory_order_relaxed;
-	uint32_t hwm = atomic_load_explicit(&p->m.kprod->kp_slot_hwm, mo);
-	if (hwm > p->m.max_consumers)
-		hwm = p->m.max_consumers; /* shared: never trust it */
-	uint32_t nwords = (hwm + 63) / 64;
+	uint32_t nwords = (qshm__slot_hwm(&p->m, mo) + 63) / 64;
 	for (uint32_t i = 0; i < nwords; i++)
 		if (atomic_load_explicit(&p->m.kparked[i], mo)) {
 			qshm__wake_data(p, nwords);

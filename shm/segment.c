@@ -272,11 +272,7 @@ uint64_t qshm__scan_min(struct qshm_map *m, uint32_t *nreliable)
 	uint32_t n = 0;
 	/* seq_cst: pairs with the consumer's raise of the mark before R3
 	 * (see qshm__register): a scan that may see its state sees it. */
-	uint32_t hwm = atomic_load_explicit(&m->kprod->kp_slot_hwm,
-					    memory_order_seq_cst);
-
-	if (hwm > m->max_consumers)
-		hwm = m->max_consumers; /* shared: never trust it */
+	uint32_t hwm = qshm__slot_hwm(m, memory_order_seq_cst);
 	for (uint32_t i = 0; i < hwm; i++) {
 		struct qshm_kslot *s = &m->kslots[i];
 		/* Acquire: pairs with the consumer's R3 (seq_cst store of
