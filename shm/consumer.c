@@ -416,9 +416,10 @@ static uint64_t qshm__demand_barrier(qshm_consumer *c, int err)
 	return QSHM_SLEEP_SLICE_NS;
 }
 
-/* A consumer that keeps up again (QSHM_DEMAND_RECORDS read since its last
- * sleep) stops asking: commits go back to no fence. Never while announced
- * (wait_prepare without wait_finish yet): that wait relies on the demand. */
+/* A consumer that keeps up again (QSHM_DEMAND_DROP_RECORDS read since its
+ * last sleep) stops asking: commits go back to no fence. Never while
+ * announced (wait_prepare without wait_finish yet): that wait relies on
+ * the demand. */
 static void qshm__undemand(qshm_consumer *c)
 {
 	c->demanding = c->demand_ok = 0;
@@ -727,8 +728,8 @@ static int qshm__read_slow(qshm_consumer *c, struct qshm_record *rec,
 		if (off + size > cap)
 			return qshm__corrupt(c, "record past the end", c->pos,
 					     len);
-		uint64_t skip = item_len ? qshm__item_skip(c->pos) : 0;
-		if (item_len && (len <= skip || (len - skip) % item_len))
+		uint64_t skip;
+		if (qshm__items_bad(c->pos, len, item_len, &skip))
 			return qshm__corrupt(c, "batch of partial items",
 					     c->pos, item_len);
 		if (c->pos < c->cached_wp && size > c->cached_wp - c->pos)
@@ -808,12 +809,11 @@ QSHM_EXPORT int qshm_consumer_read(qshm_consumer *c, struct qshm_record *rec,
 	uint16_t type = (uint16_t)(hdr >> 32);
 	uint16_t item_len = (uint16_t)(hdr >> 48);
 	uint64_t size = qshm__rec_size(len);
-	uint64_t skip = item_len ? qshm__item_skip(pos) : 0;
+	uint64_t skip;
 	if (__builtin_expect(type < QSHM_TYPE_USER_MIN || len == 0 ||
 			     len > c->m.max_record ||
 			     off + size > c->m.capacity ||
-			     (item_len && (len <= skip ||
-					   (len - skip) % item_len)), 0))
+			     qshm__items_bad(pos, len, item_len, &skip), 0))
 		return qshm__read_slow(c, rec, timeout_ns);
 	rec->data = (const unsigned char *)(kr + 1) + skip;
 	rec->len = (uint32_t)(len - skip);

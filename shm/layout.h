@@ -345,6 +345,16 @@ static inline uint64_t qshm__item_skip(uint64_t pos)
 	return (0 - (pos + QSHM_REC_HDR)) & (QSHM_ITEM_ALIGN - 1);
 }
 
+/* Whether a record at pos of length len (header's kr_len) with item
+ * length item_len holds something other than whole items after its skip
+ * (a single message, item_len 0, never does); *skip gets the skip. */
+static inline int qshm__items_bad(uint64_t pos, uint32_t len,
+				  uint16_t item_len, uint64_t *skip)
+{
+	*skip = item_len ? qshm__item_skip(pos) : 0;
+	return item_len && (len <= *skip || (len - *skip) % item_len);
+}
+
 static inline uint64_t qshm__rec_size(uint64_t len)
 {
 	return (QSHM_REC_HDR + len + QSHM_REC_ALIGN - 1) &
