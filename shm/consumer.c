@@ -216,6 +216,22 @@ static int qshm__register(qshm_consumer *c, uint32_t idx)
 	return 0;
 }
 
+/* The lead a streaming wait lets the producer take (qshm__wait_data()):
+ * QSHM_STREAM_LEAD, at most an eighth of the ring. QSHM_STREAM_LEAD=0 in
+ * the environment turns it off (to measure what it buys). */
+static uint64_t qshm__stream_lead(uint64_t capacity)
+{
+	const char *env = getenv("QSHM_STREAM_LEAD");
+	uint64_t lead = QSHM_STREAM_LEAD;
+	if (env && *env) {
+		char *end;
+		unsigned long long v = strtoull(env, &end, 10);
+		if (*end == '\0')
+			lead = v;
+	}
+	return capacity / 8 < lead ? capacity / 8 : lead;
+}
+
 QSHM_EXPORT int qshm_consumer_attach(const char *name, unsigned flags,
 				     qshm_consumer **out)
 {
@@ -291,6 +307,7 @@ QSHM_EXPORT int qshm_consumer_attach(const char *name, unsigned flags,
 	}
 	c->prod_pidfd = qshm__pidfd_open(c->m.creator_pid,
 					 c->m.creator_start);
+	c->lead = qshm__stream_lead(c->m.capacity);
 	qshm__clear_error();
 	*out = c;
 	return 0;
@@ -510,13 +527,13 @@ static int qshm__wait_data(qshm_consumer *c, int64_t timeout_ns,
 	}
 	/* While spinning (busy mode, or spin-then-park before its spin time
 	 * is up), look at the clock and at the shared end-of-stream state
-	 * only every 64th time: each look costs, and the producer's line
-	 * would bounce. */
+	 * only every QSHM_SPIN_ROUND-th time: each look costs, and the
+	 * producer's line would bounce. */
 	if (timeout_ns != 0 && *deadline && c->last_now < *spin_end) {
 		if (c->poll_word) {
 			/* Ping-pong: read() looks at the commit word again,
 			 * in the line that brings the record with it. */
-			if (++c->empty_polls & 63) {
+			if (++c->empty_polls & (QSHM_SPIN_ROUND - 1)) {
 				qshm__cpu_relax();
 				return 0;
 			}
@@ -527,17 +544,42 @@ static int qshm__wait_data(qshm_consumer *c, int64_t timeout_ns,
 			 * producer is filling, and each look would take the
 			 * line from the producer mid-write. kp_write_pos
 			 * changes once per commit, so its line moves once
-			 * per batch. */
-			do {
-				uint64_t wp = atomic_load_explicit(
-					&c->m.kprod->kp_write_pos,
-					memory_order_acquire);
-				if (wp > c->pos) {
-					c->cached_wp = wp;
-					return 0;
-				}
-				qshm__cpu_relax();
-			} while (++c->empty_polls & 63);
+			 * per batch.
+			 * And keep a distance: read on once the producer is
+			 * c->lead bytes ahead; before that only when the
+			 * wait has lasted QSHM_STREAM_WAIT_NS, or after a
+			 * round of polls in which the producer published
+			 * nothing (it has stopped: read what there is). A
+			 * consumer reading right behind the producer takes
+			 * lines the producer is writing or about to write
+			 * (its loads, and its hardware prefetcher's ahead of
+			 * them), and the producer's stores then wait for
+			 * those lines to come back; read in larger chunks,
+			 * further behind, both sides go faster
+			 * (docs/protocol.md, "A streaming consumer keeps its
+			 * distance"). */
+			for (uint64_t seen = c->cached_wp;;) {
+				uint64_t wp;
+				do {
+					wp = atomic_load_explicit(
+						&c->m.kprod->kp_write_pos,
+						memory_order_acquire);
+					if (wp > c->pos &&
+					    wp - c->pos > c->lead) {
+						c->cached_wp = wp;
+						return 0;
+					}
+					qshm__cpu_relax();
+				} while (++c->empty_polls &
+					 (QSHM_SPIN_ROUND - 1));
+				if (wp <= c->pos || wp == seen)
+					break;
+				seen = wp;
+				now = c->last_now = qshm__now_ns();
+				if (now >= c->lead_until || now >= *deadline ||
+				    now >= *spin_end)
+					break;
+			}
 		}
 	}
 	now = c->last_now = qshm__now_ns();
@@ -563,6 +605,7 @@ static int qshm__wait_data(qshm_consumer *c, int64_t timeout_ns,
 		*spin_end = c->mode == QSHM_WAIT_BLOCK ? now :
 			    c->mode == QSHM_WAIT_BUSY ? UINT64_MAX :
 			    now + c->spin_ns;
+		c->lead_until = now + QSHM_STREAM_WAIT_NS;
 	}
 	if (now >= *deadline)
 		return -ETIMEDOUT;

@@ -49,6 +49,15 @@
  * included) since the ring was last empty is in a ping-pong: it polls
  * the next commit word; otherwise the write position. */
 #define QSHM_PINGPONG_BYTES 512u
+/* A streaming consumer that finds the ring empty lets the producer get
+ * this far ahead (at most an eighth of the ring) before it reads on, for
+ * at most QSHM_STREAM_WAIT_NS, and no longer than one round of polls in
+ * which the producer published nothing (docs/protocol.md, "A streaming
+ * consumer keeps its distance"). */
+#define QSHM_STREAM_LEAD    65536u
+#define QSHM_STREAM_WAIT_NS 5000u
+/* Polls of a spinning wait between looks at the clock. */
+#define QSHM_SPIN_ROUND     64u
 
 /* A mapped segment, as either side sees it. The geometry fields are copies
  * made at create/attach time, after validation: never re-read from shared
@@ -130,6 +139,10 @@ struct qshm_consumer {
 	int poll_word;        /* this wait spins on the commit word */
 	uint64_t run_mark;    /* records at the start of the last wait */
 	uint64_t run_pos;     /* and its position */
+	uint64_t lead;        /* streaming: bytes to let the producer get
+				 ahead before reading on (0: none) */
+	uint64_t lead_until;  /* clock at which this wait stops waiting for
+				 the lead */
 	uint64_t last_now;    /* clock at the last look, while waiting */
 	int gone;             /* 0, or the terminal error once seen */
 	int sleeping;         /* between wait_prepare and wait_finish */

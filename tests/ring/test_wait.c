@@ -351,3 +351,90 @@ Test(ring_wait, idle_blocked_consumer_uses_almost_no_cpu)
 	}
 	qshm_producer_close(p, QSHM_CLOSE_UNLINK);
 }
+
+/* ------------------------------------------------------------------ */
+/* A streaming consumer keeps its distance, but not past a pause       */
+
+/* A spinning consumer that has read a stream and finds the ring empty
+ * waits for the producer to get QSHM_STREAM_LEAD bytes ahead before it
+ * reads on (docs/protocol.md, "A streaming consumer keeps its distance").
+ * Here every burst is far smaller than that lead, and the producer then
+ * stops and waits for the consumer to have read all of it: the consumer
+ * must read the tail anyway, within the pause, every time. A wait for the
+ * lead that only a timeout ended would take the read's 2 s each round. */
+#define STREAM_ROUNDS 300
+#define STREAM_BURST  64
+#define STREAM_TAIL   3
+
+struct stream_shared {
+	atomic_int ready;
+	atomic_int seen;      /* records the consumer has read */
+	enum qshm_wait_mode mode;
+};
+static struct stream_shared *ss;
+
+static int stream_reader_main(void *arg)
+{
+	(void)arg;
+	qshm_consumer *c;
+	int err = qshm_consumer_attach(t_ring, QSHM_CONSUMER_RELIABLE, &c);
+	if (err) {
+		fprintf(stderr, "reader: attach: %s\n", t_errname(err));
+		return T_CHILD_FAIL;
+	}
+	qshm_consumer_set_wait(c, ss->mode, 0);
+	t_arrive(&ss->ready);
+	struct qshm_record r;
+	for (uint64_t i = 0; i < STREAM_ROUNDS * (STREAM_BURST + STREAM_TAIL);
+	     i++) {
+		err = qshm_consumer_read(c, &r, WAIT_NS);
+		if (err) {
+			fprintf(stderr, "reader: read %llu: %s\n",
+				(unsigned long long)i, t_errname(err));
+			return T_CHILD_FAIL;
+		}
+		if (t_check_record("reader", &r, i, 64) != 0)
+			return T_CHILD_FAIL;
+		qshm_consumer_release(c);
+		atomic_store_explicit(&ss->seen, (int)(i + 1),
+				      memory_order_release);
+	}
+	qshm_consumer_close(c);
+	return T_CHILD_OK;
+}
+
+static void stream_then_pause(enum qshm_wait_mode mode)
+{
+	ss = t_shared(sizeof(*ss));
+	ss->mode = mode;
+	qshm_producer *p = t_create(t_ring, 1 << 20, 0, 0);
+	pid_t kid = t_fork(stream_reader_main, NULL, 50);
+	cr_assert_eq(t_await(&ss->ready, 1, 10 * T_SEC), 0);
+	uint64_t seq = 0;
+	for (int round = 0; round < STREAM_ROUNDS; round++) {
+		/* A stream: commits of 8 records, then a tail of 3. */
+		for (int k = 0; k < STREAM_BURST; k++, seq++)
+			cr_assert_eq(t_publish_seq(p, seq, 64, WAIT_NS,
+						   (k & 7) == 7), 0);
+		for (int k = 0; k < STREAM_TAIL; k++, seq++)
+			cr_assert_eq(t_publish_seq(p, seq, 64, WAIT_NS, 1), 0);
+		/* Nothing more until the consumer has read it all. */
+		cr_assert_eq(t_await(&ss->seen, (int)seq, WAIT_NS), 0,
+			     "mode %d, round %d: the consumer read %d of %llu "
+			     "records in 2 s while the producer waited",
+			     mode, round, atomic_load(&ss->seen),
+			     (unsigned long long)seq);
+	}
+	cr_expect_eq(t_wait(kid, 10 * T_SEC), 0);
+	qshm_producer_close(p, QSHM_CLOSE_UNLINK);
+}
+
+Test(ring_wait, busy_streaming_consumer_reads_a_short_tail_while_the_producer_waits)
+{
+	stream_then_pause(QSHM_WAIT_BUSY);
+}
+
+Test(ring_wait, spinning_streaming_consumer_reads_a_short_tail_while_the_producer_waits)
+{
+	stream_then_pause(QSHM_WAIT_SPIN_PARK);
+}
