@@ -62,7 +62,7 @@ extern "C" {
 /* Compile-time version of this header. */
 #define QSHM_VERSION_MAJOR 0
 #define QSHM_VERSION_MINOR 4
-#define QSHM_VERSION_PATCH 0
+#define QSHM_VERSION_PATCH 2
 
 /* Version of the segment format this library writes and reads. */
 #define QSHM_FORMAT_MAJOR 3

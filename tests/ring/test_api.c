@@ -556,6 +556,18 @@ Test(ring_api, version_matches_header)
 	cr_expect_eq(pa, QSHM_VERSION_PATCH);
 }
 
+/* The header's version macros are the project's version (meson.build):
+ * a release that bumps one and not the other fails here. */
+Test(ring_api, header_version_is_the_project_version)
+{
+	char v[48];
+	snprintf(v, sizeof v, "%d.%d.%d", QSHM_VERSION_MAJOR,
+		 QSHM_VERSION_MINOR, QSHM_VERSION_PATCH);
+	cr_expect_str_eq(v, QSHM_TEST_PROJECT_VERSION,
+			 "qshm.h says %s, meson.build %s", v,
+			 QSHM_TEST_PROJECT_VERSION);
+}
+
 Test(ring_api, ring_state_names_are_words)
 {
 	cr_expect_str_eq(qshm_ring_state_name(QSHM_RING_LIVE), "live");
