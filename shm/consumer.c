@@ -307,7 +307,9 @@ QSHM_EXPORT int qshm_consumer_attach(const char *name, unsigned flags,
 	}
 	c->prod_pidfd = qshm__pidfd_open(c->m.creator_pid,
 					 c->m.creator_start);
-	c->lead = qshm__stream_lead(c->m.capacity);
+	/* Lossy consumers keep no distance: a lead is room they would not
+	 * have before the producer laps them. */
+	c->lead = c->lossy ? 0 : qshm__stream_lead(c->m.capacity);
 	qshm__clear_error();
 	*out = c;
 	return 0;
@@ -546,9 +548,10 @@ static int qshm__wait_data(qshm_consumer *c, int64_t timeout_ns,
 			 * changes once per commit, so its line moves once
 			 * per batch.
 			 * And keep a distance: read on once the producer is
-			 * c->lead bytes ahead; before that only when the
-			 * wait has lasted QSHM_STREAM_WAIT_NS, or after a
-			 * round of polls in which the producer published
+			 * more than c->lead bytes ahead; before that only
+			 * when the wait has lasted QSHM_STREAM_WAIT_NS (the
+			 * clock is read at the end of each round of polls),
+			 * or after a round in which the producer published
 			 * nothing (it has stopped: read what there is). A
 			 * consumer reading right behind the producer takes
 			 * lines the producer is writing or about to write
@@ -558,14 +561,16 @@ static int qshm__wait_data(qshm_consumer *c, int64_t timeout_ns,
 			 * further behind, both sides go faster
 			 * (docs/protocol.md, "A streaming consumer keeps its
 			 * distance"). */
-			for (uint64_t seen = c->cached_wp;;) {
+			/* Past the time for it, no lead: read at once. */
+			uint64_t lead = c->last_now < c->lead_until ?
+						c->lead : 0;
+			for (uint64_t seen = c->pos;;) {
 				uint64_t wp;
 				do {
 					wp = atomic_load_explicit(
 						&c->m.kprod->kp_write_pos,
 						memory_order_acquire);
-					if (wp > c->pos &&
-					    wp - c->pos > c->lead) {
+					if (wp > c->pos && wp - c->pos > lead) {
 						c->cached_wp = wp;
 						return 0;
 					}
@@ -586,8 +591,9 @@ static int qshm__wait_data(qshm_consumer *c, int64_t timeout_ns,
 	int err = qshm__check_end(c, now);
 	if (err || c->cached_wp > c->pos)
 		return err;
-	/* Now and then (every 64th look while spinning) the write position
-	 * too, though the commit word is how records are noticed: a word
+	/* Now and then (every QSHM_SPIN_ROUND-th look while spinning) the
+	 * write position too, though the commit word is how records are
+	 * noticed: a word
 	 * that never matches while the producer moves on (a corrupt
 	 * segment) then goes to read()'s checks instead of a silent wait.
 	 * A2: acquire, pairs with C1. */
@@ -1035,13 +1041,14 @@ int qshm__prepare_announce(qshm_consumer *c, const uint32_t **word,
 }
 
 /* W2 after the announcement and, if qshm__demand() asked for it,
- * the barrier (W1b), whose result is barrier_err; a barrier that failed
- * cannot be trusted to order anything: look again rather than sleep. */
+ * the barrier (W1b), whose result is barrier_err. A barrier that failed
+ * orders nothing: a commit may miss our parked bit, so the sleep must be
+ * short (QSHM_NOBARRIER_SLICE_NS, as qshm__park() sleeps): 2. */
 int qshm__prepare_check(qshm_consumer *c, int need_barrier, int barrier_err)
 {
 	if (need_barrier)
 		qshm__demand_barrier(c, barrier_err);
-	if ((need_barrier && barrier_err) || qshm__data_there(c)) {
+	if (qshm__data_there(c)) {
 		qshm__unannounce(c);
 		return 0;
 	}
@@ -1051,12 +1058,11 @@ int qshm__prepare_check(qshm_consumer *c, int need_barrier, int barrier_err)
 		return err;
 	}
 	c->demand_mark = c->records; /* the caller sleeps: D2 from here */
-	return 1;
+	return need_barrier && barrier_err ? 2 : 1;
 }
 
-QSHM_EXPORT int qshm_consumer_wait_prepare(qshm_consumer *c,
-					   const uint32_t **word,
-					   uint32_t *val)
+int qshm__wait_prepare(qshm_consumer *c, const uint32_t **word,
+		       uint32_t *val)
 {
 	int err = qshm__prepare_announce(c, word, val);
 
@@ -1064,6 +1070,22 @@ QSHM_EXPORT int qshm_consumer_wait_prepare(qshm_consumer *c,
 		return err;
 	int need = qshm__demand(c);
 	return qshm__prepare_check(c, need, need ? qshm__barrier() : 0);
+}
+
+QSHM_EXPORT int qshm_consumer_wait_prepare(qshm_consumer *c,
+					   const uint32_t **word,
+					   uint32_t *val)
+{
+	int r = qshm__wait_prepare(c, word, val);
+
+	if (r == 2) {
+		/* The caller's sleep has no bound we could set: rather
+		 * than let it sleep through a lost wake-up, say "look
+		 * again" (qshm_waiter and qshm_poll sleep short instead). */
+		qshm__unannounce(c);
+		return 0;
+	}
+	return r;
 }
 
 QSHM_EXPORT void qshm_consumer_wait_finish(qshm_consumer *c)

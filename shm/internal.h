@@ -49,11 +49,12 @@
  * included) since the ring was last empty is in a ping-pong: it polls
  * the next commit word; otherwise the write position. */
 #define QSHM_PINGPONG_BYTES 512u
-/* A streaming consumer that finds the ring empty lets the producer get
- * this far ahead (at most an eighth of the ring) before it reads on, for
- * at most QSHM_STREAM_WAIT_NS, and no longer than one round of polls in
- * which the producer published nothing (docs/protocol.md, "A streaming
- * consumer keeps its distance"). */
+/* A reliable consumer that streams and finds the ring empty lets the
+ * producer get more than this far ahead (at most an eighth of the ring)
+ * before it reads on, for at most QSHM_STREAM_WAIT_NS (and the round of
+ * polls under way then), and no longer than one round in which the
+ * producer published nothing (docs/protocol.md, "A streaming consumer
+ * keeps its distance"). */
 #define QSHM_STREAM_LEAD    65536u
 #define QSHM_STREAM_WAIT_NS 5000u
 /* Polls of a spinning wait between looks at the clock. */
@@ -230,12 +231,16 @@ void qshm__slot_undemand(struct qshm_map *m, uint32_t i, uint64_t gen);
 /* qshm_consumer_wait_prepare() in three steps (qshm_poll): announce (0
  * or an error; W0/W1); demand (D1: 1 if a barrier must follow); then,
  * after one barrier for every ring that asked, check with whether it was
- * needed and its result (1: sleep on *word == *val; 0: look again; < 0:
- * an error; the last two leave c unannounced). */
+ * needed and its result (1: sleep on *word == *val; 2: the same, but for
+ * at most QSHM_NOBARRIER_SLICE_NS, the barrier having failed; 0: look
+ * again; < 0: an error; the last two leave c unannounced).
+ * qshm__wait_prepare() does all three for one consumer. */
 int qshm__prepare_announce(qshm_consumer *c, const uint32_t **word,
 			   uint32_t *val);
 int qshm__demand(qshm_consumer *c);
 int qshm__prepare_check(qshm_consumer *c, int need_barrier, int barrier_err);
+int qshm__wait_prepare(qshm_consumer *c, const uint32_t **word,
+		       uint32_t *val);
 
 /* inspect.c */
 void qshm__info_from_map(struct qshm_map *m, struct qshm_ring_info *info);

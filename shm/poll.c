@@ -137,12 +137,15 @@ QSHM_EXPORT int qshm_poll(struct qshm_pollitem *items, unsigned n,
 		need_barrier |= announced[prepared] == 2;
 	}
 	int barrier_err = need_barrier ? qshm__barrier() : 0;
+	/* A failed barrier: its rings get a short sleep, not a spin. */
+	int short_sleep = 0;
 	for (unsigned i = 0; i < n; i++) {
 		if (!announced[i])
 			continue;
 		err = qshm__prepare_check(items[i].c, announced[i] == 2,
 					  barrier_err);
-		if (err != 1) {
+		short_sleep |= err == 2;
+		if (err != 1 && err != 2) {
 			/* 0: a record is there; < 0: read() reports it.
 			 * Neither leaves c announced. */
 			items[i].revents |= QSHM_POLL_DATA;
@@ -199,14 +202,30 @@ QSHM_EXPORT int qshm_poll(struct qshm_pollitem *items, unsigned n,
 		}
 	}
 	struct __kernel_timespec ts, *tsp = NULL;
-	if (timeout_ns > 0) {
-		ts.tv_sec = timeout_ns / 1000000000;
-		ts.tv_nsec = timeout_ns % 1000000000;
+	int64_t wait_ns = timeout_ns;
+	int sliced = 0;
+	if (short_sleep && (wait_ns < 0 || wait_ns > QSHM_NOBARRIER_SLICE_NS)) {
+		/* The wake-up may be lost: wake up anyway, and have the
+		 * caller look (below). */
+		wait_ns = QSHM_NOBARRIER_SLICE_NS;
+		sliced = 1;
+	}
+	if (wait_ns > 0) {
+		ts.tv_sec = wait_ns / 1000000000;
+		ts.tv_nsec = wait_ns % 1000000000;
 		tsp = &ts;
 	}
 	struct io_uring_cqe *cqe;
 	err = io_uring_submit_and_wait_timeout(ring, &cqe, 1, tsp, NULL);
-	if (err == -ETIME || err == -EINTR)
+	if (err == -ETIME && sliced) {
+		/* Our slice, not the caller's timeout: every ring may have
+		 * a record the wake-up missed (QSHM_POLL_DATA may be
+		 * spurious). */
+		for (unsigned i = 0; i < n; i++)
+			if (items[i].c)
+				items[i].revents |= QSHM_POLL_DATA;
+		err = 0;
+	} else if (err == -ETIME || err == -EINTR)
 		err = err == -EINTR ? -EINTR : 0;
 	else if (err < 0)
 		err = qshm__fail(-err, "qshm_poll: io_uring wait");

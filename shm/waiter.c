@@ -25,6 +25,7 @@
 #define QSHM__W_UD_FUTEX  1u
 #define QSHM__W_UD_PIDFD  2u
 #define QSHM__W_UD_CANCEL 3u
+#define QSHM__W_UD_TIMEOUT 4u
 
 struct qshm_waiter {
 	qshm_consumer *c;
@@ -32,6 +33,7 @@ struct qshm_waiter {
 	int armed;          /* a FUTEX_WAIT may be in flight; c prepared */
 	int futex_pending;  /* its completion not reaped yet */
 	int pidfd_pending;  /* the pidfd poll not reaped yet */
+	int timeout_pending; /* the FUTEX_WAIT's linked timeout, likewise */
 	int producer_gone;  /* the pidfd poll completed */
 	int futex_res;      /* result of the last FUTEX_WAIT completion */
 };
@@ -47,6 +49,9 @@ static void qshm__waiter_reap(qshm_waiter *w)
 		case QSHM__W_UD_FUTEX:
 			w->futex_pending = 0;
 			w->futex_res = cqe->res;
+			break;
+		case QSHM__W_UD_TIMEOUT:
+			w->timeout_pending = 0;
 			break;
 		case QSHM__W_UD_PIDFD:
 			w->pidfd_pending = 0;
@@ -119,29 +124,43 @@ QSHM_EXPORT int qshm_waiter_arm(qshm_waiter *w)
 								 "qshm_waiter_arm");
 	if (err)
 		return err;
-	err = qshm_consumer_wait_prepare(w->c, &word, &val);
+	err = qshm__wait_prepare(w->c, &word, &val);
 	if (err <= 0)
 		return err; /* 0: a record is there; < 0: the end or an error,
 			       which read() reports. Nothing is held. */
+	int slice = err == 2; /* the barrier failed: a bounded wait */
 	if (w->producer_gone) {
 		/* The pidfd said so: read() finds out the rest. */
 		qshm_consumer_wait_finish(w->c);
 		return 0;
 	}
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
-	if (!sqe) {
+	if (io_uring_sq_space_left(&w->ring) < 1u + (unsigned)slice) {
 		qshm_consumer_wait_finish(w->c);
 		return qshm__fail(EBUSY, "ring '%s': waiter queue full",
 				  w->c->m.name);
 	}
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
 	qshm__prep_futex_wait(sqe, word, val);
 	sqe->user_data = QSHM__W_UD_FUTEX;
+	struct __kernel_timespec ts = {
+		.tv_nsec = QSHM_NOBARRIER_SLICE_NS,
+	};
+	if (slice) {
+		/* A wake-up may be lost: the wait ends (-ECANCELED) after
+		 * the slice, the descriptor turns readable, and the
+		 * caller's read looks. The kernel reads ts at submit. */
+		sqe->flags |= IOSQE_IO_LINK;
+		struct io_uring_sqe *lt = io_uring_get_sqe(&w->ring);
+		io_uring_prep_link_timeout(lt, &ts, 0);
+		lt->user_data = QSHM__W_UD_TIMEOUT;
+	}
 	err = io_uring_submit(&w->ring);
 	if (err < 0) {
 		qshm_consumer_wait_finish(w->c);
 		return qshm__fail(-err, "ring '%s': io_uring_submit",
 				  w->c->m.name);
 	}
+	w->timeout_pending = slice;
 	w->armed = 1;
 	w->futex_pending = 1;
 	return 1;
@@ -154,21 +173,22 @@ QSHM_EXPORT int qshm_waiter_disarm(qshm_waiter *w)
 	qshm__waiter_reap(w);
 	if (w->futex_pending) {
 		/* Given up before a wake-up (timeout, cancellation): cancel
-		 * the wait and reap both completions, so the next arm starts
-		 * clean and the descriptor is not left readable. */
+		 * the wait and reap its completions (and its linked
+		 * timeout's), so the next arm starts clean and the
+		 * descriptor is not left readable. */
 		struct io_uring_sqe *sqe = io_uring_get_sqe(&w->ring);
 		if (sqe) {
 			io_uring_prep_cancel64(sqe, QSHM__W_UD_FUTEX, 0);
 			sqe->user_data = QSHM__W_UD_CANCEL;
 			io_uring_submit(&w->ring);
 		}
-		while (w->futex_pending) {
-			struct io_uring_cqe *cqe;
-			int err = io_uring_wait_cqe(&w->ring, &cqe);
-			if (err < 0 && err != -EINTR)
-				break;
-			qshm__waiter_reap(w);
-		}
+	}
+	while (w->futex_pending || w->timeout_pending) {
+		struct io_uring_cqe *cqe;
+		int err = io_uring_wait_cqe(&w->ring, &cqe);
+		if (err < 0 && err != -EINTR)
+			break;
+		qshm__waiter_reap(w);
 	}
 	if (w->armed) {
 		w->armed = 0;

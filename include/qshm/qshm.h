@@ -539,7 +539,12 @@ int qshm_consumer_meta(qshm_consumer *c, void *buf, size_t size,
  * after 0 or an error nothing is held (a wait_finish() then, or a second
  * one, does nothing). Read-only consumers get -EPERM. While asleep, the caller should
  * also watch qshm_consumer_producer_pid() (e.g. a pidfd) or wake up now and
- * then: a producer that dies cannot wake anyone.
+ * then: a producer that dies cannot wake anyone. It also returns 0 while the
+ * membarrier(2) that a format-3 wait needs fails (a seccomp filter installed
+ * after attach): a sleep then could miss its wake-up, and this caller's has
+ * no bound, so it reads and prepares again, a spin. qshm_waiter and
+ * qshm_poll() sleep 1 ms at a time instead (docs/protocol.md, "Who pays the
+ * fence").
  */
 int qshm_consumer_wait_prepare(qshm_consumer *c, const uint32_t **word,
 			       uint32_t *val);

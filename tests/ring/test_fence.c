@@ -368,3 +368,178 @@ Test(ring_fence, a_producer_asks_for_release_fences_while_it_waits_for_space)
 	qshm_consumer_close(c);
 	qshm_unlink(t_ring);
 }
+
+/* ------------------------------------------------------------------ */
+/* A barrier that fails after attach: short sleeps, not a spin          */
+
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+/* Records the producer publishes for each half (waiter, then qshm_poll),
+ * one every NOBAR_GAP_NS. */
+#define NOBAR_RECORDS 20
+#define NOBAR_GAP_NS  (20 * T_MS)
+
+struct nobar_shared {
+	atomic_int ready, half; /* half: the reader is on its second way */
+	atomic_ullong got;
+	atomic_ullong loops[2]; /* waits the reader went through, per way */
+};
+static struct nobar_shared *nb;
+
+/* From here on membarrier(2) fails with EPERM in this process, as under a
+ * seccomp policy that a sandbox installs after start-up. */
+static int refuse_membarrier(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_membarrier, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = 4, .filter = f };
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+		return -1;
+	return syscall(SYS_membarrier, 0 /* QUERY */, 0, 0) == -1 &&
+			       errno == EPERM ? 0 : -1;
+}
+
+static int nobar_read(qshm_consumer *c, uint64_t *seq)
+{
+	struct qshm_record r;
+	int err = qshm_consumer_read(c, &r, 0);
+	if (err)
+		return err;
+	if (t_check_record("reader", &r, *seq, 64) != 0)
+		return -EIO;
+	(*seq)++;
+	qshm_consumer_release(c);
+	atomic_store(&nb->got, *seq);
+	return 0;
+}
+
+static int nobar_reader_main(void *arg)
+{
+	(void)arg;
+	qshm_consumer *c;
+	/* Attach while the barrier works (a ring whose producer relies on
+	 * it refuses a consumer that cannot issue it), then lose it. */
+	int err = qshm_consumer_attach(t_ring, QSHM_CONSUMER_RELIABLE, &c);
+	if (err) {
+		fprintf(stderr, "reader: attach: %s\n", t_errname(err));
+		return T_CHILD_FAIL;
+	}
+	if (refuse_membarrier() != 0) {
+		fprintf(stderr, "reader: cannot install the seccomp filter\n");
+		return T_CHILD_SKIP;
+	}
+	t_arrive(&nb->ready);
+	uint64_t seq = 0;
+
+	/* The event-loop way: arm, poll(2) the descriptor, disarm. */
+	qshm_waiter *w;
+	if ((err = qshm_waiter_create(c, &w))) {
+		fprintf(stderr, "reader: waiter: %s\n", t_errname(err));
+		return T_CHILD_FAIL;
+	}
+	while (seq < NOBAR_RECORDS) {
+		err = nobar_read(c, &seq);
+		if (err == 0)
+			continue;
+		if (err != -EAGAIN) {
+			fprintf(stderr, "reader: read: %s\n", t_errname(err));
+			return T_CHILD_FAIL;
+		}
+		atomic_fetch_add(&nb->loops[0], 1);
+		err = qshm_waiter_arm(w);
+		if (err < 0) {
+			fprintf(stderr, "reader: arm: %s\n", t_errname(err));
+			return T_CHILD_FAIL;
+		}
+		if (err == 1) {
+			struct pollfd p = { .fd = qshm_waiter_fd(w),
+					    .events = POLLIN };
+			if (poll(&p, 1, 5000) != 1) {
+				fprintf(stderr, "reader: the waiter's "
+					"descriptor stayed quiet for 5 s\n");
+				return T_CHILD_FAIL;
+			}
+			qshm_waiter_disarm(w);
+		}
+	}
+	qshm_waiter_close(w);
+
+	/* qshm_poll() with no timeout. */
+	atomic_store(&nb->half, 1);
+	while (seq < 2 * NOBAR_RECORDS) {
+		err = nobar_read(c, &seq);
+		if (err == 0)
+			continue;
+		if (err != -EAGAIN) {
+			fprintf(stderr, "reader: read: %s\n", t_errname(err));
+			return T_CHILD_FAIL;
+		}
+		atomic_fetch_add(&nb->loops[1], 1);
+		struct qshm_pollitem it = { .c = c, .fd = -1 };
+		err = qshm_poll(&it, 1, -1);
+		if (err < 0) {
+			fprintf(stderr, "reader: qshm_poll: %s\n",
+				t_errname(err));
+			return T_CHILD_FAIL;
+		}
+	}
+	qshm_consumer_close(c);
+	return T_CHILD_OK;
+}
+
+/* Before library 0.4.2 the waiter and qshm_poll() answered "look again"
+ * to every wait whose barrier failed: their callers spun (hundreds of
+ * thousands of waits in this test). Now such a wait sleeps, for 1 ms at
+ * most (QSHM_NOBARRIER_SLICE_NS): about one wait per millisecond while
+ * nothing comes, and every record still arrives. */
+Test(ring_fence, a_consumer_whose_barrier_fails_sleeps_short_instead_of_spinning)
+{
+	qshm_producer *p = asym_producer(1 << 16);
+	nb = t_shared(sizeof(*nb));
+	pid_t kid = t_fork(nobar_reader_main, NULL, 50);
+	cr_assert_eq(t_await(&nb->ready, 1, 10 * T_SEC), 0);
+	uint64_t t0 = t_now_ns();
+	for (uint64_t s = 0; s < 2 * NOBAR_RECORDS; s++) {
+		if (s == NOBAR_RECORDS)
+			cr_assert_eq(t_await(&nb->half, 1, 10 * T_SEC), 0,
+				     "the reader did not get the first %d "
+				     "records", NOBAR_RECORDS);
+		t_sleep_ns(NOBAR_GAP_NS);
+		cr_assert_eq(t_publish_seq(p, s, 64, T_SEC, 1), 0);
+	}
+	int st = t_wait(kid, 20 * T_SEC);
+	double ms = (t_now_ns() - t0) / 1e6;
+	if (st == T_CHILD_SKIP) {
+		qshm_producer_close(p, QSHM_CLOSE_UNLINK);
+		cr_skip_test("seccomp filters cannot be installed here");
+	}
+	unsigned long long l0 = atomic_load(&nb->loops[0]);
+	unsigned long long l1 = atomic_load(&nb->loops[1]);
+	fprintf(stderr, "no barrier: %llu records in %.0f ms; waits: %llu "
+		"(waiter), %llu (qshm_poll)\n",
+		(unsigned long long)atomic_load(&nb->got), ms, l0, l1);
+	cr_assert_eq(st, T_CHILD_OK, "the reader failed");
+	cr_expect_eq(atomic_load(&nb->got), 2 * NOBAR_RECORDS);
+	/* A 1 ms sleep gives at most ~1 wait per ms, plus one per record;
+	 * twice that leaves room for a loaded machine, and a spin is
+	 * hundreds of times more. */
+	cr_expect_lt(l0 + l1, 2 * (ms + 2 * NOBAR_RECORDS),
+		     "%llu + %llu waits in %.0f ms: the reader spins", l0, l1,
+		     ms);
+	/* And it slept at all: waits that found nothing ended by the
+	 * slice, not only by the producer's wake-ups. */
+	cr_expect_gt(l0 + l1, 2 * NOBAR_RECORDS,
+		     "%llu + %llu waits: no wait ended by its slice", l0, l1);
+	qshm_producer_close(p, QSHM_CLOSE_UNLINK);
+}

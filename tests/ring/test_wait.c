@@ -360,8 +360,9 @@ Test(ring_wait, idle_blocked_consumer_uses_almost_no_cpu)
  * reads on (docs/protocol.md, "A streaming consumer keeps its distance").
  * Here every burst is far smaller than that lead, and the producer then
  * stops and waits for the consumer to have read all of it: the consumer
- * must read the tail anyway, within the pause, every time. A wait for the
- * lead that only a timeout ended would take the read's 2 s each round. */
+ * must read the tail anyway, every time. Its reads may wait 10 s and its
+ * spin phase lasts 5 s, so only the lead's own limits (a round of polls
+ * with nothing new, 5 us) end such a wait within the producer's 500 ms. */
 #define STREAM_ROUNDS 300
 #define STREAM_BURST  64
 #define STREAM_TAIL   3
@@ -382,12 +383,13 @@ static int stream_reader_main(void *arg)
 		fprintf(stderr, "reader: attach: %s\n", t_errname(err));
 		return T_CHILD_FAIL;
 	}
-	qshm_consumer_set_wait(c, ss->mode, 0);
+	if (qshm_consumer_set_wait(c, ss->mode, 5 * T_SEC) != 0)
+		return T_CHILD_FAIL;
 	t_arrive(&ss->ready);
 	struct qshm_record r;
 	for (uint64_t i = 0; i < STREAM_ROUNDS * (STREAM_BURST + STREAM_TAIL);
 	     i++) {
-		err = qshm_consumer_read(c, &r, WAIT_NS);
+		err = qshm_consumer_read(c, &r, 10 * (int64_t)T_SEC);
 		if (err) {
 			fprintf(stderr, "reader: read %llu: %s\n",
 				(unsigned long long)i, t_errname(err));
@@ -419,9 +421,9 @@ static void stream_then_pause(enum qshm_wait_mode mode)
 		for (int k = 0; k < STREAM_TAIL; k++, seq++)
 			cr_assert_eq(t_publish_seq(p, seq, 64, WAIT_NS, 1), 0);
 		/* Nothing more until the consumer has read it all. */
-		cr_assert_eq(t_await(&ss->seen, (int)seq, WAIT_NS), 0,
+		cr_assert_eq(t_await(&ss->seen, (int)seq, T_SEC / 2), 0,
 			     "mode %d, round %d: the consumer read %d of %llu "
-			     "records in 2 s while the producer waited",
+			     "records in 500 ms while the producer waited",
 			     mode, round, atomic_load(&ss->seen),
 			     (unsigned long long)seq);
 	}
