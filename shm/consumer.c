@@ -560,8 +560,8 @@ static int qshm__wait_data(qshm_consumer *c, int64_t timeout_ns,
 			 * those lines to come back; read in larger chunks,
 			 * further behind, both sides go faster
 			 * (docs/protocol.md, "A streaming consumer keeps its
-			 * distance"). */
-			/* Past the time for it, no lead: read at once. */
+			 * distance"). A wait past its time for the lead reads
+			 * at once. */
 			uint64_t lead = c->last_now < c->lead_until ?
 						c->lead : 0;
 			for (uint64_t seen = c->pos;;) {
@@ -593,10 +593,9 @@ static int qshm__wait_data(qshm_consumer *c, int64_t timeout_ns,
 		return err;
 	/* Now and then (every QSHM_SPIN_ROUND-th look while spinning) the
 	 * write position too, though the commit word is how records are
-	 * noticed: a word
-	 * that never matches while the producer moves on (a corrupt
-	 * segment) then goes to read()'s checks instead of a silent wait.
-	 * A2: acquire, pairs with C1. */
+	 * noticed: a word that never matches while the producer moves on (a
+	 * corrupt segment) then goes to read()'s checks instead of a silent
+	 * wait. A2: acquire, pairs with C1. */
 	uint64_t wp = atomic_load_explicit(&c->m.kprod->kp_write_pos,
 					   memory_order_acquire);
 	if (wp > c->pos) {
