@@ -524,9 +524,6 @@ static int qshm__wait_data(qshm_consumer *c, int64_t timeout_ns,
 		 * take from the producer the line it is writing. */
 		c->poll_word = c->have_seq && c->records - c->run_mark <= 1 &&
 			       c->pos - c->run_pos <= QSHM_PINGPONG_BYTES;
-		/* The lead (below) only for a stream: a burst of a few small
-		 * records (a reply) would wait for it for nothing. */
-		c->lead_on = c->pos - c->run_pos >= QSHM_STREAM_MIN_BYTES;
 		c->run_mark = c->records;
 		c->run_pos = c->pos;
 	}
@@ -565,9 +562,8 @@ static int qshm__wait_data(qshm_consumer *c, int64_t timeout_ns,
 			 * (docs/protocol.md, "A streaming consumer keeps its
 			 * distance"). A wait past its time for the lead reads
 			 * at once. */
-			uint64_t lead = c->lead_on &&
-						c->last_now < c->lead_until ?
-					c->lead : 0;
+			uint64_t lead = c->last_now < c->lead_until ?
+						c->lead : 0;
 			for (uint64_t seen = c->pos;;) {
 				uint64_t wp;
 				do {

@@ -57,10 +57,6 @@
  * keeps its distance"). */
 #define QSHM_STREAM_LEAD    65536u
 #define QSHM_STREAM_WAIT_NS 5000u
-/* ... if it read at least this many bytes (headers included) since it
- * last found the ring empty: a reply of a few small records does not
- * wait for a lead. */
-#define QSHM_STREAM_MIN_BYTES 1024u
 /* Polls of a spinning wait between looks at the clock. */
 #define QSHM_SPIN_ROUND     64u
 
@@ -148,7 +144,6 @@ struct qshm_consumer {
 				 ahead before reading on (0: none) */
 	uint64_t lead_until;  /* clock at which this wait stops waiting for
 				 the lead */
-	int lead_on;          /* this wait's run was a stream: take the lead */
 	uint64_t last_now;    /* clock at the last look, while waiting */
 	int gone;             /* 0, or the terminal error once seen */
 	int sleeping;         /* between wait_prepare and wait_finish */
