@@ -493,6 +493,20 @@ qshm_producer *t_create(const char *name, uint64_t capacity,
 	return p;
 }
 
+qshm_consumer *t_child_attach(const char *who, const char *name,
+			      unsigned flags)
+{
+	qshm_consumer *c = NULL;
+	int err = qshm_consumer_attach(name, flags, &c);
+
+	if (err) {
+		fprintf(stderr, "%s: attach %s: %s (%s)\n", who, name,
+			t_errname(err), qshm_last_error());
+		return NULL;
+	}
+	return c;
+}
+
 const char *t_errname(int err)
 {
 	static __thread char buf[32];

@@ -126,4 +126,9 @@ qshm_producer *t_create(const char *name, uint64_t capacity,
 /* Name of an error code for messages ("QSHM_ESTALE", "EAGAIN", "0"...). */
 const char *t_errname(int err);
 
+/* For a child process (no Criterion asserts there): attaches to ring name
+ * with flags, or prints why (as who) and returns NULL. */
+qshm_consumer *t_child_attach(const char *who, const char *name,
+			      unsigned flags);
+
 #endif /* QSHM_TESTS_RING_HELPERS_H */

@@ -377,19 +377,15 @@ static struct stream_shared *ss;
 static int stream_reader_main(void *arg)
 {
 	(void)arg;
-	qshm_consumer *c;
-	int err = qshm_consumer_attach(t_ring, QSHM_CONSUMER_RELIABLE, &c);
-	if (err) {
-		fprintf(stderr, "reader: attach: %s\n", t_errname(err));
-		return T_CHILD_FAIL;
-	}
-	if (qshm_consumer_set_wait(c, ss->mode, 5 * T_SEC) != 0)
+	qshm_consumer *c = t_child_attach("reader", t_ring,
+					  QSHM_CONSUMER_RELIABLE);
+	if (!c || qshm_consumer_set_wait(c, ss->mode, 5 * T_SEC) != 0)
 		return T_CHILD_FAIL;
 	t_arrive(&ss->ready);
 	struct qshm_record r;
 	for (uint64_t i = 0; i < STREAM_ROUNDS * (STREAM_BURST + STREAM_TAIL);
 	     i++) {
-		err = qshm_consumer_read(c, &r, 10 * (int64_t)T_SEC);
+		int err = qshm_consumer_read(c, &r, 10 * (int64_t)T_SEC);
 		if (err) {
 			fprintf(stderr, "reader: read %llu: %s\n",
 				(unsigned long long)i, t_errname(err));
