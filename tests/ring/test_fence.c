@@ -424,76 +424,84 @@ static int nobar_read(qshm_consumer *c, uint64_t *seq)
 	return 0;
 }
 
+/* Waits the event-loop way (w: arm, poll(2) its descriptor, disarm) or
+ * with qshm_poll() and no timeout (w NULL). Returns 0 or -1. */
+static int nobar_wait(qshm_consumer *c, qshm_waiter *w)
+{
+	if (!w) {
+		struct qshm_pollitem it = { .c = c, .fd = -1 };
+		int err = qshm_poll(&it, 1, -1);
+		if (err < 0) {
+			fprintf(stderr, "reader: qshm_poll: %s\n",
+				t_errname(err));
+			return -1;
+		}
+		return 0;
+	}
+	int err = qshm_waiter_arm(w);
+	if (err < 0) {
+		fprintf(stderr, "reader: arm: %s\n", t_errname(err));
+		return -1;
+	}
+	if (err == 1) {
+		struct pollfd p = { .fd = qshm_waiter_fd(w), .events = POLLIN };
+		if (poll(&p, 1, 5000) != 1) {
+			fprintf(stderr, "reader: the waiter's descriptor "
+				"stayed quiet for 5 s\n");
+			return -1;
+		}
+		qshm_waiter_disarm(w);
+	}
+	return 0;
+}
+
+/* Reads up to record end, counting in nb->loops[way] the waits it makes
+ * (nobar_wait() with w). Returns 0 or -1. */
+static int nobar_half(qshm_consumer *c, qshm_waiter *w, uint64_t *seq,
+		      uint64_t end, int way)
+{
+	while (*seq < end) {
+		int err = nobar_read(c, seq);
+		if (err == 0)
+			continue;
+		if (err != -EAGAIN) {
+			fprintf(stderr, "reader: read: %s\n", t_errname(err));
+			return -1;
+		}
+		atomic_fetch_add(&nb->loops[way], 1);
+		if (nobar_wait(c, w) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int nobar_reader_main(void *arg)
 {
 	(void)arg;
-	qshm_consumer *c;
 	/* Attach while the barrier works (a ring whose producer relies on
 	 * it refuses a consumer that cannot issue it), then lose it. */
-	int err = qshm_consumer_attach(t_ring, QSHM_CONSUMER_RELIABLE, &c);
-	if (err) {
-		fprintf(stderr, "reader: attach: %s\n", t_errname(err));
+	qshm_consumer *c = t_child_attach("reader", t_ring,
+					  QSHM_CONSUMER_RELIABLE);
+	if (!c)
 		return T_CHILD_FAIL;
-	}
 	if (refuse_membarrier() != 0) {
 		fprintf(stderr, "reader: cannot install the seccomp filter\n");
 		return T_CHILD_SKIP;
 	}
 	t_arrive(&nb->ready);
-	uint64_t seq = 0;
-
-	/* The event-loop way: arm, poll(2) the descriptor, disarm. */
 	qshm_waiter *w;
-	if ((err = qshm_waiter_create(c, &w))) {
+	int err = qshm_waiter_create(c, &w);
+	if (err) {
 		fprintf(stderr, "reader: waiter: %s\n", t_errname(err));
 		return T_CHILD_FAIL;
 	}
-	while (seq < NOBAR_RECORDS) {
-		err = nobar_read(c, &seq);
-		if (err == 0)
-			continue;
-		if (err != -EAGAIN) {
-			fprintf(stderr, "reader: read: %s\n", t_errname(err));
-			return T_CHILD_FAIL;
-		}
-		atomic_fetch_add(&nb->loops[0], 1);
-		err = qshm_waiter_arm(w);
-		if (err < 0) {
-			fprintf(stderr, "reader: arm: %s\n", t_errname(err));
-			return T_CHILD_FAIL;
-		}
-		if (err == 1) {
-			struct pollfd p = { .fd = qshm_waiter_fd(w),
-					    .events = POLLIN };
-			if (poll(&p, 1, 5000) != 1) {
-				fprintf(stderr, "reader: the waiter's "
-					"descriptor stayed quiet for 5 s\n");
-				return T_CHILD_FAIL;
-			}
-			qshm_waiter_disarm(w);
-		}
-	}
+	uint64_t seq = 0;
+	if (nobar_half(c, w, &seq, NOBAR_RECORDS, 0) != 0)
+		return T_CHILD_FAIL;
 	qshm_waiter_close(w);
-
-	/* qshm_poll() with no timeout. */
 	atomic_store(&nb->half, 1);
-	while (seq < 2 * NOBAR_RECORDS) {
-		err = nobar_read(c, &seq);
-		if (err == 0)
-			continue;
-		if (err != -EAGAIN) {
-			fprintf(stderr, "reader: read: %s\n", t_errname(err));
-			return T_CHILD_FAIL;
-		}
-		atomic_fetch_add(&nb->loops[1], 1);
-		struct qshm_pollitem it = { .c = c, .fd = -1 };
-		err = qshm_poll(&it, 1, -1);
-		if (err < 0) {
-			fprintf(stderr, "reader: qshm_poll: %s\n",
-				t_errname(err));
-			return T_CHILD_FAIL;
-		}
-	}
+	if (nobar_half(c, NULL, &seq, 2 * NOBAR_RECORDS, 1) != 0)
+		return T_CHILD_FAIL;
 	qshm_consumer_close(c);
 	return T_CHILD_OK;
 }
